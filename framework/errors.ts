@@ -1,0 +1,12 @@
+/**
+ * An error caused by what a user gave us (a flag, a file, an event), not by a bug.
+ * The CLI prints `message` alone, on one line, with no stack trace, and exits non-zero.
+ * Messages name the thing that was wrong (file, line, field, flag) and say how to fix it.
+ */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+}
+
+export function isUserError(error: unknown): error is UserError {
+  return error instanceof UserError;
+}

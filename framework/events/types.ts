@@ -1,0 +1,30 @@
+/** Host names: `h0 … h(N-1)` for thread workers. */
+export type HostName = string;
+
+/**
+ * What the global scheduler can tell a job (ADM paper §2.3):
+ * - vacate: the owner reclaims the host; all its data must leave.
+ * - available: the host may take work again.
+ * - load: the host now runs at `fraction` (0 < fraction ≤ 1) of its speed.
+ */
+export type SchedulerEvent =
+  | { readonly type: 'vacate'; readonly host: HostName }
+  | { readonly type: 'available'; readonly host: HostName }
+  | { readonly type: 'load'; readonly host: HostName; readonly fraction: number };
+
+export type SchedulerEventType = SchedulerEvent['type'];
+
+/** What finally happened to one received event; every event ends in exactly one of these. */
+export type EventOutcome =
+  | { readonly status: 'applied'; readonly appliedAt: number }
+  | { readonly status: 'superseded'; readonly by: number; readonly at: number }
+  | { readonly status: 'rejected'; readonly reason: string; readonly at: number };
+
+/** One event as the job received it, with its sequence number and fate. */
+export interface EventRecord {
+  readonly seq: number;
+  readonly event: SchedulerEvent;
+  /** Milliseconds since the run started. */
+  readonly receivedAt: number;
+  outcome?: EventOutcome;
+}
