@@ -1,0 +1,121 @@
+import { columnsOf, copyRows, ownsBuffers, toRecordBatch, viewRows } from './batch.ts';
+import type { RecordBatch } from 'apache-arrow';
+import type { ExemplarColumns } from './columns.ts';
+
+/**
+ * The exemplars one worker holds: a list of Arrow record batches (fragments received
+ * from other workers are appended as they are, zero copy). Order is not kept: ADM
+ * reshuffles exemplars freely, so `take` cuts from the end, whole batches first.
+ */
+export class ExemplarStore {
+  private batches: { batch: RecordBatch; cols: ExemplarColumns }[] = [];
+  private total = 0;
+
+  get count(): number {
+    return this.total;
+  }
+
+  get batchCount(): number {
+    return this.batches.length;
+  }
+
+  /** Each batch's typed-array views, for the inner loop. */
+  columns(): readonly ExemplarColumns[] {
+    return this.batches.map((b) => b.cols);
+  }
+
+  add(cols: ExemplarColumns): void {
+    if (cols.count === 0) return;
+    this.batches.push({ batch: toRecordBatch(cols), cols });
+    this.total += cols.count;
+  }
+
+  /**
+   * Remove `count` exemplars and return them as transferable fragments: whole batches
+   * that own their buffers leave without a copy; a batch cut in two gives one copy of
+   * the part that leaves. The store keeps no reference to what it returns.
+   */
+  take(count: number): ExemplarColumns[] {
+    if (!Number.isInteger(count) || count < 0 || count > this.total) {
+      throw new RangeError(`cannot take ${count} exemplars from a store of ${this.total}`);
+    }
+    const out: ExemplarColumns[] = [];
+    let left = count;
+    while (left > 0) {
+      const last = this.batches[this.batches.length - 1];
+      const n = last.cols.count;
+      if (n <= left) {
+        this.batches.pop();
+        out.push(ownsBuffers(last.cols) ? last.cols : copyRows(last.cols, 0, n));
+        left -= n;
+      } else {
+        out.push(copyRows(last.cols, n - left, n));
+        const kept = viewRows(last.cols, 0, n - left);
+        this.batches[this.batches.length - 1] = { batch: toRecordBatch(kept), cols: kept };
+        left = 0;
+      }
+    }
+    this.total -= count;
+    return out;
+  }
+
+  /** Mark every exemplar as not yet counted: the start of a new pass. */
+  resetProcessed(): void {
+    for (const b of this.batches) b.cols.processed.fill(0);
+  }
+
+  /** How many exemplars are not yet counted in this pass. */
+  unprocessed(): number {
+    let n = 0;
+    for (const b of this.batches) {
+      const p = b.cols.processed;
+      for (let i = 0; i < p.length; i++) n += 1 - p[i];
+    }
+    return n;
+  }
+
+  /** All ids held, for audits (tests, fault recovery). */
+  ids(): Int32Array {
+    const out = new Int32Array(this.total);
+    let o = 0;
+    for (const b of this.batches) {
+      out.set(b.cols.ids, o);
+      o += b.cols.count;
+    }
+    return out;
+  }
+
+  /** The record batches themselves (read-only use: IPC, inspection). */
+  recordBatches(): readonly RecordBatch[] {
+    return this.batches.map((b) => b.batch);
+  }
+
+  /** Merge fragments into one batch when they pile up (keeps the inner loop's chunks full). */
+  compact(): void {
+    if (this.batches.length <= 1) return;
+    const all = this.take(this.total);
+    this.add(concatColumns(all));
+  }
+}
+
+export function concatColumns(parts: readonly ExemplarColumns[]): ExemplarColumns {
+  const dim = parts[0]?.dim ?? 0;
+  const count = parts.reduce((s, p) => s + p.count, 0);
+  const out: ExemplarColumns = {
+    count,
+    dim,
+    ids: new Int32Array(count),
+    labels: new Int32Array(count),
+    features: new Float32Array(count * dim),
+    processed: new Uint8Array(count),
+  };
+  let o = 0;
+  for (const p of parts) {
+    out.ids.set(p.ids, o);
+    out.labels.set(p.labels, o);
+    out.features.set(p.features, o * dim);
+    out.processed.set(p.processed, o);
+    o += p.count;
+  }
+  return out;
+}

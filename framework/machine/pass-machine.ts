@@ -1,0 +1,132 @@
+import { assign, fromPromise, setup } from 'xstate';
+
+/** What one round of computing on all workers gave back. */
+export interface SliceResult {
+  /** Partial accumulator summed over the workers for this slice. */
+  readonly acc: Float64Array;
+  /** True when every exemplar has been counted in this pass. */
+  readonly complete: boolean;
+}
+
+export interface RedistributeResult {
+  /** Every host is vacated: nobody may hold the data. */
+  readonly noHostAvailable: boolean;
+}
+
+export interface PassInput {
+  readonly params: Float64Array;
+  /** How long to wait in `waitingForHost` before giving up. */
+  readonly waitTimeoutMs: number;
+}
+
+export interface PassOutput {
+  readonly acc: Float64Array | null;
+  /** The pass gave up: no host came back within the wait timeout. */
+  readonly gaveUp: boolean;
+}
+
+interface PassContext {
+  readonly params: Float64Array;
+  readonly waitTimeoutMs: number;
+  acc: Float64Array | null;
+  /** The next slice starts the pass (processed flags are cleared). */
+  fresh: boolean;
+  gaveUp: boolean;
+}
+
+function addInto(acc: Float64Array | null, part: Float64Array): Float64Array {
+  if (acc === null) return part;
+  for (let i = 0; i < acc.length; i++) acc[i] += part[i];
+  return acc;
+}
+
+/**
+ * One pass over the data, with the ADM migration states built in (ADM paper §2.3):
+ *
+ * - `computing.running`: every worker with data counts its exemplars.
+ * - `computing.migrationPending`: an event arrived; workers stop at their next chunk.
+ * - `redistributing`: global — queued events are applied, the partition is recomputed
+ *   from scratch, data moves; then computing resumes where the pass stopped.
+ * - `waitingForHost`: every host is vacated; wait for one to become available.
+ *
+ * Transition logic only: the effects (`computeSlice`, `redistribute`, `requestStop`,
+ * `eventsPending`) are placeholders the runtime supplies with `machine.provide`.
+ */
+export const passMachine = setup({
+  types: {
+    input: {} as PassInput,
+    context: {} as PassContext,
+    output: {} as PassOutput,
+    events: {} as { type: 'scheduler.event' },
+  },
+  actors: {
+    computeSlice: fromPromise<SliceResult, { params: Float64Array; fresh: boolean }>(async () => {
+      throw new Error('computeSlice is supplied by the runtime');
+    }),
+    redistribute: fromPromise<RedistributeResult, void>(async () => {
+      throw new Error('redistribute is supplied by the runtime');
+    }),
+  },
+  guards: {
+    eventsPending: () => false,
+  },
+  actions: {
+    requestStop: () => {},
+  },
+  delays: {
+    waitTimeout: ({ context }) => context.waitTimeoutMs,
+  },
+}).createMachine({
+  id: 'pass',
+  context: ({ input }) => ({
+    params: input.params,
+    waitTimeoutMs: input.waitTimeoutMs,
+    acc: null,
+    fresh: true,
+    gaveUp: false,
+  }),
+  initial: 'checking',
+  states: {
+    checking: {
+      always: [{ guard: 'eventsPending', target: 'redistributing' }, { target: 'computing' }],
+    },
+    computing: {
+      initial: 'running',
+      invoke: {
+        src: 'computeSlice',
+        input: ({ context }) => ({ params: context.params, fresh: context.fresh }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output.complete,
+            target: 'done',
+            actions: assign({ acc: ({ context, event }) => addInto(context.acc, event.output.acc), fresh: false }),
+          },
+          {
+            target: 'redistributing',
+            actions: assign({ acc: ({ context, event }) => addInto(context.acc, event.output.acc), fresh: false }),
+          },
+        ],
+      },
+      states: {
+        running: { on: { 'scheduler.event': { target: 'migrationPending', actions: 'requestStop' } } },
+        migrationPending: {},
+      },
+    },
+    redistributing: {
+      invoke: {
+        src: 'redistribute',
+        onDone: [
+          { guard: ({ event }) => event.output.noHostAvailable, target: 'waitingForHost' },
+          { guard: 'eventsPending', target: 'redistributing', reenter: true },
+          { target: 'computing' },
+        ],
+      },
+    },
+    waitingForHost: {
+      on: { 'scheduler.event': { target: 'redistributing' } },
+      after: { waitTimeout: { target: 'done', actions: assign({ gaveUp: true }) } },
+    },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => ({ acc: context.acc, gaveUp: context.gaveUp }),
+});

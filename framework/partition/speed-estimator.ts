@@ -1,0 +1,209 @@
+import { checkCount, checkLoad, checkSpeed, PartitionInputError } from './errors.ts';
+import type { WorkerCapacity } from './types.ts';
+
+/** Tuning of `SpeedEstimator`; see the class comment for what each does. */
+export interface SpeedEstimatorOptions {
+  /** Smoothing weight of a new sample, in (0, 1]. Default 0.3. */
+  readonly alpha?: number;
+  /** Fewest exemplars in a sample. Default 8. */
+  readonly minExemplars?: number;
+  /** Shortest sample, seconds. Default 0.005 (5 ms). */
+  readonly minSeconds?: number;
+}
+
+export const DEFAULT_SPEED_ALPHA = 0.3;
+export const DEFAULT_MIN_EXEMPLARS = 8;
+export const DEFAULT_MIN_SECONDS = 0.005;
+
+/** One throughput report from a worker: `count` exemplars processed in `seconds` of wall time. */
+export interface Measurement {
+  readonly count: number;
+  readonly seconds: number;
+  /**
+   * The load fraction the host ran at during the measurement (time-averaged if it changed mid-pass).
+   * Default: the worker's current load as last set with `setLoad`.
+   */
+  readonly load?: number;
+}
+
+export interface WorkerSpeedState {
+  readonly declared: number;
+  /** Base speed in the units of `speeds()`. */
+  readonly speed: number;
+  readonly load: number;
+  readonly measured: boolean;
+  /** Samples that went into the estimate (accumulated tiny measurements count as one). */
+  readonly samples: number;
+}
+
+/**
+ * Learns each worker's BASE speed (exemplars per second at full load) from measured throughput.
+ *
+ * Load semantics — why the partitioner never double-counts:
+ *   A measured rate is an *effective* rate: it already includes the load the host was under
+ *   (a host at load 0.5 processes about half as many exemplars per second). The estimator
+ *   divides every measurement by the load in effect while it was taken, so what it stores and
+ *   what `speeds()` returns is the load-free base speed. The current load is applied exactly once,
+ *   by the partitioner, as `WorkerCapacity.speed × WorkerCapacity.load`.
+ *   To make the wrong combination hard, the estimator keeps the current load itself (`setLoad`,
+ *   fed from `load` events) and hands the partitioner finished `WorkerCapacity` records through
+ *   `capacities()`; `speeds()` is for reports. A reported load change therefore moves the
+ *   partition at once, without waiting for a new measurement; a slowdown nobody reported (another
+ *   process on the host) shows up as a lower base speed after the next measurement.
+ *
+ * Units: before any measurement `speeds()` returns the declared ratings (relative units). Once a
+ *   worker has been measured, all speeds are in exemplars/s: a never-measured worker (e.g. one
+ *   that was vacated from the start) gets its declared rating × (Σ measured base speeds / Σ their
+ *   declared ratings), i.e. the declared-to-measured ratio observed on the others. The partitioner
+ *   only uses ratios, so the switch of units changes nothing by itself.
+ *
+ * Smoothing: exponential, `estimate ← (1 − a)·estimate + a·sample` with `a = max(alpha, 1/n)` for
+ *   the n-th sample — the first samples are plainly averaged (no bias toward the first one), later
+ *   ones weighted by `alpha`, default 0.3: a sample's weight halves after about two further
+ *   samples, so a real speed change is mostly adopted within 2–3 passes, while independent noise
+ *   in the samples is damped to about √(a / (2 − a)) ≈ 0.42 of its size.
+ *
+ * Tiny samples: a measurement with fewer than `minExemplars` exemplars or shorter than
+ *   `minSeconds` (timer resolution, scheduling jitter and start-up dominate it) is not used alone:
+ *   it is accumulated with the worker's following small measurements until together they reach
+ *   both minimums, and then counts as one sample (rate = Σcount / Σ(seconds × load)).
+ */
+export class SpeedEstimator {
+  readonly alpha: number;
+  readonly minExemplars: number;
+  readonly minSeconds: number;
+
+  private readonly declared: readonly number[];
+  private readonly loads: number[];
+  /** Base speed in exemplars/s, NaN until the first sample. */
+  private readonly estimates: number[];
+  private readonly sampleCounts: number[];
+  private readonly pendingCount: number[];
+  private readonly pendingSeconds: number[];
+  /** Σ seconds × load of the pending measurements: the full-speed-equivalent time. */
+  private readonly pendingLoadSeconds: number[];
+
+  /** `declaredRatings[i]`: relative speed of worker i from the host description, > 0. */
+  constructor(declaredRatings: readonly number[], options: SpeedEstimatorOptions = {}) {
+    declaredRatings.forEach((r, i) => {
+      checkSpeed(`declared rating of worker ${i}`, r);
+    });
+    this.alpha = options.alpha ?? DEFAULT_SPEED_ALPHA;
+    this.minExemplars = options.minExemplars ?? DEFAULT_MIN_EXEMPLARS;
+    this.minSeconds = options.minSeconds ?? DEFAULT_MIN_SECONDS;
+    if (!(this.alpha > 0 && this.alpha <= 1)) {
+      throw new PartitionInputError(`alpha must be in (0, 1], got ${this.alpha}`);
+    }
+    checkCount('minExemplars', this.minExemplars);
+    if (!(Number.isFinite(this.minSeconds) && this.minSeconds >= 0)) {
+      throw new PartitionInputError(`minSeconds must be a finite number ≥ 0, got ${this.minSeconds}`);
+    }
+    const n = declaredRatings.length;
+    this.declared = [...declaredRatings];
+    this.loads = new Array<number>(n).fill(1);
+    this.estimates = new Array<number>(n).fill(Number.NaN);
+    this.sampleCounts = new Array<number>(n).fill(0);
+    this.pendingCount = new Array<number>(n).fill(0);
+    this.pendingSeconds = new Array<number>(n).fill(0);
+    this.pendingLoadSeconds = new Array<number>(n).fill(0);
+  }
+
+  /** Number of workers. */
+  get size(): number {
+    return this.declared.length;
+  }
+
+  /** The host now runs at `fraction` of its speed (a `load` event). Affects `capacities()` at once. */
+  setLoad(worker: number, fraction: number): void {
+    this.checkWorker(worker);
+    checkLoad(`load of worker ${worker}`, fraction);
+    this.loads[worker] = fraction;
+  }
+
+  load(worker: number): number {
+    this.checkWorker(worker);
+    return this.loads[worker];
+  }
+
+  /**
+   * Reports that `worker` processed `m.count` exemplars in `m.seconds` (after a pass or a piece of
+   * one). Returns true if the estimate was updated, false if the measurement was too small and is
+   * being accumulated.
+   */
+  record(worker: number, m: Measurement): boolean {
+    this.checkWorker(worker);
+    checkCount('measured count', m.count);
+    if (!(Number.isFinite(m.seconds) && m.seconds >= 0)) {
+      throw new PartitionInputError(`measured seconds must be a finite number ≥ 0, got ${m.seconds}`);
+    }
+    const load = m.load ?? this.loads[worker];
+    checkLoad('measurement load', load);
+
+    this.pendingCount[worker] += m.count;
+    this.pendingSeconds[worker] += m.seconds;
+    this.pendingLoadSeconds[worker] += m.seconds * load;
+    const count = this.pendingCount[worker];
+    const seconds = this.pendingSeconds[worker];
+    if (count < this.minExemplars || seconds < this.minSeconds || count === 0 || seconds === 0) return false;
+
+    const sample = count / this.pendingLoadSeconds[worker];
+    this.pendingCount[worker] = 0;
+    this.pendingSeconds[worker] = 0;
+    this.pendingLoadSeconds[worker] = 0;
+    const n = ++this.sampleCounts[worker];
+    const a = Math.max(this.alpha, 1 / n);
+    this.estimates[worker] = n === 1 ? sample : (1 - a) * this.estimates[worker] + a * sample;
+    return true;
+  }
+
+  isMeasured(worker: number): boolean {
+    this.checkWorker(worker);
+    return this.sampleCounts[worker] > 0;
+  }
+
+  /**
+   * Base (full-load) speed of every worker: declared ratings until something is measured, then
+   * exemplars/s (unmeasured workers scaled by the declared-to-measured ratio of the measured ones).
+   * Do not multiply by anything yourself to feed the partitioner — use `capacities()`.
+   */
+  speeds(): number[] {
+    let measuredSum = 0;
+    let declaredSum = 0;
+    for (let i = 0; i < this.size; i++) {
+      if (this.sampleCounts[i] === 0) continue;
+      measuredSum += this.estimates[i];
+      declaredSum += this.declared[i];
+    }
+    const scale = declaredSum === 0 ? 1 : measuredSum / declaredSum;
+    return this.declared.map((d, i) => (this.sampleCounts[i] > 0 ? this.estimates[i] : d * scale));
+  }
+
+  /**
+   * The partitioner's input: base speed, current load (from `setLoad`), availability.
+   * `available[i]` false for vacated or lost hosts.
+   */
+  capacities(available: readonly boolean[]): WorkerCapacity[] {
+    if (available.length !== this.size) {
+      throw new PartitionInputError(`available has ${available.length} entries but there are ${this.size} workers`);
+    }
+    return this.speeds().map((speed, i) => ({ speed, load: this.loads[i], available: available[i] }));
+  }
+
+  /** Per-worker state, for reports. */
+  snapshot(): WorkerSpeedState[] {
+    const speeds = this.speeds();
+    return speeds.map((speed, i) => ({
+      declared: this.declared[i],
+      speed,
+      load: this.loads[i],
+      measured: this.sampleCounts[i] > 0,
+      samples: this.sampleCounts[i],
+    }));
+  }
+
+  private checkWorker(worker: number): void {
+    if (!Number.isInteger(worker) || worker < 0 || worker >= this.size) {
+      throw new PartitionInputError(`worker index ${worker} is out of range 0..${this.size - 1}`);
+    }
+  }
+}

@@ -1,0 +1,297 @@
+import { type Actor, createActor, fromPromise, type InspectionEvent, toPromise } from 'xstate';
+import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { EventQueue } from '../events/event-queue.ts';
+import type { EventRecord, SchedulerEvent } from '../events/types.ts';
+import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
+import { workerMachine } from '../machine/worker-machine.ts';
+import { NoHostAvailable } from '../partition/errors.ts';
+import { SpeedEstimator } from '../partition/speed-estimator.ts';
+import { partitionBySpeed } from '../partition/target-shares.ts';
+import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
+import { UserError } from '../errors.ts';
+import { chunkRowsFor } from './calibration.ts';
+import { moveData } from './move-data.ts';
+import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
+import { type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
+
+export interface JobOptions {
+  /** URL (href) of the module whose `createKernel(config)` builds the app's kernel in each thread. */
+  readonly kernelModule: string;
+  readonly kernelConfig: unknown;
+  /** The training exemplars; the job copies them out to its workers. */
+  readonly train: ExemplarColumns;
+  readonly hosts: readonly HostSpec[];
+  /** Throttle each worker to its declared speed (one machine emulating heterogeneous hosts). */
+  readonly emulateSpeeds: boolean;
+  /** Parameters for the kernel's speed calibration (any valid ones: the app's initial params). */
+  readonly calibrationParams: Float64Array;
+  /** Milliseconds since the run started. */
+  readonly clock: () => number;
+  /** How long to wait for a host when every host is vacated (default 60 s). */
+  readonly waitTimeoutMs?: number;
+  /** Minimum estimated gain before data moves for speed alone (default 5 %). */
+  readonly minGain?: number;
+  readonly onRedistribution?: (r: RedistributionRecord) => void;
+  readonly onTransition?: (t: StateTransition) => void;
+}
+
+/** The coordinator's view of an app's data: run a pass, take events, report. */
+export interface DataParallelJob {
+  readonly mode: 'adm' | 'plain';
+  readonly hosts: readonly HostSpec[];
+  readonly trainCount: number;
+  /** One pass over all exemplars: the kernel's accumulator summed over every exemplar exactly once. */
+  pass(params: Float64Array): Promise<Float64Array>;
+  /** An event from the global scheduler; never throws for a bad one (it is recorded as rejected). */
+  send(event: SchedulerEvent): EventRecord;
+  counts(): readonly number[];
+  events(): readonly EventRecord[];
+  redistributions(): readonly RedistributionRecord[];
+  workers(): WorkerRecord[];
+  close(): Promise<void>;
+}
+
+const TRANSITION_LIMIT = 5000;
+
+/**
+ * An ADM job: workers as threads, passes run by the pass machine (with its migration
+ * states), events queued and applied at the next chunk boundary, the partition
+ * recomputed from measured speeds and the data moved.
+ */
+export class AdmJob implements DataParallelJob {
+  readonly mode = 'adm';
+  private readonly queue: EventQueue;
+  private readonly estimator: SpeedEstimator;
+  private readonly available: boolean[];
+  private readonly held: number[];
+  private readonly processed: number[];
+  private readonly records: RedistributionRecord[] = [];
+  private readonly workerActors: Actor<typeof workerMachine>[];
+  private readonly transitions: StateTransition[] = [];
+  private current: Actor<typeof passMachine> | null = null;
+  /** Redistributions whose migration cost ends when computing resumes. */
+  private awaitingResume: RedistributionRecord[] = [];
+  private chunkRows: number;
+
+  private constructor(
+    private readonly options: JobOptions,
+    private readonly setup: WorkerSetup,
+    shares: number[],
+  ) {
+    const names = options.hosts.map((h) => h.name);
+    this.queue = new EventQueue(names);
+    this.estimator = new SpeedEstimator(options.hosts.map((h) => h.speed));
+    this.available = names.map(() => true);
+    this.held = shares;
+    this.processed = names.map(() => 0);
+    const fastest = Math.max(...options.hosts.map((h) => h.speed));
+    this.chunkRows = chunkRowsFor(setup.unitRate ? setup.unitRate * fastest : setup.soloRate);
+    this.workerActors = options.hosts.map((h, i) => {
+      const a = createActor(workerMachine, {
+        input: { host: h.name },
+        id: `worker:${h.name}`,
+        inspect: (e) => this.inspect(e),
+      });
+      a.start();
+      a.send({ type: 'holding', count: shares[i] });
+      return a;
+    });
+  }
+
+  static async start(options: JobOptions): Promise<AdmJob> {
+    const shares = partitionBySpeed(
+      options.train.count,
+      options.hosts.map((h) => ({ speed: h.speed, load: 1, available: true })),
+    );
+    const setup = await startWorkers({ ...options, shares });
+    return new AdmJob(options, setup, shares);
+  }
+
+  get hosts(): readonly HostSpec[] {
+    return this.options.hosts;
+  }
+
+  get trainCount(): number {
+    return this.options.train.count;
+  }
+
+  send(event: SchedulerEvent): EventRecord {
+    const record = this.queue.receive(event, this.options.clock());
+    if (record.outcome?.status !== 'rejected') this.current?.send({ type: 'scheduler.event' });
+    return record;
+  }
+
+  async pass(params: Float64Array): Promise<Float64Array> {
+    const machine = passMachine.provide({
+      actors: {
+        computeSlice: fromRuntime((input: { params: Float64Array; fresh: boolean }) =>
+          this.computeSlice(input.params, input.fresh),
+        ),
+        redistribute: fromRuntime(() => this.redistribute()),
+      },
+      guards: { eventsPending: () => this.queue.pending },
+      actions: {
+        requestStop: () => {
+          this.setup.control.requestMigration();
+          for (const a of this.workerActors) a.send({ type: 'stop' });
+        },
+      },
+    });
+    const waitTimeoutMs = this.options.waitTimeoutMs ?? 60_000;
+    const actor = createActor(machine, {
+      input: { params, waitTimeoutMs },
+      id: 'pass',
+      inspect: (e) => this.inspect(e),
+    });
+    this.current = actor;
+    actor.start();
+    try {
+      const out = await toPromise(actor);
+      if (out.gaveUp || out.acc === null) {
+        throw new UserError(
+          `no host available: every host was vacated and none came back within ${waitTimeoutMs / 1000} s (--wait-timeout)`,
+        );
+      }
+      return out.acc;
+    } finally {
+      this.current = null;
+    }
+  }
+
+  private async computeSlice(params: Float64Array, fresh: boolean): Promise<SliceResult> {
+    const now = this.options.clock();
+    for (const r of this.awaitingResume) r.migrationMs = now - r.triggeredAt;
+    this.awaitingResume = [];
+    const active = this.setup.links.filter((_, i) => this.held[i] > 0);
+    for (const a of this.workerActors) a.send({ type: 'compute' });
+    const replies = await Promise.all(active.map((w) => w.pass(params, fresh, this.chunkRows, true)));
+    let acc: Float64Array | null = null;
+    let complete = true;
+    replies.forEach((r, k) => {
+      const i = active[k].index;
+      this.processed[i] += r.processed;
+      this.estimator.record(i, { count: r.processed, seconds: r.elapsedMs / 1000 });
+      if (r.interrupted && r.remaining > 0) complete = false;
+      if (acc === null) acc = r.acc;
+      else for (let j = 0; j < acc.length; j++) acc[j] += r.acc[j];
+    });
+    for (const a of this.workerActors) a.send({ type: 'sliceDone' });
+    return { acc: acc ?? new Float64Array(0), complete };
+  }
+
+  private async redistribute(): Promise<RedistributeResult> {
+    const control = this.setup.control;
+    control.clearMigration();
+    for (const a of this.workerActors) a.send({ type: 'redistribute' });
+    const startedAt = this.options.clock();
+    const drain = this.queue.drain(startedAt);
+    this.options.hosts.forEach((h, i) => {
+      const state = drain.states.get(h.name)!;
+      this.available[i] = state.available;
+      if (state.load !== this.estimator.load(i)) {
+        this.estimator.setLoad(i, state.load);
+        if (this.setup.unitRate !== null) control.setRateLimit(i, h.speed * this.setup.unitRate * state.load);
+      }
+    });
+    const settle = (): RedistributeResult => {
+      this.workerActors.forEach((a, i) => {
+        a.send({ type: 'holding', count: this.held[i] });
+      });
+      return { noHostAvailable: false };
+    };
+    const capacities = this.estimator.capacities(this.available);
+    const total = this.options.train.count;
+    let targets: number[];
+    try {
+      targets = partitionBySpeed(total, capacities, this.held);
+    } catch (error) {
+      if (error instanceof NoHostAvailable) return { noHostAvailable: true };
+      throw error;
+    }
+    const decision = shouldRedistribute(this.held, targets, capacities, { minGain: this.options.minGain });
+    if (!decision.redistribute) return settle();
+    const transfers = planTransfers(this.held, targets);
+    const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
+    const moved = await moveData(this.setup.links, transfers, this.options.clock);
+    const vacated = transfers.map((t) => t.from).filter((i) => !this.available[i]);
+    const emptiedAt = vacated.length ? Math.max(...vacated.map((i) => moved.senderDoneAt.get(i)!)) : null;
+    targets.forEach((n, i) => {
+      this.held[i] = n;
+    });
+    const record: RedistributionRecord = {
+      index: this.records.length,
+      events: drain.applied.map((r) => r.seq),
+      triggeredAt,
+      startedAt,
+      obtrusivenessMs: emptiedAt === null ? null : emptiedAt - triggeredAt,
+      migrationMs: null,
+      exemplarsMoved: transfers.reduce((s, t) => s + t.count, 0),
+      bytesMoved: moved.bytes,
+      transfers: transfers.length,
+      countsAfter: [...targets],
+      reason: decision.reason,
+    };
+    this.records.push(record);
+    this.awaitingResume.push(record);
+    this.options.onRedistribution?.(record);
+    return settle();
+  }
+
+  private inspect(e: InspectionEvent): void {
+    if (e.type !== '@xstate.snapshot') return;
+    const snapshot = e.snapshot as { value?: unknown };
+    if (snapshot.value === undefined) return;
+    const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
+    const actor = e.actorRef.id;
+    const last = this.transitions.findLast((t) => t.actor === actor);
+    if (last?.state === state) return;
+    const t = { at: this.options.clock(), actor, state };
+    if (this.transitions.length < TRANSITION_LIMIT) this.transitions.push(t);
+    this.options.onTransition?.(t);
+  }
+
+  stateTransitions(): readonly StateTransition[] {
+    return this.transitions;
+  }
+
+  counts(): readonly number[] {
+    return this.held;
+  }
+
+  events(): readonly EventRecord[] {
+    return this.queue.records();
+  }
+
+  redistributions(): readonly RedistributionRecord[] {
+    return this.records;
+  }
+
+  workers(): WorkerRecord[] {
+    const measured = this.estimator.snapshot();
+    return this.options.hosts.map((h, i) => ({
+      host: h.name,
+      declaredSpeed: h.speed,
+      emulatedRate: this.setup.unitRate === null ? null : h.speed * this.setup.unitRate,
+      measuredRate: measured[i].measured ? measured[i].speed : null,
+      load: measured[i].load,
+      available: this.available[i],
+      exemplars: this.held[i],
+      exemplarsProcessed: this.processed[i],
+    }));
+  }
+
+  /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
+  async heldIds(): Promise<Int32Array[]> {
+    return Promise.all(this.setup.links.map((w) => w.ids()));
+  }
+
+  async close(): Promise<void> {
+    for (const a of this.workerActors) a.stop();
+    await Promise.all(this.setup.links.map((w) => w.close()));
+  }
+}
+
+/** A promise actor whose body is a coordinator method (the effects the machine names). */
+function fromRuntime<I, O>(run: (input: I) => Promise<O>) {
+  return fromPromise<O, I>(({ input }) => run(input));
+}

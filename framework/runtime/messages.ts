@@ -1,0 +1,41 @@
+import type { ExemplarColumns } from '../exemplars/columns.ts';
+
+/** Requests a coordinator sends to a worker. The same shapes go over TCP later (as Arrow IPC + JSON). */
+export type WorkerRequest =
+  | {
+      readonly kind: 'init';
+      readonly worker: number;
+      readonly host: string;
+      readonly kernelModule: string;
+      readonly kernelConfig: unknown;
+      readonly control: SharedArrayBuffer;
+      readonly workers: number;
+    }
+  | { readonly kind: 'insert'; readonly fragments: readonly ExemplarColumns[] }
+  | { readonly kind: 'extract'; readonly counts: readonly number[] }
+  | {
+      readonly kind: 'pass';
+      /** Start of a new pass: clear the processed flags first. False to resume an interrupted pass. */
+      readonly fresh: boolean;
+      readonly params: Float64Array;
+      readonly chunkRows: number;
+      readonly checkMigration: boolean;
+    }
+  | { readonly kind: 'calibrate'; readonly params: Float64Array; readonly ms: number }
+  | { readonly kind: 'ids' };
+
+export interface PassReply {
+  readonly acc: Float64Array;
+  readonly processed: number;
+  readonly interrupted: boolean;
+  readonly elapsedMs: number;
+  /** Exemplars held and still unprocessed after this call. */
+  readonly held: number;
+  readonly remaining: number;
+}
+
+export interface ExtractReply {
+  /** One list of fragments per requested count, in the same order. */
+  readonly parts: readonly (readonly ExemplarColumns[])[];
+  readonly held: number;
+}

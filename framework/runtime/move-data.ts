@@ -1,0 +1,53 @@
+import { byteSize } from '../exemplars/batch.ts';
+import type { ExemplarColumns } from '../exemplars/columns.ts';
+import type { Transfer } from '../partition/types.ts';
+import type { WorkerLink } from './worker-link.ts';
+
+export interface MoveResult {
+  readonly bytes: number;
+  /** Per sender: ms (on `clock`) when it had handed over all it had to give. */
+  readonly senderDoneAt: ReadonlyMap<number, number>;
+  /** Exemplars held by each worker afterwards, as the workers report it. */
+  readonly held: readonly number[];
+}
+
+/**
+ * Carry out a transfer plan: every sender cuts its fragments for all its receivers in
+ * one request, and each fragment goes on to its receiver as soon as it arrives, so a
+ * vacated worker's data flows to several receivers at once. Buffers are transferred
+ * (moved, not copied) at each hop.
+ */
+export async function moveData(
+  workers: readonly WorkerLink[],
+  transfers: readonly Transfer[],
+  clock: () => number,
+): Promise<MoveResult> {
+  const bySender = new Map<number, Transfer[]>();
+  for (const t of transfers) {
+    const list = bySender.get(t.from) ?? [];
+    list.push(t);
+    bySender.set(t.from, list);
+  }
+  const held = new Array<number>(workers.length).fill(-1);
+  const senderDoneAt = new Map<number, number>();
+  let bytes = 0;
+  const deliveries: Promise<void>[] = [];
+  await Promise.all(
+    [...bySender].map(async ([from, list]) => {
+      const reply = await workers[from].extract(list.map((t) => t.count));
+      senderDoneAt.set(from, clock());
+      held[from] = reply.held;
+      list.forEach((t, k) => {
+        const fragments: readonly ExemplarColumns[] = reply.parts[k];
+        for (const f of fragments) bytes += byteSize(f);
+        deliveries.push(
+          workers[t.to].insert(fragments).then((n) => {
+            held[t.to] = Math.max(held[t.to], n);
+          }),
+        );
+      });
+    }),
+  );
+  await Promise.all(deliveries);
+  return { bytes, senderDoneAt, held };
+}

@@ -1,0 +1,62 @@
+import type { PassKernel } from '../app/kernel.ts';
+import type { ExemplarStore } from '../exemplars/store.ts';
+import type { WorkerControl } from './control.ts';
+
+export interface PassProgress {
+  /** Exemplars counted by this call. */
+  readonly processed: number;
+  /** True when it stopped early because a migration was requested. */
+  readonly interrupted: boolean;
+  /** Wall time of this call, throttling included: what the host's speed looks like from outside. */
+  readonly elapsedMs: number;
+}
+
+/**
+ * The inner loop of a worker: count every exemplar not yet processed in this pass,
+ * chunk by chunk, checking the shared migration flag before each chunk. Rows already
+ * flagged (counted here or by a previous holder before they moved) are skipped, so
+ * each exemplar is counted exactly once per pass whatever moved in the middle of it.
+ */
+export function runPassLoop(
+  store: ExemplarStore,
+  kernel: PassKernel,
+  params: Float64Array,
+  acc: Float64Array,
+  control: WorkerControl,
+  worker: number,
+  chunkRows: number,
+  checkMigration: boolean,
+): PassProgress {
+  const start = performance.now();
+  let processed = 0;
+  for (const cols of store.columns()) {
+    const flags = cols.processed;
+    for (let s = 0; s < cols.count; s += chunkRows) {
+      if (checkMigration && control.migrationRequested()) {
+        return { processed, interrupted: true, elapsedMs: performance.now() - start };
+      }
+      const e = Math.min(s + chunkRows, cols.count);
+      let i = s;
+      while (i < e) {
+        if (flags[i] !== 0) {
+          i++;
+          continue;
+        }
+        let j = i + 1;
+        while (j < e && flags[j] === 0) j++;
+        kernel.accumulate(cols, i, j, params, acc);
+        flags.fill(1, i, j);
+        processed += j - i;
+        i = j;
+      }
+      control.chunkDone(worker);
+      const rate = control.rateLimit(worker);
+      if (rate > 0) {
+        // Emulated host speed: never run ahead of `rate` exemplars a second.
+        const ahead = (processed / rate) * 1000 - (performance.now() - start);
+        if (ahead > 0.05) control.idle(ahead);
+      }
+    }
+  }
+  return { processed, interrupted: false, elapsedMs: performance.now() - start };
+}

@@ -1,0 +1,41 @@
+/** One redistribution as the run report records it. Times are ms since the run started. */
+export interface RedistributionRecord {
+  readonly index: number;
+  /** Sequence numbers of the events it applied. */
+  readonly events: readonly number[];
+  /** When the earliest of those events was received: both measures start here. */
+  readonly triggeredAt: number;
+  readonly startedAt: number;
+  /** Ended when the vacated workers held no exemplar; null when no host was vacated. */
+  obtrusivenessMs: number | null;
+  /** Ended when every remaining worker computed again; null until then. */
+  migrationMs: number | null;
+  readonly exemplarsMoved: number;
+  readonly bytesMoved: number;
+  readonly transfers: number;
+  /** Exemplars held by each worker after the move, in host order. */
+  readonly countsAfter: readonly number[];
+  /** Why it moved: "evacuate" (a vacated host held data) or "gain" (faster partition). */
+  readonly reason: string;
+}
+
+/** Per-worker figures for the report. */
+export interface WorkerRecord {
+  readonly host: string;
+  readonly declaredSpeed: number;
+  /** Emulated cap in exemplars/s at full load (null when not emulating). */
+  readonly emulatedRate: number | null;
+  /** Smoothed measured throughput at full load, exemplars/s (null if never measured). */
+  readonly measuredRate: number | null;
+  readonly load: number;
+  readonly available: boolean;
+  readonly exemplars: number;
+  readonly exemplarsProcessed: number;
+}
+
+/** A state an actor entered, for inspection. */
+export interface StateTransition {
+  readonly at: number;
+  readonly actor: string;
+  readonly state: string;
+}

@@ -1,0 +1,76 @@
+import { copyRows } from '../exemplars/batch.ts';
+import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { unitRate } from './calibration.ts';
+import { WorkerControl } from './control.ts';
+import { ThreadWorker } from './thread-worker.ts';
+import type { WorkerLink } from './worker-link.ts';
+
+export interface HostSpec {
+  readonly name: string;
+  /** Declared rating, higher is faster. */
+  readonly speed: number;
+}
+
+export interface WorkerSetup {
+  readonly links: WorkerLink[];
+  readonly control: WorkerControl;
+  /** Unthrottled single-thread rate of the kernel, exemplars/s. */
+  readonly soloRate: number;
+  /** Emulated exemplars/s of a speed-1 host (null: not emulating). */
+  readonly unitRate: number | null;
+}
+
+/**
+ * Start one thread worker per host, hand each its initial share of `train` (rows are
+ * copied once into per-worker buffers that are then transferred), and calibrate the
+ * kernel's speed so emulated hosts can be throttled to their declared speeds.
+ */
+export async function startWorkers(options: {
+  hosts: readonly HostSpec[];
+  kernelModule: string;
+  kernelConfig: unknown;
+  train: ExemplarColumns;
+  shares: readonly number[];
+  calibrationParams: Float64Array;
+  emulateSpeeds: boolean;
+}): Promise<WorkerSetup> {
+  const { hosts } = options;
+  const control = new WorkerControl(hosts.length);
+  const links = await Promise.all(
+    hosts.map((h, index) =>
+      ThreadWorker.start({
+        index,
+        host: h.name,
+        kernelModule: options.kernelModule,
+        kernelConfig: options.kernelConfig,
+        control,
+      }),
+    ),
+  );
+  let offset = 0;
+  await Promise.all(
+    links.map((link, i) => {
+      const part = copyRows(options.train, offset, offset + options.shares[i]);
+      offset += options.shares[i];
+      return link.insert([part]);
+    }),
+  );
+  const probe = links.find((_, i) => options.shares[i] > 0) ?? links[0];
+  const soloRate = await probe.calibrate(options.calibrationParams, 150);
+  let rate: number | null = null;
+  if (options.emulateSpeeds) {
+    rate = unitRate(
+      soloRate,
+      hosts.map((h) => h.speed),
+    );
+    hosts.forEach((h, i) => {
+      control.setRateLimit(i, h.speed * rate!);
+    });
+  }
+  return { links, control, soloRate, unitRate: rate };
+}
+
+/** Equal shares of `total` over `n` workers, the first ones taking one more. */
+export function equalShares(total: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
+}

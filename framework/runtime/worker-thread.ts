@@ -1,0 +1,131 @@
+/**
+ * The thread side of a worker: a long-lived piscina worker (one thread per logical
+ * worker, never recycled) that holds its share of the exemplars and runs the app's
+ * kernel over them. Each request is one piscina task.
+ */
+import { Piscina } from 'piscina';
+import type { PassKernel } from '../app/kernel.ts';
+import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { transferListOf } from '../exemplars/batch.ts';
+import { ExemplarStore } from '../exemplars/store.ts';
+import { WorkerControl } from './control.ts';
+import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
+import { runPassLoop } from './pass-loop.ts';
+
+interface ThreadState {
+  worker: number;
+  control: WorkerControl;
+  kernel: PassKernel;
+  store: ExemplarStore;
+}
+
+let state: ThreadState | undefined;
+
+/** Above this many fragments, merge them so chunks stay full and the loop stays tight. */
+const MAX_FRAGMENTS = 16;
+
+function ready(): ThreadState {
+  if (!state) throw new Error('worker used before init');
+  return state;
+}
+
+/** A reply whose `buffers` are transferred to the coordinator, not copied. */
+class Moved<T> {
+  constructor(
+    private readonly value: T,
+    private readonly buffers: ArrayBuffer[],
+  ) {}
+  get [Piscina.transferableSymbol](): ArrayBuffer[] {
+    return this.buffers;
+  }
+  get [Piscina.valueSymbol](): T {
+    return this.value;
+  }
+}
+
+function withTransfers<T extends object>(value: T, buffers: ArrayBuffer[]) {
+  // piscina's declared parameter type does not name its own Transferable protocol; Moved implements it.
+  return Piscina.move(new Moved(value, buffers) as unknown as ArrayBuffer);
+}
+
+export default async function handle(request: WorkerRequest): Promise<unknown> {
+  switch (request.kind) {
+    case 'init': {
+      const mod = (await import(request.kernelModule)) as { createKernel(config: unknown): PassKernel };
+      state = {
+        worker: request.worker,
+        control: new WorkerControl(request.workers, request.control),
+        kernel: mod.createKernel(request.kernelConfig),
+        store: new ExemplarStore(),
+      };
+      return { ok: true };
+    }
+    case 'insert': {
+      const s = ready();
+      for (const f of request.fragments) s.store.add(f);
+      if (s.store.batchCount > MAX_FRAGMENTS) s.store.compact();
+      return { held: s.store.count };
+    }
+    case 'extract': {
+      const s = ready();
+      const parts = request.counts.map((n) => s.store.take(n));
+      const buffers = parts.flat().flatMap(transferListOf);
+      const reply: ExtractReply = { parts, held: s.store.count };
+      return withTransfers(reply, buffers);
+    }
+    case 'pass': {
+      const s = ready();
+      if (request.fresh) s.store.resetProcessed();
+      const acc = new Float64Array(s.kernel.accumulatorLength(request.params, dimOf(s.store)));
+      const p = runPassLoop(
+        s.store,
+        s.kernel,
+        request.params,
+        acc,
+        s.control,
+        s.worker,
+        request.chunkRows,
+        request.checkMigration,
+      );
+      const reply: PassReply = {
+        acc,
+        processed: p.processed,
+        interrupted: p.interrupted,
+        elapsedMs: p.elapsedMs,
+        held: s.store.count,
+        remaining: p.interrupted ? s.store.unprocessed() : 0,
+      };
+      return withTransfers(reply, [acc.buffer as ArrayBuffer]);
+    }
+    case 'calibrate': {
+      const s = ready();
+      return { rate: calibrate(s, request.params, request.ms) };
+    }
+    case 'ids': {
+      const ids = ready().store.ids();
+      return withTransfers({ ids }, [ids.buffer as ArrayBuffer]);
+    }
+  }
+}
+
+function dimOf(store: ExemplarStore): number {
+  return store.columns()[0]?.dim ?? 0;
+}
+
+/** Unthrottled exemplars/s of this kernel on this thread, over at least `ms` of work. */
+function calibrate(s: ThreadState, params: Float64Array, ms: number): number {
+  const cols: ExemplarColumns | undefined = s.store.columns()[0];
+  if (!cols || cols.count === 0) return 0;
+  const acc = new Float64Array(s.kernel.accumulatorLength(params, cols.dim));
+  const block = Math.min(cols.count, 32);
+  let rows = 0;
+  const start = performance.now();
+  let offset = 0;
+  while (performance.now() - start < ms) {
+    const end = Math.min(offset + block, cols.count);
+    s.kernel.accumulate(cols, offset, end, params, acc);
+    rows += end - offset;
+    offset = end === cols.count ? 0 : end;
+  }
+  return (rows / (performance.now() - start)) * 1000;
+}
