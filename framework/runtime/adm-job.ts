@@ -1,14 +1,14 @@
 import { type Actor, createActor, fromPromise, type InspectionEvent, toPromise } from 'xstate';
-import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { UserError } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
+import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
 import { NoHostAvailable } from '../partition/errors.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
-import { UserError } from '../errors.ts';
 import { chunkRowsFor } from './calibration.ts';
 import { moveData } from './move-data.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
@@ -48,6 +48,10 @@ export interface DataParallelJob {
   events(): readonly EventRecord[];
   redistributions(): readonly RedistributionRecord[];
   workers(): WorkerRecord[];
+  /** States the job's machines entered, in order (empty for the plain build). */
+  stateTransitions(): readonly StateTransition[];
+  /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
+  heldIds(): Promise<Int32Array[]>;
   close(): Promise<void>;
 }
 
@@ -242,7 +246,7 @@ export class AdmJob implements DataParallelJob {
     const snapshot = e.snapshot as { value?: unknown };
     if (snapshot.value === undefined) return;
     const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
-    const actor = e.actorRef.id;
+    const actor = (e.actorRef as { id?: string }).id ?? 'actor';
     const last = this.transitions.findLast((t) => t.actor === actor);
     if (last?.state === state) return;
     const t = { at: this.options.clock(), actor, state };
@@ -280,7 +284,6 @@ export class AdmJob implements DataParallelJob {
     }));
   }
 
-  /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
   async heldIds(): Promise<Int32Array[]> {
     return Promise.all(this.setup.links.map((w) => w.ids()));
   }

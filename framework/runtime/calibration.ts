@@ -6,7 +6,12 @@ import { availableParallelism } from 'node:os';
  * (Σ speed × R ≤ cores × solo) and the fastest one must fit a single core
  * (max speed × R ≤ solo). `headroom` < 1 leaves room for the coordinator and noise.
  */
-export function unitRate(solo: number, speeds: readonly number[], cores = availableParallelism(), headroom = 0.8): number {
+export function unitRate(
+  solo: number,
+  speeds: readonly number[],
+  cores = availableParallelism(),
+  headroom = 0.8,
+): number {
   const total = speeds.reduce((a, b) => a + b, 0);
   const fastest = Math.max(...speeds);
   return headroom * Math.min((cores * solo) / total, solo / fastest);

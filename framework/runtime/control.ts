@@ -12,7 +12,10 @@ export class WorkerControl {
   private readonly ints: Int32Array;
   private readonly rates: Float64Array;
 
-  constructor(readonly workers: number, buffer?: SharedArrayBuffer) {
+  constructor(
+    readonly workers: number,
+    buffer?: SharedArrayBuffer,
+  ) {
     const rateOffset = Math.ceil(((1 + workers) * 4) / 8) * 8;
     this.buffer = buffer ?? new SharedArrayBuffer(rateOffset + workers * 8);
     this.ints = new Int32Array(this.buffer, 0, 1 + workers);

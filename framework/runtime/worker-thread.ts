@@ -5,8 +5,8 @@
  */
 import { Piscina } from 'piscina';
 import type { PassKernel } from '../app/kernel.ts';
-import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { transferListOf } from '../exemplars/batch.ts';
+import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
 import { WorkerControl } from './control.ts';
 import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';

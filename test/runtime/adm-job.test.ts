@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import { StaticJob } from '../../framework/runtime/static-job.ts';
+import { checkIdsExactlyOnce, expectSameSums, jobOptions, randomColumns, referenceSums } from './helpers.ts';
+
+const N = 12_000;
+const train = randomColumns(N, 6, 7);
+const reference = referenceSums(train);
+const params = new Float64Array(1);
+
+function later(ms: number, f: () => void): void {
+  setTimeout(f, ms);
+}
+
+describe('AdmJob on real worker threads', () => {
+  let job: AdmJob;
+  beforeAll(async () => {
+    // spin makes one exemplar cost a few µs so that a pass lasts long enough to be interrupted.
+    job = await AdmJob.start(
+      jobOptions(randomColumns(N, 6, 7), [1, 1, 2, 4], { kernelConfig: { spin: 3000 } }),
+    );
+  });
+  afterAll(() => job.close());
+
+  it('starts with a speed-proportional partition and counts every exemplar once', async () => {
+    expect([...job.counts()]).toEqual([1500, 1500, 3000, 6000]);
+    expectSameSums(await job.pass(params), reference);
+    expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+  });
+
+  it('vacates a host in the middle of a pass without losing or repeating an exemplar', async () => {
+    const pass = job.pass(params);
+    later(5, () => job.send({ type: 'vacate', host: 'h3' }));
+    const acc = await pass;
+    expectSameSums(acc, reference);
+    expect(job.counts()[3]).toBe(0);
+    const held = await job.heldIds();
+    expect(held[3].length).toBe(0);
+    expect(held.map((h) => h.length)).toEqual([...job.counts()]);
+    expect(checkIdsExactlyOnce(held, N)).toBeNull();
+    const last = job.redistributions().at(-1)!;
+    expect(last.reason).toBe('evacuate');
+    expect(last.obtrusivenessMs).toBeGreaterThan(0);
+    expect(last.migrationMs).toBeGreaterThanOrEqual(last.obtrusivenessMs!);
+    expect(last.bytesMoved).toBeGreaterThan(0);
+    expect(last.triggeredAt).toBeGreaterThanOrEqual(0);
+    expect(job.stateTransitions().map((t) => t.state)).toContain('{"computing":"migrationPending"}');
+    const vacate = job.events().find((e) => e.event.type === 'vacate')!;
+    expect(vacate.outcome?.status).toBe('applied');
+  });
+
+  it('takes several events at once, also during a redistribution, and rejects an unknown host alone', async () => {
+    const pass = job.pass(params);
+    later(3, () => {
+      job.send({ type: 'available', host: 'h3' });
+      job.send({ type: 'load', host: 'h0', fraction: 0.5 });
+      job.send({ type: 'load', host: 'h0', fraction: 0.25 });
+      job.send({ type: 'vacate', host: 'h9' });
+    });
+    later(12, () => job.send({ type: 'load', host: 'h1', fraction: 0.5 }));
+    expectSameSums(await pass, reference);
+    expectSameSums(await job.pass(params), reference);
+    const outcomes = job.events().map((e) => `${e.event.type} ${e.event.host} ${e.outcome?.status}`);
+    expect(outcomes).toContain('vacate h9 rejected');
+    expect(outcomes).toContain('load h0 superseded');
+    expect(outcomes.filter((o) => o.endsWith('undefined'))).toEqual([]);
+    expect(job.counts()[3]).toBeGreaterThan(0);
+    expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+  });
+
+  it('waits for a host when every host is vacated, and resumes when one comes back', async () => {
+    for (const h of ['h0', 'h1', 'h2', 'h3']) job.send({ type: 'vacate', host: h });
+    later(300, () => job.send({ type: 'available', host: 'h1' }));
+    const acc = await job.pass(params);
+    expectSameSums(acc, reference);
+    expect([...job.counts()]).toEqual([0, N, 0, 0]);
+    const transitions = job.stateTransitions().map((t) => t.state);
+    expect(transitions).toContain('waitingForHost');
+    expect(transitions).toContain('redistributing');
+  });
+
+  it('gives up with a clear error when no host comes back in time', async () => {
+    const short = await AdmJob.start(jobOptions(randomColumns(400, 2, 3), [1, 1], { waitTimeoutMs: 200 }));
+    try {
+      short.send({ type: 'vacate', host: 'h0' });
+      short.send({ type: 'vacate', host: 'h1' });
+      await expect(short.pass(params)).rejects.toThrow(/no host available.*--wait-timeout/);
+    } finally {
+      await short.close();
+    }
+  });
+});
+
+describe('StaticJob (the plain build)', () => {
+  it('splits equally, ignores vacate, and still counts every exemplar once', async () => {
+    const job = await StaticJob.start(jobOptions(train, [1, 1, 2]));
+    try {
+      expect([...job.counts()]).toEqual([4000, 4000, 4000]);
+      const record = job.send({ type: 'vacate', host: 'h2' });
+      expect(record.outcome?.status).toBe('rejected');
+      expect(job.send({ type: 'load', host: 'h1', fraction: 0.5 }).outcome?.status).toBe('applied');
+      expectSameSums(await job.pass(params), reference);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  });
+});

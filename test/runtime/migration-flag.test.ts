@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyRows } from '../../framework/exemplars/batch.ts';
+import { WorkerControl } from '../../framework/runtime/control.ts';
+import { ThreadWorker } from '../../framework/runtime/thread-worker.ts';
+import { ID_SUM_KERNEL } from '../fixtures/id-sum-kernel.ts';
+import { randomColumns } from './helpers.ts';
+
+describe('the migration flag in shared memory', () => {
+  const control = new WorkerControl(1);
+  let worker: ThreadWorker;
+  const data = randomColumns(50_000, 4, 11);
+  const params = new Float64Array(1);
+
+  beforeAll(async () => {
+    worker = await ThreadWorker.start({
+      index: 0,
+      host: 'h0',
+      kernelModule: ID_SUM_KERNEL,
+      kernelConfig: {},
+      control,
+    });
+    await worker.insert([copyRows(data, 0, data.count)]);
+  });
+  afterAll(() => worker.close());
+
+  for (const [label, rate] of [
+    ['a throttled (emulated slow) worker', 20_000],
+    ['an unthrottled worker', 0],
+  ] as const) {
+    it(`stops ${label} within one chunk of the flag being set`, async () => {
+      control.clearMigration();
+      control.setRateLimit(0, rate);
+      const chunkRows = 32;
+      const pass = worker.pass(params, true, chunkRows, true);
+      // Wait until the worker is in its loop, then raise the flag.
+      while (control.chunksDone(0) < 3) await new Promise((r) => setTimeout(r, 1));
+      control.requestMigration();
+      const atFlag = control.chunksDone(0);
+      const reply = await pass;
+      const after = control.chunksDone(0) - atFlag;
+      expect(reply.interrupted).toBe(true);
+      expect(reply.remaining).toBeGreaterThan(0);
+      expect(reply.processed + reply.remaining).toBe(data.count);
+      expect(after).toBeLessThanOrEqual(1);
+      // Resuming (not fresh) counts exactly the rest.
+      control.clearMigration();
+      control.setRateLimit(0, 0);
+      const rest = await worker.pass(params, false, chunkRows, true);
+      expect(rest.interrupted).toBe(false);
+      expect(reply.processed + rest.processed).toBe(data.count);
+      expect(reply.acc[0] + rest.acc[0]).toBe(data.count);
+    });
+  }
+});
