@@ -1,5 +1,36 @@
 /** admove's public API. Everything else under framework/ is internal. */
+
+// Authoring an app: a kernel (per-exemplar work, summed partial results) and a machine.
 export type { KernelModule, PassKernel } from './app/kernel.ts';
+export { passActor } from './app/pass-actor.ts';
+export { describeMachine } from './machine/describe.ts';
+export { passMachine } from './machine/pass-machine.ts';
+export { workerMachine } from './machine/worker-machine.ts';
+
+// Running a job.
+export type { DataParallelJob, JobOptions } from './runtime/adm-job.ts';
+export { type JobMode, startJob } from './runtime/start-job.ts';
+export type { HostSpec } from './runtime/start-workers.ts';
+export type { RedistributionRecord, StateTransition, WorkerRecord } from './runtime/report-types.ts';
+
+// Data.
 export type { ExemplarColumns } from './exemplars/columns.ts';
+export { columnsFromTable } from './exemplars/batch.ts';
+
+// Events from the global scheduler.
+export type { EventOutcome, EventRecord, HostName, SchedulerEvent, SchedulerEventType } from './events/types.ts';
+
+// The partitioner, pure.
+export {
+  NoHostAvailable,
+  partitionBySpeed,
+  planRedistribution,
+  planTransfers,
+  SpeedEstimator,
+  type Transfer,
+  type TransferPlan,
+  type WorkerCapacity,
+} from './partition/index.ts';
+
 export { isUserError, UserError } from './errors.ts';
 export { SeededRandom } from './util/random.ts';

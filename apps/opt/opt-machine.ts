@@ -1,0 +1,118 @@
+import { assign, fromPromise, setup } from 'xstate';
+
+/**
+ * Opt's own states, as an explicit xstate machine. The coordinator holds the net and the
+ * conjugate-gradient state; `step` takes one CG iteration, whose error-and-gradient
+ * evaluations are data passes run by the framework (with its migration states); `test`
+ * measures test accuracy between iterations. There is no migration logic here: that lives
+ * in the framework's pass machine, which every pass goes through.
+ */
+export interface OptMachineInput {
+  readonly maxIterations: number;
+}
+
+export interface IterationResult {
+  readonly error: number;
+  readonly converged: boolean;
+}
+
+interface OptContext {
+  readonly maxIterations: number;
+  iteration: number;
+  error: number;
+  converged: boolean;
+  testAccuracy: number;
+  failure: unknown;
+}
+
+export interface OptOutput {
+  readonly iterations: number;
+  readonly error: number;
+  readonly testAccuracy: number;
+  readonly converged: boolean;
+  /** The error that stopped training, if any (the runner rethrows it). */
+  readonly failure: unknown;
+}
+
+export const optMachine = setup({
+  types: {
+    input: {} as OptMachineInput,
+    context: {} as OptContext,
+    output: {} as OptOutput,
+  },
+  actors: {
+    step: fromPromise<IterationResult, { iteration: number }>(async () => {
+      throw new Error('step is supplied by the runner');
+    }),
+    test: fromPromise<number, { iteration: number }>(async () => {
+      throw new Error('test is supplied by the runner');
+    }),
+  },
+  actions: {
+    iterationDone: (_, _params: { iteration: number; error: number; testAccuracy: number }) => {},
+  },
+  guards: {
+    finished: ({ context }) => context.converged || context.iteration >= context.maxIterations,
+  },
+}).createMachine({
+  id: 'opt',
+  context: ({ input }) => ({
+    maxIterations: input.maxIterations,
+    iteration: 0,
+    error: Number.NaN,
+    converged: false,
+    testAccuracy: Number.NaN,
+    failure: undefined,
+  }),
+  initial: 'deciding',
+  states: {
+    deciding: {
+      always: [{ guard: 'finished', target: 'done' }, { target: 'training' }],
+    },
+    training: {
+      invoke: {
+        src: 'step',
+        input: ({ context }) => ({ iteration: context.iteration + 1 }),
+        onDone: {
+          target: 'testing',
+          actions: assign({
+            iteration: ({ context }) => context.iteration + 1,
+            error: ({ event }) => event.output.error,
+            converged: ({ event }) => event.output.converged,
+          }),
+        },
+        onError: { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
+      },
+    },
+    testing: {
+      invoke: {
+        src: 'test',
+        input: ({ context }) => ({ iteration: context.iteration }),
+        onDone: {
+          target: 'deciding',
+          actions: [
+            assign({ testAccuracy: ({ event }) => event.output }),
+            {
+              type: 'iterationDone',
+              params: ({ context, event }) => ({
+                iteration: context.iteration,
+                error: context.error,
+                testAccuracy: event.output,
+              }),
+            },
+          ],
+        },
+        onError: { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
+      },
+    },
+    failed: { type: 'final' },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => ({
+    iterations: context.iteration,
+    error: context.error,
+    testAccuracy: context.testAccuracy,
+    converged: context.converged,
+    failure: context.failure,
+  }),
+});

@@ -1,0 +1,89 @@
+import { rename, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
+import type { EventRecord, RedistributionRecord, StateTransition, WorkerRecord } from '../../framework/index.ts';
+
+/** Bump when a field changes meaning or goes away; adding fields keeps the version. */
+export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_URL = new URL('./report.schema.json', import.meta.url);
+
+export interface IterationRecord {
+  readonly iteration: number;
+  /** Mean training error after the iteration. */
+  readonly error: number;
+  readonly testAccuracy: number;
+  /** Seconds since the run started. */
+  readonly seconds: number;
+  /** Exemplars held by each worker at the end of the iteration, in host order. */
+  readonly exemplars: readonly number[];
+}
+
+export interface EventReport {
+  readonly seq: number;
+  readonly type: string;
+  readonly host: string;
+  readonly fraction?: number;
+  readonly receivedAt: number;
+  /** When a redistribution applied it; null if it was superseded or rejected. */
+  readonly appliedAt: number | null;
+  readonly outcome: 'applied' | 'superseded' | 'rejected' | 'pending';
+  readonly reason?: string;
+  readonly supersededBy?: number;
+}
+
+export interface RunReport {
+  readonly schemaVersion: number;
+  readonly tool: 'admove';
+  readonly app: 'opt';
+  readonly createdAt: string;
+  readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string };
+  readonly settings: Record<string, unknown>;
+  readonly data: {
+    readonly source: string;
+    readonly features: number;
+    readonly classes: readonly string[];
+    readonly train: number;
+    readonly test: number;
+  };
+  /** ms spent before the run clock started: loading data, starting and calibrating workers. */
+  readonly setup: { readonly loadMs: number; readonly startWorkersMs: number };
+  readonly final: {
+    readonly testAccuracy: number;
+    readonly trainAccuracy: number;
+    readonly error: number;
+    readonly iterations: number;
+    readonly converged: boolean;
+    readonly seconds: number;
+    readonly passes: number;
+  };
+  readonly iterations: readonly IterationRecord[];
+  readonly events: readonly EventReport[];
+  readonly redistributions: readonly RedistributionRecord[];
+  readonly workers: readonly WorkerRecord[];
+  readonly states: readonly StateTransition[];
+}
+
+export function machineInfo(): RunReport['machine'] {
+  return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version };
+}
+
+export function eventReport(r: EventRecord): EventReport {
+  const o = r.outcome;
+  return {
+    seq: r.seq,
+    type: r.event.type,
+    host: r.event.host,
+    ...(r.event.type === 'load' ? { fraction: r.event.fraction } : {}),
+    receivedAt: r.receivedAt,
+    appliedAt: o?.status === 'applied' ? o.appliedAt : null,
+    outcome: o?.status ?? 'pending',
+    ...(o?.status === 'rejected' ? { reason: o.reason } : {}),
+    ...(o?.status === 'superseded' ? { supersededBy: o.by } : {}),
+  };
+}
+
+/** Write the report whole or not at all: a temporary file renamed into place. */
+export async function writeReport(path: string, report: RunReport): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(report, null, 2)}\n`);
+  await rename(temporary, path);
+}

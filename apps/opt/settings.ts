@@ -1,0 +1,41 @@
+import type { JobMode } from '../../framework/index.ts';
+
+export type OptimizerName = 'scg' | 'prcg';
+export type LossName = 'mse' | 'xent';
+
+/** Everything that decides an Opt run apart from the data itself. */
+export interface OptSettings {
+  readonly hidden: number;
+  readonly iterations: number;
+  readonly optimizer: OptimizerName;
+  readonly loss: LossName;
+  readonly mode: JobMode;
+  readonly seed: number;
+  /** Declared speed of each host h0…h(N−1); higher is faster. */
+  readonly speeds: readonly number[];
+  /** Throttle workers to their declared speeds (emulated heterogeneous hosts). */
+  readonly emulate: boolean;
+  readonly waitTimeoutMs: number;
+  /** Minimum estimated gain before data moves for speed alone. */
+  readonly minGain: number;
+  /** Standardise features with training-set statistics. */
+  readonly standardise: boolean;
+}
+
+export const DEFAULT_SETTINGS: OptSettings = {
+  hidden: 32,
+  iterations: 100,
+  optimizer: 'scg',
+  loss: 'xent',
+  mode: 'adm',
+  seed: 1,
+  speeds: [1, 1, 2, 4],
+  emulate: true,
+  waitTimeoutMs: 60_000,
+  minGain: 0.05,
+  standardise: true,
+};
+
+export function hostNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `h${i}`);
+}

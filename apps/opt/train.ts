@@ -1,0 +1,191 @@
+import { createActor, fromPromise, toPromise } from 'xstate';
+import { type Dataset, applyStandardisation, fitStandardisation } from '../../framework/datasets/index.ts';
+import {
+  columnsFromTable,
+  type DataParallelJob,
+  type EventRecord,
+  type RedistributionRecord,
+  SeededRandom,
+  type SchedulerEvent,
+  startJob,
+  type StateTransition,
+} from '../../framework/index.ts';
+import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
+import { accuracy, createOptimiser, initWeights, type NetworkShape, predictClasses } from './model/index.ts';
+import type { OptModel } from './model-file.ts';
+import { optMachine } from './opt-machine.ts';
+import { eventReport, type IterationRecord, machineInfo, REPORT_SCHEMA_VERSION, type RunReport } from './report.ts';
+import { hostNames, type OptSettings } from './settings.ts';
+
+const KERNEL_MODULE = new URL('./model/kernel.ts', import.meta.url).href;
+
+/** What a running job tells whoever watches it (the CLI prints it). */
+export interface OptObserver {
+  onStarted?(info: { hosts: readonly string[]; counts: readonly number[]; unitRates: (number | null)[] }): void;
+  onIteration?(it: IterationRecord, job: DataParallelJob): void;
+  onEvent?(record: EventRecord): void;
+  onRedistribution?(record: RedistributionRecord): void;
+  onTransition?(t: StateTransition): void;
+}
+
+export interface OptRun {
+  readonly report: RunReport;
+  readonly model: OptModel;
+}
+
+/**
+ * Train Opt on `data` with `settings`, playing `trace` against the job: load, start the
+ * workers, run the Opt machine to its end, and return the run report and the model.
+ */
+export async function trainOpt(
+  data: Dataset,
+  settings: OptSettings,
+  trace: Trace,
+  observer: OptObserver = {},
+  extraSettings: Record<string, unknown> = {},
+): Promise<OptRun> {
+  const loadStarted = performance.now();
+  const standardisation = settings.standardise ? fitStandardisation(data.train) : null;
+  const train = standardisation ? applyStandardisation(data.train, standardisation) : data.train;
+  const test = standardisation ? applyStandardisation(data.test, standardisation) : data.test;
+  const shape: NetworkShape = {
+    inputs: data.dim,
+    hidden: settings.hidden,
+    outputs: Math.max(2, data.classes.length),
+    loss: settings.loss,
+  };
+  const rng = new SeededRandom(settings.seed);
+  const initial = initWeights(shape, rng);
+  const loadMs = performance.now() - loadStarted;
+
+  let t0 = performance.now();
+  const clock = () => performance.now() - t0;
+  const workersStarted = performance.now();
+  const job = await startJob(settings.mode, {
+    kernelModule: KERNEL_MODULE,
+    kernelConfig: shape,
+    train: columnsFromTable(train.features, train.labels, train.dim),
+    hosts: hostNames(settings.speeds.length).map((name, i) => ({ name, speed: settings.speeds[i] })),
+    emulateSpeeds: settings.emulate,
+    calibrationParams: initial,
+    clock,
+    waitTimeoutMs: settings.waitTimeoutMs,
+    minGain: settings.minGain,
+    onRedistribution: (r) => observer.onRedistribution?.(r),
+    onTransition: (t) => observer.onTransition?.(t),
+  });
+  const startWorkersMs = performance.now() - workersStarted;
+  const scheduler = new TraceScheduler(trace, {
+    send: (event: SchedulerEvent) => {
+      observer.onEvent?.(job.send(event));
+    },
+  });
+  try {
+    observer.onStarted?.({
+      hosts: job.hosts.map((h) => h.name),
+      counts: job.counts(),
+      unitRates: job.workers().map((w) => w.emulatedRate),
+    });
+    t0 = performance.now();
+    scheduler.start();
+    const optimiser = createOptimiser(settings.optimizer, initial);
+    const iterations: IterationRecord[] = [];
+    let passes = 0;
+    const evaluate = async (weights: Float64Array) => {
+      const acc = await job.pass(weights);
+      passes++;
+      const count = acc[1];
+      // The framework's guarantee, checked on every pass: each exemplar counted exactly once.
+      if (count !== job.trainCount) {
+        throw new Error(`pass ${passes} counted ${count} exemplars, expected ${job.trainCount}`);
+      }
+      const gradient = new Float64Array(acc.length - 2);
+      for (let p = 0; p < gradient.length; p++) gradient[p] = acc[2 + p] / count;
+      return { error: acc[0] / count, gradient };
+    };
+    const testAccuracy = () =>
+      accuracy(predictClasses(shape, optimiser.weights, test.features, test.count, test.dim), test.labels);
+    const machine = optMachine.provide({
+      actors: {
+        step: fromStep(async () => {
+          const result = await optimiser.step(evaluate);
+          return { error: result.error, converged: optimiser.converged };
+        }),
+        test: fromStep(async () => (test.count > 0 ? testAccuracy() : Number.NaN)),
+      },
+      actions: {
+        iterationDone: (_, p) => {
+          const record: IterationRecord = {
+            iteration: p.iteration,
+            error: p.error,
+            testAccuracy: p.testAccuracy,
+            seconds: clock() / 1000,
+            exemplars: [...job.counts()],
+          };
+          iterations.push(record);
+          observer.onIteration?.(record, job);
+          scheduler.onIteration(p.iteration);
+        },
+      },
+    });
+    const actor = createActor(machine, { input: { maxIterations: settings.iterations } });
+    actor.start();
+    const out = await toPromise(actor);
+    scheduler.stop();
+    if (out.failure !== undefined) throw out.failure;
+    const trainAccuracy = accuracy(
+      predictClasses(shape, optimiser.weights, train.features, train.count, train.dim),
+      train.labels,
+    );
+    const report: RunReport = {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      tool: 'admove',
+      app: 'opt',
+      createdAt: new Date().toISOString(),
+      machine: machineInfo(),
+      settings: { ...settings, ...extraSettings },
+      data: {
+        source: data.source,
+        features: data.dim,
+        classes: data.classes,
+        train: data.train.count,
+        test: data.test.count,
+      },
+      setup: { loadMs, startWorkersMs },
+      final: {
+        testAccuracy: out.iterations > 0 ? out.testAccuracy : test.count > 0 ? testAccuracy() : Number.NaN,
+        trainAccuracy,
+        error: out.error,
+        iterations: out.iterations,
+        converged: out.converged,
+        seconds: clock() / 1000,
+        passes,
+      },
+      iterations,
+      events: job.events().map(eventReport),
+      redistributions: job.redistributions(),
+      workers: job.workers(),
+      states: job.stateTransitions(),
+    };
+    const model: OptModel = {
+      format: 'admove-opt-model',
+      version: 1,
+      shape,
+      classes: [...data.classes],
+      standardisation: standardisation
+        ? { mean: [...standardisation.mean], std: [...standardisation.std] }
+        : null,
+      weights: [...optimiser.weights],
+      trainedOn: data.source,
+    };
+    return { report, model };
+  } finally {
+    scheduler.stop();
+    await job.close();
+  }
+}
+
+/** A promise actor for one of Opt's states; the machine's input to it is not needed. */
+function fromStep<O>(run: () => Promise<O>) {
+  return fromPromise<O, { iteration: number }>(() => run());
+}
