@@ -10,9 +10,16 @@ export type FlagValues = Record<string, string | boolean | undefined>;
  */
 export function parseFlags(command: string, argv: readonly string[], spec: FlagSpec): FlagValues {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: spec,
+      strict: true,
+      allowPositionals: true,
+    });
     if (positionals.length > 0) {
-      throw new UserError(`admove ${command}: unexpected argument "${positionals[0]}"; flags start with --, see admove ${command} --help`);
+      throw new UserError(
+        `admove ${command}: unexpected argument "${positionals[0]}"; flags start with --, see admove ${command} --help`,
+      );
     }
     return values as FlagValues;
   } catch (error) {
@@ -45,7 +52,13 @@ export function stringFlag(values: FlagValues, name: string): string | undefined
   return text(values, name);
 }
 
-export function intFlag(values: FlagValues, name: string, fallback: number, min: number, max: number): number {
+export function intFlag(
+  values: FlagValues,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const v = text(values, name);
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -66,11 +79,17 @@ export function numberFlag(
   const v = text(values, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UserError(`--${name} must be ${range}, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new UserError(`--${name} must be ${range}, got "${v}"`);
   return n;
 }
 
-export function choiceFlag<T extends string>(values: FlagValues, name: string, fallback: T, choices: readonly T[]): T {
+export function choiceFlag<T extends string>(
+  values: FlagValues,
+  name: string,
+  fallback: T,
+  choices: readonly T[],
+): T {
   const v = text(values, name);
   if (v === undefined) return fallback;
   if (!(choices as readonly string[]).includes(v)) {

@@ -27,7 +27,9 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     default:
-      process.stderr.write(`admove: unknown command "${command}"; commands are opt and predict (admove --help)\n`);
+      process.stderr.write(
+        `admove: unknown command "${command}"; commands are opt and predict (admove --help)\n`,
+      );
       return 2;
   }
 }

@@ -1,4 +1,10 @@
-import { type Dataset, loadCsvDataset, loadMnist, type SplitSpec, syntheticDataset } from '../../framework/datasets/index.ts';
+import {
+  type Dataset,
+  loadCsvDataset,
+  loadMnist,
+  type SplitSpec,
+  syntheticDataset,
+} from '../../framework/datasets/index.ts';
 import { describeMachine, passMachine, UserError, workerMachine } from '../../framework/index.ts';
 import { defaultTrace, loadTraceFile, type Trace } from '../../scheduler-stub/index.ts';
 import { saveModel } from '../opt/model-file.ts';
@@ -111,7 +117,8 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (values.states) {
-    for (const m of [optMachine, passMachine, workerMachine]) process.stdout.write(`${describeMachine(m)}\n\n`);
+    for (const m of [optMachine, passMachine, workerMachine])
+      process.stdout.write(`${describeMachine(m)}\n\n`);
     return 0;
   }
   const settings = readSettings(values);
@@ -139,7 +146,9 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
   }
   if (modelPath) {
     await saveModel(modelPath, model);
-    process.stdout.write(`model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`);
+    process.stdout.write(
+      `model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`,
+    );
   }
   return 0;
 }
@@ -148,7 +157,9 @@ function readSettings(values: FlagValues): OptSettings {
   const workers = values.workers === undefined ? undefined : intFlag(values, 'workers', 4, 1, 256);
   let speeds = speedListFlag(values, 'speeds');
   if (speeds && workers !== undefined && speeds.length !== workers) {
-    throw new UserError(`--speeds lists ${speeds.length} speeds but --workers is ${workers}; give one speed per worker`);
+    throw new UserError(
+      `--speeds lists ${speeds.length} speeds but --workers is ${workers}; give one speed per worker`,
+    );
   }
   if (!speeds) speeds = workers === undefined ? [...DEFAULT_SETTINGS.speeds] : new Array(workers).fill(1);
   if (speeds.length > 256) throw new UserError(`--speeds: at most 256 workers, got ${speeds.length}`);
@@ -162,9 +173,20 @@ function readSettings(values: FlagValues): OptSettings {
     speeds,
     emulate: !values['no-emulate'],
     waitTimeoutMs:
-      numberFlag(values, 'wait-timeout', DEFAULT_SETTINGS.waitTimeoutMs / 1000, (n) => n >= 0, 'a number of seconds ≥ 0') *
-      1000,
-    minGain: numberFlag(values, 'min-gain', DEFAULT_SETTINGS.minGain, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+      numberFlag(
+        values,
+        'wait-timeout',
+        DEFAULT_SETTINGS.waitTimeoutMs / 1000,
+        (n) => n >= 0,
+        'a number of seconds ≥ 0',
+      ) * 1000,
+    minGain: numberFlag(
+      values,
+      'min-gain',
+      DEFAULT_SETTINGS.minGain,
+      (n) => n >= 0 && n < 1,
+      'a number in [0, 1)',
+    ),
     standardise: !values['no-standardise'],
   };
 }
@@ -181,7 +203,9 @@ async function readData(values: FlagValues, seed: number): Promise<Dataset> {
   if (synthetic) {
     const m = /^(\d+)x(\d+)$/i.exec(synthetic);
     if (!m || Number(m[1]) < 2 || Number(m[2]) < 1) {
-      throw new UserError(`--synthetic must be COUNTxFEATURES with COUNT ≥ 2, e.g. 100000x50, got "${synthetic}"`);
+      throw new UserError(
+        `--synthetic must be COUNTxFEATURES with COUNT ≥ 2, e.g. 100000x50, got "${synthetic}"`,
+      );
     }
     return syntheticDataset({
       count: Number(m[1]),

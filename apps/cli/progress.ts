@@ -25,10 +25,16 @@ export class ProgressPrinter implements OptObserver {
     this.line('starting workers and calibrating their speed…');
   }
 
-  onStarted(info: { hosts: readonly string[]; counts: readonly number[]; unitRates: (number | null)[] }): void {
+  onStarted(info: {
+    hosts: readonly string[];
+    counts: readonly number[];
+    unitRates: (number | null)[];
+  }): void {
     this.started = performance.now();
     const rates = info.unitRates.map((r) => (r === null ? 'unthrottled' : `${Math.round(r)}/s`));
-    this.line(`workers: ${info.hosts.map((h, i) => `${h} ${info.counts[i]} exemplars (${rates[i]})`).join(', ')}`);
+    this.line(
+      `workers: ${info.hosts.map((h, i) => `${h} ${info.counts[i]} exemplars (${rates[i]})`).join(', ')}`,
+    );
   }
 
   onEvent(record: EventRecord): void {
@@ -75,7 +81,10 @@ export class ProgressPrinter implements OptObserver {
     );
     out(
       `workers: ${report.workers
-        .map((w) => `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s`)
+        .map(
+          (w) =>
+            `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s`,
+        )
         .join(', ')}`,
     );
   }

@@ -48,6 +48,7 @@ export function createKMeansKernel(config: KMeansConfig): PassKernel {
 /** Entry point for worker threads (they import this module by URL). */
 export function createKernel(config: unknown): PassKernel {
   const k = (config as Partial<KMeansConfig> | null)?.k;
-  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw new Error('k-means kernel needs { k: integer ≥ 1 }');
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
+    throw new Error('k-means kernel needs { k: integer ≥ 1 }');
   return createKMeansKernel({ k });
 }

@@ -26,13 +26,17 @@ export async function loadModel(path: string): Promise<OptModel> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new UserError(`${path}: cannot read the model file (${(error as NodeJS.ErrnoException).code ?? error})`);
+    throw new UserError(
+      `${path}: cannot read the model file (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new UserError(`${path}: not a model file (not JSON); write one with admove opt --save-model ${path}`);
+    throw new UserError(
+      `${path}: not a model file (not JSON); write one with admove opt --save-model ${path}`,
+    );
   }
   return checkModel(value, path);
 }
@@ -41,7 +45,8 @@ function checkModel(value: unknown, path: string): OptModel {
   const m = value as Partial<OptModel> | null;
   const bad = (field: string, want: string) =>
     new UserError(`${path}: field "${field}" ${want}; write the model with admove opt --save-model`);
-  if (typeof m !== 'object' || m === null || m.format !== 'admove-opt-model') throw bad('format', 'must be "admove-opt-model"');
+  if (typeof m !== 'object' || m === null || m.format !== 'admove-opt-model')
+    throw bad('format', 'must be "admove-opt-model"');
   if (m.version !== 1) throw bad('version', 'must be 1');
   const s = m.shape;
   if (!s || ![s.inputs, s.hidden, s.outputs].every((n) => Number.isInteger(n) && n > 0)) {
@@ -52,7 +57,8 @@ function checkModel(value: unknown, path: string): OptModel {
   if (!Array.isArray(m.weights) || m.weights.length !== count || !m.weights.every(Number.isFinite)) {
     throw bad('weights', `must be ${count} finite numbers`);
   }
-  if (!Array.isArray(m.classes) || m.classes.length > s.outputs) throw bad('classes', 'must list the class names');
+  if (!Array.isArray(m.classes) || m.classes.length > s.outputs)
+    throw bad('classes', 'must list the class names');
   const st = m.standardisation;
   if (st !== null && (!st || st.mean?.length !== s.inputs || st.std?.length !== s.inputs)) {
     throw bad('standardisation', `must be null or { mean, std } of ${s.inputs} numbers each`);

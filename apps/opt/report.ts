@@ -1,6 +1,11 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
-import type { EventRecord, RedistributionRecord, StateTransition, WorkerRecord } from '../../framework/index.ts';
+import type {
+  EventRecord,
+  RedistributionRecord,
+  StateTransition,
+  WorkerRecord,
+} from '../../framework/index.ts';
 
 /** Bump when a field changes meaning or goes away; adding fields keeps the version. */
 export const REPORT_SCHEMA_VERSION = 1;

@@ -1,27 +1,37 @@
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { type Dataset, applyStandardisation, fitStandardisation } from '../../framework/datasets/index.ts';
+import { applyStandardisation, type Dataset, fitStandardisation } from '../../framework/datasets/index.ts';
 import {
   columnsFromTable,
   type DataParallelJob,
   type EventRecord,
   type RedistributionRecord,
-  SeededRandom,
   type SchedulerEvent,
-  startJob,
+  SeededRandom,
   type StateTransition,
+  startJob,
 } from '../../framework/index.ts';
 import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
 import { accuracy, createOptimiser, initWeights, type NetworkShape, predictClasses } from './model/index.ts';
 import type { OptModel } from './model-file.ts';
 import { optMachine } from './opt-machine.ts';
-import { eventReport, type IterationRecord, machineInfo, REPORT_SCHEMA_VERSION, type RunReport } from './report.ts';
+import {
+  eventReport,
+  type IterationRecord,
+  machineInfo,
+  REPORT_SCHEMA_VERSION,
+  type RunReport,
+} from './report.ts';
 import { hostNames, type OptSettings } from './settings.ts';
 
 const KERNEL_MODULE = new URL('./model/kernel.ts', import.meta.url).href;
 
 /** What a running job tells whoever watches it (the CLI prints it). */
 export interface OptObserver {
-  onStarted?(info: { hosts: readonly string[]; counts: readonly number[]; unitRates: (number | null)[] }): void;
+  onStarted?(info: {
+    hosts: readonly string[];
+    counts: readonly number[];
+    unitRates: (number | null)[];
+  }): void;
   onIteration?(it: IterationRecord, job: DataParallelJob): void;
   onEvent?(record: EventRecord): void;
   onRedistribution?(record: RedistributionRecord): void;

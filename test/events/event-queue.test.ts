@@ -40,7 +40,11 @@ describe('EventQueue basics', () => {
     for (const x of [a, b, c]) expect(x.outcome).toEqual({ status: 'applied', appliedAt: 7 });
     expect(r.changed).toBe(true);
     expect(r.changes.map((x) => x.host)).toEqual(['h1', 'h2', 'h3']);
-    expect(r.changes[1]).toEqual({ host: 'h2', before: INITIAL_HOST_STATE, after: { available: true, load: 0.5 } });
+    expect(r.changes[1]).toEqual({
+      host: 'h2',
+      before: INITIAL_HOST_STATE,
+      after: { available: true, load: 0.5 },
+    });
     expect(statesOf(q)).toEqual({
       h0: { available: true, load: 1 },
       h1: { available: false, load: 1 },
@@ -115,7 +119,11 @@ describe('EventQueue basics', () => {
   });
 
   it.each([
-    ['unknown host', { type: 'vacate', host: 'h9' }, '"h9" is not a host of this job (hosts: h0, h1, h2, h3)'],
+    [
+      'unknown host',
+      { type: 'vacate', host: 'h9' },
+      '"h9" is not a host of this job (hosts: h0, h1, h2, h3)',
+    ],
     ['unknown type', { type: 'pause', host: 'h0' }, 'unknown event type "pause"'],
     ['missing type', { host: 'h0' }, 'unknown event type undefined'],
     ['host not a string', { type: 'vacate', host: 3 }, 'host is a number (3)'],
@@ -152,7 +160,8 @@ describe('EventQueue basics', () => {
   it('keeps only the first recordLimit records but counts everything', () => {
     const q = new EventQueue(HOSTS, { recordLimit: 3 });
     const recs: EventRecord[] = [];
-    for (let i = 0; i < 10; i++) recs.push(q.receive({ type: 'load', host: 'h0', fraction: (i + 1) / 10 }, i));
+    for (let i = 0; i < 10; i++)
+      recs.push(q.receive({ type: 'load', host: 'h0', fraction: (i + 1) / 10 }, i));
     q.drain(10);
     expect(q.records()).toEqual(recs.slice(0, 3));
     expect(recs[9].outcome).toEqual({ status: 'applied', appliedAt: 10 });
@@ -209,15 +218,13 @@ describe('EventQueue property: nothing lost, nothing applied twice, state = in-o
         { weight: 1, arbitrary: fc.constant<Step>({ kind: 'drain' }) },
       );
     };
-    const scenario = fc
-      .integer({ min: 1, max: 5 })
-      .chain((n) =>
-        fc.record({
-          n: fc.constant(n),
-          steps: fc.array(stepArb(n), { maxLength: 80 }),
-          recordLimit: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 20 })),
-        }),
-      );
+    const scenario = fc.integer({ min: 1, max: 5 }).chain((n) =>
+      fc.record({
+        n: fc.constant(n),
+        steps: fc.array(stepArb(n), { maxLength: 80 }),
+        recordLimit: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 20 })),
+      }),
+    );
 
     fc.assert(
       fc.property(scenario, ({ n, steps, recordLimit }) => {

@@ -24,7 +24,13 @@ export function randomColumns(seed: number, count: number, dim: number, classes:
  * `classes` Gaussian blobs in 2-D, centres evenly on a circle of `radius`, standard
  * deviation `spread`: with radius 3 and spread 0.5 the classes are (almost surely) separable.
  */
-export function blobs(seed: number, count: number, classes: number, radius = 3, spread = 0.5): ExemplarColumns {
+export function blobs(
+  seed: number,
+  count: number,
+  classes: number,
+  radius = 3,
+  spread = 0.5,
+): ExemplarColumns {
   const rng = new SeededRandom(seed);
   const features = new Float32Array(count * 2);
   const labels = new Int32Array(count);

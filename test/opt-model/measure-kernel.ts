@@ -5,10 +5,11 @@
  * FLOPs are counted as 6·P per exemplar (forward + backward), P = parameter count.
  * A straightforward row-at-a-time loop is timed alongside for comparison.
  */
-import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
-import { SeededRandom } from '../../framework/util/random.ts';
+
 import { createOptKernel } from '../../apps/opt/model/kernel.ts';
 import { initWeights, type NetworkShape, parameterCount } from '../../apps/opt/model/network.ts';
+import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
+import { SeededRandom } from '../../framework/util/random.ts';
 import { randomColumns } from './helpers.ts';
 
 const loss = process.argv[2] === 'mse' ? 'mse' : 'xent';

@@ -48,17 +48,22 @@ function apply(current: readonly number[], transfers: readonly Transfer[]): numb
 describe('partition properties (fast-check)', () => {
   it('shares sum to the total and are within one exemplar of the exact quota', () => {
     fc.assert(
-      fc.property(scenarioArb, fc.nat({ max: 1_000_000 }), fc.boolean(), ({ workers, current }, total, useHoldings) => {
-        const shares = partitionBySpeed(total, workers, useHoldings ? current : undefined);
-        expect(sum(shares)).toBe(total);
-        const w = workers.map((x) => (x.available ? x.speed * x.load : 0));
-        const sw = sum(w);
-        shares.forEach((s, i) => {
-          expect(Number.isInteger(s) && s >= 0).toBe(true);
-          expect(Math.abs(s - (total * w[i]) / sw)).toBeLessThan(1);
-          if (!workers[i].available) expect(s).toBe(0);
-        });
-      }),
+      fc.property(
+        scenarioArb,
+        fc.nat({ max: 1_000_000 }),
+        fc.boolean(),
+        ({ workers, current }, total, useHoldings) => {
+          const shares = partitionBySpeed(total, workers, useHoldings ? current : undefined);
+          expect(sum(shares)).toBe(total);
+          const w = workers.map((x) => (x.available ? x.speed * x.load : 0));
+          const sw = sum(w);
+          shares.forEach((s, i) => {
+            expect(Number.isInteger(s) && s >= 0).toBe(true);
+            expect(Math.abs(s - (total * w[i]) / sw)).toBeLessThan(1);
+            if (!workers[i].available) expect(s).toBe(0);
+          });
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -88,7 +93,9 @@ describe('partition properties (fast-check)', () => {
         // Transfer count bound: E·R + (S − E) + R − 1.
         const evac = [...senders].filter((s) => plan.targets[s] === 0).length;
         if (plan.transfers.length > 0) {
-          expect(plan.transfers.length).toBeLessThanOrEqual(evac * receivers.size + senders.size - evac + receivers.size - 1);
+          expect(plan.transfers.length).toBeLessThanOrEqual(
+            evac * receivers.size + senders.size - evac + receivers.size - 1,
+          );
         }
         // A vacated worker with data always forces a move.
         if (workers.some((w, i) => !w.available && current[i] > 0)) {
@@ -143,7 +150,9 @@ describe('partition properties (fast-check)', () => {
           const targets = partitionBySpeed(total, weights);
           const transfers = planTransfers(current, targets);
           expect(apply(current, transfers)).toEqual(targets);
-          expect(sum(transfers.map((t) => t.count))).toBe(sum(current.map((c, i) => Math.max(0, c - targets[i]))));
+          expect(sum(transfers.map((t) => t.count))).toBe(
+            sum(current.map((c, i) => Math.max(0, c - targets[i]))),
+          );
           const evacuating = targets.filter((t, i) => t === 0 && current[i] > 0).length;
           const sendersCount = current.filter((c, i) => c > targets[i]).length;
           const receiversCount = current.filter((c, i) => c < targets[i]).length;

@@ -8,7 +8,8 @@ import {
   type WorkerCapacity,
 } from '../../framework/partition/index.ts';
 
-const full = (...speeds: number[]): WorkerCapacity[] => speeds.map((speed) => ({ speed, load: 1, available: true }));
+const full = (...speeds: number[]): WorkerCapacity[] =>
+  speeds.map((speed) => ({ speed, load: 1, available: true }));
 
 describe('partitionBySpeed', () => {
   it('splits exactly in proportion when the quotas are integers', () => {
@@ -92,7 +93,9 @@ describe('partitionBySpeed', () => {
     expect(() => partitionBySpeed(1, [{ speed: 1, load: 0, available: true }])).toThrow(
       /workers\[0\]\.load must be a fraction in \(0, 1\]/,
     );
-    expect(() => partitionBySpeed(1, [{ speed: 1, load: 1.5, available: true }])).toThrow(PartitionInputError);
+    expect(() => partitionBySpeed(1, [{ speed: 1, load: 1.5, available: true }])).toThrow(
+      PartitionInputError,
+    );
     expect(() => partitionBySpeed(1, ok, [1])).toThrow(/current has 1 entries but there are 2 workers/);
     expect(() => partitionBySpeed(1, ok, [1, -1])).toThrow(/current\[1\]/);
     expect(() => partitionBySpeed(1, [{ speed: 5e-324, load: 0.5, available: true }])).toThrow(/underflows/);

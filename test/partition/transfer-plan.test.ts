@@ -10,7 +10,8 @@ import {
   type WorkerCapacity,
 } from '../../framework/partition/index.ts';
 
-const full = (...speeds: number[]): WorkerCapacity[] => speeds.map((speed) => ({ speed, load: 1, available: true }));
+const full = (...speeds: number[]): WorkerCapacity[] =>
+  speeds.map((speed) => ({ speed, load: 1, available: true }));
 
 function apply(current: readonly number[], transfers: readonly Transfer[]): number[] {
   const out = [...current];
@@ -127,11 +128,16 @@ describe('shouldRedistribute', () => {
     expect(small.reason).toBe('small-gain');
     expect(small.gain).toBeCloseTo(1 / 26, 12);
     const large = shouldRedistribute([40, 20, 20, 20], [25, 25, 25, 25], workers);
-    expect(large).toMatchObject({ redistribute: true, reason: 'gain', currentPassTime: 40, targetPassTime: 25 });
+    expect(large).toMatchObject({
+      redistribute: true,
+      reason: 'gain',
+      currentPassTime: 40,
+      targetPassTime: 25,
+    });
     // The threshold is configurable.
-    expect(shouldRedistribute([26, 25, 25, 24], [25, 25, 25, 25], workers, { minGain: 0.01 }).redistribute).toBe(
-      true,
-    );
+    expect(
+      shouldRedistribute([26, 25, 25, 24], [25, 25, 25, 25], workers, { minGain: 0.01 }).redistribute,
+    ).toBe(true);
   });
 
   it('always moves data off a vacated worker, however small the gain', () => {

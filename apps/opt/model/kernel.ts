@@ -143,7 +143,13 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
    * Output layer, loss, and backpropagation to the hidden deltas for rows 0..n-1 of the
    * block. This is O(outputs·hidden) per row, small beside the W1 loops, so it stays plain.
    */
-  function outputLayer(w: Float64Array, labels: Int32Array, first: number, n: number, acc: Float64Array): void {
+  function outputLayer(
+    w: Float64Array,
+    labels: Int32Array,
+    first: number,
+    n: number,
+    acc: Float64Array,
+  ): void {
     let error = 0;
     for (let r = 0; r < n; r++) {
       const label = labels[first + r];
@@ -239,7 +245,8 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
       if (!(start >= 0 && start <= end && end <= rows.count)) {
         throw new RangeError(`opt kernel: range [${start}, ${end}) outside 0..${rows.count}`);
       }
-      if (acc.length < 2 + P) throw new RangeError(`opt kernel: accumulator has ${acc.length}, needs ${2 + P}`);
+      if (acc.length < 2 + P)
+        throw new RangeError(`opt kernel: accumulator has ${acc.length}, needs ${2 + P}`);
       let r = start;
       for (; r + BLOCK <= end; r += BLOCK) block(rows, r, BLOCK, params, acc);
       if (r < end) block(rows, r, end - r, params, acc);

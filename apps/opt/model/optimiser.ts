@@ -47,7 +47,9 @@ export async function evaluateChecked(
 ): Promise<{ error: number; gradient: Float64Array }> {
   const result = await evaluate(weights);
   if (result.gradient.length !== weights.length) {
-    throw new RangeError(`evaluate returned ${result.gradient.length} gradient entries for ${weights.length} weights`);
+    throw new RangeError(
+      `evaluate returned ${result.gradient.length} gradient entries for ${weights.length} weights`,
+    );
   }
   return result;
 }
@@ -68,7 +70,12 @@ export function readNumber(record: Record<string, unknown>, field: string, what:
   return value;
 }
 
-export function readVector(record: Record<string, unknown>, field: string, length: number, what: string): Float64Array {
+export function readVector(
+  record: Record<string, unknown>,
+  field: string,
+  length: number,
+  what: string,
+): Float64Array {
   const value = record[field];
   if (!Array.isArray(value) || value.length !== length || !value.every((v) => typeof v === 'number')) {
     throw new TypeError(`${what}: field ${field} must be an array of ${length} numbers`);
