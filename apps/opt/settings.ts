@@ -24,7 +24,7 @@ export interface OptSettings {
 
 export const DEFAULT_SETTINGS: OptSettings = {
   hidden: 32,
-  iterations: 100,
+  iterations: 50,
   optimizer: 'scg',
   loss: 'xent',
   mode: 'adm',

@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { admove } from './run-cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'admove-cli-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const goodCsv = file('good.csv', `a,b,label\n${Array.from({ length: 40 }, (_, i) => `${i % 7},${i % 3},${i % 2 ? 'x' : 'y'}`).join('\n')}\n`);
+
+// Each row: the arguments, and what the one-line error must mention.
+const cases: [string, string[], RegExp][] = [
+  ['unknown command', ['train'], /unknown command "train"/],
+  ['unknown flag', ['opt', '--hiden', '4'], /unknown flag --hiden/],
+  ['missing value', ['opt', '--iterations'], /--iterations needs a value/],
+  ['not a number', ['opt', '--iterations', 'ten'], /--iterations must be a whole number/],
+  ['out of range', ['opt', '--hidden', '0'], /--hidden must be between 1/],
+  ['bad choice', ['opt', '--optimizer', 'adam'], /--optimizer must be one of scg, prcg/],
+  ['bad speed', ['opt', '--speeds', '1,0,2'], /--speeds: item 2/],
+  ['speeds vs workers', ['opt', '--workers', '3', '--speeds', '1,2'], /--speeds lists 2 speeds but --workers is 3/],
+  ['two splits', ['opt', '--data', goodCsv, '--test-last', '5', '--test-fraction', '0.2'], /both choose the test set/],
+  ['csv flag without data', ['opt', '--label-column', 'label'], /--label-column applies to a CSV file/],
+  ['missing data file', ['opt', '--data', join(dir, 'nope.csv')], /nope\.csv/],
+  ['missing trace file', ['opt', '--trace', join(dir, 'nope.json')], /nope\.json/],
+  ['trace with bad JSON', ['opt', '--trace', file('bad.json', '{ "events": [ }')], /bad\.json.*line 1/],
+  [
+    'trace with unknown host',
+    ['opt', '--trace', file('host.json', '{"events":[{"at":{"ms":5},"type":"vacate","host":"h7"}]}')],
+    /host\.json.*(h7)/,
+  ],
+  ['ragged csv', ['opt', '--data', file('ragged.csv', 'a,b,label\n1,2,x\n3,y\n')], /ragged\.csv.*line 3/],
+  ['label column missing', ['opt', '--data', goodCsv, '--label-column', 'klass'], /klass/],
+  ['bad synthetic', ['opt', '--synthetic', '100by5'], /--synthetic must be COUNTxFEATURES/],
+  ['predict without model', ['predict', '--data', goodCsv], /--model/],
+];
+
+describe('bad input on the command line: one line, no stack, non-zero exit', () => {
+  it.each(cases)('%s', async (_name, args, message) => {
+    const r = await admove(args);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).toMatch(/^admove: /);
+  });
+
+  it('prints --help for every command', async () => {
+    for (const args of [['--help'], ['opt', '--help'], ['predict', '--help']]) {
+      const r = await admove(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: admove/);
+    }
+  });
+});
