@@ -10,7 +10,10 @@ const file = (name: string, text: string) => {
   writeFileSync(path, text);
   return path;
 };
-const goodCsv = file('good.csv', `a,b,label\n${Array.from({ length: 40 }, (_, i) => `${i % 7},${i % 3},${i % 2 ? 'x' : 'y'}`).join('\n')}\n`);
+const goodCsv = file(
+  'good.csv',
+  `a,b,label\n${Array.from({ length: 40 }, (_, i) => `${i % 7},${i % 3},${i % 2 ? 'x' : 'y'}`).join('\n')}\n`,
+);
 
 // Each row: the arguments, and what the one-line error must mention.
 const cases: [string, string[], RegExp][] = [
@@ -21,8 +24,16 @@ const cases: [string, string[], RegExp][] = [
   ['out of range', ['opt', '--hidden', '0'], /--hidden must be between 1/],
   ['bad choice', ['opt', '--optimizer', 'adam'], /--optimizer must be one of scg, prcg/],
   ['bad speed', ['opt', '--speeds', '1,0,2'], /--speeds: item 2/],
-  ['speeds vs workers', ['opt', '--workers', '3', '--speeds', '1,2'], /--speeds lists 2 speeds but --workers is 3/],
-  ['two splits', ['opt', '--data', goodCsv, '--test-last', '5', '--test-fraction', '0.2'], /both choose the test set/],
+  [
+    'speeds vs workers',
+    ['opt', '--workers', '3', '--speeds', '1,2'],
+    /--speeds lists 2 speeds but --workers is 3/,
+  ],
+  [
+    'two splits',
+    ['opt', '--data', goodCsv, '--test-last', '5', '--test-fraction', '0.2'],
+    /both choose the test set/,
+  ],
   ['csv flag without data', ['opt', '--label-column', 'label'], /--label-column applies to a CSV file/],
   ['missing data file', ['opt', '--data', join(dir, 'nope.csv')], /nope\.csv/],
   ['missing trace file', ['opt', '--trace', join(dir, 'nope.json')], /nope\.json/],
@@ -34,6 +45,7 @@ const cases: [string, string[], RegExp][] = [
   ],
   ['ragged csv', ['opt', '--data', file('ragged.csv', 'a,b,label\n1,2,x\n3,y\n')], /ragged\.csv.*line 3/],
   ['label column missing', ['opt', '--data', goodCsv, '--label-column', 'klass'], /klass/],
+  ['zero workers', ['opt', '--workers', '0'], /--workers must be between 1 and 256, got 0/],
   ['bad synthetic', ['opt', '--synthetic', '100by5'], /--synthetic must be COUNTxFEATURES/],
   ['predict without model', ['predict', '--data', goodCsv], /--model/],
 ];

@@ -1,0 +1,71 @@
+import { writeFile } from 'node:fs/promises';
+import { loadUnsplitCsv } from '../../framework/datasets/index.ts';
+import { UserError } from '../../framework/index.ts';
+import { loadModel } from '../opt/model-file.ts';
+import { predictWithModel } from '../opt/predict.ts';
+import { byteSizeFlag, columnFlag, columnListFlag, type FlagSpec, parseFlags, stringFlag } from './flags.ts';
+
+export const PREDICT_HELP = `admove predict — classify a CSV file with a model saved by admove opt --save-model
+
+Usage: admove predict --model MODEL.json --data FILE.csv [flags]
+
+  --model FILE             the model (weights, classes and feature standardisation)
+  --data FILE.csv          exemplars, one per line, with the same feature columns as in training
+  --label-column NAME|I    the class column, if the file has one: accuracy is then printed too
+  --no-header              the first line is data; name columns by 0-based index
+  --ignore-columns LIST    columns that are not features, e.g. id
+  --out FILE.csv           write one predicted class per line (default: print them)
+  --max-memory SIZE        refuse a data file larger than this (default 4GB)
+  --help                   show this help
+`;
+
+const SPEC: FlagSpec = {
+  model: { type: 'string' },
+  data: { type: 'string' },
+  'label-column': { type: 'string' },
+  'no-header': { type: 'boolean' },
+  'ignore-columns': { type: 'string' },
+  out: { type: 'string' },
+  'max-memory': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export async function predictCommand(argv: readonly string[]): Promise<number> {
+  const values = parseFlags('predict', argv, SPEC);
+  if (values.help) {
+    process.stdout.write(PREDICT_HELP);
+    return 0;
+  }
+  const modelPath = stringFlag(values, 'model');
+  const dataPath = stringFlag(values, 'data');
+  if (!modelPath)
+    throw new UserError('admove predict needs --model FILE (write one with admove opt --save-model FILE)');
+  if (!dataPath) throw new UserError('admove predict needs --data FILE.csv, the exemplars to classify');
+  const model = await loadModel(modelPath);
+  const rows = await loadUnsplitCsv(dataPath, {
+    labelColumn: columnFlag(values, 'label-column') ?? null,
+    header: !values['no-header'],
+    ignoreColumns: columnListFlag(values, 'ignore-columns'),
+    maxBytes: byteSizeFlag(values, 'max-memory', 4 * 2 ** 30),
+  });
+  if (rows.dim !== model.shape.inputs) {
+    throw new UserError(
+      `${dataPath}: ${rows.dim} feature columns, but the model was trained on ${model.shape.inputs}; give --label-column or --ignore-columns so the features match`,
+    );
+  }
+  const predicted = predictWithModel(model, rows.features, rows.count);
+  const names = predicted.map((k) => model.classes[k] ?? String(k));
+  const out = stringFlag(values, 'out');
+  if (out) await writeFile(out, `${names.join('\n')}\n`);
+  else process.stdout.write(`${names.join('\n')}\n`);
+  if (rows.labels) {
+    let right = 0;
+    rows.labels.forEach((label, i) => {
+      if (label === names[i]) right++;
+    });
+    const line = `accuracy ${((right / rows.count) * 100).toFixed(2)}% (${right} of ${rows.count})\n`;
+    (out ? process.stdout : process.stderr).write(line);
+  }
+  if (out) process.stdout.write(`${rows.count} predictions written to ${out}\n`);
+  return 0;
+}
