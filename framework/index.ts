@@ -3,23 +3,21 @@
 // Authoring an app: a kernel (per-exemplar work, summed partial results) and a machine.
 export type { KernelModule, PassKernel } from './app/kernel.ts';
 export { passActor } from './app/pass-actor.ts';
+export { isUserError, UserError } from './errors.ts';
+// Events from the global scheduler.
+export type {
+  EventOutcome,
+  EventRecord,
+  HostName,
+  SchedulerEvent,
+  SchedulerEventType,
+} from './events/types.ts';
+export { columnsFromTable } from './exemplars/batch.ts';
+// Data.
+export type { ExemplarColumns } from './exemplars/columns.ts';
 export { describeMachine } from './machine/describe.ts';
 export { passMachine } from './machine/pass-machine.ts';
 export { workerMachine } from './machine/worker-machine.ts';
-
-// Running a job.
-export type { DataParallelJob, JobOptions } from './runtime/adm-job.ts';
-export { type JobMode, startJob } from './runtime/start-job.ts';
-export type { HostSpec } from './runtime/start-workers.ts';
-export type { RedistributionRecord, StateTransition, WorkerRecord } from './runtime/report-types.ts';
-
-// Data.
-export type { ExemplarColumns } from './exemplars/columns.ts';
-export { columnsFromTable } from './exemplars/batch.ts';
-
-// Events from the global scheduler.
-export type { EventOutcome, EventRecord, HostName, SchedulerEvent, SchedulerEventType } from './events/types.ts';
-
 // The partitioner, pure.
 export {
   NoHostAvailable,
@@ -31,6 +29,9 @@ export {
   type TransferPlan,
   type WorkerCapacity,
 } from './partition/index.ts';
-
-export { isUserError, UserError } from './errors.ts';
+// Running a job.
+export type { DataParallelJob, JobOptions } from './runtime/adm-job.ts';
+export type { RedistributionRecord, StateTransition, WorkerRecord } from './runtime/report-types.ts';
+export { type JobMode, startJob } from './runtime/start-job.ts';
+export type { HostSpec } from './runtime/start-workers.ts';
 export { SeededRandom } from './util/random.ts';

@@ -32,10 +32,13 @@ export function fastestHost(speeds: readonly number[]): number {
 
 export function defaultTrace({ hosts, speeds, iterations }: DefaultTraceOptions): Trace {
   if (speeds.length !== hosts.length) {
-    throw new RangeError(`defaultTrace: ${speeds.length} speeds for ${hosts.length} hosts; give one speed per host`);
+    throw new RangeError(
+      `defaultTrace: ${speeds.length} speeds for ${hosts.length} hosts; give one speed per host`,
+    );
   }
   speeds.forEach((s, i) => {
-    if (!(Number.isFinite(s) && s > 0)) throw new RangeError(`defaultTrace: speeds[${i}] = ${s}; speeds must be > 0`);
+    if (!(Number.isFinite(s) && s > 0))
+      throw new RangeError(`defaultTrace: speeds[${i}] = ${s}; speeds must be > 0`);
   });
   if (!(Number.isSafeInteger(iterations) && iterations >= 0)) {
     throw new RangeError(`defaultTrace: iterations = ${iterations}; must be a whole number ≥ 0`);
@@ -48,7 +51,11 @@ export function defaultTrace({ hosts, speeds, iterations }: DefaultTraceOptions)
   return {
     description: `default trace: the fastest host ${host} (speed ${speeds[i]}) is away from iteration ${vacateAt} to ${availableAt} of ${iterations}`,
     events: [
-      { at: { iteration: vacateAt }, event: { type: 'vacate', host }, note: 'fastest host reclaimed by its owner' },
+      {
+        at: { iteration: vacateAt },
+        event: { type: 'vacate', host },
+        note: 'fastest host reclaimed by its owner',
+      },
       { at: { iteration: availableAt }, event: { type: 'available', host }, note: 'fastest host back' },
     ],
   };

@@ -109,10 +109,12 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
   }
   let description: string | undefined;
   if (data.description !== undefined) {
-    if (typeof data.description !== 'string') fail('description', `expected a string, got ${got(data.description)}`);
+    if (typeof data.description !== 'string')
+      fail('description', `expected a string, got ${got(data.description)}`);
     description = data.description as string;
   }
-  if (!('events' in data)) fail('events', 'missing; a trace is { "events": [ ... ] } (the list may be empty)');
+  if (!('events' in data))
+    fail('events', 'missing; a trace is { "events": [ ... ] } (the list may be empty)');
   const raw = data.events;
   if (!Array.isArray(raw)) return fail('events', `expected an array of events, got ${got(raw)}`);
 
@@ -125,22 +127,30 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
     }
     for (const key of Object.keys(entry)) {
       if (!ENTRY_FIELDS.includes(key)) {
-        fail(fieldPath(base, key), `unknown field; an event has only ${ENTRY_FIELDS.map((f) => `"${f}"`).join(', ')}`);
+        fail(
+          fieldPath(base, key),
+          `unknown field; an event has only ${ENTRY_FIELDS.map((f) => `"${f}"`).join(', ')}`,
+        );
       }
     }
     const at = parseAt(entry.at, `${base}.at`, fail);
 
     const type = entry.type;
     if (type === undefined) fail(`${base}.type`, `missing; use ${TYPES_TEXT}`);
-    if (typeof type !== 'string') fail(`${base}.type`, `expected a string, got ${got(type)}; use ${TYPES_TEXT}`);
+    if (typeof type !== 'string')
+      fail(`${base}.type`, `expected a string, got ${got(type)}; use ${TYPES_TEXT}`);
     if (!(EVENT_TYPES as readonly unknown[]).includes(type)) {
       fail(`${base}.type`, `${quote(type)} is not an event type; use ${TYPES_TEXT}`);
     }
 
     const host = entry.host;
-    if (host === undefined) fail(`${base}.host`, `missing; name one of the job's hosts (${describeHosts(hosts)})`);
+    if (host === undefined)
+      fail(`${base}.host`, `missing; name one of the job's hosts (${describeHosts(hosts)})`);
     if (typeof host !== 'string') {
-      fail(`${base}.host`, `expected a string, got ${got(host)}; name one of the job's hosts (${describeHosts(hosts)})`);
+      fail(
+        `${base}.host`,
+        `expected a string, got ${got(host)}; name one of the job's hosts (${describeHosts(hosts)})`,
+      );
     }
     if (!hostSet.has(host as string)) {
       fail(`${base}.host`, `${quote(host)} is not a host of this job (hosts: ${describeHosts(hosts)})`);
@@ -156,7 +166,10 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
         fail(`${base}.fraction`, `expected a number in (0, 1], got ${got(fraction)}`);
       }
       if (!isValidFraction(fraction)) {
-        fail(`${base}.fraction`, `${quote(fraction)} is out of range; a load fraction must be in (0, 1], e.g. 0.5`);
+        fail(
+          `${base}.fraction`,
+          `${quote(fraction)} is out of range; a load fraction must be in (0, 1], e.g. 0.5`,
+        );
       }
       event = { type: 'load', host: host as string, fraction: fraction as number };
     } else {
@@ -167,7 +180,8 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
     }
 
     const note = entry.note;
-    if (note !== undefined && typeof note !== 'string') fail(`${base}.note`, `expected a string, got ${got(note)}`);
+    if (note !== undefined && typeof note !== 'string')
+      fail(`${base}.note`, `expected a string, got ${got(note)}`);
 
     events.push(note === undefined ? { at, event } : { at, event, note: note as string });
   });
@@ -179,7 +193,8 @@ function parseAt(value: unknown, path: string, fail: (path: string, problem: str
   if (value === undefined) return fail(path, `missing; ${how}`);
   if (!isPlainObject(value)) return fail(path, `expected an object, got ${got(value)}; ${how}`);
   for (const key of Object.keys(value)) {
-    if (key !== 'ms' && key !== 'iteration') fail(fieldPath(path, key), 'unknown field; use "ms" or "iteration"');
+    if (key !== 'ms' && key !== 'iteration')
+      fail(fieldPath(path, key), 'unknown field; use "ms" or "iteration"');
   }
   const hasMs = value.ms !== undefined;
   const hasIteration = value.iteration !== undefined;
@@ -187,9 +202,12 @@ function parseAt(value: unknown, path: string, fail: (path: string, problem: str
   if (!hasMs && !hasIteration) fail(path, `has neither "ms" nor "iteration"; ${how}`);
   if (hasMs) {
     const ms = value.ms;
-    if (typeof ms !== 'number') return fail(`${path}.ms`, `expected a number of milliseconds ≥ 0, got ${got(ms)}`);
-    if (!Number.isFinite(ms)) return fail(`${path}.ms`, `${quote(ms)} is not a finite number of milliseconds`);
-    if (ms < 0) return fail(`${path}.ms`, `${ms} is negative; times count from the scheduler's start, use ≥ 0`);
+    if (typeof ms !== 'number')
+      return fail(`${path}.ms`, `expected a number of milliseconds ≥ 0, got ${got(ms)}`);
+    if (!Number.isFinite(ms))
+      return fail(`${path}.ms`, `${quote(ms)} is not a finite number of milliseconds`);
+    if (ms < 0)
+      return fail(`${path}.ms`, `${ms} is negative; times count from the scheduler's start, use ≥ 0`);
     if (ms > MAX_TRACE_MS) {
       return fail(`${path}.ms`, `${ms} is too large; the most is ${MAX_TRACE_MS} ms (about 24.8 days)`);
     }
@@ -209,7 +227,9 @@ function parseAt(value: unknown, path: string, fail: (path: string, problem: str
 /** The JSON text of a trace (what `parseTrace` reads back to an equal trace). */
 export function serializeTrace(trace: Trace): string {
   const events = trace.events.map((e) => {
-    const out: Record<string, unknown> = { at: 'ms' in e.at ? { ms: e.at.ms } : { iteration: e.at.iteration } };
+    const out: Record<string, unknown> = {
+      at: 'ms' in e.at ? { ms: e.at.ms } : { iteration: e.at.iteration },
+    };
     out.type = e.event.type;
     out.host = e.event.host;
     if (e.event.type === 'load') out.fraction = e.event.fraction;

@@ -54,7 +54,7 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
     );
   }
   const predicted = predictWithModel(model, rows.features, rows.count);
-  const names = predicted.map((k) => model.classes[k] ?? String(k));
+  const names = Array.from(predicted, (k) => model.classes[k] ?? String(k));
   const out = stringFlag(values, 'out');
   if (out) await writeFile(out, `${names.join('\n')}\n`);
   else process.stdout.write(`${names.join('\n')}\n`);

@@ -13,7 +13,13 @@ export interface PassKernel {
    * Add the contribution of rows [start, end) of `rows` into `acc`.
    * This is the inner loop: read the typed arrays directly, allocate nothing per row.
    */
-  accumulate(rows: ExemplarColumns, start: number, end: number, params: Float64Array, acc: Float64Array): void;
+  accumulate(
+    rows: ExemplarColumns,
+    start: number,
+    end: number,
+    params: Float64Array,
+    acc: Float64Array,
+  ): void;
 }
 
 /** A module that a worker thread imports to build its kernel: `export function createKernel(config)`. */

@@ -25,6 +25,8 @@ export interface ColumnRequest {
   readonly labelColumn?: ColumnRef;
   readonly ignoreColumns?: readonly ColumnRef[];
   readonly splitColumn?: ColumnRef;
+  /** The file has no class column (data to classify): `labelColumn` is then -1. */
+  readonly noLabel?: boolean;
 }
 
 /** Header names that mark the class column when no label column is given (case-insensitive). */
@@ -40,19 +42,21 @@ type Role = keyof typeof FLAGS;
  */
 export function planColumns(request: ColumnRequest): ColumnPlan {
   const { names, columnCount } = request;
-  const describe = (column: number): string =>
-    names ? `column "${names[column]}"` : `column ${column}`;
+  const describe = (column: number): string => (names ? `column "${names[column]}"` : `column ${column}`);
 
-  const labelColumn =
-    request.labelColumn === undefined ? defaultLabelColumn(names, columnCount) : resolve(request, request.labelColumn, 'label');
+  const labelColumn = request.noLabel
+    ? -1
+    : request.labelColumn === undefined
+      ? defaultLabelColumn(names, columnCount)
+      : resolve(request, request.labelColumn, 'label');
   const splitColumn = request.splitColumn === undefined ? -1 : resolve(request, request.splitColumn, 'split');
-  if (splitColumn === labelColumn) {
+  if (splitColumn >= 0 && splitColumn === labelColumn) {
     throw new UserError(
       `${request.path}: the split column and the label column are both ${describe(labelColumn)}; choose different columns with ${FLAGS.label} and ${FLAGS.split}`,
     );
   }
   const excluded = new Uint8Array(columnCount);
-  excluded[labelColumn] = 1;
+  if (labelColumn >= 0) excluded[labelColumn] = 1;
   if (splitColumn >= 0) excluded[splitColumn] = 1;
   for (const ref of request.ignoreColumns ?? []) {
     const column = resolve(request, ref, 'ignore');

@@ -81,7 +81,10 @@ export class CsvCursor {
         quoting = 1;
         fieldStart = ++i;
         for (;;) {
-          if (i >= end) throw this.error(`field ${count + 1} opens a double quote that is not closed on this line (quoted line breaks are not supported); close the quote or remove it`);
+          if (i >= end)
+            throw this.error(
+              `field ${count + 1} opens a double quote that is not closed on this line (quoted line breaks are not supported); close the quote or remove it`,
+            );
           if (bytes[i] === 34) {
             if (i + 1 < end && bytes[i + 1] === 34) {
               quoting = 2;
@@ -95,7 +98,9 @@ export class CsvCursor {
         fieldEnd = i++;
         while (i < end && bytes[i] !== delimiter && isBlank(bytes[i])) i++;
         if (i < end && bytes[i] !== delimiter) {
-          throw this.error(`field ${count + 1} has text after its closing double quote; quote the whole field or remove the quotes`);
+          throw this.error(
+            `field ${count + 1} has text after its closing double quote; quote the whole field or remove the quotes`,
+          );
         }
       } else {
         while (i < end && bytes[i] !== delimiter) i++;

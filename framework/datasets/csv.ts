@@ -75,17 +75,28 @@ function parseCsv(bytes: Buffer, path: string, options: CsvOptions, delimiter: n
   cursor.rewind();
   while (cursor.nextLine()) rowCount++;
   if (rowCount === 0) {
-    throw new UserError(`${path}: the file has a header line but no data rows; add exemplars below the header`);
+    throw new UserError(
+      `${path}: the file has a header line but no data rows; add exemplars below the header`,
+    );
   }
   const plan =
     split.kind === 'column'
-      ? planFromFlags(path, readSplitColumn(cursor, columns, header, rowCount), `split ${columns.describe(columns.splitColumn)}`)
+      ? planFromFlags(
+          path,
+          readSplitColumn(cursor, columns, header, rowCount),
+          `split ${columns.describe(columns.splitColumn)}`,
+        )
       : planSplit(path, split, rowCount);
   return readRows(cursor, columns, plan, header, options.maxClasses ?? DEFAULT_MAX_CLASSES);
 }
 
 /** First pass for a column split: the 0/1 flag of every row. */
-function readSplitColumn(cursor: CsvCursor, columns: ColumnPlan, header: boolean, rowCount: number): Uint8Array {
+function readSplitColumn(
+  cursor: CsvCursor,
+  columns: ColumnPlan,
+  header: boolean,
+  rowCount: number,
+): Uint8Array {
   const isTest = new Uint8Array(rowCount);
   const column = columns.splitColumn;
   cursor.rewind();
@@ -176,7 +187,9 @@ function badNumber(cursor: CsvCursor, columns: ColumnPlan, column: number): User
   }
   const bytes = Buffer.from(text, 'utf8');
   if (!Number.isNaN(parseDecimal(bytes, 0, bytes.length))) {
-    return cursor.error(`${where}: ${quote(text)} is outside the float32 range (±3.4e38); rescale the column or ${fix}`);
+    return cursor.error(
+      `${where}: ${quote(text)} is outside the float32 range (±3.4e38); rescale the column or ${fix}`,
+    );
   }
   return cursor.error(`${where}: ${quote(text)} is not a number; ${fix}`);
 }
@@ -198,4 +211,66 @@ function delimiterByte(delimiter: string): number {
 /** JSON-quoted and shortened, so a message stays on one line. */
 function quote(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
+export interface UnsplitCsvOptions {
+  /** The class column if the file has one, else null (rows to classify). */
+  readonly labelColumn: ColumnRef | null;
+  readonly header?: boolean;
+  readonly ignoreColumns?: readonly ColumnRef[];
+  readonly maxBytes?: number;
+}
+
+/** Rows of features in file order, with their label text when the file has a class column. */
+export interface UnsplitRows {
+  readonly count: number;
+  readonly dim: number;
+  readonly features: Float32Array;
+  readonly labels: string[] | null;
+}
+
+/** Loads every row of a CSV file as it is (no split), e.g. for `admove predict`. */
+export async function loadUnsplitCsv(path: string, options: UnsplitCsvOptions): Promise<UnsplitRows> {
+  const bytes = await readDataFile(path, options.maxBytes);
+  const cursor = new CsvCursor(bytes, path, delimiterByte(','));
+  const header = options.header ?? true;
+  if (!cursor.nextLine()) throw new UserError(`${path}: the file is empty; expected one exemplar per line`);
+  const line = cursor.lineNumber;
+  const columnCount = cursor.split();
+  cursor.reserve(columnCount);
+  cursor.split();
+  const names = header ? Array.from({ length: columnCount }, (_, k) => cursor.text(k)) : null;
+  const columns = planColumns({
+    path,
+    line,
+    names,
+    columnCount,
+    labelColumn: options.labelColumn ?? undefined,
+    noLabel: options.labelColumn === null,
+    ignoreColumns: options.ignoreColumns,
+  });
+  let count = header ? -1 : 0;
+  cursor.rewind();
+  while (cursor.nextLine()) count++;
+  if (count === 0)
+    throw new UserError(`${path}: no data rows; add exemplars${header ? ' below the header' : ''}`);
+  const dim = columns.featureColumns.length;
+  const features = new Float32Array(count * dim);
+  const labels: string[] | null = columns.labelColumn >= 0 ? [] : null;
+  cursor.rewind();
+  if (header) cursor.nextLine();
+  for (let row = 0; cursor.nextLine(); row++) {
+    checkWidth(cursor, columns);
+    for (let k = 0; k < dim; k++) {
+      const c = columns.featureColumns[k];
+      const value =
+        cursor.fieldQuoting[c] === 2
+          ? Number.NaN
+          : parseDecimal(cursor.bytes, cursor.fieldStart[c], cursor.fieldEnd[c]);
+      if (!(value <= FLOAT32_MAX && value >= -FLOAT32_MAX)) throw badNumber(cursor, columns, c);
+      features[row * dim + k] = value;
+    }
+    labels?.push(cursor.text(columns.labelColumn));
+  }
+  return { count, dim, features, labels };
 }

@@ -37,7 +37,9 @@ export function checkSplitSpec(split: SplitSpec): void {
     }
   } else if (split.kind === 'last') {
     if (!Number.isInteger(split.count) || split.count < 1) {
-      throw new UserError(`test row count ${split.count} must be a whole number ≥ 1 (the last N rows are the test set)`);
+      throw new UserError(
+        `test row count ${split.count} must be a whole number ≥ 1 (the last N rows are the test set)`,
+      );
     }
   }
 }

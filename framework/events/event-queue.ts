@@ -121,10 +121,13 @@ export class EventQueue {
 
   constructor(hosts: readonly HostName[], options: EventQueueOptions = {}) {
     const set = new Set(hosts);
-    if (set.size !== hosts.length) throw new RangeError(`EventQueue: duplicate host names in ${hosts.join(', ')}`);
+    if (set.size !== hosts.length)
+      throw new RangeError(`EventQueue: duplicate host names in ${hosts.join(', ')}`);
     const limit = options.recordLimit ?? DEFAULT_RECORD_LIMIT;
     if (!(limit === Number.POSITIVE_INFINITY || (Number.isInteger(limit) && limit >= 0))) {
-      throw new RangeError(`EventQueue: recordLimit must be a non-negative integer or Infinity, got ${limit}`);
+      throw new RangeError(
+        `EventQueue: recordLimit must be a non-negative integer or Infinity, got ${limit}`,
+      );
     }
     this.hosts = Object.freeze([...hosts]);
     this.hostSet = set;

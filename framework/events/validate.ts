@@ -75,7 +75,11 @@ export type EventCheck =
  * Check one event received at run time (it may come from untyped code, so anything is
  * possible). A valid event is returned as a fresh frozen object holding only its own fields.
  */
-export function checkEvent(raw: unknown, hostSet: ReadonlySet<HostName>, hosts: readonly HostName[]): EventCheck {
+export function checkEvent(
+  raw: unknown,
+  hostSet: ReadonlySet<HostName>,
+  hosts: readonly HostName[],
+): EventCheck {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return {
       ok: false,

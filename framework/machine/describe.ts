@@ -7,7 +7,10 @@ interface StateNodeLike {
   readonly initial?: { readonly target: readonly { readonly key: string }[] };
   readonly on: Record<string, readonly { readonly target?: readonly { readonly key: string }[] }[]>;
   readonly always?: readonly { readonly target?: readonly { readonly key: string }[] }[];
-  readonly after: readonly { readonly target?: readonly { readonly key: string }[]; readonly eventType: string }[];
+  readonly after: readonly {
+    readonly target?: readonly { readonly key: string }[];
+    readonly eventType: string;
+  }[];
   readonly invoke: readonly { readonly src: unknown }[];
 }
 
@@ -26,7 +29,8 @@ export function describeMachine(machine: AnyStateMachine): string {
       for (const [event, ts] of Object.entries(child.on)) {
         for (const t of ts) details.push(`${event} → ${t.target?.map((n) => n.key).join(', ') ?? '(stay)'}`);
       }
-      for (const t of child.always ?? []) details.push(`always → ${t.target?.map((n) => n.key).join(', ') ?? '(stay)'}`);
+      for (const t of child.always ?? [])
+        details.push(`always → ${t.target?.map((n) => n.key).join(', ') ?? '(stay)'}`);
       for (const t of child.after) details.push(`after delay → ${t.target?.map((n) => n.key).join(', ')}`);
       const pad = '  '.repeat(depth);
       lines.push(`${pad}${marks[0]} ${key}${marks[1]}${details.length ? `  [${details.join('; ')}]` : ''}`);

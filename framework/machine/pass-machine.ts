@@ -99,11 +99,17 @@ export const passMachine = setup({
           {
             guard: ({ event }) => event.output.complete,
             target: 'done',
-            actions: assign({ acc: ({ context, event }) => addInto(context.acc, event.output.acc), fresh: false }),
+            actions: assign({
+              acc: ({ context, event }) => addInto(context.acc, event.output.acc),
+              fresh: false,
+            }),
           },
           {
             target: 'redistributing',
-            actions: assign({ acc: ({ context, event }) => addInto(context.acc, event.output.acc), fresh: false }),
+            actions: assign({
+              acc: ({ context, event }) => addInto(context.acc, event.output.acc),
+              fresh: false,
+            }),
           },
         ],
       },

@@ -18,7 +18,9 @@ export const workerMachine = setup({
       | { type: 'holding'; count: number },
   },
   actions: {
-    setHeld: assign({ held: ({ context, event }) => (event.type === 'holding' ? event.count : context.held) }),
+    setHeld: assign({
+      held: ({ context, event }) => (event.type === 'holding' ? event.count : context.held),
+    }),
   },
   guards: {
     hasData: ({ context }) => context.held > 0,

@@ -184,7 +184,9 @@ export class SpeedEstimator {
    */
   capacities(available: readonly boolean[]): WorkerCapacity[] {
     if (available.length !== this.size) {
-      throw new PartitionInputError(`available has ${available.length} entries but there are ${this.size} workers`);
+      throw new PartitionInputError(
+        `available has ${available.length} entries but there are ${this.size} workers`,
+      );
     }
     return this.speeds().map((speed, i) => ({ speed, load: this.loads[i], available: available[i] }));
   }

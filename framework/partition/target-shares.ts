@@ -1,4 +1,11 @@
-import { checkCount, checkCounts, checkLoad, checkSpeed, NoHostAvailable, PartitionInputError } from './errors.ts';
+import {
+  checkCount,
+  checkCounts,
+  checkLoad,
+  checkSpeed,
+  NoHostAvailable,
+  PartitionInputError,
+} from './errors.ts';
 import type { WorkerCapacity } from './types.ts';
 
 /**

@@ -67,7 +67,8 @@ export function planTransfers(current: readonly number[], targets: readonly numb
   checkCounts('current', current);
   checkCounts('targets', targets, current.length);
   const total = sum(current);
-  if (!Number.isSafeInteger(total)) throw new PartitionInputError(`total exemplar count ${total} is too large`);
+  if (!Number.isSafeInteger(total))
+    throw new PartitionInputError(`total exemplar count ${total} is too large`);
   if (sum(targets) !== total) {
     throw new PartitionInputError(`targets sum to ${sum(targets)} but current holdings sum to ${total}`);
   }
@@ -110,10 +111,14 @@ export function planTransfers(current: readonly number[], targets: readonly numb
  * `partitionBySpeed` (ties favour current holders) and plans the moves to reach it.
  * Throws `NoHostAvailable` if no worker is available.
  */
-export function planRedistribution(current: readonly number[], workers: readonly WorkerCapacity[]): TransferPlan {
+export function planRedistribution(
+  current: readonly number[],
+  workers: readonly WorkerCapacity[],
+): TransferPlan {
   checkCounts('current', current, workers.length);
   const total = sum(current);
-  if (!Number.isSafeInteger(total)) throw new PartitionInputError(`total exemplar count ${total} is too large`);
+  if (!Number.isSafeInteger(total))
+    throw new PartitionInputError(`total exemplar count ${total} is too large`);
   const targets = partitionBySpeed(total, workers, current);
   const transfers = planTransfers(current, targets);
   let moved = 0;
@@ -195,5 +200,11 @@ export function shouldRedistribute(
   }
   const gain = currentPassTime === 0 ? 0 : (currentPassTime - targetPassTime) / currentPassTime;
   const redistribute = gain > minGain;
-  return { redistribute, reason: redistribute ? 'gain' : 'small-gain', currentPassTime, targetPassTime, gain };
+  return {
+    redistribute,
+    reason: redistribute ? 'gain' : 'small-gain',
+    currentPassTime,
+    targetPassTime,
+    gain,
+  };
 }
