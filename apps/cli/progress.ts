@@ -10,7 +10,6 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 /** Prints a run as it goes: one line per iteration, event and redistribution. */
 export class ProgressPrinter implements OptObserver {
   private readonly pending: RedistributionRecord[] = [];
-  private started = performance.now();
 
   constructor(private readonly quiet: boolean) {}
 
@@ -30,7 +29,6 @@ export class ProgressPrinter implements OptObserver {
     counts: readonly number[];
     unitRates: (number | null)[];
   }): void {
-    this.started = performance.now();
     const rates = info.unitRates.map((r) => (r === null ? 'unthrottled' : `${Math.round(r)}/s`));
     this.line(
       `workers: ${info.hosts.map((h, i) => `${h} ${info.counts[i]} exemplars (${rates[i]})`).join(', ')}`,

@@ -43,3 +43,28 @@ export function blobs(
   }
   return makeColumns(features, labels, 2);
 }
+
+/**
+ * `classes` Gaussian clusters in `dim` dimensions: centres drawn uniformly in
+ * [−separation, separation]^dim, unit-variance noise around them, labels cycling 0..classes-1.
+ * With dim 10 and separation 1.5 a small network separates them (> 90 %) but not trivially.
+ */
+export function clusters(
+  seed: number,
+  count: number,
+  classes: number,
+  dim: number,
+  separation = 1.5,
+): ExemplarColumns {
+  const rng = new SeededRandom(seed);
+  const centres = new Float64Array(classes * dim);
+  for (let i = 0; i < centres.length; i++) centres[i] = (2 * rng.next() - 1) * separation;
+  const features = new Float32Array(count * dim);
+  const labels = new Int32Array(count);
+  for (let n = 0; n < count; n++) {
+    const c = n % classes;
+    labels[n] = c;
+    for (let i = 0; i < dim; i++) features[n * dim + i] = centres[c * dim + i] + rng.normal();
+  }
+  return makeColumns(features, labels, dim);
+}

@@ -31,11 +31,15 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
   const xent = shape.loss === 'xent';
   const layout = weightLayout(shape);
   const P = layout.count;
+  // Offsets of b1, W2 and b2 in the weights, as locals so the loops do not reload `layout`.
+  const B1 = layout.b1;
+  const W2 = layout.w2;
+  const B2 = layout.b2;
   // Offsets of each block of the gradient inside acc (the weight layout shifted by 2).
   const gW1 = 2 + layout.w1;
-  const gB1 = 2 + layout.b1;
-  const gW2 = 2 + layout.w2;
-  const gB2 = 2 + layout.b2;
+  const gB1 = 2 + B1;
+  const gW2 = 2 + W2;
+  const gB2 = 2 + B2;
 
   // Scratch, sized once per kernel instance: nothing is allocated per call or per row.
   const xb = new Float64Array(I * BLOCK); // features of the block, interleaved by row
@@ -54,8 +58,8 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
     for (; j + 2 <= H; j += 2) {
       const ra = j * I;
       const rc = ra + I;
-      const ba = w[layout.b1 + j];
-      const bc = w[layout.b1 + j + 1];
+      const ba = w[B1 + j];
+      const bc = w[B1 + j + 1];
       let a0 = ba;
       let a1 = ba;
       let a2 = ba;
@@ -125,7 +129,7 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
   function hiddenForward1(w: Float64Array, r: number, j0: number): void {
     for (let j = j0; j < H; j++) {
       const row = j * I;
-      let s = w[layout.b1 + j];
+      let s = w[B1 + j];
       for (let i = 0, k = r; i < I; i++, k += BLOCK) s += w[row + i] * xb[k];
       hb[j * BLOCK + r] = 1 / (1 + Math.exp(-s));
     }
@@ -159,8 +163,8 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
       // Pre-activations a_k = b2_k + W2[k]·h.
       let max = -Infinity;
       for (let k = 0; k < O; k++) {
-        const row = layout.w2 + k * H;
-        let s = w[layout.b2 + k];
+        const row = W2 + k * H;
+        let s = w[B2 + k];
         for (let j = 0; j < H; j++) s += w[row + j] * hb[j * BLOCK + r];
         ob[k * BLOCK + r] = s;
         if (s > max) max = s;
@@ -168,13 +172,16 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
       // Replace a_k by δ_k = ∂error/∂a_k.
       if (xent) {
         // Softmax shifted by the max so exp cannot overflow; error = log Σ e^(a−max) − (a_label − max).
+        // Taken from the pre-activation, not as log(e^(a_label−max)): that exponential can
+        // underflow to 0 for a confidently wrong row, which would make the error infinite.
+        const shifted = ob[label * BLOCK + r] - max;
         let sum = 0;
         for (let k = 0; k < O; k++) {
           const e = Math.exp(ob[k * BLOCK + r] - max);
           ob[k * BLOCK + r] = e;
           sum += e;
         }
-        error += Math.log(sum) - Math.log(ob[label * BLOCK + r]);
+        error += Math.log(sum) - shifted;
         const inv = 1 / sum;
         for (let k = 0; k < O; k++) ob[k * BLOCK + r] = ob[k * BLOCK + r] * inv - (k === label ? 1 : 0);
       } else {
@@ -188,7 +195,7 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
       // Hidden deltas δ_j = h_j(1−h_j)·Σ_k W2[k][j]·δ_k.
       for (let j = 0; j < H; j++) {
         let s = 0;
-        for (let k = 0; k < O; k++) s += w[layout.w2 + k * H + j] * ob[k * BLOCK + r];
+        for (let k = 0; k < O; k++) s += w[W2 + k * H + j] * ob[k * BLOCK + r];
         const h = hb[j * BLOCK + r];
         db[j * BLOCK + r] = s * h * (1 - h);
       }
@@ -273,6 +280,9 @@ export function predictClasses(
   const layout = weightLayout(shape);
   if (dim !== I) throw new RangeError(`predictClasses: rows have ${dim} features, network expects ${I}`);
   if (weights.length !== layout.count) throw new RangeError('predictClasses: weights do not fit the shape');
+  if (features.length < count * dim) {
+    throw new RangeError(`predictClasses: ${features.length} feature values for ${count} rows of ${dim}`);
+  }
   const h = new Float64Array(H);
   const out = new Int32Array(count);
   for (let n = 0; n < count; n++) {

@@ -18,6 +18,12 @@ import {
  * β = max(0, gᵀ(g − g_old)/|g_old|²) (PR+). It restarts along −g every n iterations, when β
  * would be negative, when successive gradients are far from orthogonal (Powell's test), or
  * when d is not a descent direction.
+ *
+ * The first trial step of a search is the previous decrease repeated (Nocedal & Wright
+ * eq. 3.60), or a move of unit length at the start. A search that finds no decrease leaves
+ * the weights alone, restarts along −g and begins the next search at a tenth of the
+ * shortest step it tried; it stops (`converged`) when that happens along −g with steps
+ * already below rounding relative to the weights.
  */
 export interface PrcgOptions {
   /** Sufficient-decrease constant (Armijo). */
@@ -45,6 +51,8 @@ export class PolakRibiere implements Optimiser {
   private d: Float64Array;
   private e = Number.NaN;
   private ePrevious = Number.NaN;
+  /** First trial step of the next search after a failed one (0: use the usual guess). */
+  private alphaNext = 0;
   private initialised = false;
   private iterations = 0;
   private sinceRestart = 0;
@@ -97,7 +105,9 @@ export class PolakRibiere implements Optimiser {
 
   private async iterate(evaluate: Evaluate): Promise<StepResult> {
     let evaluations = 0;
+    let shortest = Number.POSITIVE_INFINITY; // the shortest step tried in this search
     const at = async (alpha: number): Promise<Trial> => {
+      if (alpha < shortest) shortest = alpha;
       const point = new Float64Array(this.w.length);
       for (let i = 0; i < point.length; i++) point[i] = this.w[i] + alpha * this.d[i];
       const r = await evaluateChecked(evaluate, point);
@@ -130,11 +140,21 @@ export class PolakRibiere implements Optimiser {
     const found = await this.lineSearch(at, slope0);
     this.iterations++;
     if (found === null) {
-      // No decrease along d: try steepest descent next time, or stop if that was it.
-      if (this.sinceRestart === 0) this.done = true;
+      // No decrease along d. Restart along −g, starting shorter than any step tried here;
+      // stop if d already was −g and those steps were lost in the weights' rounding.
+      const steepest = this.sinceRestart === 0;
+      const length = shortest * Math.sqrt(dot(this.d, this.d));
       this.restart();
+      if (steepest && !(length > 1e-12 * (1 + Math.sqrt(dot(this.w, this.w))))) {
+        this.done = true;
+        this.alphaNext = 0;
+      } else {
+        this.alphaNext = (0.1 * length) / Math.sqrt(dot(this.d, this.d));
+        if (!(this.alphaNext > 0 && Number.isFinite(this.alphaNext))) this.done = true;
+      }
       return { error: this.e, evaluations, moved: false };
     }
+    this.alphaNext = 0;
     const gOld = this.g;
     const gNew = found.gradient;
     const oldNorm = dot(gOld, gOld);
@@ -164,10 +184,15 @@ export class PolakRibiere implements Optimiser {
   private async lineSearch(at: (alpha: number) => Promise<Trial>, slope0: number): Promise<Trial | null> {
     const e0 = this.e;
     const { c1, c2 } = this;
-    // Initial step: the previous decrease repeated (N&W 3.60), else a unit-length move.
-    let alpha = Number.isFinite(this.ePrevious)
-      ? Math.min(1, (1.01 * 2 * (this.e - this.ePrevious)) / slope0)
-      : 1 / Math.sqrt(dot(this.d, this.d));
+    // Initial step: after a failed search, shorter than anything it tried; else the previous
+    // decrease repeated (N&W 3.60, without their cap at 1, which suits Newton-scaled
+    // directions, not CG ones); else a move of unit length.
+    let alpha =
+      this.alphaNext > 0
+        ? this.alphaNext
+        : Number.isFinite(this.ePrevious)
+          ? (1.01 * 2 * (this.e - this.ePrevious)) / slope0
+          : 1 / Math.sqrt(dot(this.d, this.d));
     if (!(alpha > 0) || !Number.isFinite(alpha)) alpha = 1 / Math.sqrt(dot(this.d, this.d));
     let previous: Trial = { alpha: 0, error: e0, slope: slope0, gradient: this.g };
     let best: Trial | null = null;
@@ -215,6 +240,7 @@ export class PolakRibiere implements Optimiser {
       d: Array.from(this.d),
       error: this.initialised ? this.e : 0,
       errorPrevious: Number.isFinite(this.ePrevious) ? this.ePrevious : null,
+      alphaNext: this.alphaNext,
       initialised: this.initialised,
       iterations: this.iterations,
       sinceRestart: this.sinceRestart,
@@ -242,6 +268,7 @@ export class PolakRibiere implements Optimiser {
     opt.initialised = s.initialised === true;
     opt.e = opt.initialised ? readNumber(s, 'error', WHAT) : Number.NaN;
     opt.ePrevious = s.errorPrevious === null ? Number.NaN : readNumber(s, 'errorPrevious', WHAT);
+    opt.alphaNext = readNumber(s, 'alphaNext', WHAT);
     opt.iterations = readNumber(s, 'iterations', WHAT);
     opt.sinceRestart = readNumber(s, 'sinceRestart', WHAT);
     opt.done = s.done === true;
@@ -276,6 +303,7 @@ export interface PrcgState {
   d: number[];
   error: number;
   errorPrevious: number | null;
+  alphaNext: number;
   initialised: boolean;
   iterations: number;
   sinceRestart: number;

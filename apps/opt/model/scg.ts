@@ -35,6 +35,15 @@ export interface ScgOptions {
 
 const WHAT = 'ScaledConjugateGradient';
 
+/**
+ * Bounds on λ (not in the paper; Netlab's values). A long run of good steps quarters λ
+ * each time and would underflow it to 0 after some 500 of them, and a run of bad steps
+ * could overflow it; either breaks step 3–5 arithmetic (and a λ of 0 cannot be restored
+ * by `fromJSON`, whose constructor requires λ > 0).
+ */
+const LAMBDA_MIN = 1e-15;
+const LAMBDA_MAX = 1e100;
+
 export class ScaledConjugateGradient implements Optimiser {
   private w: Float64Array;
   private readonly r: Float64Array; // −E′(w)
@@ -184,7 +193,7 @@ export class ScaledConjugateGradient implements Optimiser {
       this.e = next.error;
       this.lambdaBar = 0;
       this.success = true;
-      if (comparison >= 0.75) this.lambda *= 0.25;
+      if (comparison >= 0.75) this.lambda = Math.max(0.25 * this.lambda, LAMBDA_MIN);
       if (rr === 0) this.done = true;
     } else {
       // No reduction: keep w and the curvature, remember λ so step 3 can rescale δ.
@@ -192,7 +201,7 @@ export class ScaledConjugateGradient implements Optimiser {
       this.success = false;
     }
     // Step 8: the quadratic model was poor, so trust it less.
-    if (comparison < 0.25) this.lambda += (delta * (1 - comparison)) / pp;
+    if (comparison < 0.25) this.lambda = Math.min(this.lambda + (delta * (1 - comparison)) / pp, LAMBDA_MAX);
     return { error: this.e, evaluations, moved };
   }
 

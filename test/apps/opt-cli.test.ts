@@ -1,0 +1,138 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { admove, REPO } from '../cli/run-cli.ts';
+
+const DATA = resolve(REPO, '../shared/data');
+const hasData = existsSync(join(DATA, 'letter-recognition.csv')) && existsSync(join(DATA, 'vowel-context.csv'));
+const dir = mkdtempSync(join(tmpdir(), 'admove-opt-'));
+const schema = JSON.parse(readFileSync(join(REPO, 'apps/opt/report.schema.json'), 'utf8'));
+const validate = new Ajv2020({ strict: false }).compile(schema);
+
+interface Report {
+  final: { testAccuracy: number; iterations: number };
+  events: { type: string; host: string; outcome: string; appliedAt: number | null }[];
+  redistributions: { obtrusivenessMs: number | null; migrationMs: number | null; countsAfter: number[] }[];
+  workers: { declaredSpeed: number; measuredRate: number | null }[];
+  iterations: unknown[];
+}
+
+function readReport(path: string): Report {
+  const report = JSON.parse(readFileSync(path, 'utf8'));
+  if (!validate(report)) throw new Error(`report does not match its schema: ${JSON.stringify(validate.errors)}`);
+  return report as Report;
+}
+
+if (!hasData) console.warn(`skipping the letter and vowel tests: ${DATA} is not there`);
+
+describe.skipIf(!hasData)('Opt learns the real data sets, through the CLI', () => {
+  it('letter: 16-64-26 net, cross-entropy, SCG, 60 iterations → ≥ 85 % on the last 4,000 rows, with a host vacated and back', async () => {
+    const report = join(dir, 'letter.json');
+    const r = await admove(
+      [
+        'opt',
+        '--data',
+        join(DATA, 'letter-recognition.csv'),
+        '--label-column',
+        'Letter',
+        '--test-last',
+        '4000',
+        '--hidden',
+        '64',
+        '--iterations',
+        '60',
+        '--workers',
+        '2',
+        '--no-emulate',
+        '--report',
+        report,
+      ],
+      240_000,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const run = readReport(report);
+    expect(run.final.iterations).toBe(60);
+    expect(run.final.testAccuracy).toBeGreaterThanOrEqual(0.85);
+    // The default trace: the fastest host (a tie: h0) goes and comes back, both applied.
+    expect(run.events.map((e) => `${e.type} ${e.host} ${e.outcome}`)).toEqual([
+      'vacate h0 applied',
+      'available h0 applied',
+    ]);
+    expect(run.redistributions[0].countsAfter).toEqual([0, 16000]);
+    expect(run.redistributions[0].obtrusivenessMs).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/redistribution #1 \(evacuate\)/);
+  }, 240_000);
+
+  it('vowel: 10-16-11 net, cross-entropy, SCG, 60 iterations → ≥ 45 % on unseen speakers; the model predicts again', async () => {
+    const report = join(dir, 'vowel.json');
+    const model = join(dir, 'vowel-model.json');
+    const vowel = join(DATA, 'vowel-context.csv');
+    const flags = ['--no-header', '--split-column', '0', '--ignore-columns', '1,2', '--label-column', '13'];
+    const r = await admove([
+      'opt',
+      '--data',
+      vowel,
+      ...flags,
+      '--hidden',
+      '16',
+      '--iterations',
+      '60',
+      '--report',
+      report,
+      '--save-model',
+      model,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const run = readReport(report);
+    expect(run.final.testAccuracy).toBeGreaterThanOrEqual(0.45);
+    const p = await admove([
+      'predict',
+      '--model',
+      model,
+      '--data',
+      vowel,
+      '--no-header',
+      '--ignore-columns',
+      '0,1,2',
+      '--label-column',
+      '13',
+      '--out',
+      join(dir, 'predictions.txt'),
+    ]);
+    expect(p.code).toBe(0);
+    const lines = readFileSync(join(dir, 'predictions.txt'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(990);
+    const accuracy = Number(/accuracy ([\d.]+)%/.exec(p.stdout)?.[1]);
+    // 528 training rows (near 100 %) and 462 test rows (≥ 45 %).
+    expect(accuracy).toBeGreaterThan(65);
+  }, 120_000);
+});
+
+describe('the default data and the run report', () => {
+  it('trains on the embedded MNIST digits and writes a report that matches its schema', async () => {
+    const report = join(dir, 'mnist.json');
+    const r = await admove(['opt', '--hidden', '8', '--iterations', '6', '--report', report]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/8000 train, 2000 test, 784 features, 10 classes/);
+    const run = readReport(report);
+    expect(run.iterations).toHaveLength(6);
+    expect(run.final.testAccuracy).toBeGreaterThan(0.5);
+    expect(run.events.map((e) => e.type)).toEqual(['vacate', 'available']);
+    expect(run.events.every((e) => e.outcome === 'applied' && e.appliedAt !== null)).toBe(true);
+    expect(run.workers.map((w) => w.declaredSpeed)).toEqual([1, 1, 2, 4]);
+    expect(run.workers.every((w) => w.measuredRate !== null && w.measuredRate > 0)).toBe(true);
+    expect(run.redistributions.length).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  it('leaves no report behind when the run fails', async () => {
+    const report = join(dir, 'failed.json');
+    const r = await admove(['opt', '--trace', join(dir, 'missing-trace.json'), '--report', report]);
+    expect(r.code).not.toBe(0);
+    expect(existsSync(report)).toBe(false);
+  });
+});
