@@ -10,6 +10,13 @@ export {
 export type { ColumnRef } from './csv-columns.ts';
 export { loadMnist, MNIST_SPLIT_SEED, type MnistOptions } from './mnist.ts';
 export type { SplitSpec } from './split.ts';
-export { applyStandardisation, fitStandardisation } from './standardise.ts';
+export {
+  applyStandardisation,
+  applyStandardisationInPlace,
+  fitStandardisation,
+  type StandardisationJson,
+  standardisationFromJson,
+  standardisationToJson,
+} from './standardise.ts';
 export { type SyntheticOptions, syntheticDataset } from './synthetic.ts';
 export type { Dataset, ExemplarTable, Standardisation } from './types.ts';
