@@ -1,6 +1,6 @@
 import { UserError } from '../errors.ts';
 import { ClassNames } from './class-names.ts';
-import { type ColumnPlan, type ColumnRef, planColumns } from './csv-columns.ts';
+import { type ColumnPlan, type ColumnRef, DEFAULT_LABEL_NAMES, planColumns } from './csv-columns.ts';
 import { CsvCursor } from './csv-cursor.ts';
 import { parseDecimal } from './parse-number.ts';
 import { readDataFile } from './read-file.ts';
@@ -60,13 +60,18 @@ function parseCsv(bytes: Buffer, path: string, options: CsvOptions, delimiter: n
   cursor.reserve(columnCount);
   cursor.split();
   const names = header ? Array.from({ length: columnCount }, (_, k) => cursor.text(k)) : null;
+  if (names?.every(isNumber)) {
+    throw new UserError(
+      `${path}:${firstLine}: the first line is all numbers, so it looks like data, not a header; add --no-header (columns are then named by 0-based index)`,
+    );
+  }
   const split = options.split;
   const columns = planColumns({
     path,
     line: firstLine,
     names,
     columnCount,
-    labelColumn: options.labelColumn,
+    labelColumn: options.labelColumn ?? (namesLabel(names) ? undefined : textColumn(cursor, header)),
     ignoreColumns: options.ignoreColumns,
     splitColumn: split.kind === 'column' ? split.column : undefined,
   });
@@ -273,4 +278,30 @@ export async function loadUnsplitCsv(path: string, options: UnsplitCsvOptions): 
     labels?.push(cursor.text(columns.labelColumn));
   }
   return { count, dim, features, labels };
+}
+
+/** Whether a header names the class column itself (`label` / `class`). */
+function namesLabel(names: readonly string[] | null): boolean {
+  return names?.some((n) => (DEFAULT_LABEL_NAMES as readonly string[]).includes(n.toLowerCase())) ?? false;
+}
+
+function isNumber(text: string): boolean {
+  const bytes = Buffer.from(text, 'utf8');
+  return text !== '' && !Number.isNaN(parseDecimal(bytes, 0, bytes.length));
+}
+
+/**
+ * The default class column when none is named and no header says `label` or `class`: the
+ * one column of the first data row that is not a number (letter's "T"), if there is exactly
+ * one. Otherwise undefined, and planColumns falls back to the last column.
+ */
+function textColumn(cursor: CsvCursor, header: boolean): number | undefined {
+  cursor.rewind();
+  if (header) cursor.nextLine();
+  if (!cursor.nextLine()) return undefined;
+  const count = cursor.split();
+  const text: number[] = [];
+  for (let k = 0; k < count; k++) if (!isNumber(cursor.text(k))) text.push(k);
+  cursor.rewind();
+  return text.length === 1 ? text[0] : undefined;
 }

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { admove, REPO } from '../cli/run-cli.ts';
 
 const DATA = resolve(REPO, '../shared/data');
-const hasData = existsSync(join(DATA, 'letter-recognition.csv')) && existsSync(join(DATA, 'vowel-context.csv'));
+const hasData =
+  existsSync(join(DATA, 'letter-recognition.csv')) && existsSync(join(DATA, 'vowel-context.csv'));
 const dir = mkdtempSync(join(tmpdir(), 'admove-opt-'));
 const schema = JSON.parse(readFileSync(join(REPO, 'apps/opt/report.schema.json'), 'utf8'));
 const validate = new Ajv2020({ strict: false }).compile(schema);
@@ -21,7 +22,8 @@ interface Report {
 
 function readReport(path: string): Report {
   const report = JSON.parse(readFileSync(path, 'utf8'));
-  if (!validate(report)) throw new Error(`report does not match its schema: ${JSON.stringify(validate.errors)}`);
+  if (!validate(report))
+    throw new Error(`report does not match its schema: ${JSON.stringify(validate.errors)}`);
   return report as Report;
 }
 
@@ -35,8 +37,6 @@ describe.skipIf(!hasData)('Opt learns the real data sets, through the CLI', () =
         'opt',
         '--data',
         join(DATA, 'letter-recognition.csv'),
-        '--label-column',
-        'Letter',
         '--test-last',
         '4000',
         '--hidden',

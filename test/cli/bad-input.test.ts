@@ -43,7 +43,11 @@ const cases: [string, string[], RegExp][] = [
     ['opt', '--trace', file('host.json', '{"events":[{"at":{"ms":5},"type":"vacate","host":"h7"}]}')],
     /host\.json.*(h7)/,
   ],
-  ['ragged csv', ['opt', '--data', file('ragged.csv', 'a,b,label\n1,2,x\n3,y\n4,5,y\n6,7,x\n8,9,y\n1,1,x\n')], /ragged\.csv:3: expected 3 fields, found 2/],
+  [
+    'ragged csv',
+    ['opt', '--data', file('ragged.csv', 'a,b,label\n1,2,x\n3,y\n4,5,y\n6,7,x\n8,9,y\n1,1,x\n')],
+    /ragged\.csv:3: expected 3 fields, found 2/,
+  ],
   ['label column missing', ['opt', '--data', goodCsv, '--label-column', 'klass'], /klass/],
   ['zero workers', ['opt', '--workers', '0'], /--workers must be between 1 and 256, got 0/],
   ['bad synthetic', ['opt', '--synthetic', '100by5'], /--synthetic must be COUNTxFEATURES/],

@@ -58,6 +58,18 @@ describe('loadCsvDataset: happy paths', () => {
     expect(data.classes).toEqual(['0', '1']);
   });
 
+  it('takes the one non-numeric column as the class when the header does not name it (letter)', async () => {
+    const data = await load('Letter,1,2\nT,2,8\nI,5,12\nT,4,4\nD,1,0\n');
+    expect(data.dim).toBe(2);
+    expect(data.classes).toEqual(['D', 'I', 'T']);
+    expect(row(data.train, 0)).toEqual([2, 8]);
+  });
+
+  it('refuses a first line of numbers read as a header (vowel without --no-header)', async () => {
+    const path = csv('0, 0, 1.5, 3\n0, 1, 2.5, 4\n1, 1, 0.5, 3\n');
+    await expectUserError(loadCsvDataset(path, { split: LAST1 }), path, 'looks like data', '--no-header');
+  });
+
   it('sorts integer labels numerically (2 before 10) and name labels by code unit', async () => {
     const ints = await load('f,label\n1,10\n2,2\n3,1\n4,2\n');
     expect(ints.classes).toEqual(['1', '2', '10']);
