@@ -1,12 +1,36 @@
 import type { AnyStateMachine } from 'xstate';
 
+interface TransitionLike {
+  readonly target?: readonly { readonly key: string }[];
+  readonly guard?: string | { readonly type?: string } | ((...args: never[]) => unknown);
+}
+
+/** `→ target (if guard)`, with xstate's internal event names shortened. */
+function transition(event: string, t: TransitionLike): string {
+  const name = event.startsWith('xstate.done.')
+    ? 'done'
+    : event.startsWith('xstate.error.')
+      ? 'error'
+      : event;
+  const g = t.guard;
+  const guard =
+    typeof g === 'string'
+      ? ` if ${g}`
+      : typeof g === 'function'
+        ? ' if …'
+        : typeof g?.type === 'string'
+          ? ` if ${g.type}`
+          : '';
+  return `${name}${guard} → ${t.target?.map((n) => n.key).join(', ') ?? '(stay)'}`;
+}
+
 interface StateNodeLike {
   readonly key: string;
   readonly type: string;
   readonly states: Record<string, StateNodeLike>;
   readonly initial?: { readonly target: readonly { readonly key: string }[] };
-  readonly on: Record<string, readonly { readonly target?: readonly { readonly key: string }[] }[]>;
-  readonly always?: readonly { readonly target?: readonly { readonly key: string }[] }[];
+  readonly on: Record<string, readonly TransitionLike[]>;
+  readonly always?: readonly TransitionLike[];
   readonly after: readonly {
     readonly target?: readonly { readonly key: string }[];
     readonly eventType: string;
@@ -27,10 +51,10 @@ export function describeMachine(machine: AnyStateMachine): string {
       const details: string[] = [];
       for (const inv of child.invoke) details.push(`runs ${typeof inv.src === 'string' ? inv.src : 'actor'}`);
       for (const [event, ts] of Object.entries(child.on)) {
-        for (const t of ts) details.push(`${event} → ${t.target?.map((n) => n.key).join(', ') ?? '(stay)'}`);
+        if (event.startsWith('xstate.after.')) continue; // listed below as `after delay`
+        for (const t of ts) details.push(transition(event, t));
       }
-      for (const t of child.always ?? [])
-        details.push(`always → ${t.target?.map((n) => n.key).join(', ') ?? '(stay)'}`);
+      for (const t of child.always ?? []) details.push(transition('always', t));
       for (const t of child.after) details.push(`after delay → ${t.target?.map((n) => n.key).join(', ')}`);
       const pad = '  '.repeat(depth);
       lines.push(`${pad}${marks[0]} ${key}${marks[1]}${details.length ? `  [${details.join('; ')}]` : ''}`);
@@ -38,6 +62,9 @@ export function describeMachine(machine: AnyStateMachine): string {
     }
   };
   const root = machine.root as unknown as StateNodeLike;
+  for (const [event, ts] of Object.entries(root.on)) {
+    for (const t of ts) lines.push(`  (from any state) ${transition(event, t)}`);
+  }
   walk(root, 1, root.initial?.target[0]?.key);
   return lines.join('\n');
 }

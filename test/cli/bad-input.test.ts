@@ -72,3 +72,14 @@ describe('bad input on the command line: one line, no stack, non-zero exit', () 
     }
   });
 });
+
+describe('admove opt --states', () => {
+  it('prints the Opt, pass and worker machines with their migration states', async () => {
+    const r = await admove(['opt', '--states']);
+    expect(r.code).toBe(0);
+    for (const state of ['training', 'migrationPending', 'redistributing', 'waitingForHost', 'inactive']) {
+      expect(r.stdout).toContain(state);
+    }
+    expect(r.stdout).toMatch(/\* checking {2}\[always if eventsPending → redistributing/);
+  });
+});

@@ -35,7 +35,10 @@ describe.each(names)('%s', (name) => {
       const { shape, rows, initial } = smallProblem(loss);
       const evaluate: Evaluate = async (w) => evaluateFull(shape, w, rows);
       const start = evaluateFull(shape, initial, rows).error;
-      const before = accuracy(predictClasses(shape, initial, rows.features, rows.count, rows.dim), rows.labels);
+      const before = accuracy(
+        predictClasses(shape, initial, rows.features, rows.count, rows.dim),
+        rows.labels,
+      );
       const optimiser = createOptimiser(name, initial);
       let previous = Number.POSITIVE_INFINITY;
       for (let k = 0; k < 40; k++) {
@@ -79,7 +82,10 @@ describe.each(names)('%s', (name) => {
   });
 
   it('stops (converged) at an exact stationary point, without moving', async () => {
-    const evaluate: Evaluate = async (w) => ({ error: 0.5 * w.reduce((s, v) => s + v * v, 0), gradient: w.slice() });
+    const evaluate: Evaluate = async (w) => ({
+      error: 0.5 * w.reduce((s, v) => s + v * v, 0),
+      gradient: w.slice(),
+    });
     const optimiser = createOptimiser(name, new Float64Array(4));
     const result = await optimiser.step(evaluate);
     expect(optimiser.converged).toBe(true);
@@ -106,7 +112,9 @@ describe.each(names)('%s', (name) => {
     await first;
     expect(() => optimiser.toJSON()).not.toThrow();
     const wrong = createOptimiser(name, new Float64Array(3));
-    await expect(wrong.step(async () => ({ error: 0, gradient: new Float64Array(2) }))).rejects.toThrow(RangeError);
+    await expect(wrong.step(async () => ({ error: 0, gradient: new Float64Array(2) }))).rejects.toThrow(
+      RangeError,
+    );
   });
 
   it('does not change the weights it was given, and hands out copies', async () => {
