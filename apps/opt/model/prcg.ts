@@ -72,8 +72,12 @@ export class PolakRibiere implements Optimiser {
     this.c2 = options.c2 ?? 0.1;
     this.maxEvaluations = options.maxEvaluations ?? 12;
     this.restartEvery = options.restartEvery ?? n;
-    if (!(this.c1 > 0 && this.c1 < this.c2 && this.c2 < 1) || !(this.maxEvaluations >= 2)) {
-      throw new RangeError(`${WHAT}: need 0 < c1 < c2 < 1 and maxEvaluations ≥ 2`);
+    if (
+      !(this.c1 > 0 && this.c1 < this.c2 && this.c2 < 1) ||
+      !(this.maxEvaluations >= 2) ||
+      !(this.restartEvery >= 1)
+    ) {
+      throw new RangeError(`${WHAT}: need 0 < c1 < c2 < 1, maxEvaluations ≥ 2 and restartEvery ≥ 1`);
     }
   }
 
