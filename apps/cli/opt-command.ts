@@ -72,6 +72,9 @@ Events
 Output
   --report FILE.json       write a JSON record of the run (schema: apps/opt/report.schema.json)
   --save-model FILE        write the trained weights and preprocessing (use with admove predict)
+  --checkpoint FILE        save the training state every --checkpoint-every iterations (default 5),
+                           atomically, so a crashed run can go on
+  --resume FILE            continue from a checkpoint (same data and flags as the run that wrote it)
   --quiet                  print only the final summary
   --states                 print the state machines (Opt, pass, worker) and exit
   --help                   show this help
@@ -103,6 +106,9 @@ const SPEC: FlagSpec = {
   'min-gain': { type: 'string' },
   report: { type: 'string' },
   'save-model': { type: 'string' },
+  checkpoint: { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  resume: { type: 'string' },
   quiet: { type: 'boolean' },
   states: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -132,13 +138,32 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
   const reportPath = stringFlag(values, 'report');
   const modelPath = stringFlag(values, 'save-model');
 
+  const checkpointPath = stringFlag(values, 'checkpoint');
+  const checkpointEvery = intFlag(values, 'checkpoint-every', 5, 1, 1_000_000);
+  if (values['checkpoint-every'] !== undefined && !checkpointPath) {
+    throw new UserError('--checkpoint-every needs --checkpoint FILE, where to write the checkpoints');
+  }
+  const resume = stringFlag(values, 'resume');
+
   const progress = new ProgressPrinter(Boolean(values.quiet));
   const data = await readData(values, settings.seed);
   progress.dataLoaded(data);
-  const { report, model } = await trainOpt(data, settings, trace, progress, {
-    data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
-    trace: traceFlag ?? 'default',
-  });
+  const stop = stopOnSignals();
+  let run: Awaited<ReturnType<typeof trainOpt>>;
+  try {
+    run = await trainOpt(data, settings, trace, progress, {
+      signal: stop.signal,
+      checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
+      resume,
+      reportSettings: {
+        data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
+        trace: traceFlag ?? 'default',
+      },
+    });
+  } finally {
+    stop.dispose();
+  }
+  const { report, model } = run;
   progress.finished(report);
   if (reportPath) {
     await writeReport(reportPath, report);
@@ -150,7 +175,40 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
       `model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`,
     );
   }
+  if (report.status === 'interrupted') {
+    process.stdout.write(
+      `interrupted after iteration ${report.final.iterations}${checkpointPath ? `; continue with --resume ${checkpointPath}` : ''}\n`,
+    );
+    return stop.exitCode;
+  }
   return 0;
+}
+
+/**
+ * Ctrl-C or SIGTERM: finish the current iteration, stop the workers, write the report
+ * (marked interrupted) and the checkpoint. A second signal exits at once.
+ */
+function stopOnSignals() {
+  const controller = new AbortController();
+  let exitCode = 130;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    exitCode = signal === 'SIGINT' ? 130 : 143;
+    process.stderr.write(`admove: ${signal}: stopping after this iteration (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    get exitCode() {
+      return exitCode;
+    },
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 function readSettings(values: FlagValues): OptSettings {

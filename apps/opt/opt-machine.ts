@@ -9,6 +9,8 @@ import { assign, fromPromise, setup } from 'xstate';
  */
 export interface OptMachineInput {
   readonly maxIterations: number;
+  /** Iterations already done (when resuming from a checkpoint). */
+  readonly startIteration?: number;
 }
 
 export interface IterationResult {
@@ -58,7 +60,7 @@ export const optMachine = setup({
   id: 'opt',
   context: ({ input }) => ({
     maxIterations: input.maxIterations,
-    iteration: 0,
+    iteration: input.startIteration ?? 0,
     error: Number.NaN,
     converged: false,
     testAccuracy: Number.NaN,

@@ -40,6 +40,9 @@ export interface RunReport {
   readonly tool: 'admove';
   readonly app: 'opt';
   readonly createdAt: string;
+  /** "interrupted": stopped early by Ctrl-C or SIGTERM; the figures cover what ran. */
+  readonly status: 'completed' | 'interrupted';
+  readonly resumedFrom?: { readonly path: string; readonly iteration: number };
   readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string };
   readonly settings: Record<string, unknown>;
   readonly data: {

@@ -11,7 +11,15 @@ import {
   startJob,
 } from '../../framework/index.ts';
 import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
-import { accuracy, createOptimiser, initWeights, type NetworkShape, predictClasses } from './model/index.ts';
+import { fingerprintOf, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import {
+  accuracy,
+  createOptimiser,
+  initWeights,
+  type NetworkShape,
+  predictClasses,
+  restoreOptimiser,
+} from './model/index.ts';
 import type { OptModel } from './model-file.ts';
 import { optMachine } from './opt-machine.ts';
 import {
@@ -43,6 +51,18 @@ export interface OptRun {
   readonly model: OptModel;
 }
 
+/** How a run is stopped, saved and continued. */
+export interface RunControl {
+  /** Stop cleanly after the current iteration (Ctrl-C / SIGTERM); the report says "interrupted". */
+  readonly signal?: AbortSignal;
+  /** Write a checkpoint every `every` iterations (and at the end). */
+  readonly checkpoint?: { readonly path: string; readonly every: number };
+  /** Continue from this checkpoint file. */
+  readonly resume?: string;
+  /** Extra settings to record in the report (e.g. the flags as given). */
+  readonly reportSettings?: Record<string, unknown>;
+}
+
 /**
  * Train Opt on `data` with `settings`, playing `trace` against the job: load, start the
  * workers, run the Opt machine to its end, and return the run report and the model.
@@ -52,7 +72,7 @@ export async function trainOpt(
   settings: OptSettings,
   trace: Trace,
   observer: OptObserver = {},
-  extraSettings: Record<string, unknown> = {},
+  control: RunControl = {},
 ): Promise<OptRun> {
   const loadStarted = performance.now();
   const standardisation = settings.standardise ? fitStandardisation(data.train) : null;
@@ -65,7 +85,19 @@ export async function trainOpt(
     loss: settings.loss,
   };
   const rng = new SeededRandom(settings.seed);
-  const initial = initWeights(shape, rng);
+  const fingerprint = fingerprintOf({
+    data: [data.source, data.dim, data.train.count, data.test.count, data.classes.length],
+    hidden: settings.hidden,
+    loss: settings.loss,
+    optimizer: settings.optimizer,
+    seed: settings.seed,
+    standardise: settings.standardise,
+  });
+  const resumed = control.resume ? await readCheckpoint(control.resume, fingerprint) : null;
+  const optimiser = resumed
+    ? restoreOptimiser(resumed.optimiser)
+    : createOptimiser(settings.optimizer, initWeights(shape, rng));
+  const initial = optimiser.weights;
   const loadMs = performance.now() - loadStarted;
 
   let t0 = performance.now();
@@ -96,11 +128,26 @@ export async function trainOpt(
       counts: job.counts(),
       unitRates: job.workers().map((w) => w.emulatedRate),
     });
-    t0 = performance.now();
+    t0 = performance.now() - (resumed?.elapsedMs ?? 0);
     scheduler.start();
-    const optimiser = createOptimiser(settings.optimizer, initial);
-    const iterations: IterationRecord[] = [];
-    let passes = 0;
+    // A resumed run replays the iteration-timed events it had already passed, so the hosts
+    // are in the state they were in when the checkpoint was written.
+    if (resumed) scheduler.onIteration(resumed.iteration);
+    const iterations: IterationRecord[] = [...(resumed?.iterations ?? [])];
+    let passes = resumed?.passes ?? 0;
+    const saveCheckpoint = async (iteration: number, current: IterationRecord) => {
+      if (!control.checkpoint) return;
+      await writeCheckpoint(control.checkpoint.path, {
+        format: 'admove-opt-checkpoint',
+        version: 1,
+        fingerprint,
+        iteration,
+        optimiser: optimiser.toJSON(),
+        iterations: [...iterations, current],
+        passes,
+        elapsedMs: clock(),
+      });
+    };
     const evaluate = async (weights: Float64Array) => {
       const acc = await job.pass(weights);
       passes++;
@@ -121,7 +168,25 @@ export async function trainOpt(
           const result = await optimiser.step(evaluate);
           return { error: result.error, converged: optimiser.converged };
         }),
-        test: fromStep(async () => (test.count > 0 ? testAccuracy() : Number.NaN)),
+        test: fromStep(async (iteration: number) => {
+          const accuracy = test.count > 0 ? testAccuracy() : Number.NaN;
+          const every = control.checkpoint?.every ?? 0;
+          const due = iteration % every === 0 || iteration === settings.iterations || control.signal?.aborted;
+          if (every > 0 && due) {
+            await saveCheckpoint(iteration, {
+              iteration,
+              error: optimiser.error,
+              testAccuracy: accuracy,
+              seconds: clock() / 1000,
+              exemplars: [...job.counts()],
+            });
+          }
+          return accuracy;
+        }),
+      },
+      guards: {
+        finished: ({ context }) =>
+          control.signal?.aborted === true || context.converged || context.iteration >= context.maxIterations,
       },
       actions: {
         iterationDone: (_, p) => {
@@ -138,7 +203,9 @@ export async function trainOpt(
         },
       },
     });
-    const actor = createActor(machine, { input: { maxIterations: settings.iterations } });
+    const actor = createActor(machine, {
+      input: { maxIterations: settings.iterations, startIteration: resumed?.iteration ?? 0 },
+    });
     actor.start();
     const out = await toPromise(actor);
     scheduler.stop();
@@ -153,7 +220,11 @@ export async function trainOpt(
       app: 'opt',
       createdAt: new Date().toISOString(),
       machine: machineInfo(),
-      settings: { ...settings, ...extraSettings },
+      status: control.signal?.aborted ? 'interrupted' : 'completed',
+      ...(resumed && control.resume
+        ? { resumedFrom: { path: control.resume, iteration: resumed.iteration } }
+        : {}),
+      settings: { ...settings, ...control.reportSettings },
       data: {
         source: data.source,
         features: data.dim,
@@ -195,7 +266,7 @@ export async function trainOpt(
   }
 }
 
-/** A promise actor for one of Opt's states; the machine's input to it is not needed. */
-function fromStep<O>(run: () => Promise<O>) {
-  return fromPromise<O, { iteration: number }>(() => run());
+/** A promise actor for one of Opt's states, given the iteration it is for. */
+function fromStep<O>(run: (iteration: number) => Promise<O>) {
+  return fromPromise<O, { iteration: number }>(({ input }) => run(input.iteration));
 }

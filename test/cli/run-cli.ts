@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,4 +29,9 @@ export function admove(args: readonly string[], timeoutMs = 120_000): Promise<Cl
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Start `admove …` and return the child, for tests that signal or kill it. */
+export function spawnAdmove(args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
 }
