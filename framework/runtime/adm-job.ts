@@ -31,6 +31,12 @@ export interface JobOptions {
   readonly waitTimeoutMs?: number;
   /** Minimum estimated gain before data moves for speed alone (default 5 %). */
   readonly minGain?: number;
+  /**
+   * Least compute time between a redistribution and the next one caused by `load` or
+   * `available` events (default 100 ms, or 4× the last redistribution if that is longer):
+   * under an event storm the job keeps computing instead of thrashing. `vacate` never waits.
+   */
+  readonly minIntervalMs?: number;
   readonly onRedistribution?: (r: RedistributionRecord) => void;
   readonly onTransition?: (t: StateTransition) => void;
 }
@@ -76,6 +82,11 @@ export class AdmJob implements DataParallelJob {
   /** Redistributions whose migration cost ends when computing resumes. */
   private awaitingResume: RedistributionRecord[] = [];
   private chunkRows: number;
+  /** A deferred interrupt for events that may wait (see `minIntervalMs`). */
+  private deferred: NodeJS.Timeout | null = null;
+  private nextRedistributionAt = 0;
+  /** A vacate is pending: it does not wait for `minIntervalMs`. */
+  private urgent = false;
 
   private constructor(
     private readonly options: JobOptions,
@@ -120,9 +131,42 @@ export class AdmJob implements DataParallelJob {
   }
 
   send(event: SchedulerEvent): EventRecord {
-    const record = this.queue.receive(event, this.options.clock());
-    if (record.outcome?.status !== 'rejected') this.current?.send({ type: 'scheduler.event' });
+    const now = this.options.clock();
+    const record = this.queue.receive(event, now);
+    if (record.outcome?.status === 'rejected') return record;
+    // The owner's word is obeyed at once; load and availability can wait for a quiet moment.
+    if (event.type === 'vacate') this.urgent = true;
+    if (this.mayRedistribute()) this.interrupt();
+    else this.deferInterrupt();
     return record;
+  }
+
+  /** Pending events that should be applied now: a vacate, or enough compute since the last move. */
+  private mayRedistribute(): boolean {
+    if (!this.queue.pending) return false;
+    return (
+      this.urgent || this.available.every((a) => !a) || this.options.clock() >= this.nextRedistributionAt
+    );
+  }
+
+  private deferInterrupt(): void {
+    if (this.deferred !== null) return;
+    this.deferred = setTimeout(
+      () => {
+        this.deferred = null;
+        // A redistribution may have happened meanwhile and moved the next allowed time.
+        if (this.mayRedistribute()) this.interrupt();
+        else if (this.queue.pending) this.deferInterrupt();
+      },
+      Math.max(0, this.nextRedistributionAt - this.options.clock()),
+    );
+    this.deferred.unref();
+  }
+
+  private interrupt(): void {
+    if (this.deferred !== null) clearTimeout(this.deferred);
+    this.deferred = null;
+    this.current?.send({ type: 'scheduler.event' });
   }
 
   async pass(params: Float64Array): Promise<Float64Array> {
@@ -133,7 +177,7 @@ export class AdmJob implements DataParallelJob {
         ),
         redistribute: fromRuntime(() => this.redistribute()),
       },
-      guards: { eventsPending: () => this.queue.pending },
+      guards: { eventsPending: () => this.mayRedistribute() },
       actions: {
         requestStop: () => {
           this.setup.control.requestMigration();
@@ -189,6 +233,7 @@ export class AdmJob implements DataParallelJob {
     for (const a of this.workerActors) a.send({ type: 'redistribute' });
     const startedAt = this.options.clock();
     const drain = this.queue.drain(startedAt);
+    this.urgent = false;
     this.options.hosts.forEach((h, i) => {
       const state = drain.states.get(h.name)!;
       this.available[i] = state.available;
@@ -198,6 +243,10 @@ export class AdmJob implements DataParallelJob {
       }
     });
     const settle = (): RedistributeResult => {
+      const end = this.options.clock();
+      this.nextRedistributionAt = end + Math.max(this.options.minIntervalMs ?? 100, 4 * (end - startedAt));
+      // Events that came in during this redistribution and may wait: apply them later.
+      if (this.queue.pending && !this.mayRedistribute()) this.deferInterrupt();
       this.workerActors.forEach((a, i) => {
         a.send({ type: 'holding', count: this.held[i] });
       });
@@ -289,6 +338,7 @@ export class AdmJob implements DataParallelJob {
   }
 
   async close(): Promise<void> {
+    if (this.deferred !== null) clearTimeout(this.deferred);
     for (const a of this.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));
   }
