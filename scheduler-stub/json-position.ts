@@ -105,7 +105,10 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
         fail(`expected ',' or ']' after array element, found ${here()}`);
       }
     }
-    if (c === '"') return string();
+    if (c === '"') {
+      string();
+      return;
+    }
     if (c === '-' || (c >= '0' && c <= '9')) {
       NUMBER.lastIndex = i;
       const m = NUMBER.exec(text);

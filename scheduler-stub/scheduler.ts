@@ -10,12 +10,16 @@
  *   completed so far): every entry with `at.iteration ≤ n` not yet sent, ordered by
  *   iteration and, for equal iterations, trace order (the same as trace order when the
  *   trace is sorted by time, and the order the events would have had if `onIteration` had
- *   been called for every n).
+ *   been called for every n). `start()` counts as `onIteration(0)`, so entries at
+ *   iteration 0 fire at the start (before ms-timed entries due at 0 ms).
  * - `send(event)` passes an event straight to the job, for driving from code.
+ * - Every trace entry is sent at most once. Entries due together are sent synchronously in
+ *   one call; if the job calls `stop()` from its `send`, the rest of them are not sent.
  *
- * If the job's `send` throws, the other events of the same batch still go out; the error
- * goes to `options.onError` if given, and is rethrown otherwise (from a timer, that is an
- * uncaught exception: the job's `send` should not throw; EventQueue.receive never does).
+ * If the job's `send` throws, the other events due at the same time still go out; the error
+ * goes to `options.onError` if given, and is rethrown otherwise (after those events, and
+ * after the next timer is armed; from a timer, that is an uncaught exception: the job's
+ * `send` should not throw; EventQueue.receive never does).
  */
 import type { SchedulerEvent } from '../framework/events/types.ts';
 import type { Trace, TraceEntry } from './trace.ts';
@@ -64,12 +68,22 @@ export class TraceScheduler {
     this.iterationEntries = byTime((e) => ('iteration' in e.at ? e.at.iteration : Number.NaN));
   }
 
-  /** Start the wall clock for ms-timed entries. Call once. */
+  /**
+   * Start the wall clock for ms-timed entries and fire the entries at iteration 0 (and any
+   * at 0 ms). Call once.
+   */
   start(): void {
     if (this.isStopped) throw new Error('TraceScheduler.start: the scheduler was stopped');
     if (this.startedAt !== undefined) throw new Error('TraceScheduler.start: already started');
     this.startedAt = this.now();
+    let firstError: { error: unknown } | undefined;
+    try {
+      this.onIteration(0);
+    } catch (error) {
+      firstError = { error };
+    }
     this.arm();
+    if (firstError !== undefined) throw firstError.error;
   }
 
   /** Stop for good: clear the timer; no further trace entry fires (`send` still passes through). */
@@ -84,21 +98,27 @@ export class TraceScheduler {
    * `at.iteration ≤ n` not yet sent. Returns how many fired (0 after `stop()`).
    */
   onIteration(n: number): number {
-    if (this.isStopped) return 0;
-    const batch: TraceEntry[] = [];
-    while (this.iterationNext < this.iterationEntries.length) {
+    if (typeof n !== 'number' || Number.isNaN(n)) {
+      throw new RangeError(`TraceScheduler.onIteration: n = ${String(n)}; give the iterations completed`);
+    }
+    const errors: unknown[] = [];
+    let count = 0;
+    while (!this.isStopped && this.iterationNext < this.iterationEntries.length) {
       const entry = this.iterationEntries[this.iterationNext];
       if (!('iteration' in entry.at) || entry.at.iteration > n) break;
-      batch.push(entry);
       this.iterationNext++;
+      count++;
+      this.deliver(entry.event, entry, errors);
     }
-    this.fire(batch);
-    return batch.length;
+    if (errors.length > 0) throw errors[0];
+    return count;
   }
 
   /** Pass an event straight to the job (counts in `sentCount`). */
   send(event: SchedulerEvent): void {
-    this.deliver([{ event, entry: undefined }]);
+    const errors: unknown[] = [];
+    this.deliver(event, undefined, errors);
+    if (errors.length > 0) throw errors[0];
   }
 
   /** Events handed to the job so far: trace entries and pass-through `send`s. */
@@ -128,23 +148,21 @@ export class TraceScheduler {
     this.timer = undefined;
     if (this.isStopped || this.startedAt === undefined || this.msNext >= this.msEntries.length) return;
     const elapsed = this.now() - this.startedAt;
-    const batch: TraceEntry[] = [];
-    while (this.msNext < this.msEntries.length) {
+    const errors: unknown[] = [];
+    while (!this.isStopped && this.msNext < this.msEntries.length) {
       const entry = this.msEntries[this.msNext];
       if (!('ms' in entry.at) || entry.at.ms > elapsed) break;
-      batch.push(entry);
       this.msNext++;
+      this.deliver(entry.event, entry, errors);
     }
-    if (batch.length > 0) {
-      // Arm the next timer (asynchronously) before handing out this batch, so an error
-      // thrown by the job cannot stop later entries.
-      if (this.msNext < this.msEntries.length) this.schedule(0);
-      this.fire(batch);
-      return;
+    // Arm the next timer before rethrowing, so an error thrown by the job cannot stop
+    // later entries. (The job may have called stop(), or re-entered; check again.)
+    if (!this.isStopped && this.timer === undefined && this.msNext < this.msEntries.length) {
+      const next = this.msEntries[this.msNext].at;
+      const wait = ('ms' in next ? next.ms : 0) - (this.now() - this.startedAt);
+      this.schedule(Math.min(Math.max(Math.ceil(wait), 0), MAX_DELAY));
     }
-    const next = this.msEntries[this.msNext].at;
-    const wait = ('ms' in next ? next.ms : 0) - elapsed;
-    this.schedule(Math.min(Math.ceil(wait), MAX_DELAY));
+    if (errors.length > 0) throw errors[0];
   }
 
   private schedule(delay: number): void {
@@ -153,22 +171,21 @@ export class TraceScheduler {
     this.timer = timer;
   }
 
-  private fire(batch: readonly TraceEntry[]): void {
-    this.deliver(batch.map((entry) => ({ event: entry.event, entry })));
-  }
-
-  private deliver(items: readonly { event: SchedulerEvent; entry: TraceEntry | undefined }[]): void {
-    let firstError: { error: unknown } | undefined;
-    for (const { event, entry } of items) {
-      this.sent++;
-      try {
-        this.job.send(event);
-        this.options.onSend?.(event, entry);
-      } catch (error) {
-        if (this.options.onError !== undefined) this.options.onError(error, event);
-        else firstError ??= { error };
+  /** Hand one event to the job; an error goes to `onError`, or is pushed on `errors` to rethrow. */
+  private deliver(event: SchedulerEvent, entry: TraceEntry | undefined, errors: unknown[]): void {
+    this.sent++;
+    try {
+      this.job.send(event);
+      this.options.onSend?.(event, entry);
+    } catch (error) {
+      if (this.options.onError === undefined) errors.push(error);
+      else {
+        try {
+          this.options.onError(error, event);
+        } catch (again) {
+          errors.push(again);
+        }
       }
     }
-    if (firstError !== undefined) throw firstError.error;
   }
 }

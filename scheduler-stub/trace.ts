@@ -15,8 +15,9 @@
  * - `at` is exactly one of
  *     `{ "ms": t }`        t ≥ 0 milliseconds of wall clock after the scheduler starts
  *                          (at most 2147483647, about 24.8 days), or
- *     `{ "iteration": k }` a whole number k ≥ 0: fire once the job has completed k iterations
- *                          (i.e. before its 0-based iteration k starts).
+ *     `{ "iteration": k }` a whole number 0 ≤ k ≤ 2^53 − 1: fire once the job has completed
+ *                          k iterations (i.e. before its 0-based iteration k starts;
+ *                          k = 0 fires when the scheduler starts).
  * - `type` is "vacate" (the owner reclaims the host; all its data must leave), "available"
  *   (it may take work again) or "load" (it now runs at `fraction` of its speed).
  * - `host` must be one of the job's hosts (h0 … h(N-1)).
@@ -28,7 +29,7 @@
  *
  * `parseTrace` validates the whole trace before a job starts and throws a one-line
  * UserError naming the file, the entry and the field, e.g.
- *   trace.json: events[3].host: "h9" is not a host of this job (hosts: h0, h1, h2, h3)
+ *   trace.json: events[3].host: "h9" is not a host of this job (hosts: h0, h1, h2, h3); use one of those
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -87,7 +88,13 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
   try {
     data = JSON.parse(body);
   } catch (error) {
-    const at = findJsonSyntaxError(body);
+    let at: ReturnType<typeof findJsonSyntaxError>;
+    try {
+      at = findJsonSyntaxError(body);
+    } catch {
+      // The scanner recurses; absurdly deep nesting overflows it. Fall back to JSON.parse's message.
+      at = undefined;
+    }
     if (at !== undefined) {
       throw new UserError(
         `${file}: line ${at.line}, column ${at.column}: invalid JSON: ${at.message}; fix the JSON syntax there`,
@@ -105,12 +112,12 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
     }
   }
   if (data.$schema !== undefined && typeof data.$schema !== 'string') {
-    fail('$schema', `expected a string, got ${got(data.$schema)}`);
+    fail('$schema', `expected a string, got ${got(data.$schema)}; make it a string or remove it`);
   }
   let description: string | undefined;
   if (data.description !== undefined) {
     if (typeof data.description !== 'string')
-      fail('description', `expected a string, got ${got(data.description)}`);
+      fail('description', `expected a string, got ${got(data.description)}; make it a string or remove it`);
     description = data.description as string;
   }
   if (!('events' in data))
@@ -123,7 +130,7 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
   raw.forEach((entry: unknown, index: number) => {
     const base = `events[${index}]`;
     if (!isPlainObject(entry)) {
-      return fail(base, `expected an object { "at", "type", "host"[, "fraction"] }, got ${got(entry)}`);
+      throw fail(base, `expected an object { "at", "type", "host"[, "fraction"] }, got ${got(entry)}`);
     }
     for (const key of Object.keys(entry)) {
       if (!ENTRY_FIELDS.includes(key)) {
@@ -153,7 +160,10 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
       );
     }
     if (!hostSet.has(host as string)) {
-      fail(`${base}.host`, `${quote(host)} is not a host of this job (hosts: ${describeHosts(hosts)})`);
+      fail(
+        `${base}.host`,
+        `${quote(host)} is not a host of this job (hosts: ${describeHosts(hosts)}); use one of those`,
+      );
     }
 
     let event: SchedulerEvent;
@@ -181,7 +191,7 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
 
     const note = entry.note;
     if (note !== undefined && typeof note !== 'string')
-      fail(`${base}.note`, `expected a string, got ${got(note)}`);
+      fail(`${base}.note`, `expected a string, got ${got(note)}; make it a string or remove it`);
 
     events.push(note === undefined ? { at, event } : { at, event, note: note as string });
   });
@@ -205,23 +215,26 @@ function parseAt(value: unknown, path: string, fail: (path: string, problem: str
     if (typeof ms !== 'number')
       return fail(`${path}.ms`, `expected a number of milliseconds ≥ 0, got ${got(ms)}`);
     if (!Number.isFinite(ms))
-      return fail(`${path}.ms`, `${quote(ms)} is not a finite number of milliseconds`);
+      return fail(`${path}.ms`, `${quote(ms)} is not a finite number; use milliseconds ≥ 0`);
     if (ms < 0)
       return fail(`${path}.ms`, `${ms} is negative; times count from the scheduler's start, use ≥ 0`);
     if (ms > MAX_TRACE_MS) {
       return fail(`${path}.ms`, `${ms} is too large; the most is ${MAX_TRACE_MS} ms (about 24.8 days)`);
     }
-    return { ms };
+    return { ms: ms + 0 }; // + 0 turns -0 into 0
   }
   const iteration = value.iteration;
   if (typeof iteration !== 'number') {
     return fail(`${path}.iteration`, `expected a whole number of iterations ≥ 0, got ${got(iteration)}`);
   }
-  if (!Number.isSafeInteger(iteration)) {
+  if (!Number.isInteger(iteration)) {
     return fail(`${path}.iteration`, `${quote(iteration)} is not a whole number; use an iteration count ≥ 0`);
   }
   if (iteration < 0) return fail(`${path}.iteration`, `${iteration} is negative; use an iteration count ≥ 0`);
-  return { iteration };
+  if (iteration > Number.MAX_SAFE_INTEGER) {
+    return fail(`${path}.iteration`, `${iteration} is too large; the most is ${Number.MAX_SAFE_INTEGER}`);
+  }
+  return { iteration: iteration + 0 }; // + 0 turns -0 into 0
 }
 
 /** The JSON text of a trace (what `parseTrace` reads back to an equal trace). */

@@ -1,4 +1,5 @@
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import type { FaultPlan } from './faults.ts';
 
 /** Requests a coordinator sends to a worker. The same shapes go over TCP later (as Arrow IPC + JSON). */
 export type WorkerRequest =
@@ -10,6 +11,8 @@ export type WorkerRequest =
       readonly kernelConfig: unknown;
       readonly control: SharedArrayBuffer;
       readonly workers: number;
+      /** A fault to inject (tests and `--inject-fault`). */
+      readonly fault?: FaultPlan;
     }
   | { readonly kind: 'insert'; readonly fragments: readonly ExemplarColumns[] }
   | { readonly kind: 'extract'; readonly counts: readonly number[] }

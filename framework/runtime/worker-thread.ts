@@ -9,6 +9,7 @@ import { transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
 import { WorkerControl } from './control.ts';
+import { FaultInjector } from './faults.ts';
 import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
 import { runPassLoop } from './pass-loop.ts';
 
@@ -17,6 +18,7 @@ interface ThreadState {
   control: WorkerControl;
   kernel: PassKernel;
   store: ExemplarStore;
+  faults: FaultInjector;
 }
 
 let state: ThreadState | undefined;
@@ -57,17 +59,20 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         control: new WorkerControl(request.workers, request.control),
         kernel: mod.createKernel(request.kernelConfig),
         store: new ExemplarStore(),
+        faults: new FaultInjector(request.fault),
       };
       return { ok: true };
     }
     case 'insert': {
       const s = ready();
+      s.faults.transfer();
       for (const f of request.fragments) s.store.add(f);
       if (s.store.batchCount > MAX_FRAGMENTS) s.store.compact();
       return { held: s.store.count };
     }
     case 'extract': {
       const s = ready();
+      s.faults.transfer();
       const parts = request.counts.map((n) => s.store.take(n));
       const buffers = parts.flat().flatMap(transferListOf);
       const reply: ExtractReply = { parts, held: s.store.count };
@@ -75,6 +80,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     }
     case 'pass': {
       const s = ready();
+      s.faults.beforePass();
       if (request.fresh) s.store.resetProcessed();
       const acc = new Float64Array(s.kernel.accumulatorLength(request.params, dimOf(s.store)));
       const p = runPassLoop(
@@ -87,6 +93,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         request.chunkRows,
         request.checkMigration,
       );
+      s.faults.afterPass();
       const reply: PassReply = {
         acc,
         processed: p.processed,

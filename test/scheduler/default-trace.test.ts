@@ -85,7 +85,9 @@ describe('defaultTrace', () => {
   it('refuses mismatched or bad speeds and bad iteration counts (programming errors)', () => {
     expect(() => defaultTrace({ hosts: names(3), speeds: [1, 2], iterations: 9 })).toThrow(RangeError);
     expect(() => defaultTrace({ hosts: names(2), speeds: [1, 0], iterations: 9 })).toThrow(RangeError);
-    expect(() => defaultTrace({ hosts: names(2), speeds: [1, Number.NaN], iterations: 9 })).toThrow(RangeError);
+    expect(() => defaultTrace({ hosts: names(2), speeds: [1, Number.NaN], iterations: 9 })).toThrow(
+      RangeError,
+    );
     expect(() => defaultTrace({ hosts: names(2), speeds: [1, 2], iterations: 2.5 })).toThrow(RangeError);
     expect(() => defaultTrace({ hosts: names(2), speeds: [1, 2], iterations: -1 })).toThrow(RangeError);
   });

@@ -108,7 +108,7 @@ describe('parseTrace refuses bad traces with one line naming file, entry and fie
     const m = errorOf(
       '{\n  "events": [\n    { "at": { "ms": 5 }, "type": "vacate" "host": "h1" }\n  ]\n}',
     ).message;
-    expect(m).toMatch(/^my-trace\.json: line 3, column 44: invalid JSON: .*; fix the JSON syntax there$/);
+    expect(m).toMatch(/^my-trace\.json: line 3, column 43: invalid JSON: .*; fix the JSON syntax there$/);
     expect(errorOf('{ "events": [ }').message).toMatch(/^my-trace\.json: line 1, column 15: invalid JSON/);
     expect(errorOf('').message).toMatch(/line 1, column 1: invalid JSON: unexpected end of input/);
     expect(errorOf('{"events":[]} x').message).toMatch(/line 1, column 15: .*after the end/);
@@ -295,7 +295,7 @@ describe('parseTrace refuses bad traces with one line naming file, entry and fie
   it('names the first bad entry even after many good ones, and long values are cut short', () => {
     const many = Array.from({ length: 50 }, () => ok);
     const m = errorOf(withEvents(...many, { ...ok, host: 'x'.repeat(500) })).message;
-    expect(m).toMatch(/^my-trace\.json: events\[50\]\.host: "x+…" is not a host of this job/);
+    expect(m).toMatch(/^my-trace\.json: events\[50\]\.host: "x+… is not a host of this job/);
     expect(m.length).toBeLessThan(200);
   });
 
