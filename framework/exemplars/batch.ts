@@ -123,3 +123,17 @@ export function columnsFromTable(
   const idColumn = ids ?? Int32Array.from({ length: count }, (_, i) => i);
   return { count, dim, ids: idColumn, labels, features, processed: new Uint8Array(count) };
 }
+
+/** Fresh columns holding the rows `ids` of `cols` (ids are row numbers), processed flags cleared. */
+export function gatherRows(cols: ExemplarColumns, ids: Int32Array): ExemplarColumns {
+  const { dim } = cols;
+  const count = ids.length;
+  const features = new Float32Array(count * dim);
+  const labels = new Int32Array(count);
+  for (let k = 0; k < count; k++) {
+    const row = ids[k];
+    labels[k] = cols.labels[row];
+    features.set(cols.features.subarray(row * dim, (row + 1) * dim), k * dim);
+  }
+  return { count, dim, ids: Int32Array.from(ids), labels, features, processed: new Uint8Array(count) };
+}

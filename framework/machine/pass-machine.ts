@@ -23,6 +23,7 @@ export interface PassOutput {
   readonly acc: Float64Array | null;
   /** The pass gave up: no host came back within the wait timeout. */
   readonly gaveUp: boolean;
+  readonly failure: unknown;
 }
 
 interface PassContext {
@@ -32,6 +33,8 @@ interface PassContext {
   /** The next slice starts the pass (processed flags are cleared). */
   fresh: boolean;
   gaveUp: boolean;
+  /** An error no state here handles; the pass rejects with it. */
+  failure: unknown;
 }
 
 function addInto(acc: Float64Array | null, part: Float64Array): Float64Array {
@@ -48,6 +51,8 @@ function addInto(acc: Float64Array | null, part: Float64Array): Float64Array {
  * - `redistributing`: global — queued events are applied, the partition is recomputed
  *   from scratch, data moves; then computing resumes where the pass stopped.
  * - `waitingForHost`: every host is vacated; wait for one to become available.
+ * - `recovering`: a worker threw, exited or hung; its data is reloaded elsewhere and the
+ *   pass restarts.
  *
  * Transition logic only: the effects (`computeSlice`, `redistribute`, `requestStop`,
  * `eventsPending`) are placeholders the runtime supplies with `machine.provide`.
@@ -66,9 +71,14 @@ export const passMachine = setup({
     redistribute: fromPromise<RedistributeResult, void>(async () => {
       throw new Error('redistribute is supplied by the runtime');
     }),
+    recover: fromPromise<void, void>(async () => {
+      throw new Error('recover is supplied by the runtime');
+    }),
   },
   guards: {
     eventsPending: () => false,
+    /** The error is a worker fault (threw, exited, hung), which the runtime can recover from. */
+    workerFault: () => false,
   },
   actions: {
     requestStop: () => {},
@@ -84,6 +94,7 @@ export const passMachine = setup({
     acc: null,
     fresh: true,
     gaveUp: false,
+    failure: undefined,
   }),
   initial: 'checking',
   states: {
@@ -112,6 +123,10 @@ export const passMachine = setup({
             }),
           },
         ],
+        onError: [
+          { guard: 'workerFault', target: 'recovering' },
+          { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
+        ],
       },
       states: {
         running: { on: { 'scheduler.event': { target: 'migrationPending', actions: 'requestStop' } } },
@@ -122,9 +137,26 @@ export const passMachine = setup({
       invoke: {
         src: 'redistribute',
         onDone: [
-          { guard: ({ event }) => event.output.noHostAvailable, target: 'waitingForHost' },
+          // Events that came in while redistributing first: one may be the host coming back.
           { guard: 'eventsPending', target: 'redistributing', reenter: true },
+          { guard: ({ event }) => event.output.noHostAvailable, target: 'waitingForHost' },
           { target: 'computing' },
+        ],
+        onError: [
+          { guard: 'workerFault', target: 'recovering' },
+          { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
+        ],
+      },
+    },
+    // A worker failed: its exemplars are reloaded from the source onto the others and the
+    // pass starts over, so every exemplar is still counted exactly once.
+    recovering: {
+      invoke: {
+        src: 'recover',
+        onDone: { target: 'computing', actions: assign({ acc: null, fresh: true }) },
+        onError: [
+          { guard: 'workerFault', target: 'recovering', reenter: true },
+          { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
         ],
       },
     },
@@ -132,7 +164,8 @@ export const passMachine = setup({
       on: { 'scheduler.event': { target: 'redistributing' } },
       after: { waitTimeout: { target: 'done', actions: assign({ gaveUp: true }) } },
     },
+    failed: { type: 'final' },
     done: { type: 'final' },
   },
-  output: ({ context }) => ({ acc: context.acc, gaveUp: context.gaveUp }),
+  output: ({ context }) => ({ acc: context.acc, gaveUp: context.gaveUp, failure: context.failure }),
 });

@@ -15,7 +15,8 @@ export const workerMachine = setup({
       | { type: 'stop' }
       | { type: 'sliceDone' }
       | { type: 'redistribute' }
-      | { type: 'holding'; count: number },
+      | { type: 'holding'; count: number }
+      | { type: 'lost' },
   },
   actions: {
     setHeld: assign({
@@ -30,6 +31,8 @@ export const workerMachine = setup({
   context: ({ input }) => ({ host: input.host, held: 0 }),
   initial: 'idle',
   on: {
+    // The worker threw, exited or hung: the coordinator gave up on it for good.
+    lost: { target: '.lost' },
     redistribute: { target: '.redistributing' },
     holding: { actions: 'setHeld' },
   },
@@ -58,5 +61,7 @@ export const workerMachine = setup({
         compute: [{ guard: 'hasData', target: 'computing' }],
       },
     },
+    // Deeper handlers win over the machine-level ones: a lost worker ignores everything.
+    lost: { on: { redistribute: {}, holding: {}, compute: {}, lost: {} } },
   },
 });

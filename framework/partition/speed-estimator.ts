@@ -12,6 +12,8 @@ export interface SpeedEstimatorOptions {
 }
 
 export const DEFAULT_SPEED_ALPHA = 0.3;
+/** Loads below this are taken as this (see setLoad). */
+export const MIN_LOAD = 1e-6;
 export const DEFAULT_MIN_EXEMPLARS = 8;
 export const DEFAULT_MIN_SECONDS = 0.005;
 
@@ -117,7 +119,9 @@ export class SpeedEstimator {
   setLoad(worker: number, fraction: number): void {
     this.checkWorker(worker);
     checkLoad(`load of worker ${worker}`, fraction);
-    this.loads[worker] = fraction;
+    // Every fraction in (0, 1] is valid, but below MIN_LOAD speed × load can underflow to 0
+    // (or a measurement to an infinite speed): such a host is as good as stopped anyway.
+    this.loads[worker] = Math.max(fraction, MIN_LOAD);
   }
 
   load(worker: number): number {
@@ -136,8 +140,9 @@ export class SpeedEstimator {
     if (!(Number.isFinite(m.seconds) && m.seconds >= 0)) {
       throw new PartitionInputError(`measured seconds must be a finite number ≥ 0, got ${m.seconds}`);
     }
-    const load = m.load ?? this.loads[worker];
-    checkLoad('measurement load', load);
+    const given = m.load ?? this.loads[worker];
+    checkLoad('measurement load', given);
+    const load = Math.max(given, MIN_LOAD);
 
     this.pendingCount[worker] += m.count;
     this.pendingSeconds[worker] += m.seconds;

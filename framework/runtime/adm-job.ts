@@ -2,6 +2,7 @@ import { type Actor, createActor, fromPromise, type InspectionEvent, toPromise }
 import { UserError } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
+import { gatherRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
@@ -10,6 +11,8 @@ import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
 import { chunkRowsFor } from './calibration.ts';
+import { type FaultPlan, type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
+import type { PassReply } from './messages.ts';
 import { moveData } from './move-data.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
 import { type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
@@ -37,6 +40,11 @@ export interface JobOptions {
    * under an event storm the job keeps computing instead of thrashing. `vacate` never waits.
    */
   readonly minIntervalMs?: number;
+  /** A worker silent this long (no chunk done, no reply) is taken as hung (default 3000 ms). */
+  readonly livenessMs?: number;
+  /** Faults to inject, by worker index (tests and `--inject-fault`). */
+  readonly injectFaults?: ReadonlyMap<number, FaultPlan>;
+  readonly onFault?: (f: FaultRecord) => void;
   readonly onRedistribution?: (r: RedistributionRecord) => void;
   readonly onTransition?: (t: StateTransition) => void;
 }
@@ -54,6 +62,8 @@ export interface DataParallelJob {
   events(): readonly EventRecord[];
   redistributions(): readonly RedistributionRecord[];
   workers(): WorkerRecord[];
+  /** Worker faults and how they were recovered from. */
+  faults(): readonly FaultRecord[];
   /** States the job's machines entered, in order (empty for the plain build). */
   stateTransitions(): readonly StateTransition[];
   /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
@@ -87,6 +97,11 @@ export class AdmJob implements DataParallelJob {
   private nextRedistributionAt = 0;
   /** A vacate is pending: it does not wait for `minIntervalMs`. */
   private urgent = false;
+  /** Workers given up on (fault): never used again, whatever events say. */
+  private readonly lost: boolean[];
+  /** The load each host was last told to run at (the estimator keeps a clamped copy). */
+  private readonly loads: number[];
+  private readonly faultRecords: FaultRecord[] = [];
 
   private constructor(
     private readonly options: JobOptions,
@@ -99,6 +114,8 @@ export class AdmJob implements DataParallelJob {
     this.available = names.map(() => true);
     this.held = shares;
     this.processed = names.map(() => 0);
+    this.lost = names.map(() => false);
+    this.loads = names.map(() => 1);
     const fastest = Math.max(...options.hosts.map((h) => h.speed));
     this.chunkRows = chunkRowsFor(setup.unitRate ? setup.unitRate * fastest : setup.soloRate);
     this.workerActors = options.hosts.map((h, i) => {
@@ -114,6 +131,10 @@ export class AdmJob implements DataParallelJob {
   }
 
   static async start(options: JobOptions): Promise<AdmJob> {
+    if (options.train.ids.some((id, row) => id !== row)) {
+      // Recovery reloads exemplars by id from `train`, so ids must be row numbers.
+      throw new RangeError('AdmJob: train.ids must be 0, 1, 2, … (the row numbers)');
+    }
     const shares = partitionBySpeed(
       options.train.count,
       options.hosts.map((h) => ({ speed: h.speed, load: 1, available: true })),
@@ -176,8 +197,12 @@ export class AdmJob implements DataParallelJob {
           this.computeSlice(input.params, input.fresh),
         ),
         redistribute: fromRuntime(() => this.redistribute()),
+        recover: fromRuntime(() => this.recover()),
       },
-      guards: { eventsPending: () => this.mayRedistribute() },
+      guards: {
+        eventsPending: () => this.mayRedistribute(),
+        workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),
+      },
       actions: {
         requestStop: () => {
           this.setup.control.requestMigration();
@@ -195,6 +220,7 @@ export class AdmJob implements DataParallelJob {
     actor.start();
     try {
       const out = await toPromise(actor);
+      if (out.failure !== undefined) throw out.failure;
       if (out.gaveUp || out.acc === null) {
         throw new UserError(
           `no host available: every host was vacated and none came back within ${waitTimeoutMs / 1000} s (--wait-timeout)`,
@@ -210,9 +236,20 @@ export class AdmJob implements DataParallelJob {
     const now = this.options.clock();
     for (const r of this.awaitingResume) r.migrationMs = now - r.triggeredAt;
     this.awaitingResume = [];
-    const active = this.setup.links.filter((_, i) => this.held[i] > 0);
+    const active = this.setup.links.filter((_, i) => this.held[i] > 0 && !this.lost[i]);
     for (const a of this.workerActors) a.send({ type: 'compute' });
-    const replies = await Promise.all(active.map((w) => w.pass(params, fresh, this.chunkRows, true)));
+    const settled = await Promise.allSettled(
+      active.map((w) =>
+        w.pass(params, fresh, this.chunkRows, true).catch((error: unknown) => {
+          // Stop the others at their next chunk: this pass will start over anyway.
+          this.setup.control.requestMigration();
+          throw error;
+        }),
+      ),
+    );
+    const faults = faultsIn(settled);
+    if (faults.length > 0) throw faults[0];
+    const replies = settled.map((r) => (r as PromiseFulfilledResult<PassReply>).value);
     let acc: Float64Array | null = null;
     let complete = true;
     replies.forEach((r, k) => {
@@ -236,8 +273,9 @@ export class AdmJob implements DataParallelJob {
     this.urgent = false;
     this.options.hosts.forEach((h, i) => {
       const state = drain.states.get(h.name)!;
-      this.available[i] = state.available;
-      if (state.load !== this.estimator.load(i)) {
+      this.available[i] = state.available && !this.lost[i];
+      if (state.load !== this.loads[i]) {
+        this.loads[i] = state.load;
         this.estimator.setLoad(i, state.load);
         if (this.setup.unitRate !== null) control.setRateLimit(i, h.speed * this.setup.unitRate * state.load);
       }
@@ -290,6 +328,77 @@ export class AdmJob implements DataParallelJob {
     return settle();
   }
 
+  /**
+   * After a worker fault: give up on every failed worker, find the exemplars no live worker
+   * holds (the training set minus what the live workers report — this also catches
+   * fragments that were in flight to or from the failed one), reload them by id from the
+   * data source, and hand them to the live available workers that are furthest below their
+   * speed-proportional share. The pass then starts over.
+   */
+  private async recover(): Promise<void> {
+    const detectedAt = this.options.clock();
+    const links = this.setup.links;
+    const failed = links.filter((l) => !l.alive && !this.lost[l.index]);
+    for (const l of failed) {
+      this.lost[l.index] = true;
+      this.available[l.index] = false;
+      this.held[l.index] = 0;
+      this.workerActors[l.index].send({ type: 'lost' });
+    }
+    this.setup.control.clearMigration();
+    const live = links.filter((l) => !this.lost[l.index]);
+    const holdings = await Promise.all(live.map((l) => l.ids()));
+    live.forEach((l, k) => {
+      this.held[l.index] = holdings[k].length;
+    });
+    const missing = missingIds(holdings, this.options.train.count);
+    const receivers = live.filter((l) => this.available[l.index]).map((l) => l.index);
+    if (receivers.length === 0 && missing.length > 0) {
+      throw new UserError(
+        `no worker left to take ${missing.length} exemplars after ${failed.map((l) => l.host).join(', ')} failed (the others are vacated or failed too)`,
+      );
+    }
+    const capacities = this.estimator.capacities(this.available);
+    const targets = partitionBySpeed(this.options.train.count, capacities, this.held);
+    const inserts: Promise<number>[] = [];
+    let next = 0;
+    const needs = receivers
+      .map((i) => ({ i, need: targets[i] - this.held[i] }))
+      .sort((a, b) => b.need - a.need || a.i - b.i);
+    needs.forEach(({ i, need }, k) => {
+      const take =
+        k === needs.length - 1 ? missing.length - next : Math.min(Math.max(0, need), missing.length - next);
+      if (take <= 0) return;
+      const rows = gatherRows(this.options.train, missing.subarray(next, next + take));
+      next += take;
+      this.held[i] += take;
+      inserts.push(links[i].insert([rows]));
+    });
+    await Promise.all(inserts);
+    const recoveryMs = this.options.clock() - detectedAt;
+    for (const l of failed) {
+      const fault = l.fault;
+      const record: FaultRecord = {
+        host: l.host,
+        cause: fault?.failure ?? 'exited',
+        during: fault?.during ?? 'unknown',
+        message: fault?.message ?? 'worker lost',
+        detectedAt,
+        exemplarsReloaded: failed.length === 1 ? missing.length : Math.round(missing.length / failed.length),
+        recoveryMs,
+      };
+      this.faultRecords.push(record);
+      this.options.onFault?.(record);
+    }
+    this.workerActors.forEach((a, i) => {
+      if (!this.lost[i]) a.send({ type: 'holding', count: this.held[i] });
+    });
+  }
+
+  faults(): readonly FaultRecord[] {
+    return this.faultRecords;
+  }
+
   private inspect(e: InspectionEvent): void {
     if (e.type !== '@xstate.snapshot') return;
     const snapshot = e.snapshot as { value?: unknown };
@@ -334,7 +443,7 @@ export class AdmJob implements DataParallelJob {
   }
 
   async heldIds(): Promise<Int32Array[]> {
-    return Promise.all(this.setup.links.map((w) => w.ids()));
+    return Promise.all(this.setup.links.map((w) => (this.lost[w.index] ? new Int32Array(0) : w.ids())));
   }
 
   async close(): Promise<void> {
@@ -342,6 +451,15 @@ export class AdmJob implements DataParallelJob {
     for (const a of this.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));
   }
+}
+
+/** Ids in 0..count-1 that no list holds, ascending. */
+function missingIds(holdings: readonly Int32Array[], count: number): Int32Array {
+  const seen = new Uint8Array(count);
+  for (const ids of holdings) for (const id of ids) seen[id] = 1;
+  const out: number[] = [];
+  for (let id = 0; id < count; id++) if (!seen[id]) out.push(id);
+  return Int32Array.from(out);
 }
 
 /** A promise actor whose body is a coordinator method (the effects the machine names). */

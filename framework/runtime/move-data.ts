@@ -1,6 +1,7 @@
 import { byteSize } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { Transfer } from '../partition/types.ts';
+import { faultsIn } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';
 
 export interface MoveResult {
@@ -32,7 +33,8 @@ export async function moveData(
   const senderDoneAt = new Map<number, number>();
   let bytes = 0;
   const deliveries: Promise<void>[] = [];
-  await Promise.all(
+  // Settle every call before reporting a fault: recovery must not race a delivery still in flight.
+  const extracted = await Promise.allSettled(
     [...bySender].map(async ([from, list]) => {
       const reply = await workers[from].extract(list.map((t) => t.count));
       senderDoneAt.set(from, clock());
@@ -48,6 +50,8 @@ export async function moveData(
       });
     }),
   );
-  await Promise.all(deliveries);
+  const delivered = await Promise.allSettled(deliveries);
+  const faults = faultsIn([...extracted, ...delivered]);
+  if (faults.length > 0) throw faults[0];
   return { bytes, senderDoneAt, held };
 }

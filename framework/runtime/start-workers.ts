@@ -2,6 +2,7 @@ import { copyRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { unitRate } from './calibration.ts';
 import { WorkerControl } from './control.ts';
+import type { FaultPlan } from './faults.ts';
 import { ThreadWorker } from './thread-worker.ts';
 import type { WorkerLink } from './worker-link.ts';
 
@@ -33,6 +34,8 @@ export async function startWorkers(options: {
   shares: readonly number[];
   calibrationParams: Float64Array;
   emulateSpeeds: boolean;
+  livenessMs?: number;
+  injectFaults?: ReadonlyMap<number, FaultPlan>;
 }): Promise<WorkerSetup> {
   const { hosts } = options;
   const control = new WorkerControl(hosts.length);
@@ -44,6 +47,8 @@ export async function startWorkers(options: {
         kernelModule: options.kernelModule,
         kernelConfig: options.kernelConfig,
         control,
+        livenessMs: options.livenessMs,
+        fault: options.injectFaults?.get(index),
       }),
     ),
   );

@@ -1,6 +1,7 @@
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import type { DataParallelJob, JobOptions } from './adm-job.ts';
+import type { FaultRecord } from './faults.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
 import { equalShares, type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
 
@@ -89,6 +90,11 @@ export class StaticJob implements DataParallelJob {
   }
 
   redistributions(): readonly RedistributionRecord[] {
+    return [];
+  }
+
+  /** The plain build has no recovery: a worker fault fails the pass. */
+  faults(): readonly FaultRecord[] {
     return [];
   }
 

@@ -65,6 +65,10 @@ export class ThreadWorker implements WorkerLink {
     return this.dead === null;
   }
 
+  get fault(): WorkerFault | null {
+    return this.dead;
+  }
+
   /**
    * One request, watched: a rejection is a fault (the thread threw, or exited — piscina would
    * quietly replace an exited thread with a fresh, empty one, which must not pass for this

@@ -1,4 +1,5 @@
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import type { WorkerFault } from './faults.ts';
 import type { ExtractReply, PassReply } from './messages.ts';
 
 /**
@@ -10,6 +11,10 @@ import type { ExtractReply, PassReply } from './messages.ts';
 export interface WorkerLink {
   readonly index: number;
   readonly host: string;
+  /** False once the worker failed (threw, exited, hung) or was closed. */
+  readonly alive: boolean;
+  /** Why it is not alive, if it failed. */
+  readonly fault: WorkerFault | null;
   /** Hand over exemplars; the caller must not touch `fragments` afterwards. */
   insert(fragments: readonly ExemplarColumns[]): Promise<number>;
   /** Remove `counts[k]` exemplars for each destination k and return them. */

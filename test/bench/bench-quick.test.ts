@@ -1,0 +1,131 @@
+/**
+ * The benchmarks' quick mode, run as `npm run bench -- --quick` would: every benchmark at a
+ * tiny size, into a temporary folder. Asserts the files and the summary fields issue 4
+ * names — never a timing (a 2-core machine running other work proves nothing about speed).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../cli/run-cli.ts';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function bench(args: readonly string[], timeoutMs: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The headline figures each benchmark's summary must carry (null where quick mode cannot measure them). */
+const REQUIRED: Record<string, { always: string[]; maybeNull?: string[] }> = {
+  quiet: { always: ['overheadRatio', 'overheadRatioMin', 'overheadRatioMax'] },
+  redistribution: { always: ['threadRatio20MB'], maybeNull: ['threadRatio100MB'] },
+  balance: { always: ['ratioToIdeal'] },
+  adaptation: { always: ['adaptationRatio'] },
+  scale: { always: ['growthFirstToLast'], maybeNull: ['growth2to32'] },
+  micro: { always: ['kernelExemplarsPerSecond', 'kernelGflops', 'referenceGflops', 'checkNanoseconds'] },
+};
+
+const TIMEOUT = 420_000;
+
+describe('npm run bench -- --quick', () => {
+  let dir: string;
+  let run: Run;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'admove-bench-test-'));
+    run = await bench(['--quick', '--out', dir], TIMEOUT - 20_000);
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs every benchmark to the end', () => {
+    expect(run.stderr).not.toMatch(/Error|at .*\.ts:\d+/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/bench: done/);
+  });
+
+  for (const [name, fields] of Object.entries(REQUIRED)) {
+    it(`${name}: writes JSON with settings, machine, samples and the summary fields, a Markdown table and an SVG chart`, async () => {
+      const json = JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8'));
+      expect(json.name).toBe(name);
+      expect(json.quick).toBe(true);
+      expect(json.machine).toMatchObject({
+        cpu: expect.any(String),
+        cores: expect.any(Number),
+        node: process.version,
+      });
+      expect(json.settings).toBeTypeOf('object');
+      expect(json.samples).toBeDefined();
+      for (const f of fields.always) {
+        expect(json.summary, `${name}.summary.${f}`).toHaveProperty(f);
+        expect(Number.isFinite(json.summary[f]), `${name}.summary.${f} = ${json.summary[f]}`).toBe(true);
+      }
+      for (const f of fields.maybeNull ?? []) {
+        expect(json.summary, `${name}.summary.${f}`).toHaveProperty(f);
+        expect(json.summary[f] === null || Number.isFinite(json.summary[f])).toBe(true);
+      }
+      const md = await readFile(join(dir, `${name}.md`), 'utf8');
+      expect(md).toMatch(/^# /);
+      expect(md).toMatch(/\n\| .* \|\n\| (-{3}:?|---:)/);
+      expect(md).toContain(`${name}.svg`);
+      const svg = await readFile(join(dir, `${name}.svg`), 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toMatch(/<\/svg>\s*$/);
+      // Axes are labelled with units: "label (unit)".
+      expect(svg).toMatch(/<text[^>]*>[^<]+ \([^<)]+\)<\/text>/);
+    });
+  }
+
+  it('writes one README.md with every section', async () => {
+    const page = await readFile(join(dir, 'README.md'), 'utf8');
+    for (const name of Object.keys(REQUIRED)) expect(page).toContain(`(${name}.svg)`);
+  });
+});
+
+describe('quick mode never writes over bench/results', () => {
+  it('goes to a fresh temporary folder when no --out is given', async () => {
+    const kept = join(REPO, 'bench', 'results', 'micro.json');
+    const before = existsSync(kept) ? statSync(kept).mtimeMs : null;
+    const r = await bench(['micro', '--quick'], 120_000);
+    expect(r.code).toBe(0);
+    const out = /results in (.+)$/m.exec(r.stdout)?.[1];
+    expect(out).toBeDefined();
+    expect(out!.startsWith(tmpdir())).toBe(true);
+    expect(existsSync(join(out!, 'micro.json'))).toBe(true);
+    expect(existsSync(kept) ? statSync(kept).mtimeMs : null).toBe(before);
+    await rm(out!, { recursive: true, force: true });
+  }, 120_000);
+
+  it('refuses an unknown benchmark name', async () => {
+    const r = await bench(['nosuch', '--quick'], 60_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown benchmark nosuch; choose from quiet, redistribution/);
+  });
+});

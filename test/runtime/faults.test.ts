@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import type { FaultPlan } from '../../framework/runtime/faults.ts';
+import { checkIdsExactlyOnce, expectSameSums, jobOptions, randomColumns, referenceSums } from './helpers.ts';
+
+const N = 6000;
+const data = randomColumns(N, 3, 17);
+const reference = referenceSums(data);
+const params = new Float64Array(1);
+
+const cases: [string, FaultPlan, boolean][] = [
+  ['throws mid-pass', { kind: 'throw', when: 'after-pass', count: 1 }, false],
+  [
+    'exits mid-pass (piscina would replace it with an empty thread)',
+    { kind: 'exit', when: 'after-pass', count: 1 },
+    false,
+  ],
+  ['hangs mid-pass', { kind: 'hang', when: 'after-pass', count: 1 }, false],
+  ['throws mid-transfer', { kind: 'throw', when: 'during-transfer', count: 2 }, true],
+  ['exits mid-transfer', { kind: 'exit', when: 'during-transfer', count: 2 }, true],
+  ['hangs mid-transfer', { kind: 'hang', when: 'during-transfer', count: 2 }, true],
+];
+
+describe('worker faults on real threads: detected, reloaded, still exactly once', () => {
+  it.each(cases)(
+    'a worker that %s',
+    async (_name, plan, viaTransfer) => {
+      // Worker h1 faults. Its first transfer is the initial load, so `during-transfer:2` is
+      // the first move of a redistribution, forced here by vacating h3.
+      const job = await AdmJob.start(
+        jobOptions(data, [1, 1, 2, 4], {
+          kernelConfig: { spin: 1500 },
+          livenessMs: 400,
+          injectFaults: new Map([[1, plan]]),
+        }),
+      );
+      try {
+        expectSameSums(await job.pass(params), reference);
+        if (viaTransfer) setTimeout(() => job.send({ type: 'vacate', host: 'h3' }), 3);
+        const started = performance.now();
+        expectSameSums(await job.pass(params), reference);
+        const elapsed = performance.now() - started;
+        const faults = job.faults();
+        expect(faults).toHaveLength(1);
+        expect(faults[0].host).toBe('h1');
+        expect(faults[0].cause).toBe({ throw: 'threw', exit: 'exited', hang: 'hung' }[plan.kind]);
+        expect(faults[0].during).toMatch(viaTransfer ? /^(insert|extract)$/ : /^pass$/);
+        expect(faults[0].exemplarsReloaded).toBeGreaterThan(0);
+        // Detection is bounded by the liveness limit (plus the pass itself).
+        expect(elapsed).toBeLessThan(10_000);
+        expect(job.counts()[1]).toBe(0);
+        // The failed worker is never used again, even when its host is said to be available.
+        job.send({ type: 'available', host: 'h1' });
+        expectSameSums(await job.pass(params), reference);
+        expect(job.counts()[1]).toBe(0);
+        const held = await job.heldIds();
+        expect(held[1]).toHaveLength(0);
+        expect(checkIdsExactlyOnce(held, N)).toBeNull();
+        expect(job.stateTransitions().some((t) => t.actor === 'pass' && t.state === 'recovering')).toBe(true);
+      } finally {
+        await job.close();
+      }
+    },
+    60_000,
+  );
+});
