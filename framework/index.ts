@@ -31,6 +31,7 @@ export {
 } from './partition/index.ts';
 // Running a job.
 export type { DataParallelJob, JobOptions } from './runtime/adm-job.ts';
+export { type FaultPlan, type FaultRecord, parseFaultSpec, WorkerFault } from './runtime/faults.ts';
 export type { RedistributionRecord, StateTransition, WorkerRecord } from './runtime/report-types.ts';
 export { type JobMode, startJob } from './runtime/start-job.ts';
 export type { HostSpec } from './runtime/start-workers.ts';

@@ -2,7 +2,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UserError } from '../../framework/index.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
-export type FlagValues = Record<string, string | boolean | undefined>;
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
 /**
  * Parse `argv` against `spec`, turning node's parse errors into one-line UserErrors that

@@ -5,7 +5,14 @@ import {
   type SplitSpec,
   syntheticDataset,
 } from '../../framework/datasets/index.ts';
-import { describeMachine, passMachine, UserError, workerMachine } from '../../framework/index.ts';
+import {
+  describeMachine,
+  type FaultPlan,
+  parseFaultSpec,
+  passMachine,
+  UserError,
+  workerMachine,
+} from '../../framework/index.ts';
 import { defaultTrace, loadTraceFile, type Trace } from '../../scheduler-stub/index.ts';
 import { saveModel } from '../opt/model-file.ts';
 import { optMachine } from '../opt/opt-machine.ts';
@@ -75,6 +82,8 @@ Output
   --checkpoint FILE        save the training state every --checkpoint-every iterations (default 5),
                            atomically, so a crashed run can go on
   --resume FILE            continue from a checkpoint (same data and flags as the run that wrote it)
+  --inject-fault SPEC      make a worker fail, to see recovery: worker:N:KIND:WHEN with KIND
+                           throw|exit|hang and WHEN after-pass:K|during-transfer:K (repeatable)
   --quiet                  print only the final summary
   --states                 print the state machines (Opt, pass, worker) and exit
   --help                   show this help
@@ -109,6 +118,7 @@ const SPEC: FlagSpec = {
   checkpoint: { type: 'string' },
   'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
+  'inject-fault': { type: 'string', multiple: true },
   quiet: { type: 'boolean' },
   states: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -144,6 +154,7 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
     throw new UserError('--checkpoint-every needs --checkpoint FILE, where to write the checkpoints');
   }
   const resume = stringFlag(values, 'resume');
+  const injectFaults = readFaults(values, settings.speeds.length);
 
   const progress = new ProgressPrinter(Boolean(values.quiet));
   const data = await readData(values, settings.seed);
@@ -155,6 +166,7 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
       signal: stop.signal,
       checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
       resume,
+      injectFaults,
       reportSettings: {
         data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
         trace: traceFlag ?? 'default',
@@ -209,6 +221,26 @@ function stopOnSignals() {
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/** `--inject-fault worker:N:KIND:WHEN`, any number of times. */
+function readFaults(values: FlagValues, workers: number): Map<number, FaultPlan> | undefined {
+  const specs = values['inject-fault'];
+  if (specs === undefined) return undefined;
+  if (values.mode === 'plain')
+    throw new UserError('--inject-fault needs --mode adm: the plain build does not recover');
+  const faults = new Map<number, FaultPlan>();
+  for (const spec of Array.isArray(specs) ? specs : [String(specs)]) {
+    const parsed = parseFaultSpec(spec);
+    if (typeof parsed === 'string') throw new UserError(`--inject-fault "${spec}": ${parsed}`);
+    if (parsed.worker >= workers) {
+      throw new UserError(
+        `--inject-fault "${spec}": there is no worker ${parsed.worker} (workers are 0–${workers - 1})`,
+      );
+    }
+    faults.set(parsed.worker, parsed.plan);
+  }
+  return faults;
 }
 
 function readSettings(values: FlagValues): OptSettings {

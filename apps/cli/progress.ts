@@ -1,5 +1,10 @@
 import type { Dataset } from '../../framework/datasets/index.ts';
-import type { DataParallelJob, EventRecord, RedistributionRecord } from '../../framework/index.ts';
+import type {
+  DataParallelJob,
+  EventRecord,
+  FaultRecord,
+  RedistributionRecord,
+} from '../../framework/index.ts';
 import type { IterationRecord, RunReport } from '../opt/report.ts';
 import type { OptObserver } from '../opt/train.ts';
 
@@ -43,6 +48,12 @@ export class ProgressPrinter implements OptObserver {
     this.line(`  event ${what} received at ${ms(record.receivedAt)}${fate}`);
   }
 
+  onFault(f: FaultRecord): void {
+    this.line(
+      `  fault: ${f.message} — ${f.exemplarsReloaded} exemplars reloaded from the data onto the other workers in ${ms(f.recoveryMs)}; the pass starts over`,
+    );
+  }
+
   onRedistribution(record: RedistributionRecord): void {
     this.pending.push(record);
   }
@@ -72,6 +83,7 @@ export class ProgressPrinter implements OptObserver {
         `redistribution #${r.index + 1} (${r.reason}) at ${(r.triggeredAt / 1000).toFixed(2)} s: obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${mb(r.bytesMoved)} moved, after: ${r.countsAfter.join('/')}`,
       );
     }
+    for (const f of report.faults) out(`fault: ${f.message}; ${f.exemplarsReloaded} exemplars reloaded`);
     const counts = { applied: 0, superseded: 0, rejected: 0, pending: 0 };
     for (const e of report.events) counts[e.outcome]++;
     out(

@@ -2,6 +2,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import type {
   EventRecord,
+  FaultRecord,
   RedistributionRecord,
   StateTransition,
   WorkerRecord,
@@ -66,6 +67,8 @@ export interface RunReport {
   readonly iterations: readonly IterationRecord[];
   readonly events: readonly EventReport[];
   readonly redistributions: readonly RedistributionRecord[];
+  /** Workers that threw, exited or hung, and how their exemplars were reloaded. */
+  readonly faults: readonly FaultRecord[];
   readonly workers: readonly WorkerRecord[];
   readonly states: readonly StateTransition[];
 }

@@ -4,6 +4,8 @@ import {
   columnsFromTable,
   type DataParallelJob,
   type EventRecord,
+  type FaultPlan,
+  type FaultRecord,
   type RedistributionRecord,
   type SchedulerEvent,
   SeededRandom,
@@ -44,6 +46,7 @@ export interface OptObserver {
   onEvent?(record: EventRecord): void;
   onRedistribution?(record: RedistributionRecord): void;
   onTransition?(t: StateTransition): void;
+  onFault?(f: FaultRecord): void;
 }
 
 export interface OptRun {
@@ -59,6 +62,8 @@ export interface RunControl {
   readonly checkpoint?: { readonly path: string; readonly every: number };
   /** Continue from this checkpoint file. */
   readonly resume?: string;
+  /** Faults to inject into workers, by index (`--inject-fault`). */
+  readonly injectFaults?: ReadonlyMap<number, FaultPlan>;
   /** Extra settings to record in the report (e.g. the flags as given). */
   readonly reportSettings?: Record<string, unknown>;
 }
@@ -115,6 +120,8 @@ export async function trainOpt(
     minGain: settings.minGain,
     onRedistribution: (r) => observer.onRedistribution?.(r),
     onTransition: (t) => observer.onTransition?.(t),
+    onFault: (f) => observer.onFault?.(f),
+    injectFaults: control.injectFaults,
   });
   const startWorkersMs = performance.now() - workersStarted;
   const scheduler = new TraceScheduler(trace, {
@@ -245,6 +252,7 @@ export async function trainOpt(
       iterations,
       events: job.events().map(eventReport),
       redistributions: job.redistributions(),
+      faults: job.faults(),
       workers: job.workers(),
       states: job.stateTransitions(),
     };

@@ -129,6 +129,33 @@ describe('the default data and the run report', () => {
     expect(run.redistributions.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
+  it('recovers from a worker that exits mid-run (--inject-fault) and reports it', async () => {
+    const report = join(dir, 'fault.json');
+    const r = await admove([
+      'opt',
+      '--hidden',
+      '8',
+      '--iterations',
+      '5',
+      '--trace',
+      'none',
+      '--inject-fault',
+      'worker:2:exit:after-pass:3',
+      '--report',
+      report,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/fault: worker h2 exited during pass/);
+    const run = readReport(report) as Report & {
+      faults: { host: string; cause: string; exemplarsReloaded: number }[];
+    };
+    expect(run.faults).toEqual([
+      expect.objectContaining({ host: 'h2', cause: 'exited', exemplarsReloaded: 2000 }),
+    ]);
+    expect(run.final.iterations).toBe(5);
+  }, 120_000);
+
   it('leaves no report behind when the run fails', async () => {
     const report = join(dir, 'failed.json');
     const r = await admove(['opt', '--trace', join(dir, 'missing-trace.json'), '--report', report]);

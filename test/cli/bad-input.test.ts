@@ -51,6 +51,21 @@ const cases: [string, string[], RegExp][] = [
   ['label column missing', ['opt', '--data', goodCsv, '--label-column', 'klass'], /klass/],
   ['zero workers', ['opt', '--workers', '0'], /--workers must be between 1 and 256, got 0/],
   ['bad synthetic', ['opt', '--synthetic', '100by5'], /--synthetic must be COUNTxFEATURES/],
+  [
+    'bad fault spec',
+    ['opt', '--inject-fault', 'worker:1:crash:after-pass:1'],
+    /--inject-fault "worker:1:crash.*KIND throw\|exit\|hang/,
+  ],
+  [
+    'fault on a missing worker',
+    ['opt', '--inject-fault', 'worker:7:exit:after-pass:1'],
+    /there is no worker 7 \(workers are 0–3\)/,
+  ],
+  [
+    'checkpoint-every alone',
+    ['opt', '--checkpoint-every', '3'],
+    /--checkpoint-every needs --checkpoint FILE/,
+  ],
   ['predict without model', ['predict', '--data', goodCsv], /--model/],
 ];
 
