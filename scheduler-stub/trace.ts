@@ -22,6 +22,8 @@
  *   (it may take work again) or "load" (it now runs at `fraction` of its speed).
  * - `host` must be one of the job's hosts (h0 … h(N-1)).
  * - `fraction` is required for "load" and only allowed there: a number in (0, 1].
+ * - `deadlineMs` (optional, "vacate" only): the owner's notice — the host's data must be off
+ *   within this many ms of the event; what cannot move in time is reloaded from the source.
  * - `note` (optional string) is carried along for the report. Top level may also hold
  *   "description" and "$schema" (strings). Any other field is an error (it is most likely
  *   a typo of one of these).
@@ -59,7 +61,7 @@ export const MAX_TRACE_MS = 2_147_483_647;
 export const TRACE_SCHEMA_PATH: string = fileURLToPath(new URL('./trace.schema.json', import.meta.url));
 
 const TOP_FIELDS = ['events', 'description', '$schema'];
-const ENTRY_FIELDS = ['at', 'type', 'host', 'fraction', 'note'];
+const ENTRY_FIELDS = ['at', 'type', 'host', 'fraction', 'deadlineMs', 'note'];
 const TYPES_TEXT = '"vacate", "available" or "load"';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -188,6 +190,16 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
       }
       event = { type: type as Exclude<SchedulerEventType, 'load'>, host: host as string };
     }
+    const deadline = entry.deadlineMs;
+    if (deadline !== undefined) {
+      if (type !== 'vacate') {
+        fail(`${base}.deadlineMs`, `only "vacate" events take a deadline; remove it or make the type "vacate"`);
+      }
+      if (typeof deadline !== 'number' || !Number.isFinite(deadline) || deadline < 0) {
+        fail(`${base}.deadlineMs`, `expected a number of milliseconds ≥ 0, got ${got(deadline)}`);
+      }
+      event = { type: 'vacate', host: host as string, deadlineMs: deadline as number };
+    }
 
     const note = entry.note;
     if (note !== undefined && typeof note !== 'string')
@@ -246,6 +258,7 @@ export function serializeTrace(trace: Trace): string {
     out.type = e.event.type;
     out.host = e.event.host;
     if (e.event.type === 'load') out.fraction = e.event.fraction;
+    if (e.event.type === 'vacate' && e.event.deadlineMs !== undefined) out.deadlineMs = e.event.deadlineMs;
     if (e.note !== undefined) out.note = e.note;
     return out;
   });

@@ -173,6 +173,11 @@ export class EventQueue {
     return this.pendingCount > 0;
   }
 
+  /** Whether the last pending availability event for `host` is a vacate: send it no data. */
+  vacatePending(host: HostName): boolean {
+    return this.waiting.get(host)?.availability?.event.type === 'vacate';
+  }
+
   /** Events waiting for a drain; at most `2 × hosts.length` whatever was received. */
   get pendingSize(): number {
     return this.pendingCount;

@@ -8,7 +8,12 @@ export type HostName = string;
  * - load: the host now runs at `fraction` (0 < fraction ≤ 1) of its speed.
  */
 export type SchedulerEvent =
-  | { readonly type: 'vacate'; readonly host: HostName }
+  | {
+      readonly type: 'vacate';
+      readonly host: HostName;
+      /** The owner's notice: the host's data must be off within this many ms of receipt. */
+      readonly deadlineMs?: number;
+    }
   | { readonly type: 'available'; readonly host: HostName }
   | { readonly type: 'load'; readonly host: HostName; readonly fraction: number };
 

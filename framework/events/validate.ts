@@ -62,8 +62,8 @@ export type EventCheck =
       readonly ok: false;
       /** One line, saying what is wrong and what would be right. */
       readonly reason: string;
-      /** The offending field: 'event', 'type', 'host' or 'fraction'. */
-      readonly field: 'event' | 'type' | 'host' | 'fraction';
+      /** The offending field: 'event', 'type', 'host', 'fraction' or 'deadlineMs'. */
+      readonly field: 'event' | 'type' | 'host' | 'fraction' | 'deadlineMs';
       /**
        * A best-effort copy of what was received, for the record. NOT a valid event:
        * `type` may be an unknown string, `fraction` may be out of range.
@@ -88,13 +88,14 @@ export function checkEvent(
       event: Object.freeze({ type: String(quote(raw)), host: '' }) as unknown as SchedulerEvent,
     };
   }
-  const r = raw as { type?: unknown; host?: unknown; fraction?: unknown };
+  const r = raw as { type?: unknown; host?: unknown; fraction?: unknown; deadlineMs?: unknown };
   const copy = (): SchedulerEvent => {
     const c: Record<string, unknown> = {
       type: typeof r.type === 'string' ? r.type : quote(r.type),
       host: typeof r.host === 'string' ? r.host : quote(r.host),
     };
     if ('fraction' in r) c.fraction = r.fraction;
+    if ('deadlineMs' in r) c.deadlineMs = r.deadlineMs;
     return Object.freeze(c) as unknown as SchedulerEvent;
   };
   if (typeof r.type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(r.type)) {
@@ -122,6 +123,14 @@ export function checkEvent(
     };
   }
   const type = r.type as SchedulerEventType;
+  if (r.deadlineMs !== undefined && type !== 'vacate') {
+    return {
+      ok: false,
+      field: 'deadlineMs',
+      reason: `only vacate takes a deadlineMs, not ${type}`,
+      event: copy(),
+    };
+  }
   if (type === 'load') {
     if (!isValidFraction(r.fraction)) {
       return {
@@ -135,6 +144,18 @@ export function checkEvent(
       };
     }
     return { ok: true, event: Object.freeze({ type, host: r.host, fraction: r.fraction }) };
+  }
+  if (r.deadlineMs !== undefined) {
+    const d = r.deadlineMs;
+    if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
+      return {
+        ok: false,
+        field: 'deadlineMs',
+        reason: `vacate deadlineMs ${quote(d)} must be a number of milliseconds ≥ 0`,
+        event: copy(),
+      };
+    }
+    return { ok: true, event: Object.freeze({ type: 'vacate' as const, host: r.host, deadlineMs: d }) };
   }
   return { ok: true, event: Object.freeze({ type, host: r.host }) };
 }

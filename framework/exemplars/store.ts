@@ -75,6 +75,23 @@ export class ExemplarStore {
   }
 
   /** All ids held, for audits (tests, fault recovery). */
+  /** Processed flags in the order of `ids()`. */
+  processedFlags(): Uint8Array {
+    const out = new Uint8Array(this.total);
+    let o = 0;
+    for (const b of this.batches) {
+      out.set(b.cols.processed, o);
+      o += b.cols.count;
+    }
+    return out;
+  }
+
+  /** Forget every exemplar (a drop: they are reloaded elsewhere from the source). */
+  clear(): void {
+    this.batches = [];
+    this.total = 0;
+  }
+
   ids(): Int32Array {
     const out = new Int32Array(this.total);
     let o = 0;

@@ -2,7 +2,7 @@ import { type Actor, createActor, fromPromise, type InspectionEvent, toPromise }
 import { UserError } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
-import { gatherRows } from '../exemplars/batch.ts';
+import { byteSize, gatherRows, viewRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
@@ -10,7 +10,9 @@ import { NoHostAvailable } from '../partition/errors.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
+import type { Transfer } from '../partition/types.ts';
 import { chunkRowsFor } from './calibration.ts';
+import { deadlinesOf, reloadFromSource, wouldMiss } from './deadline-drain.ts';
 import { type FaultPlan, type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
 import type { PassReply } from './messages.ts';
 import { moveData } from './move-data.ts';
@@ -95,6 +97,8 @@ export class AdmJob implements DataParallelJob {
   /** A deferred interrupt for events that may wait (see `minIntervalMs`). */
   private deferred: NodeJS.Timeout | null = null;
   private nextRedistributionAt = 0;
+  /** Observed speed of moves, for deadline drains (starts at a conservative 200 MB/s). */
+  private moveBytesPerMs = 200_000;
   /** A vacate is pending: it does not wait for `minIntervalMs`. */
   private urgent = false;
   /** Workers given up on (fault): never used again, whatever events say. */
@@ -290,7 +294,11 @@ export class AdmJob implements DataParallelJob {
       });
       return { noHostAvailable: false };
     };
-    const capacities = this.estimator.capacities(this.available);
+    // A host whose vacate came in during this redistribution takes no data (it leaves next).
+    const receiving = this.available.map(
+      (a, i) => a && !this.queue.vacatePending(this.options.hosts[i].name),
+    );
+    const capacities = this.estimator.capacities(receiving);
     const total = this.options.train.count;
     let targets: number[];
     try {
@@ -301,11 +309,41 @@ export class AdmJob implements DataParallelJob {
     }
     const decision = shouldRedistribute(this.held, targets, capacities, { minGain: this.options.minGain });
     if (!decision.redistribute) return settle();
-    const transfers = planTransfers(this.held, targets);
+    // Largest fragments first, so a drain against a deadline frees the most soonest.
+    const transfers = planTransfers(this.held, targets).sort((a, b) => b.count - a.count);
     const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
-    const moved = await moveData(this.setup.links, transfers, this.options.clock);
+    const deadlines = deadlinesOf(
+      drain.applied,
+      this.options.hosts.map((h) => h.name),
+    );
+    const rowBytes = byteSize(viewRows(this.options.train, 0, 1));
+    const dropping = new Set(
+      [...deadlines.values()]
+        .filter((d) =>
+          wouldMiss(d, this.options.clock(), this.held[d.worker] * rowBytes, this.moveBytesPerMs),
+        )
+        .map((d) => d.worker),
+    );
+    const [moved, reloaded] = await Promise.all([
+      moveData(
+        this.setup.links,
+        transfers.filter((t) => !dropping.has(t.from)),
+        this.options.clock,
+      ),
+      reloadFromSource(
+        this.setup.links,
+        this.options.train,
+        transfers.filter((t) => dropping.has(t.from)),
+        this.options.clock,
+      ),
+    ]);
+    const doneAt = new Map([...moved.senderDoneAt, ...reloaded.senderDoneAt]);
+    if (moved.bytes > 0) {
+      const took = Math.max(...moved.senderDoneAt.values()) - startedAt;
+      if (took > 0) this.moveBytesPerMs = 0.5 * this.moveBytesPerMs + 0.5 * (moved.bytes / took);
+    }
     const vacated = transfers.map((t) => t.from).filter((i) => !this.available[i]);
-    const emptiedAt = vacated.length ? Math.max(...vacated.map((i) => moved.senderDoneAt.get(i)!)) : null;
+    const emptiedAt = vacated.length ? Math.max(...vacated.map((i) => doneAt.get(i)!)) : null;
     targets.forEach((n, i) => {
       this.held[i] = n;
     });
@@ -321,6 +359,12 @@ export class AdmJob implements DataParallelJob {
       transfers: transfers.length,
       countsAfter: [...targets],
       reason: decision.reason,
+      deadlines: [...deadlines.values()].map((d) => ({
+        host: d.host,
+        deadlineMs: d.deadlineMs,
+        met: (doneAt.get(d.worker) ?? startedAt) <= d.deadlineAt,
+        reloaded: dropping.has(d.worker) ? this.countFrom(transfers, d.worker) : 0,
+      })),
     };
     this.records.push(record);
     this.awaitingResume.push(record);
@@ -393,6 +437,10 @@ export class AdmJob implements DataParallelJob {
     this.workerActors.forEach((a, i) => {
       if (!this.lost[i]) a.send({ type: 'holding', count: this.held[i] });
     });
+  }
+
+  private countFrom(transfers: readonly Transfer[], worker: number): number {
+    return transfers.filter((t) => t.from === worker).reduce((s, t) => s + t.count, 0);
   }
 
   faults(): readonly FaultRecord[] {

@@ -25,7 +25,9 @@ export type WorkerRequest =
       readonly checkMigration: boolean;
     }
   | { readonly kind: 'calibrate'; readonly params: Float64Array; readonly ms: number }
-  | { readonly kind: 'ids' };
+  | { readonly kind: 'ids' }
+  /** Give back ids and processed flags and drop every exemplar (a drain that cannot meet its deadline). */
+  | { readonly kind: 'drop' };
 
 export interface PassReply {
   readonly acc: Float64Array;

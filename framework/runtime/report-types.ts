@@ -17,6 +17,11 @@ export interface RedistributionRecord {
   readonly countsAfter: readonly number[];
   /** Why it moved: "evacuate" (a vacated host held data) or "gain" (faster partition). */
   readonly reason: string;
+  /**
+   * Vacates with a deadline it applied: whether the host was empty in time, and how many
+   * exemplars were dropped there and reloaded from the source because a move would not be.
+   */
+  readonly deadlines: readonly { host: string; deadlineMs: number; met: boolean; reloaded: number }[];
 }
 
 /** Per-worker figures for the report. */

@@ -151,6 +151,10 @@ export class ThreadWorker implements WorkerLink {
     return (await this.run<{ rate: number }>({ kind: 'calibrate', params, ms })).rate;
   }
 
+  drop(): Promise<{ ids: Int32Array; processed: Uint8Array }> {
+    return this.run({ kind: 'drop' });
+  }
+
   async ids(): Promise<Int32Array> {
     return (await this.run<{ ids: Int32Array }>({ kind: 'ids' })).ids;
   }

@@ -22,5 +22,7 @@ export interface WorkerLink {
   pass(params: Float64Array, fresh: boolean, chunkRows: number, checkMigration: boolean): Promise<PassReply>;
   calibrate(params: Float64Array, ms: number): Promise<number>;
   ids(): Promise<Int32Array>;
+  /** Hand back ids and processed flags, and drop every exemplar. */
+  drop(): Promise<{ ids: Int32Array; processed: Uint8Array }>;
   close(): Promise<void>;
 }

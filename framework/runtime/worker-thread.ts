@@ -108,6 +108,14 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
       const s = ready();
       return { rate: calibrate(s, request.params, request.ms) };
     }
+    case 'drop': {
+      const s = ready();
+      s.faults.transfer();
+      const ids = s.store.ids();
+      const processed = s.store.processedFlags();
+      s.store.clear();
+      return withTransfers({ ids, processed }, [ids.buffer as ArrayBuffer, processed.buffer as ArrayBuffer]);
+    }
     case 'ids': {
       const ids = ready().store.ids();
       return withTransfers({ ids }, [ids.buffer as ArrayBuffer]);

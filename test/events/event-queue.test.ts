@@ -14,6 +14,17 @@ function statesOf(q: EventQueue): Record<string, HostState> {
 }
 
 describe('EventQueue basics', () => {
+  it('says which hosts have a vacate waiting (the redistribution sends them nothing)', () => {
+    const q = new EventQueue(['h0', 'h1', 'h2']);
+    q.receive({ type: 'vacate', host: 'h1', deadlineMs: 50 }, 0);
+    q.receive({ type: 'vacate', host: 'h2' }, 1);
+    q.receive({ type: 'available', host: 'h2' }, 2);
+    q.receive({ type: 'load', host: 'h0', fraction: 0.5 }, 3);
+    expect(['h0', 'h1', 'h2'].map((h) => q.vacatePending(h))).toEqual([false, true, false]);
+    q.drain(4);
+    expect(q.vacatePending('h1')).toBe(false);
+  });
+
   it('starts with every host available at full speed', () => {
     const q = new EventQueue(HOSTS);
     for (const h of HOSTS) expect(q.hostState(h)).toEqual({ available: true, load: 1 });

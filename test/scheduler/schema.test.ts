@@ -75,10 +75,11 @@ describe('trace.schema.json', () => {
     expect(schema.additionalProperties).toBe(false);
     const event = schema.$defs.event;
     expect(event.required).toEqual(['at', 'type', 'host']);
-    expect(Object.keys(event.properties)).toEqual(['at', 'type', 'host', 'fraction', 'note']);
+    expect(Object.keys(event.properties)).toEqual(['at', 'type', 'host', 'fraction', 'deadlineMs', 'note']);
     expect(event.additionalProperties).toBe(false);
     expect(event.properties.type.enum).toEqual([...EVENT_TYPES]);
-    expect(event.then).toEqual({ required: ['fraction'] });
+    expect(event.allOf[0].then).toEqual({ required: ['fraction'] });
+    expect(event.allOf[1].else).toEqual({ not: { required: ['deadlineMs'] } });
     const [ms, iteration] = schema.$defs.at.oneOf;
     expect(ms.required).toEqual(['ms']);
     expect(ms.properties.ms.maximum).toBe(MAX_TRACE_MS);

@@ -169,7 +169,7 @@ describe('parseTrace refuses bad traces with one line naming file, entry and fie
 
   it('unknown fields in an entry (e.g. a typo) and in "at"', () => {
     expect(entryError({ ...ok, hots: 'h1' }, 1)).toBe(
-      'my-trace.json: events[1].hots: unknown field; an event has only "at", "type", "host", "fraction", "note"',
+      'my-trace.json: events[1].hots: unknown field; an event has only "at", "type", "host", "fraction", "deadlineMs", "note"',
     );
     expect(entryError({ ...ok, at: { ms: 1, seconds: 2 } }, 3)).toBe(
       'my-trace.json: events[3].at.seconds: unknown field; use "ms" or "iteration"',

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import { checkIdsExactlyOnce, expectSameSums, jobOptions, randomColumns, referenceSums } from './helpers.ts';
+
+const N = 9000;
+const data = randomColumns(N, 8, 23);
+const reference = referenceSums(data);
+const params = new Float64Array(1);
+
+describe('vacate with a deadline (an owner gives notice)', () => {
+  it('a deadline that cannot be met (0 ms): the data is dropped there and reloaded from the source — nothing lost or doubled', async () => {
+    const job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 1500 } }));
+    try {
+      expectSameSums(await job.pass(params), reference);
+      // Mid-pass, so some of h3's exemplars are already counted: their flags must survive the reload.
+      setTimeout(() => job.send({ type: 'vacate', host: 'h3', deadlineMs: 0 }), 3);
+      expectSameSums(await job.pass(params), reference);
+      const r = job.redistributions().at(-1)!;
+      expect(r.deadlines).toEqual([{ host: 'h3', deadlineMs: 0, met: false, reloaded: 4500 }]);
+      expect(job.counts()[3]).toBe(0);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+      expectSameSums(await job.pass(params), reference);
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+
+  it('a deadline that can be met moves the data as usual and says so', async () => {
+    const job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 1500 } }));
+    try {
+      job.send({ type: 'vacate', host: 'h2', deadlineMs: 5000 });
+      expectSameSums(await job.pass(params), reference);
+      const r = job.redistributions().at(-1)!;
+      expect(r.deadlines).toEqual([{ host: 'h2', deadlineMs: 5000, met: true, reloaded: 0 }]);
+      expect(r.bytesMoved).toBeGreaterThan(0);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+
+  it('rejects a malformed deadline alone and goes on', async () => {
+    const job = await AdmJob.start(jobOptions(randomColumns(200, 2, 1), [1, 1]));
+    try {
+      const bad = job.send({ type: 'vacate', host: 'h1', deadlineMs: -5 });
+      expect(bad.outcome).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/deadlineMs/) });
+      const alsoBad = job.send({ type: 'load', host: 'h1', fraction: 0.5, deadlineMs: 1 } as never);
+      expect(alsoBad.outcome).toMatchObject({
+        status: 'rejected',
+        reason: 'only vacate takes a deadlineMs, not load',
+      });
+      expect(checkIdsExactlyOnce(await job.heldIds(), 200)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+});
