@@ -1,4 +1,5 @@
 import { isUserError } from '../../framework/index.ts';
+import { plotCommand } from '../plot/plot-command.ts';
 import { optCommand } from './opt-command.ts';
 import { predictCommand } from './predict-command.ts';
 
@@ -9,6 +10,7 @@ Usage: admove <command> [flags]
 Commands
   opt       train Opt (a neural net by conjugate gradient) on adaptive workers
   predict   classify a CSV file with a model saved by admove opt --save-model
+  plot      SVG charts of a run report written by admove opt --report
 
 Run admove <command> --help for its flags.
 `;
@@ -20,6 +22,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return optCommand(rest);
     case 'predict':
       return predictCommand(rest);
+    case 'plot':
+      return plotCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -28,7 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     default:
       process.stderr.write(
-        `admove: unknown command "${command}"; commands are opt and predict (admove --help)\n`,
+        `admove: unknown command "${command}"; commands are opt, predict and plot (admove --help)\n`,
       );
       return 2;
   }

@@ -1,0 +1,64 @@
+/** Jobs running Opt's kernel on a data set, driven pass by pass (fixed weights) by the benchmarks. */
+
+import { initWeights, type NetworkShape } from '../../apps/opt/model/index.ts';
+import type { ExemplarTable } from '../../framework/datasets/index.ts';
+import { columnsFromTable, type DataParallelJob, SeededRandom, startJob } from '../../framework/index.ts';
+
+export const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
+
+export interface OptJobSpec {
+  readonly mode: 'adm' | 'plain';
+  readonly train: ExemplarTable;
+  readonly classes: number;
+  readonly hidden: number;
+  /** Declared speeds of h0…h(N−1). */
+  readonly speeds: readonly number[];
+  readonly emulate: boolean;
+  readonly minGain?: number;
+}
+
+export interface OptJob {
+  readonly job: DataParallelJob;
+  readonly shape: NetworkShape;
+  readonly weights: Float64Array;
+  /** Restart the job's clock (ms since the run started, as in the reports). */
+  resetClock(): void;
+  now(): number;
+}
+
+export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
+  const shape: NetworkShape = {
+    inputs: spec.train.dim,
+    hidden: spec.hidden,
+    outputs: Math.max(2, spec.classes),
+    loss: 'xent',
+  };
+  const weights = initWeights(shape, new SeededRandom(7));
+  let t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const job = await startJob(spec.mode, {
+    kernelModule: OPT_KERNEL,
+    kernelConfig: shape,
+    train: columnsFromTable(spec.train.features, spec.train.labels, spec.train.dim),
+    hosts: spec.speeds.map((speed, i) => ({ name: `h${i}`, speed })),
+    emulateSpeeds: spec.emulate,
+    calibrationParams: weights,
+    clock: now,
+    minGain: spec.minGain,
+    waitTimeoutMs: 30_000,
+  });
+  return {
+    job,
+    shape,
+    weights,
+    now,
+    resetClock: () => {
+      t0 = performance.now();
+    },
+  };
+}
+
+/** Bytes one exemplar takes in the store: id, label (int32), features (float32), processed flag. */
+export function bytesPerExemplar(dim: number): number {
+  return 4 + 4 + 4 * dim + 1;
+}
