@@ -193,7 +193,10 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
     const deadline = entry.deadlineMs;
     if (deadline !== undefined) {
       if (type !== 'vacate') {
-        fail(`${base}.deadlineMs`, `only "vacate" events take a deadline; remove it or make the type "vacate"`);
+        fail(
+          `${base}.deadlineMs`,
+          `only "vacate" events take a deadline; remove it or make the type "vacate"`,
+        );
       }
       if (typeof deadline !== 'number' || !Number.isFinite(deadline) || deadline < 0) {
         fail(`${base}.deadlineMs`, `expected a number of milliseconds ≥ 0, got ${got(deadline)}`);

@@ -1,5 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
-import { columnsOf, copyRows, ownsBuffers, toRecordBatch, viewRows } from './batch.ts';
+import { copyRows, ownsBuffers, toRecordBatch, viewRows } from './batch.ts';
 import type { ExemplarColumns } from './columns.ts';
 
 /**
