@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { copyRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { unitRate } from './calibration.ts';
@@ -39,19 +40,24 @@ export async function startWorkers(options: {
 }): Promise<WorkerSetup> {
   const { hosts } = options;
   const control = new WorkerControl(hosts.length);
-  const links = await Promise.all(
-    hosts.map((h, index) =>
+  // Starting a thread loads tsx and the kernel (about a second of CPU): a few at a time, so
+  // 32 workers on 2 cores do not all time out together.
+  const links: ThreadWorker[] = [];
+  const concurrent = Math.max(2, availableParallelism());
+  for (let first = 0; first < hosts.length; first += concurrent) {
+    const batch = hosts.slice(first, first + concurrent).map((h, k) =>
       ThreadWorker.start({
-        index,
+        index: first + k,
         host: h.name,
         kernelModule: options.kernelModule,
         kernelConfig: options.kernelConfig,
         control,
         livenessMs: options.livenessMs,
-        fault: options.injectFaults?.get(index),
+        fault: options.injectFaults?.get(first + k),
       }),
-    ),
-  );
+    );
+    links.push(...(await Promise.all(batch)));
+  }
   let offset = 0;
   await Promise.all(
     links.map((link, i) => {
