@@ -29,7 +29,7 @@ describe('nothing lost, nothing twice — random event sequences against real wo
   let job: AdmJob;
   const available = new Set(HOSTS);
   beforeAll(async () => {
-    job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 1500 } }));
+    job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 800 } }));
   });
   afterAll(() => job.close());
 
