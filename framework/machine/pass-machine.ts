@@ -77,6 +77,8 @@ export const passMachine = setup({
   },
   guards: {
     eventsPending: () => false,
+    /** No event, but the measured speeds say a different partition would be clearly faster. */
+    rebalanceDue: () => false,
     /** The error is a worker fault (threw, exited, hung), which the runtime can recover from. */
     workerFault: () => false,
   },
@@ -99,7 +101,11 @@ export const passMachine = setup({
   initial: 'checking',
   states: {
     checking: {
-      always: [{ guard: 'eventsPending', target: 'redistributing' }, { target: 'computing' }],
+      always: [
+        { guard: 'eventsPending', target: 'redistributing' },
+        { guard: 'rebalanceDue', target: 'redistributing' },
+        { target: 'computing' },
+      ],
     },
     computing: {
       initial: 'running',

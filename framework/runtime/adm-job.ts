@@ -9,7 +9,7 @@ import { workerMachine } from '../machine/worker-machine.ts';
 import { NoHostAvailable } from '../partition/errors.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
-import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
+import { DEFAULT_MIN_GAIN, planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
 import type { Transfer } from '../partition/types.ts';
 import { chunkRowsFor } from './calibration.ts';
 import { deadlinesOf, reloadFromSource, wouldMiss } from './deadline-drain.ts';
@@ -174,6 +174,25 @@ export class AdmJob implements DataParallelJob {
     );
   }
 
+  /**
+   * At a pass boundary with no event pending: would the partition from the measured speeds
+   * make passes clearly faster (twice `minGain`, so measurement noise does not move data)?
+   * This is how a host slowed by something the scheduler never reported (another user's
+   * process) loses data without an event.
+   */
+  private rebalanceWanted(): boolean {
+    if (this.options.clock() < this.nextRedistributionAt) return false;
+    const capacities = this.estimator.capacities(this.available);
+    let targets: number[];
+    try {
+      targets = partitionBySpeed(this.options.train.count, capacities, this.held);
+    } catch {
+      return false;
+    }
+    const minGain = 2 * (this.options.minGain ?? DEFAULT_MIN_GAIN);
+    return shouldRedistribute(this.held, targets, capacities, { minGain }).redistribute;
+  }
+
   private deferInterrupt(): void {
     if (this.deferred !== null) return;
     this.deferred = setTimeout(
@@ -205,6 +224,7 @@ export class AdmJob implements DataParallelJob {
       },
       guards: {
         eventsPending: () => this.mayRedistribute(),
+        rebalanceDue: () => this.rebalanceWanted(),
         workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),
       },
       actions: {

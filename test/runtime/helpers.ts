@@ -66,3 +66,25 @@ export function checkIdsExactlyOnce(held: Int32Array[], n: number): string | nul
   const missing = seen.indexOf(0);
   return missing >= 0 ? `id ${missing} lost` : null;
 }
+
+/**
+ * Resolves when the pass machine next starts computing, so a test can send events that
+ * really land in the middle of a pass (not before it, nor during a rebalance at its start).
+ */
+export function computingWatch() {
+  let waiting: (() => void) | null = null;
+  return {
+    onTransition(t: { actor: string; state: string }) {
+      if (t.actor === 'pass' && t.state === '{"computing":"running"}' && waiting) {
+        const w = waiting;
+        waiting = null;
+        setTimeout(w, 2);
+      }
+    },
+    next(): Promise<void> {
+      return new Promise((resolve) => {
+        waiting = resolve;
+      });
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { initWeights, type NetworkShape } from '../../apps/opt/model/network.ts'
 import { columnsFromTable } from '../../framework/exemplars/batch.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
-import { jobOptions, randomColumns } from './helpers.ts';
+import { computingWatch, jobOptions, randomColumns } from './helpers.ts';
 
 const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
 
@@ -17,11 +17,13 @@ describe('exactly once with the Opt kernel', () => {
     const reference = new Float64Array(kernel.accumulatorLength(weights, 40));
     kernel.accumulate(columnsFromTable(data.features, data.labels, 40), 0, data.count, weights, reference);
 
+    const watch = computingWatch();
     const job = await AdmJob.start(
       jobOptions(data, [1, 2, 4], {
         kernelModule: OPT_KERNEL,
         kernelConfig: shape,
         calibrationParams: weights,
+        onTransition: watch.onTransition,
       }),
     );
     try {
@@ -31,8 +33,11 @@ describe('exactly once with the Opt kernel', () => {
         [6, () => job.send({ type: 'load', host: 'h0', fraction: 0.3 })],
         [10, () => job.send({ type: 'available', host: 'h2' })],
       ];
-      for (const [ms, send] of events) setTimeout(send, ms);
-      const interrupted = await job.pass(weights);
+      const computing = watch.next();
+      const pass = job.pass(weights);
+      await computing;
+      for (const [ms, send] of events) setTimeout(send, ms - 2);
+      const interrupted = await pass;
       expect(job.redistributions().length).toBeGreaterThan(0);
       expect(job.stateTransitions().map((t) => t.state)).toContain('{"computing":"migrationPending"}');
       for (const acc of [quiet, interrupted]) {

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import type { WorkerSetup } from '../../framework/runtime/start-workers.ts';
+import { checkIdsExactlyOnce, expectSameSums, jobOptions, randomColumns, referenceSums } from './helpers.ts';
+
+describe('rebalancing on measured speed alone', () => {
+  it('a host slowed by something no event reported loses data at the next pass boundary', async () => {
+    const N = 6000;
+    const data = randomColumns(N, 3, 31);
+    const reference = referenceSums(data);
+    const job = await AdmJob.start(jobOptions(data, [1, 1], { kernelConfig: { spin: 800 } }));
+    try {
+      expect([...job.counts()]).toEqual([3000, 3000]);
+      // Another user's process takes most of h0: it really runs at a quarter of its speed,
+      // and the scheduler says nothing. (The emulated rate limit is internal; tests may use it.)
+      const setup = (job as unknown as { setup: WorkerSetup }).setup;
+      setup.control.setRateLimit(0, setup.control.rateLimit(0) / 4);
+      for (let k = 0; k < 4; k++) expectSameSums(await job.pass(new Float64Array(1)), reference);
+      expect(job.events()).toHaveLength(0);
+      expect(job.redistributions().length).toBeGreaterThan(0);
+      expect(job.redistributions()[0].reason).toBe('gain');
+      // Close to the 1:4 split the measured rates call for.
+      expect(job.counts()[0]).toBeLessThan(1800);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+});
