@@ -12,7 +12,7 @@ import { partitionBySpeed } from '../partition/target-shares.ts';
 import { DEFAULT_MIN_GAIN, planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
 import type { Transfer } from '../partition/types.ts';
 import { chunkRowsFor } from './calibration.ts';
-import { deadlinesOf, reloadFromSource, wouldMiss } from './deadline-drain.ts';
+import { deadlinesOf, reloadFromSource, splitForDeadlines, wouldMiss } from './deadline-drain.ts';
 import { type FaultPlan, type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
 import type { PassReply } from './messages.ts';
 import { moveData } from './move-data.ts';
@@ -337,27 +337,21 @@ export class AdmJob implements DataParallelJob {
       this.options.hosts.map((h) => h.name),
     );
     const rowBytes = byteSize(viewRows(this.options.train, 0, 1));
-    const dropping = new Set(
-      [...deadlines.values()]
-        .filter((d) =>
-          wouldMiss(d, this.options.clock(), this.held[d.worker] * rowBytes, this.moveBytesPerMs),
-        )
-        .map((d) => d.worker),
-    );
+    const now = this.options.clock();
+    // Per host that would miss its deadline: how many exemplars can still move in time.
+    const budgets = new Map<number, number>();
+    for (const d of deadlines.values()) {
+      if (!wouldMiss(d, now, this.held[d.worker] * rowBytes, this.moveBytesPerMs)) continue;
+      budgets.set(d.worker, Math.floor((Math.max(0, d.deadlineAt - now) * this.moveBytesPerMs) / rowBytes));
+    }
+    const split = splitForDeadlines(transfers, budgets);
+    // moveData first: a sender's extract is queued before its drop, so the drop takes the rest.
     const [moved, reloaded] = await Promise.all([
-      moveData(
-        this.setup.links,
-        transfers.filter((t) => !dropping.has(t.from)),
-        this.options.clock,
-      ),
-      reloadFromSource(
-        this.setup.links,
-        this.options.train,
-        transfers.filter((t) => dropping.has(t.from)),
-        this.options.clock,
-      ),
+      moveData(this.setup.links, split.move, this.options.clock),
+      reloadFromSource(this.setup.links, this.options.train, split.reload, this.options.clock),
     ]);
-    const doneAt = new Map([...moved.senderDoneAt, ...reloaded.senderDoneAt]);
+    const doneAt = new Map(moved.senderDoneAt);
+    for (const [i, t] of reloaded.senderDoneAt) doneAt.set(i, Math.max(t, doneAt.get(i) ?? t));
     if (moved.bytes > 0) {
       const took = Math.max(...moved.senderDoneAt.values()) - startedAt;
       if (took > 0) this.moveBytesPerMs = 0.5 * this.moveBytesPerMs + 0.5 * (moved.bytes / took);
@@ -383,7 +377,7 @@ export class AdmJob implements DataParallelJob {
         host: d.host,
         deadlineMs: d.deadlineMs,
         met: (doneAt.get(d.worker) ?? startedAt) <= d.deadlineAt,
-        reloaded: dropping.has(d.worker) ? this.countFrom(transfers, d.worker) : 0,
+        reloaded: this.countFrom(split.reload, d.worker),
       })),
     };
     this.records.push(record);

@@ -6,8 +6,9 @@ import type { WorkerLink } from './worker-link.ts';
 
 /**
  * Drains with a deadline (`vacate(host, deadlineMs)`): an owner gave notice, and the host's
- * data must be off by then. If moving it cannot make the deadline, the vacated worker only
- * hands back its exemplar ids and processed flags (5 bytes an exemplar) and drops its data;
+ * data must be off by then. What can move in time moves (largest fragments first); for the
+ * rest, the vacated worker only hands back exemplar ids and processed flags (5 bytes an
+ * exemplar) and drops the data;
  * the receivers get those exemplars reloaded from the data source, flags included, so
  * nothing is lost and nothing is counted twice.
  */
@@ -44,7 +45,33 @@ export function wouldMiss(deadline: Deadline, now: number, bytes: number, bytesP
   return now + bytes / bytesPerMs > deadline.deadlineAt;
 }
 
-/** Carry out `transfers` (all from dropping senders) by reloading from `source`. */
+/**
+ * Split a plan (largest transfers first) between moving and reloading: a sender with a
+ * budget moves at most that many exemplars, the largest fragments first; the rest of its
+ * transfers are reloaded from the source. Senders without a budget move everything.
+ */
+export function splitForDeadlines(
+  transfers: readonly Transfer[],
+  budgets: ReadonlyMap<number, number>,
+): { move: Transfer[]; reload: Transfer[] } {
+  const left = new Map(budgets);
+  const move: Transfer[] = [];
+  const reload: Transfer[] = [];
+  for (const t of transfers) {
+    const budget = left.get(t.from);
+    if (budget === undefined) {
+      move.push(t);
+      continue;
+    }
+    const m = Math.min(budget, t.count);
+    left.set(t.from, budget - m);
+    if (m > 0) move.push({ ...t, count: m });
+    if (t.count > m) reload.push({ ...t, count: t.count - m });
+  }
+  return { move, reload };
+}
+
+/** Carry out `transfers` (the rest of dropping senders) by reloading from `source`. */
 export async function reloadFromSource(
   links: readonly WorkerLink[],
   source: ExemplarColumns,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import { splitForDeadlines } from '../../framework/runtime/deadline-drain.ts';
 import {
   checkIdsExactlyOnce,
   computingWatch,
@@ -40,6 +41,35 @@ describe('vacate with a deadline (an owner gives notice)', () => {
     }
   }, 60_000);
 
+  it('a tight deadline: what fits moves (pure split tested below), the rest is reloaded, nothing lost or doubled', async () => {
+    // Wide rows (200 features, ~0.8 kB) so that 1 ms of moving covers only part of h1's share.
+    const wide = randomColumns(6000, 200, 29);
+    const wideReference = referenceSums(wide);
+    const watch = computingWatch();
+    const job = await AdmJob.start(
+      jobOptions(wide, [1, 4], { kernelConfig: { spin: 600 }, onTransition: watch.onTransition }),
+    );
+    try {
+      expectSameSums(await job.pass(params), wideReference);
+      const computing = watch.next();
+      const pass = job.pass(params);
+      await computing;
+      const onH1 = job.counts()[1];
+      // ~20 ms of moving at the assumed 200 MB/s would be needed; 12 ms leaves part for a reload
+      // (how much depends on how fast the workers stop, so only the bounds are asserted).
+      job.send({ type: 'vacate', host: 'h1', deadlineMs: 12 });
+      expectSameSums(await pass, wideReference);
+      const d = job.redistributions().find((x) => x.deadlines.length > 0)!.deadlines[0];
+      expect(d.reloaded).toBeGreaterThan(0);
+      expect(d.reloaded).toBeLessThanOrEqual(onH1);
+      expect(job.counts()).toEqual([6000, 0]);
+      expect(checkIdsExactlyOnce(await job.heldIds(), 6000)).toBeNull();
+      expectSameSums(await job.pass(params), wideReference);
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+
   it('a deadline that can be met moves the data as usual and says so', async () => {
     const job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 1500 } }));
     try {
@@ -69,4 +99,28 @@ describe('vacate with a deadline (an owner gives notice)', () => {
       await job.close();
     }
   }, 60_000);
+});
+
+describe('splitForDeadlines (pure)', () => {
+  it('moves what fits, largest fragments first, and reloads the rest; others move everything', () => {
+    const transfers = [
+      { from: 3, to: 2, count: 500 },
+      { from: 3, to: 1, count: 300 },
+      { from: 0, to: 1, count: 50 },
+      { from: 3, to: 0, count: 200 },
+    ];
+    const { move, reload } = splitForDeadlines(transfers, new Map([[3, 650]]));
+    expect(move).toEqual([
+      { from: 3, to: 2, count: 500 },
+      { from: 3, to: 1, count: 150 },
+      { from: 0, to: 1, count: 50 },
+    ]);
+    expect(reload).toEqual([
+      { from: 3, to: 1, count: 150 },
+      { from: 3, to: 0, count: 200 },
+    ]);
+    const none = splitForDeadlines(transfers, new Map([[3, 0]]));
+    expect(none.move).toEqual([{ from: 0, to: 1, count: 50 }]);
+    expect(none.reload.reduce((s, t) => s + t.count, 0)).toBe(1000);
+  });
 });
