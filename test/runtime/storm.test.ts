@@ -14,7 +14,9 @@ describe('an event storm', () => {
     const job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 1500 } }));
     const rng = new SeededRandom(8);
     const last = new Map<string, SchedulerEvent>();
-    const stormMs = 2000;
+    // `npm run storm` runs the issue's full 10 s; the test suite runs 2 s.
+    const stormMs = Number(process.env.ADMOVE_STORM_MS ?? 2000);
+    const heapBefore = process.memoryUsage().heapUsed;
     let sent = 0;
     let vacates = 0;
     try {
@@ -53,13 +55,15 @@ describe('an event storm', () => {
       expect(sent).toBeGreaterThan(10_000);
       expect(passes).toBeGreaterThan(1);
       expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
-      // Bounded: at most recordLimit records kept, however many came in.
+      // Bounded: at most recordLimit records kept, however many came in, and the heap with them.
       expect(job.events().length).toBeLessThanOrEqual(10_000);
+      const heapGrowthMB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+      expect(heapGrowthMB).toBeLessThan(64);
       // No thrashing: load changes wait ≥ 100 ms of compute; only vacates go at once.
       const redistributions = job.redistributions().length;
       expect(redistributions).toBeLessThanOrEqual(stormed / 100 + 2 * vacates + 4);
       console.log(
-        `storm: ${sent} events in ${Math.round(stormed)} ms, ${vacates} vacates, ${passes} passes, ${redistributions} redistributions`,
+        `storm: ${sent} events in ${Math.round(stormed)} ms, heap +${heapGrowthMB.toFixed(1)} MB, ${vacates} vacates, ${passes} passes, ${redistributions} redistributions`,
       );
       // The last load per host is what the workers run at.
       const workers = job.workers();
@@ -70,5 +74,5 @@ describe('an event storm', () => {
     } finally {
       await job.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
