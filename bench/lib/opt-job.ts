@@ -14,6 +14,8 @@ export interface OptJobSpec {
   /** Declared speeds of h0…h(N−1). */
   readonly speeds: readonly number[];
   readonly emulate: boolean;
+  /** Emulate these speeds instead of the declared ones (ADM must then learn them). */
+  readonly emulatedSpeeds?: readonly number[];
   readonly minGain?: number;
 }
 
@@ -42,6 +44,7 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
     train: columnsFromTable(spec.train.features, spec.train.labels, spec.train.dim),
     hosts: spec.speeds.map((speed, i) => ({ name: `h${i}`, speed })),
     emulateSpeeds: spec.emulate,
+    emulatedSpeeds: spec.emulatedSpeeds,
     calibrationParams: weights,
     clock: now,
     minGain: spec.minGain,

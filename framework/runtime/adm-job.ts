@@ -28,6 +28,11 @@ export interface JobOptions {
   readonly hosts: readonly HostSpec[];
   /** Throttle each worker to its declared speed (one machine emulating heterogeneous hosts). */
   readonly emulateSpeeds: boolean;
+  /**
+   * Emulate these speeds instead of the declared ones (e.g. declared all equal, run at 1:2:4,
+   * so ADM must learn the real speeds from measured throughput). Needs `emulateSpeeds`.
+   */
+  readonly emulatedSpeeds?: readonly number[];
   /** Parameters for the kernel's speed calibration (any valid ones: the app's initial params). */
   readonly calibrationParams: Float64Array;
   /** Milliseconds since the run started. */
@@ -120,7 +125,7 @@ export class AdmJob implements DataParallelJob {
     this.processed = names.map(() => 0);
     this.lost = names.map(() => false);
     this.loads = names.map(() => 1);
-    const fastest = Math.max(...options.hosts.map((h) => h.speed));
+    const fastest = Math.max(...setup.speeds);
     this.chunkRows = chunkRowsFor(setup.unitRate ? setup.unitRate * fastest : setup.soloRate);
     this.workerActors = options.hosts.map((h, i) => {
       const a = createActor(workerMachine, {
@@ -301,7 +306,8 @@ export class AdmJob implements DataParallelJob {
       if (state.load !== this.loads[i]) {
         this.loads[i] = state.load;
         this.estimator.setLoad(i, state.load);
-        if (this.setup.unitRate !== null) control.setRateLimit(i, h.speed * this.setup.unitRate * state.load);
+        if (this.setup.unitRate !== null)
+          control.setRateLimit(i, this.setup.speeds[i] * this.setup.unitRate * state.load);
       }
     });
     const settle = (): RedistributeResult => {
@@ -495,7 +501,7 @@ export class AdmJob implements DataParallelJob {
     return this.options.hosts.map((h, i) => ({
       host: h.name,
       declaredSpeed: h.speed,
-      emulatedRate: this.setup.unitRate === null ? null : h.speed * this.setup.unitRate,
+      emulatedRate: this.setup.unitRate === null ? null : this.setup.speeds[i] * this.setup.unitRate,
       measuredRate: measured[i].measured ? measured[i].speed : null,
       load: measured[i].load,
       available: this.available[i],

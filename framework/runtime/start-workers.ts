@@ -20,6 +20,8 @@ export interface WorkerSetup {
   readonly soloRate: number;
   /** Emulated exemplars/s of a speed-1 host (null: not emulating). */
   readonly unitRate: number | null;
+  /** The speed each worker is throttled to (× unitRate): the declared one unless overridden. */
+  readonly speeds: readonly number[];
 }
 
 /**
@@ -35,6 +37,7 @@ export async function startWorkers(options: {
   shares: readonly number[];
   calibrationParams: Float64Array;
   emulateSpeeds: boolean;
+  emulatedSpeeds?: readonly number[];
   livenessMs?: number;
   injectFaults?: ReadonlyMap<number, FaultPlan>;
 }): Promise<WorkerSetup> {
@@ -68,17 +71,18 @@ export async function startWorkers(options: {
   );
   const probe = links.find((_, i) => options.shares[i] > 0) ?? links[0];
   const soloRate = await probe.calibrate(options.calibrationParams, 150);
+  const speeds = options.emulatedSpeeds ?? hosts.map((h) => h.speed);
+  if (speeds.length !== hosts.length || !speeds.every((s) => Number.isFinite(s) && s > 0)) {
+    throw new RangeError(`emulatedSpeeds: need ${hosts.length} speeds > 0, got ${speeds.join(', ')}`);
+  }
   let rate: number | null = null;
   if (options.emulateSpeeds) {
-    rate = unitRate(
-      soloRate,
-      hosts.map((h) => h.speed),
-    );
-    hosts.forEach((h, i) => {
-      control.setRateLimit(i, h.speed * rate!);
+    rate = unitRate(soloRate, speeds);
+    speeds.forEach((s, i) => {
+      control.setRateLimit(i, s * rate!);
     });
   }
-  return { links, control, soloRate, unitRate: rate };
+  return { links, control, soloRate, unitRate: rate, speeds };
 }
 
 /** Equal shares of `total` over `n` workers, the first ones taking one more. */

@@ -58,7 +58,7 @@ export class StaticJob implements DataParallelJob {
       if (load === this.loads[i]) return;
       this.loads[i] = load;
       if (this.setup.unitRate !== null)
-        this.setup.control.setRateLimit(i, h.speed * this.setup.unitRate * load);
+        this.setup.control.setRateLimit(i, this.setup.speeds[i] * this.setup.unitRate * load);
     });
     for (const r of applied) {
       if (r.event.type !== 'load') {
@@ -106,7 +106,7 @@ export class StaticJob implements DataParallelJob {
     return this.options.hosts.map((h, i) => ({
       host: h.name,
       declaredSpeed: h.speed,
-      emulatedRate: this.setup.unitRate === null ? null : h.speed * this.setup.unitRate,
+      emulatedRate: this.setup.unitRate === null ? null : this.setup.speeds[i] * this.setup.unitRate,
       measuredRate: this.measured[i] === null ? null : this.measured[i]! / this.loads[i],
       load: this.loads[i],
       available: true,
