@@ -17,7 +17,12 @@ export function unitRate(
   return headroom * Math.min((cores * solo) / total, solo / fastest);
 }
 
-/** Rows per chunk so that one chunk is about `chunkMs` of compute at `rate` exemplars/s (≥ 1). */
+/**
+ * Rows per chunk so that one chunk is about `chunkMs` of compute at `rate` exemplars/s: a
+ * multiple of 8 (at least 8), because kernels work on blocks of rows (Opt's on 4) and a
+ * ragged tail in every chunk would run their slow one-row path each time.
+ */
 export function chunkRowsFor(rate: number, chunkMs = 1): number {
-  return Math.max(1, Math.min(1024, Math.floor((rate * chunkMs) / 1000)));
+  const rows = Math.floor((rate * chunkMs) / 1000);
+  return Math.min(1024, Math.max(8, rows - (rows % 8)));
 }
