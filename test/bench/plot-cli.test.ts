@@ -56,7 +56,7 @@ describe('admove plot', () => {
     expect(workers).toContain('exemplars held (exemplars)');
     expect(workers).toContain('vacate h3');
     expect(workers).toContain('available h3');
-    expect(workers).toMatch(/R1 evacuate/);
+    expect(workers).toMatch(/R\d+ evacuate/);
     for (const h of ['h0', 'h1', 'h2', 'h3']) expect(workers).toContain(`${h} (speed`);
 
     const redistributions = await readFile(join(out, 'run-redistributions.svg'), 'utf8');

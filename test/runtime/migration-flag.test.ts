@@ -16,7 +16,7 @@ describe('the migration flag in shared memory', () => {
       index: 0,
       host: 'h0',
       kernelModule: ID_SUM_KERNEL,
-      kernelConfig: {},
+      kernelConfig: { spin: 400 },
       control,
     });
     await worker.insert([copyRows(data, 0, data.count)]);
