@@ -15,12 +15,16 @@ describe('rebalancing on measured speed alone', () => {
       // and the scheduler says nothing. (The emulated rate limit is internal; tests may use it.)
       const setup = (job as unknown as { setup: WorkerSetup }).setup;
       setup.control.setRateLimit(0, setup.control.rateLimit(0) / 4);
-      for (let k = 0; k < 6; k++) expectSameSums(await job.pass(new Float64Array(1)), reference);
+      // Speeds are smoothed and a rebalance waits for some compute after the last one, so give
+      // it up to 20 passes (a loaded machine measures noisily) to head for the 1:4 split.
+      for (let k = 0; k < 20 && job.counts()[0] > 2000; k++) {
+        expectSameSums(await job.pass(new Float64Array(1)), reference);
+      }
       expect(job.events()).toHaveLength(0);
       expect(job.redistributions().length).toBeGreaterThan(0);
       expect(job.redistributions()[0].reason).toBe('gain');
       // Toward the 1:4 split (1,200 / 4,800) the measured rates call for.
-      expect(job.counts()[0]).toBeLessThan(2200);
+      expect(job.counts()[0]).toBeLessThanOrEqual(2000);
       expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
     } finally {
       await job.close();
