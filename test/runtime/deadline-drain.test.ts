@@ -55,9 +55,9 @@ describe('vacate with a deadline (an owner gives notice)', () => {
       const pass = job.pass(params);
       await computing;
       const onH1 = job.counts()[1];
-      // ~20 ms of moving at the assumed 200 MB/s would be needed; 12 ms leaves part for a reload
+      // Moving 3.9 MB takes several ms even at the best observed rate; 3 ms leaves part (or all) for a reload
       // (how much depends on how fast the workers stop, so only the bounds are asserted).
-      job.send({ type: 'vacate', host: 'h1', deadlineMs: 12 });
+      job.send({ type: 'vacate', host: 'h1', deadlineMs: 3 });
       expectSameSums(await pass, wideReference);
       const d = job.redistributions().find((x) => x.deadlines.length > 0)!.deadlines[0];
       expect(d.reloaded).toBeGreaterThan(0);
