@@ -54,9 +54,62 @@ export async function evaluateChecked(
   return result;
 }
 
-/** Guard against stepping twice at once, which would interleave two iterations' state. */
-export function assertIdle(busy: boolean, name: string): void {
-  if (busy) throw new Error(`${name}: step() called while a step is still running`);
+/**
+ * What both conjugate-gradient optimisers share: the accepted weights and error, the
+ * iteration count, convergence, and the guard that keeps two steps from interleaving.
+ * A subclass implements one iteration (`iterate`) and its own `toJSON`.
+ */
+export abstract class OptimiserBase implements Optimiser {
+  protected w: Float64Array;
+  /** Mean error at `w`; NaN until the first evaluation. */
+  protected e = Number.NaN;
+  protected iterations = 0;
+  protected done = false;
+  private busy = false;
+
+  protected constructor(
+    weights: Float64Array,
+    private readonly what: string,
+  ) {
+    this.w = Float64Array.from(weights);
+  }
+
+  /** A copy of the current (accepted) weights. */
+  get weights(): Float64Array {
+    return Float64Array.from(this.w);
+  }
+
+  /** Mean error at the current weights (NaN before the first step). */
+  get error(): number {
+    return this.e;
+  }
+
+  get converged(): boolean {
+    return this.done;
+  }
+
+  get iteration(): number {
+    return this.iterations;
+  }
+
+  async step(evaluate: Evaluate): Promise<StepResult> {
+    this.checkIdle();
+    this.busy = true;
+    try {
+      return await this.iterate(evaluate);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Stepping twice at once would interleave two iterations' state; so would saving mid-step. */
+  protected checkIdle(): void {
+    if (this.busy) throw new Error(`${this.what}: step() or toJSON() called while a step is still running`);
+  }
+
+  protected abstract iterate(evaluate: Evaluate): Promise<StepResult>;
+
+  abstract toJSON(): unknown;
 }
 
 // JSON helpers: float64 numbers round-trip exactly through JSON (shortest round-trip

@@ -1,10 +1,9 @@
 import {
   asRecord,
-  assertIdle,
   dot,
   type Evaluate,
   evaluateChecked,
-  type Optimiser,
+  OptimiserBase,
   readNumber,
   readVector,
   type StepResult,
@@ -45,27 +44,22 @@ interface Trial {
   gradient: Float64Array;
 }
 
-export class PolakRibiere implements Optimiser {
-  private w: Float64Array;
+export class PolakRibiere extends OptimiserBase {
   private g: Float64Array;
   private d: Float64Array;
-  private e = Number.NaN;
   private ePrevious = Number.NaN;
   /** First trial step of the next search after a failed one (0: use the usual guess). */
   private alphaNext = 0;
   private initialised = false;
-  private iterations = 0;
   private sinceRestart = 0;
-  private done = false;
-  private busy = false;
   private readonly c1: number;
   private readonly c2: number;
   private readonly maxEvaluations: number;
   private readonly restartEvery: number;
 
   constructor(weights: Float64Array, options: PrcgOptions = {}) {
+    super(weights, WHAT);
     const n = weights.length;
-    this.w = Float64Array.from(weights);
     this.g = new Float64Array(n);
     this.d = new Float64Array(n);
     this.c1 = options.c1 ?? 1e-4;
@@ -81,33 +75,7 @@ export class PolakRibiere implements Optimiser {
     }
   }
 
-  get weights(): Float64Array {
-    return Float64Array.from(this.w);
-  }
-
-  get error(): number {
-    return this.e;
-  }
-
-  get converged(): boolean {
-    return this.done;
-  }
-
-  get iteration(): number {
-    return this.iterations;
-  }
-
-  async step(evaluate: Evaluate): Promise<StepResult> {
-    assertIdle(this.busy, WHAT);
-    this.busy = true;
-    try {
-      return await this.iterate(evaluate);
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private async iterate(evaluate: Evaluate): Promise<StepResult> {
+  protected async iterate(evaluate: Evaluate): Promise<StepResult> {
     let evaluations = 0;
     let shortest = Number.POSITIVE_INFINITY; // the shortest step tried in this search
     const at = async (alpha: number): Promise<Trial> => {
@@ -236,7 +204,7 @@ export class PolakRibiere implements Optimiser {
   }
 
   toJSON(): PrcgState {
-    assertIdle(this.busy, WHAT);
+    this.checkIdle();
     return {
       kind: 'prcg',
       weights: Array.from(this.w),

@@ -1,11 +1,10 @@
 import {
   asRecord,
-  assertIdle,
   axpy,
   dot,
   type Evaluate,
   evaluateChecked,
-  type Optimiser,
+  OptimiserBase,
   readNumber,
   readVector,
   type StepResult,
@@ -44,27 +43,22 @@ const WHAT = 'ScaledConjugateGradient';
 const LAMBDA_MIN = 1e-15;
 const LAMBDA_MAX = 1e100;
 
-export class ScaledConjugateGradient implements Optimiser {
-  private w: Float64Array;
+export class ScaledConjugateGradient extends OptimiserBase {
   private readonly r: Float64Array; // −E′(w)
   private readonly p: Float64Array; // search direction
   private readonly trial: Float64Array; // the point handed to evaluate
-  private e = Number.NaN; // E(w), NaN until the first evaluation
   private initialised = false;
   private lambda: number;
   private lambdaBar = 0;
   private delta = 0; // δ_k, already scaled by λ, kept across a rejected step
   private success = true;
   private successesSinceRestart = 0;
-  private iterations = 0;
-  private done = false;
-  private busy = false;
   private readonly sigma: number;
   private readonly restartEvery: number;
 
   constructor(weights: Float64Array, options: ScgOptions = {}) {
+    super(weights, WHAT);
     const n = weights.length;
-    this.w = Float64Array.from(weights);
     this.r = new Float64Array(n);
     this.p = new Float64Array(n);
     this.trial = new Float64Array(n);
@@ -76,41 +70,12 @@ export class ScaledConjugateGradient implements Optimiser {
     }
   }
 
-  /** A copy of the current (accepted) weights. */
-  get weights(): Float64Array {
-    return Float64Array.from(this.w);
-  }
-
-  /** Mean error at the current weights (NaN before the first step). */
-  get error(): number {
-    return this.e;
-  }
-
-  /** True once the gradient is exactly zero: no direction left to follow. */
-  get converged(): boolean {
-    return this.done;
-  }
-
   /** The current scale λ (large λ means SCG is taking short, gradient-descent-like steps). */
   get scale(): number {
     return this.lambda;
   }
 
-  get iteration(): number {
-    return this.iterations;
-  }
-
-  async step(evaluate: Evaluate): Promise<StepResult> {
-    assertIdle(this.busy, WHAT);
-    this.busy = true;
-    try {
-      return await this.iterate(evaluate);
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private async iterate(evaluate: Evaluate): Promise<StepResult> {
+  protected async iterate(evaluate: Evaluate): Promise<StepResult> {
     const { w, r, p, trial } = this;
     let evaluations = 0;
     if (!this.initialised) {
@@ -207,7 +172,7 @@ export class ScaledConjugateGradient implements Optimiser {
 
   /** Plain-JSON state, valid between steps; `fromJSON` resumes bit-for-bit. */
   toJSON(): ScgState {
-    assertIdle(this.busy, WHAT);
+    this.checkIdle();
     return {
       kind: 'scg',
       weights: Array.from(this.w),
