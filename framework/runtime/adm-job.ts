@@ -17,7 +17,7 @@ import { type FaultPlan, type FaultRecord, faultsIn, isWorkerFault } from './fau
 import type { PassReply } from './messages.ts';
 import { moveData } from './move-data.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
-import { type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
+import { emulatedRate, type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
 
 export interface JobOptions {
   /** URL (href) of the module whose `createKernel(config)` builds the app's kernel in each thread. */
@@ -306,8 +306,8 @@ export class AdmJob implements DataParallelJob {
       if (state.load !== this.loads[i]) {
         this.loads[i] = state.load;
         this.estimator.setLoad(i, state.load);
-        if (this.setup.unitRate !== null)
-          control.setRateLimit(i, this.setup.speeds[i] * this.setup.unitRate * state.load);
+        const rate = emulatedRate(this.setup, i);
+        if (rate !== null) control.setRateLimit(i, rate * state.load);
       }
     });
     const settle = (): RedistributeResult => {
@@ -501,7 +501,7 @@ export class AdmJob implements DataParallelJob {
     return this.options.hosts.map((h, i) => ({
       host: h.name,
       declaredSpeed: h.speed,
-      emulatedRate: this.setup.unitRate === null ? null : this.setup.speeds[i] * this.setup.unitRate,
+      emulatedRate: emulatedRate(this.setup, i),
       measuredRate: measured[i].measured ? measured[i].speed : null,
       load: measured[i].load,
       available: this.available[i],

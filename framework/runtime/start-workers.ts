@@ -85,6 +85,11 @@ export async function startWorkers(options: {
   return { links, control, soloRate, unitRate: rate, speeds };
 }
 
+/** Worker `i`'s emulated rate at full load, exemplars/s (null when not emulating). */
+export function emulatedRate(setup: WorkerSetup, i: number): number | null {
+  return setup.unitRate === null ? null : setup.speeds[i] * setup.unitRate;
+}
+
 /** Equal shares of `total` over `n` workers, the first ones taking one more. */
 export function equalShares(total: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));

@@ -3,7 +3,7 @@ import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import type { DataParallelJob, JobOptions } from './adm-job.ts';
 import type { FaultRecord } from './faults.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
-import { equalShares, type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
+import { emulatedRate, equalShares, type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
 
 /** Rows per chunk when nothing is checked between chunks: only the throttle needs chunks. */
 const STATIC_CHUNK_ROWS = 256;
@@ -57,8 +57,8 @@ export class StaticJob implements DataParallelJob {
       const load = states.get(h.name)?.load ?? 1;
       if (load === this.loads[i]) return;
       this.loads[i] = load;
-      if (this.setup.unitRate !== null)
-        this.setup.control.setRateLimit(i, this.setup.speeds[i] * this.setup.unitRate * load);
+      const rate = emulatedRate(this.setup, i);
+      if (rate !== null) this.setup.control.setRateLimit(i, rate * load);
     });
     for (const r of applied) {
       if (r.event.type !== 'load') {
@@ -106,7 +106,7 @@ export class StaticJob implements DataParallelJob {
     return this.options.hosts.map((h, i) => ({
       host: h.name,
       declaredSpeed: h.speed,
-      emulatedRate: this.setup.unitRate === null ? null : this.setup.speeds[i] * this.setup.unitRate,
+      emulatedRate: emulatedRate(this.setup, i),
       measuredRate: this.measured[i] === null ? null : this.measured[i]! / this.loads[i],
       load: this.loads[i],
       available: true,

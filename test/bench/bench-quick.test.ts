@@ -3,41 +3,15 @@
  * tiny size, into a temporary folder. Asserts the files and the summary fields issue 4
  * names — never a timing (a 2-core machine running other work proves nothing about speed).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO } from '../cli/run-cli.ts';
+import { type CliResult, REPO, runNode } from '../cli/run-cli.ts';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function bench(args: readonly string[], timeoutMs: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function bench(args: readonly string[], timeoutMs: number) {
+  return runNode(['--import', 'tsx', 'bench/run.ts', ...args], timeoutMs);
 }
 
 /** The headline figures each benchmark's summary must carry (null where quick mode cannot measure them). */
@@ -54,7 +28,7 @@ const TIMEOUT = 420_000;
 
 describe('npm run bench -- --quick', () => {
   let dir: string;
-  let run: Run;
+  let run: CliResult;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'admove-bench-test-'));

@@ -10,10 +10,10 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Run `admove …` as a real child process, as a user would. */
-export function admove(args: readonly string[], timeoutMs = 120_000): Promise<CliResult> {
+/** Run `node …args` in the repository as a real child process; killed after `timeoutMs`. */
+export function runNode(args: readonly string[], timeoutMs: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -29,6 +29,11 @@ export function admove(args: readonly string[], timeoutMs = 120_000): Promise<Cl
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Run `admove …` as a real child process, as a user would. */
+export function admove(args: readonly string[], timeoutMs = 120_000): Promise<CliResult> {
+  return runNode([CLI, ...args], timeoutMs);
 }
 
 /** Start `admove …` and return the child, for tests that signal or kill it. */
