@@ -86,7 +86,7 @@ export const micro: BenchDef = {
     });
 
     // The check before every chunk: Atomics.load of the shared flag, vs a plain array read.
-    const control = new WorkerControl(1);
+    const control = new WorkerControl();
     const plain = new Int32Array(1);
     let sink = 0;
     add(
@@ -96,7 +96,7 @@ export const micro: BenchDef = {
       CHECKS,
       'checks',
       () => {
-        for (let i = 0; i < CHECKS; i++) if (control.migrationRequested()) sink++;
+        for (let i = 0; i < CHECKS; i++) if (control.stopRequested()) sink++;
       },
     );
     add(`${CHECKS} plain reads (no atomics)`, 'plain read', 'inner-loop check', CHECKS, 'checks', () => {

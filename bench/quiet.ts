@@ -220,7 +220,7 @@ async function overheadBreakdown(data: Dataset, hidden: number, workers: number,
   const kernel = createOptKernel({ inputs: data.dim, hidden, outputs: data.classes.length, loss: 'xent' });
   const store = new ExemplarStore();
   store.add(cols);
-  const control = new WorkerControl(1);
+  const control = new WorkerControl();
   const w = initWeights(
     { inputs: data.dim, hidden, outputs: data.classes.length, loss: 'xent' },
     new SeededRandom(1),
@@ -229,7 +229,7 @@ async function overheadBreakdown(data: Dataset, hidden: number, workers: number,
   const loop = (chunk: number, check: boolean) => {
     store.resetProcessed();
     const t = performance.now();
-    const p = runPassLoop(store, kernel, w, acc, control, 0, chunk, check);
+    const p = runPassLoop(store, kernel, w, acc, control, chunk, check);
     return { ms: performance.now() - t, processed: p.processed };
   };
   // Solo rate as the framework calibrates it, to get ADM's chunk size.
@@ -301,7 +301,7 @@ async function overheadBreakdown(data: Dataset, hidden: number, workers: number,
 function timeCheckNs(control: WorkerControl, n: number): number {
   let hits = 0;
   const t = performance.now();
-  for (let i = 0; i < n; i++) if (control.migrationRequested()) hits++;
+  for (let i = 0; i < n; i++) if (control.stopRequested()) hits++;
   const ns = ((performance.now() - t) * 1e6) / n;
   if (hits !== 0) throw new Error('migration flag set during the check timing');
   return ns;

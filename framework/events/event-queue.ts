@@ -96,6 +96,8 @@ export interface EventSummary {
 export interface EventQueueOptions {
   /** Keep full records for the first this-many events (default 10,000; Infinity keeps all). */
   readonly recordLimit?: number;
+  /** Why this job refuses a well-formed event (null: accepted), e.g. a build that cannot move data. */
+  readonly refuse?: (event: SchedulerEvent) => string | null;
 }
 
 export const DEFAULT_RECORD_LIMIT = 10_000;
@@ -118,6 +120,7 @@ export class EventQueue {
   private appliedCount = 0;
   private supersededCount = 0;
   private rejectedCount = 0;
+  private readonly refuse: ((event: SchedulerEvent) => string | null) | undefined;
 
   constructor(hosts: readonly HostName[], options: EventQueueOptions = {}) {
     const set = new Set(hosts);
@@ -132,6 +135,7 @@ export class EventQueue {
     this.hosts = Object.freeze([...hosts]);
     this.hostSet = set;
     this.recordLimit = limit;
+    this.refuse = options.refuse;
     for (const h of hosts) this.state.set(h, INITIAL_HOST_STATE);
   }
 
@@ -145,8 +149,9 @@ export class EventQueue {
     const check = checkEvent(event, this.hostSet, this.hosts);
     const record: EventRecord = { seq, event: check.event, receivedAt: now };
     if (this.kept.length < this.recordLimit) this.kept.push(record);
-    if (!check.ok) {
-      record.outcome = { status: 'rejected', reason: check.reason, at: now };
+    const refusal = check.ok ? (this.refuse?.(check.event) ?? null) : check.reason;
+    if (!check.ok || refusal !== null) {
+      record.outcome = { status: 'rejected', reason: refusal ?? 'refused', at: now };
       this.rejectedCount++;
       return record;
     }

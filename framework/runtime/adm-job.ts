@@ -18,6 +18,8 @@ import type { PassReply } from './messages.ts';
 import { moveData } from './move-data.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
 import { emulatedRate, type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
+import { realTimers, type Timers } from './timers.ts';
+import type { WorkerTransport } from './worker-link.ts';
 
 export interface JobOptions {
   /** URL (href) of the module whose `createKernel(config)` builds the app's kernel in each thread. */
@@ -37,6 +39,20 @@ export interface JobOptions {
   readonly calibrationParams: Float64Array;
   /** Milliseconds since the run started. */
   readonly clock: () => number;
+  /**
+   * Timers on the same clock as `clock` (default: the real ones). A deterministic harness
+   * passes virtual ones, so the job's waits (deferral, wait timeout) follow virtual time.
+   */
+  readonly timers?: Timers;
+  /**
+   * The kernel's unthrottled single-worker rate, exemplars/s, measured once elsewhere (no
+   * calibration at start): jobs compared side by side share it, so they emulate the same machine.
+   */
+  readonly soloRate?: number;
+  /** Rebalance at pass boundaries on measured speeds alone, without an event (default true). */
+  readonly rebalance?: boolean;
+  /** How workers are started (default: threads on this machine). */
+  readonly transport?: WorkerTransport;
   /** How long to wait for a host when every host is vacated (default 60 s). */
   readonly waitTimeoutMs?: number;
   /** Minimum estimated gain before data moves for speed alone (default 5 %). */
@@ -73,6 +89,10 @@ export interface DataParallelJob {
   faults(): readonly FaultRecord[];
   /** States the job's machines entered, in order (empty for the plain build). */
   stateTransitions(): readonly StateTransition[];
+  /** The rates the job runs at: measured (or given) once at start. */
+  calibration(): { readonly soloRate: number; readonly unitRate: number | null };
+  /** Chunks the workers have completed since they started (progress; grows during a pass). */
+  chunksDone(): number;
   /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
   heldIds(): Promise<Int32Array[]>;
   close(): Promise<void>;
@@ -98,9 +118,8 @@ export class AdmJob implements DataParallelJob {
   private current: Actor<typeof passMachine> | null = null;
   /** Redistributions whose migration cost ends when computing resumes. */
   private awaitingResume: RedistributionRecord[] = [];
-  private chunkRows: number;
   /** A deferred interrupt for events that may wait (see `minIntervalMs`). */
-  private deferred: NodeJS.Timeout | null = null;
+  private deferred: unknown = null;
   private nextRedistributionAt = 0;
   /** Observed speed of moves, for deadline drains (starts at a conservative 200 MB/s). */
   private moveBytesPerMs = 200_000;
@@ -111,6 +130,9 @@ export class AdmJob implements DataParallelJob {
   /** The load each host was last told to run at (the estimator keeps a clamped copy). */
   private readonly loads: number[];
   private readonly faultRecords: FaultRecord[] = [];
+  private readonly timers: Timers;
+  /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
+  private readonly emulatedLoads: number[];
 
   private constructor(
     private readonly options: JobOptions,
@@ -125,8 +147,8 @@ export class AdmJob implements DataParallelJob {
     this.processed = names.map(() => 0);
     this.lost = names.map(() => false);
     this.loads = names.map(() => 1);
-    const fastest = Math.max(...setup.speeds);
-    this.chunkRows = chunkRowsFor(setup.unitRate ? setup.unitRate * fastest : setup.soloRate);
+    this.emulatedLoads = names.map(() => 1);
+    this.timers = options.timers ?? realTimers;
     this.workerActors = options.hosts.map((h, i) => {
       const a = createActor(workerMachine, {
         input: { host: h.name },
@@ -166,6 +188,12 @@ export class AdmJob implements DataParallelJob {
     if (record.outcome?.status === 'rejected') return record;
     // The owner's word is obeyed at once; load and availability can wait for a quiet moment.
     if (event.type === 'vacate') this.urgent = true;
+    // An emulated host slows down when its owner loads it, not when the job reacts.
+    if (event.type === 'load')
+      this.emulateLoad(
+        this.options.hosts.findIndex((h) => h.name === event.host),
+        event.fraction,
+      );
     if (this.mayRedistribute()) this.interrupt();
     else this.deferInterrupt();
     return record;
@@ -186,6 +214,7 @@ export class AdmJob implements DataParallelJob {
    * process) loses data without an event.
    */
   private rebalanceWanted(): boolean {
+    if (this.options.rebalance === false) return false;
     if (this.options.clock() < this.nextRedistributionAt) return false;
     const capacities = this.estimator.capacities(this.available);
     let targets: number[];
@@ -200,7 +229,7 @@ export class AdmJob implements DataParallelJob {
 
   private deferInterrupt(): void {
     if (this.deferred !== null) return;
-    this.deferred = setTimeout(
+    this.deferred = this.timers.setTimeout(
       () => {
         this.deferred = null;
         // A redistribution may have happened meanwhile and moved the next allowed time.
@@ -209,11 +238,12 @@ export class AdmJob implements DataParallelJob {
       },
       Math.max(0, this.nextRedistributionAt - this.options.clock()),
     );
-    this.deferred.unref();
+    // A pending deferral alone never keeps the process alive.
+    (this.deferred as { unref?: () => void }).unref?.();
   }
 
   private interrupt(): void {
-    if (this.deferred !== null) clearTimeout(this.deferred);
+    if (this.deferred !== null) this.timers.clearTimeout(this.deferred);
     this.deferred = null;
     this.current?.send({ type: 'scheduler.event' });
   }
@@ -234,7 +264,7 @@ export class AdmJob implements DataParallelJob {
       },
       actions: {
         requestStop: () => {
-          this.setup.control.requestMigration();
+          for (const l of this.setup.links) l.stop();
           for (const a of this.workerActors) a.send({ type: 'stop' });
         },
       },
@@ -244,6 +274,7 @@ export class AdmJob implements DataParallelJob {
       input: { params, waitTimeoutMs },
       id: 'pass',
       inspect: (e) => this.inspect(e),
+      clock: this.timers,
     });
     this.current = actor;
     actor.start();
@@ -269,9 +300,9 @@ export class AdmJob implements DataParallelJob {
     for (const a of this.workerActors) a.send({ type: 'compute' });
     const settled = await Promise.allSettled(
       active.map((w) =>
-        w.pass(params, fresh, this.chunkRows, true).catch((error: unknown) => {
+        w.pass(params, fresh, this.chunkRowsOf(w.index), true).catch((error: unknown) => {
           // Stop the others at their next chunk: this pass will start over anyway.
-          this.setup.control.requestMigration();
+          for (const l of active) l.stop();
           throw error;
         }),
       ),
@@ -294,8 +325,6 @@ export class AdmJob implements DataParallelJob {
   }
 
   private async redistribute(): Promise<RedistributeResult> {
-    const control = this.setup.control;
-    control.clearMigration();
     for (const a of this.workerActors) a.send({ type: 'redistribute' });
     const startedAt = this.options.clock();
     const drain = this.queue.drain(startedAt);
@@ -306,8 +335,6 @@ export class AdmJob implements DataParallelJob {
       if (state.load !== this.loads[i]) {
         this.loads[i] = state.load;
         this.estimator.setLoad(i, state.load);
-        const rate = emulatedRate(this.setup, i);
-        if (rate !== null) control.setRateLimit(i, rate * state.load);
       }
     });
     const settle = (): RedistributeResult => {
@@ -409,7 +436,6 @@ export class AdmJob implements DataParallelJob {
       this.held[l.index] = 0;
       this.workerActors[l.index].send({ type: 'lost' });
     }
-    this.setup.control.clearMigration();
     const live = links.filter((l) => !this.lost[l.index]);
     const holdings = await Promise.all(live.map((l) => l.ids()));
     live.forEach((l, k) => {
@@ -457,6 +483,19 @@ export class AdmJob implements DataParallelJob {
     this.workerActors.forEach((a, i) => {
       if (!this.lost[i]) a.send({ type: 'holding', count: this.held[i] });
     });
+  }
+
+  /** Emulation: host `i` now runs at `fraction` of its speed (its owner's load). */
+  private emulateLoad(i: number, fraction: number): void {
+    this.emulatedLoads[i] = fraction;
+    const rate = emulatedRate(this.setup, i);
+    if (rate !== null) this.setup.links[i].setRateLimit(rate * fraction);
+  }
+
+  /** Rows per chunk for worker `i`: about a millisecond of its work, at its own speed. */
+  private chunkRowsOf(i: number): number {
+    const rate = emulatedRate(this.setup, i);
+    return chunkRowsFor(rate === null ? this.setup.soloRate : rate * this.emulatedLoads[i]);
   }
 
   private countFrom(transfers: readonly Transfer[], worker: number): number {
@@ -510,12 +549,20 @@ export class AdmJob implements DataParallelJob {
     }));
   }
 
+  calibration(): { readonly soloRate: number; readonly unitRate: number | null } {
+    return { soloRate: this.setup.soloRate, unitRate: this.setup.unitRate };
+  }
+
+  chunksDone(): number {
+    return this.setup.links.reduce((s, l) => s + (l.alive ? l.chunksDone() : 0), 0);
+  }
+
   async heldIds(): Promise<Int32Array[]> {
     return Promise.all(this.setup.links.map((w) => (this.lost[w.index] ? new Int32Array(0) : w.ids())));
   }
 
   async close(): Promise<void> {
-    if (this.deferred !== null) clearTimeout(this.deferred);
+    if (this.deferred !== null) this.timers.clearTimeout(this.deferred);
     for (const a of this.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));
   }

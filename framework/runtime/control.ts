@@ -1,62 +1,79 @@
 /**
- * Shared memory between the coordinator and its worker threads. Workers read it once
- * per chunk of their inner loop (`Atomics.load`, ~10 ns) instead of polling messages,
- * so a pending migration is noticed within one chunk.
+ * Shared memory between the coordinator-side link of one thread worker and its thread.
+ * The thread reads it once per chunk of its inner loop (`Atomics.load`, ~10 ns) instead of
+ * polling messages, so a stop is noticed within one chunk; the link reads the thread's
+ * progress from it to tell a slow worker from a hung one. Only `ThreadWorker` and the
+ * thread use it: the coordinator speaks to every worker through `WorkerLink`.
  *
- * Layout: Int32 [0] migration flag (0 run, 1 stop at the next chunk boundary);
- * Int32 [1 + i] chunks completed by worker i (for tests and progress);
- * Float64 rate limit of worker i in exemplars/s (0 = unlimited): its emulated speed.
+ * Layout: Int32 [0] stop flag (0 run, 1 stop at the next chunk boundary); [1] chunks
+ * completed; [2] rows copied in moves (progress outside passes);
+ * Float64 [2] rate limit in exemplars/s (0 = unlimited: the emulated speed);
+ * Float64 [3] the wall-clock time (epoch ms) until which the thread declared it sleeps.
  */
 export class WorkerControl {
   readonly buffer: SharedArrayBuffer;
   private readonly ints: Int32Array;
-  private readonly rates: Float64Array;
+  private readonly floats: Float64Array;
 
-  constructor(
-    readonly workers: number,
-    buffer?: SharedArrayBuffer,
-  ) {
-    const rateOffset = Math.ceil(((1 + workers) * 4) / 8) * 8;
-    this.buffer = buffer ?? new SharedArrayBuffer(rateOffset + workers * 8);
-    this.ints = new Int32Array(this.buffer, 0, 1 + workers);
-    this.rates = new Float64Array(this.buffer, rateOffset, workers);
+  constructor(buffer?: SharedArrayBuffer) {
+    this.buffer = buffer ?? new SharedArrayBuffer(32);
+    this.ints = new Int32Array(this.buffer, 0, 4);
+    this.floats = new Float64Array(this.buffer, 0, 4);
   }
 
-  /** Ask every worker to stop at its next chunk boundary, and wake any that is throttled. */
-  requestMigration(): void {
+  /** Ask the worker to stop at its next chunk boundary, and wake it if it is throttled. */
+  requestStop(): void {
     Atomics.store(this.ints, 0, 1);
     Atomics.notify(this.ints, 0);
   }
 
-  clearMigration(): void {
+  clearStop(): void {
     Atomics.store(this.ints, 0, 0);
   }
 
-  migrationRequested(): boolean {
+  stopRequested(): boolean {
     return Atomics.load(this.ints, 0) !== 0;
   }
 
-  chunkDone(worker: number): void {
-    Atomics.add(this.ints, 1 + worker, 1);
+  chunkDone(): void {
+    Atomics.add(this.ints, 1, 1);
   }
 
-  chunksDone(worker: number): number {
-    return Atomics.load(this.ints, 1 + worker);
+  chunksDone(): number {
+    return Atomics.load(this.ints, 1);
   }
 
-  setRateLimit(worker: number, exemplarsPerSecond: number): void {
-    this.rates[worker] = exemplarsPerSecond;
+  /** Rows copied or handed over in a move: a sign of life outside passes. */
+  rowsMoved(n: number): void {
+    Atomics.add(this.ints, 2, n);
   }
 
-  rateLimit(worker: number): number {
-    return this.rates[worker];
+  /** A number that changes whenever the worker makes progress of any kind. */
+  progress(): number {
+    return Atomics.load(this.ints, 1) + Atomics.load(this.ints, 2);
+  }
+
+  setRateLimit(exemplarsPerSecond: number): void {
+    this.floats[2] = exemplarsPerSecond;
+  }
+
+  rateLimit(): number {
+    return this.floats[2];
+  }
+
+  /** Epoch ms until which the worker said it sleeps (an emulated slow host idling). */
+  sleepingUntil(): number {
+    return this.floats[3];
   }
 
   /**
-   * Sleep up to `ms` (an emulated slow host idling), waking at once if a migration is
-   * requested. Only ever called on worker threads: Atomics.wait blocks the caller.
+   * Sleep up to `ms` (an emulated slow host idling), waking at once if a stop is requested.
+   * The sleep is declared first, so the link does not take a throttled worker for a hung one.
+   * Only ever called on worker threads: Atomics.wait blocks the caller.
    */
   idle(ms: number): void {
+    this.floats[3] = Date.now() + ms;
     Atomics.wait(this.ints, 0, 0, ms);
+    this.floats[3] = 0;
   }
 }

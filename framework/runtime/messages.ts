@@ -9,8 +9,8 @@ export type WorkerRequest =
       readonly host: string;
       readonly kernelModule: string;
       readonly kernelConfig: unknown;
+      /** This worker's WorkerControl (stop flag, progress, rate limit). */
       readonly control: SharedArrayBuffer;
-      readonly workers: number;
       /** A fault to inject (tests and `--inject-fault`). */
       readonly fault?: FaultPlan;
     }
@@ -22,7 +22,7 @@ export type WorkerRequest =
       readonly fresh: boolean;
       readonly params: Float64Array;
       readonly chunkRows: number;
-      readonly checkMigration: boolean;
+      readonly checkStop: boolean;
     }
   | { readonly kind: 'calibrate'; readonly params: Float64Array; readonly ms: number }
   | { readonly kind: 'ids' }

@@ -5,7 +5,7 @@ import type { WorkerControl } from './control.ts';
 export interface PassProgress {
   /** Exemplars counted by this call. */
   readonly processed: number;
-  /** True when it stopped early because a migration was requested. */
+  /** True when it stopped early because a stop was requested. */
   readonly interrupted: boolean;
   /** Wall time of this call, throttling included: what the host's speed looks like from outside. */
   readonly elapsedMs: number;
@@ -13,7 +13,7 @@ export interface PassProgress {
 
 /**
  * The inner loop of a worker: count every exemplar not yet processed in this pass,
- * chunk by chunk, checking the shared migration flag before each chunk. Rows already
+ * chunk by chunk, checking the shared stop flag before each chunk. Rows already
  * flagged (counted here or by a previous holder before they moved) are skipped, so
  * each exemplar is counted exactly once per pass whatever moved in the middle of it.
  */
@@ -23,16 +23,15 @@ export function runPassLoop(
   params: Float64Array,
   acc: Float64Array,
   control: WorkerControl,
-  worker: number,
   chunkRows: number,
-  checkMigration: boolean,
+  checkStop: boolean,
 ): PassProgress {
   const start = performance.now();
   let processed = 0;
   for (const cols of store.columns()) {
     const flags = cols.processed;
     for (let s = 0; s < cols.count; s += chunkRows) {
-      if (checkMigration && control.migrationRequested()) {
+      if (checkStop && control.stopRequested()) {
         return { processed, interrupted: true, elapsedMs: performance.now() - start };
       }
       const e = Math.min(s + chunkRows, cols.count);
@@ -49,8 +48,8 @@ export function runPassLoop(
         processed += j - i;
         i = j;
       }
-      control.chunkDone(worker);
-      const rate = control.rateLimit(worker);
+      control.chunkDone();
+      const rate = control.rateLimit();
       if (rate > 0) {
         // Emulated host speed: never run ahead of `rate` exemplars a second.
         const ahead = (processed / rate) * 1000 - (performance.now() - start);

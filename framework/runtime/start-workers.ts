@@ -2,10 +2,9 @@ import { availableParallelism } from 'node:os';
 import { copyRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { unitRate } from './calibration.ts';
-import { WorkerControl } from './control.ts';
 import type { FaultPlan } from './faults.ts';
-import { ThreadWorker } from './thread-worker.ts';
-import type { WorkerLink } from './worker-link.ts';
+import { threadTransport } from './thread-worker.ts';
+import type { WorkerLink, WorkerTransport } from './worker-link.ts';
 
 export interface HostSpec {
   readonly name: string;
@@ -15,8 +14,7 @@ export interface HostSpec {
 
 export interface WorkerSetup {
   readonly links: WorkerLink[];
-  readonly control: WorkerControl;
-  /** Unthrottled single-thread rate of the kernel, exemplars/s. */
+  /** Unthrottled single-worker rate of the kernel, exemplars/s (measured, or as given). */
   readonly soloRate: number;
   /** Emulated exemplars/s of a speed-1 host (null: not emulating). */
   readonly unitRate: number | null;
@@ -24,12 +22,7 @@ export interface WorkerSetup {
   readonly speeds: readonly number[];
 }
 
-/**
- * Start one thread worker per host, hand each its initial share of `train` (rows are
- * copied once into per-worker buffers that are then transferred), and calibrate the
- * kernel's speed so emulated hosts can be throttled to their declared speeds.
- */
-export async function startWorkers(options: {
+export interface StartOptions {
   hosts: readonly HostSpec[];
   kernelModule: string;
   kernelConfig: unknown;
@@ -38,51 +31,98 @@ export async function startWorkers(options: {
   calibrationParams: Float64Array;
   emulateSpeeds: boolean;
   emulatedSpeeds?: readonly number[];
+  /**
+   * The kernel's unthrottled single-worker rate, exemplars/s, measured once elsewhere: no
+   * calibration here. Jobs compared side by side share one, so they emulate the same machine.
+   */
+  soloRate?: number;
   livenessMs?: number;
   injectFaults?: ReadonlyMap<number, FaultPlan>;
-}): Promise<WorkerSetup> {
+  transport?: WorkerTransport;
+}
+
+/** Problems with the options that need no worker to find: checked before any worker starts. */
+export function validateStartOptions(options: StartOptions): void {
+  const n = options.hosts.length;
+  if (n === 0) throw new RangeError('a job needs at least one host');
+  const names = new Set(options.hosts.map((h) => h.name));
+  if (names.size !== n) throw new RangeError('host names must be distinct');
+  for (const h of options.hosts) {
+    if (!(Number.isFinite(h.speed) && h.speed > 0)) throw new RangeError(`host ${h.name}: speed must be > 0`);
+  }
+  const speeds = options.emulatedSpeeds;
+  if (speeds !== undefined && (speeds.length !== n || !speeds.every((s) => Number.isFinite(s) && s > 0))) {
+    throw new RangeError(`emulatedSpeeds: need ${n} speeds > 0, got ${speeds.join(', ')}`);
+  }
+  if (options.soloRate !== undefined && !(Number.isFinite(options.soloRate) && options.soloRate > 0)) {
+    throw new RangeError(`soloRate must be > 0, got ${options.soloRate}`);
+  }
+  const total = options.shares.reduce((a, b) => a + b, 0);
+  if (options.shares.length !== n || total !== options.train.count) {
+    throw new RangeError(`shares must cover the ${options.train.count} exemplars over ${n} hosts`);
+  }
+  for (const w of options.injectFaults?.keys() ?? []) {
+    if (!(Number.isInteger(w) && w >= 0 && w < n))
+      throw new RangeError(`fault for worker ${w}: no such worker`);
+  }
+}
+
+/**
+ * Start one worker per host, hand each its initial share of `train` (rows are copied once
+ * into per-worker buffers that are then transferred), and calibrate the kernel's speed so
+ * emulated hosts can be throttled to their declared speeds. If anything fails, every
+ * worker already started is closed before the error is passed on.
+ */
+export async function startWorkers(options: StartOptions): Promise<WorkerSetup> {
+  validateStartOptions(options);
   const { hosts } = options;
-  const control = new WorkerControl(hosts.length);
-  // Starting a thread loads tsx and the kernel (about a second of CPU): a few at a time, so
-  // 32 workers on 2 cores do not all time out together.
-  const links: ThreadWorker[] = [];
-  const concurrent = Math.max(2, availableParallelism());
-  for (let first = 0; first < hosts.length; first += concurrent) {
-    const batch = hosts.slice(first, first + concurrent).map((h, k) =>
-      ThreadWorker.start({
-        index: first + k,
-        host: h.name,
-        kernelModule: options.kernelModule,
-        kernelConfig: options.kernelConfig,
-        control,
-        livenessMs: options.livenessMs,
-        fault: options.injectFaults?.get(first + k),
+  const transport = options.transport ?? threadTransport;
+  const links: WorkerLink[] = [];
+  try {
+    // Starting a thread loads tsx and the kernel (about a second of CPU): a few at a time, so
+    // 32 workers on 2 cores do not all time out together.
+    const concurrent = Math.max(2, availableParallelism());
+    for (let first = 0; first < hosts.length; first += concurrent) {
+      const batch = hosts.slice(first, first + concurrent).map((h, k) =>
+        transport.start({
+          index: first + k,
+          host: h.name,
+          kernelModule: options.kernelModule,
+          kernelConfig: options.kernelConfig,
+          livenessMs: options.livenessMs ?? 3000,
+          fault: options.injectFaults?.get(first + k),
+        }),
+      );
+      const started = await Promise.allSettled(batch);
+      for (const s of started) if (s.status === 'fulfilled') links.push(s.value);
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
+    let offset = 0;
+    const loads = await Promise.allSettled(
+      links.map((link, i) => {
+        const part = copyRows(options.train, offset, offset + options.shares[i]);
+        offset += options.shares[i];
+        return link.insert([part]);
       }),
     );
-    links.push(...(await Promise.all(batch)));
+    const failed = loads.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const speeds = options.emulatedSpeeds ?? hosts.map((h) => h.speed);
+    const probe = links.find((_, i) => options.shares[i] > 0) ?? links[0];
+    const soloRate = options.soloRate ?? (await probe.calibrate(options.calibrationParams, 150));
+    const rate = options.emulateSpeeds ? unitRate(soloRate, speeds) : null;
+    if (rate !== null) {
+      const r = rate;
+      speeds.forEach((s, i) => {
+        links[i].setRateLimit(s * r);
+      });
+    }
+    return { links, soloRate, unitRate: rate, speeds };
+  } catch (error) {
+    await Promise.allSettled(links.map((l) => l.close()));
+    throw error;
   }
-  let offset = 0;
-  await Promise.all(
-    links.map((link, i) => {
-      const part = copyRows(options.train, offset, offset + options.shares[i]);
-      offset += options.shares[i];
-      return link.insert([part]);
-    }),
-  );
-  const probe = links.find((_, i) => options.shares[i] > 0) ?? links[0];
-  const soloRate = await probe.calibrate(options.calibrationParams, 150);
-  const speeds = options.emulatedSpeeds ?? hosts.map((h) => h.speed);
-  if (speeds.length !== hosts.length || !speeds.every((s) => Number.isFinite(s) && s > 0)) {
-    throw new RangeError(`emulatedSpeeds: need ${hosts.length} speeds > 0, got ${speeds.join(', ')}`);
-  }
-  let rate: number | null = null;
-  if (options.emulateSpeeds) {
-    rate = unitRate(soloRate, speeds);
-    speeds.forEach((s, i) => {
-      control.setRateLimit(i, s * rate!);
-    });
-  }
-  return { links, control, soloRate, unitRate: rate, speeds };
 }
 
 /** Worker `i`'s emulated rate at full load, exemplars/s (null when not emulating). */

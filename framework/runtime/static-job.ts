@@ -27,7 +27,11 @@ export class StaticJob implements DataParallelJob {
     private readonly setup: WorkerSetup,
     shares: number[],
   ) {
-    this.queue = new EventQueue(options.hosts.map((h) => h.name));
+    // Recorded as rejected on receipt, so the records and the summary agree.
+    this.queue = new EventQueue(
+      options.hosts.map((h) => h.name),
+      { refuse: (e) => (e.type === 'load' ? null : 'the plain build cannot move data') },
+    );
     this.held = shares;
     this.processed = shares.map(() => 0);
     this.measured = shares.map(() => null);
@@ -52,19 +56,15 @@ export class StaticJob implements DataParallelJob {
     const now = this.options.clock();
     const record = this.queue.receive(event, now);
     if (record.outcome?.status === 'rejected') return record;
-    const { applied, states } = this.queue.drain(now);
+    // A load takes effect on receipt (the host's owner slows it now), as in the ADM build.
+    const { states } = this.queue.drain(now);
     this.options.hosts.forEach((h, i) => {
       const load = states.get(h.name)?.load ?? 1;
       if (load === this.loads[i]) return;
       this.loads[i] = load;
       const rate = emulatedRate(this.setup, i);
-      if (rate !== null) this.setup.control.setRateLimit(i, rate * load);
+      if (rate !== null) this.setup.links[i].setRateLimit(rate * load);
     });
-    for (const r of applied) {
-      if (r.event.type !== 'load') {
-        r.outcome = { status: 'rejected', reason: 'the plain build cannot move data', at: now };
-      }
-    }
     return record;
   }
 
@@ -113,6 +113,14 @@ export class StaticJob implements DataParallelJob {
       exemplars: this.held[i],
       exemplarsProcessed: this.processed[i],
     }));
+  }
+
+  calibration(): { readonly soloRate: number; readonly unitRate: number | null } {
+    return { soloRate: this.setup.soloRate, unitRate: this.setup.unitRate };
+  }
+
+  chunksDone(): number {
+    return this.setup.links.reduce((s, l) => s + l.chunksDone(), 0);
   }
 
   async heldIds(): Promise<Int32Array[]> {

@@ -1,27 +1,41 @@
 import { Piscina } from 'piscina';
-import { transferListOf } from '../exemplars/batch.ts';
+import { byteSize, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import type { WorkerControl } from './control.ts';
-import { type FaultPlan, WorkerFault } from './faults.ts';
+import { WorkerControl } from './control.ts';
+import { WorkerFault } from './faults.ts';
 import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
-import type { WorkerLink } from './worker-link.ts';
+import type { WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
 const workerFile = new URL('./worker-entry.mjs', import.meta.url).href;
+
+/** Starting a thread loads tsx and the kernel: allow for a slow, loaded machine. */
+const START_LIMIT_MS = 30_000;
+/** The slowest copy a healthy worker makes, bytes per ms (20 MB/s): sets move time limits. */
+const SLOWEST_COPY_BYTES_PER_MS = 20_000;
+
+/** Worker threads on this machine. */
+export const threadTransport: WorkerTransport = {
+  name: 'threads',
+  start: (spec) => ThreadWorker.start(spec),
+};
 
 /**
  * A worker that is a thread on this machine: a one-thread piscina pool that is never
  * recycled (it holds state), with atomics disabled so the thread is not parked in
- * Atomics.wait between tasks.
+ * Atomics.wait between tasks. One thread and piscina's FIFO queue give the in-order rule.
+ * Stop flag, rate limit and progress live in a small SharedArrayBuffer of its own.
  */
 export class ThreadWorker implements WorkerLink {
   private readonly pool: Piscina;
+  private readonly control = new WorkerControl();
   /** Set once the worker is given up on; every later call fails with it at once. */
   private dead: WorkerFault | null = null;
+  /** Bytes per exemplar, learnt from inserts: sets the time limit of an extract. */
+  private rowBytes = 0;
 
   private constructor(
     readonly index: number,
     readonly host: string,
-    private readonly control: WorkerControl,
     private readonly livenessMs: number,
   ) {
     this.pool = new Piscina({
@@ -33,31 +47,26 @@ export class ThreadWorker implements WorkerLink {
     });
   }
 
-  static async start(options: {
-    index: number;
-    host: string;
-    kernelModule: string;
-    kernelConfig: unknown;
-    control: WorkerControl;
-    fault?: FaultPlan;
-    livenessMs?: number;
-  }): Promise<ThreadWorker> {
-    const w = new ThreadWorker(options.index, options.host, options.control, options.livenessMs ?? 3000);
-    await w.run(
-      {
-        kind: 'init',
-        worker: options.index,
-        host: options.host,
-        kernelModule: options.kernelModule,
-        kernelConfig: options.kernelConfig,
-        control: options.control.buffer,
-        workers: options.control.workers,
-        fault: options.fault,
-      },
-      undefined,
-      // Starting a thread loads tsx and the kernel: allow for a slow, loaded machine.
-      30_000,
-    );
+  static async start(spec: WorkerSpec): Promise<ThreadWorker> {
+    const w = new ThreadWorker(spec.index, spec.host, spec.livenessMs);
+    try {
+      await w.run(
+        {
+          kind: 'init',
+          worker: spec.index,
+          host: spec.host,
+          kernelModule: spec.kernelModule,
+          kernelConfig: spec.kernelConfig,
+          control: w.control.buffer,
+          fault: spec.fault,
+        },
+        undefined,
+        START_LIMIT_MS,
+      );
+    } catch (error) {
+      await w.close();
+      throw error;
+    }
     return w;
   }
 
@@ -72,8 +81,8 @@ export class ThreadWorker implements WorkerLink {
   /**
    * One request, watched: a rejection is a fault (the thread threw, or exited — piscina would
    * quietly replace an exited thread with a fresh, empty one, which must not pass for this
-   * worker, so the pool is destroyed); no heartbeat (chunks counted in shared memory) for
-   * `livenessMs` means the worker hung, and its thread is terminated.
+   * worker, so the pool is destroyed); no progress and no declared sleep for `limitMs`
+   * means the worker hung, and its thread is terminated.
    */
   private run<T>(
     request: WorkerRequest,
@@ -83,8 +92,8 @@ export class ThreadWorker implements WorkerLink {
     if (this.dead) return Promise.reject(this.dead);
     const task = this.pool.run(request, transferList ? { transferList } : undefined) as Promise<T>;
     return new Promise<T>((resolve, reject) => {
-      let beat = this.control.chunksDone(this.index);
-      let beatAt = performance.now();
+      let seen = this.control.progress();
+      let seenAt = performance.now();
       const fail = (fault: WorkerFault) => {
         clearInterval(watch);
         this.giveUp(fault);
@@ -92,11 +101,11 @@ export class ThreadWorker implements WorkerLink {
       };
       const watch = setInterval(
         () => {
-          const now = this.control.chunksDone(this.index);
-          if (now !== beat) {
-            beat = now;
-            beatAt = performance.now();
-          } else if (performance.now() - beatAt > limitMs) {
+          const now = this.control.progress();
+          if (now !== seen || Date.now() < this.control.sleepingUntil()) {
+            seen = now;
+            seenAt = performance.now();
+          } else if (performance.now() - seenAt > limitMs) {
             fail(
               new WorkerFault(
                 this.index,
@@ -125,30 +134,45 @@ export class ThreadWorker implements WorkerLink {
     });
   }
 
+  /** The liveness limit plus the time the slowest healthy copy of `bytes` takes. */
+  private limitFor(bytes: number): number {
+    return this.livenessMs + bytes / SLOWEST_COPY_BYTES_PER_MS;
+  }
+
   private giveUp(fault: WorkerFault): void {
     if (this.dead) return;
     this.dead = fault;
+    this.control.requestStop();
     this.pool.destroy().catch(() => {});
   }
 
   async insert(fragments: readonly ExemplarColumns[]): Promise<number> {
+    const bytes = fragments.reduce((s, f) => s + byteSize(f), 0);
+    const rows = fragments.reduce((s, f) => s + f.count, 0);
+    if (rows > 0) this.rowBytes = bytes / rows;
     const reply = await this.run<{ held: number }>(
       { kind: 'insert', fragments },
       fragments.flatMap(transferListOf),
+      this.limitFor(bytes),
     );
     return reply.held;
   }
 
   extract(counts: readonly number[]): Promise<ExtractReply> {
-    return this.run({ kind: 'extract', counts });
+    const rows = counts.reduce((s, n) => s + n, 0);
+    return this.run({ kind: 'extract', counts }, undefined, this.limitFor(rows * this.rowBytes));
   }
 
-  pass(params: Float64Array, fresh: boolean, chunkRows: number, checkMigration: boolean): Promise<PassReply> {
-    return this.run({ kind: 'pass', fresh, params, chunkRows, checkMigration });
+  pass(params: Float64Array, fresh: boolean, chunkRows: number, checkStop: boolean): Promise<PassReply> {
+    // Cleared here, before the request is posted, so a stop made after this call is never lost.
+    this.control.clearStop();
+    return this.run({ kind: 'pass', fresh, params, chunkRows, checkStop });
   }
 
   async calibrate(params: Float64Array, ms: number): Promise<number> {
-    return (await this.run<{ rate: number }>({ kind: 'calibrate', params, ms })).rate;
+    return (
+      await this.run<{ rate: number }>({ kind: 'calibrate', params, ms }, undefined, this.livenessMs + ms)
+    ).rate;
   }
 
   drop(): Promise<{ ids: Int32Array; processed: Uint8Array }> {
@@ -159,9 +183,27 @@ export class ThreadWorker implements WorkerLink {
     return (await this.run<{ ids: Int32Array }>({ kind: 'ids' })).ids;
   }
 
+  stop(): void {
+    this.control.requestStop();
+  }
+
+  setRateLimit(exemplarsPerSecond: number): void {
+    this.control.setRateLimit(exemplarsPerSecond);
+  }
+
+  /** The emulated rate now in force (0: unthrottled). */
+  rateLimit(): number {
+    return this.control.rateLimit();
+  }
+
+  chunksDone(): number {
+    return this.control.chunksDone();
+  }
+
   async close(): Promise<void> {
     if (this.dead) return;
     this.dead = new WorkerFault(this.index, this.host, 'exited', 'close', 'closed');
+    this.control.requestStop();
     await this.pool.destroy();
   }
 }

@@ -1,12 +1,24 @@
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import type { WorkerFault } from './faults.ts';
+import type { FaultPlan, WorkerFault } from './faults.ts';
 import type { ExtractReply, PassReply } from './messages.ts';
 
 /**
- * What the coordinator needs from one worker, wherever it runs. A thread worker
- * (ThreadWorker) is one implementation; a remote worker over TCP is meant to be another.
- * Every call is a request/response; the migration flag is out of band (shared memory
- * for threads).
+ * What the coordinator needs from one worker, wherever it runs: a thread on this machine
+ * (ThreadWorker), a deterministic in-process worker (InProcessWorker, for tests and
+ * simulation), a remote one over TCP. The coordinator never reaches past this interface.
+ *
+ * **In-order rule.** A link handles its requests one at a time, in the order they were
+ * made: a request starts only after the previous one has finished or failed. So an
+ * `extract` issued before a `drop` on the same worker takes its rows first, and the `drop`
+ * hands back exactly what is left.
+ *
+ * **Liveness rule.** A worker is alive while it makes progress (chunks computed, rows
+ * copied) or while a sleep it declared (an emulated slow host idling) has not yet run
+ * out; silent past `livenessMs` otherwise, it is taken as hung. A request's time limit
+ * grows with the rows and bytes it carries. A worker given up on fails every later call
+ * with its `WorkerFault`, and any reply it still sends is ignored.
+ *
+ * `stop`, `setRateLimit` and `chunksDone` are out of band: they do not wait behind a pass.
  */
 export interface WorkerLink {
   readonly index: number;
@@ -15,14 +27,44 @@ export interface WorkerLink {
   readonly alive: boolean;
   /** Why it is not alive, if it failed. */
   readonly fault: WorkerFault | null;
-  /** Hand over exemplars; the caller must not touch `fragments` afterwards. */
+  /** Hand over exemplars; the caller must not touch `fragments` afterwards. Replies the count held. */
   insert(fragments: readonly ExemplarColumns[]): Promise<number>;
   /** Remove `counts[k]` exemplars for each destination k and return them. */
   extract(counts: readonly number[]): Promise<ExtractReply>;
-  pass(params: Float64Array, fresh: boolean, chunkRows: number, checkMigration: boolean): Promise<PassReply>;
+  /**
+   * Count every exemplar not yet processed in this pass (`fresh`: a new pass, flags
+   * cleared first), `chunkRows` at a time. A stop requested after this call returns it
+   * at the next chunk boundary; calling `pass` clears any earlier stop.
+   */
+  pass(params: Float64Array, fresh: boolean, chunkRows: number, checkStop: boolean): Promise<PassReply>;
+  /** Unthrottled exemplars/s of the kernel on this worker, measured over `ms`. */
   calibrate(params: Float64Array, ms: number): Promise<number>;
   ids(): Promise<Int32Array>;
-  /** Hand back ids and processed flags, and drop every exemplar. */
+  /** Hand back the ids and processed flags of every exemplar held, and drop them all. */
   drop(): Promise<{ ids: Int32Array; processed: Uint8Array }>;
+  /** Stop the running pass at its next chunk boundary (wakes a throttled worker). */
+  stop(): void;
+  /** Emulate a host of this many exemplars/s (0: run as fast as the hardware allows). */
+  setRateLimit(exemplarsPerSecond: number): void;
+  /** Chunks completed since the worker started: progress, for reports and benchmarks. */
+  chunksDone(): number;
   close(): Promise<void>;
+}
+
+/** What it takes to start one worker. */
+export interface WorkerSpec {
+  readonly index: number;
+  readonly host: string;
+  /** Module (href) whose `createKernel(config)` builds the app's kernel on the worker. */
+  readonly kernelModule: string;
+  readonly kernelConfig: unknown;
+  readonly livenessMs: number;
+  /** A fault to inject (tests and `--inject-fault`). */
+  readonly fault?: FaultPlan;
+}
+
+/** How workers are started: threads on this machine by default. */
+export interface WorkerTransport {
+  readonly name: string;
+  start(spec: WorkerSpec): Promise<WorkerLink>;
 }

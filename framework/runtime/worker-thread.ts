@@ -14,7 +14,6 @@ import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
 import { runPassLoop } from './pass-loop.ts';
 
 interface ThreadState {
-  worker: number;
   control: WorkerControl;
   kernel: PassKernel;
   store: ExemplarStore;
@@ -55,8 +54,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     case 'init': {
       const mod = (await import(request.kernelModule)) as { createKernel(config: unknown): PassKernel };
       state = {
-        worker: request.worker,
-        control: new WorkerControl(request.workers, request.control),
+        control: new WorkerControl(request.control),
         kernel: mod.createKernel(request.kernelConfig),
         store: new ExemplarStore(),
         faults: new FaultInjector(request.fault),
@@ -66,14 +64,21 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     case 'insert': {
       const s = ready();
       s.faults.transfer();
-      for (const f of request.fragments) s.store.add(f);
+      for (const f of request.fragments) {
+        s.store.add(f);
+        s.control.rowsMoved(f.count);
+      }
       if (s.store.batchCount > MAX_FRAGMENTS) s.store.compact();
       return { held: s.store.count };
     }
     case 'extract': {
       const s = ready();
       s.faults.transfer();
-      const parts = request.counts.map((n) => s.store.take(n));
+      const parts = request.counts.map((n) => {
+        const part = s.store.take(n);
+        s.control.rowsMoved(n);
+        return part;
+      });
       const buffers = parts.flat().flatMap(transferListOf);
       const reply: ExtractReply = { parts, held: s.store.count };
       return withTransfers(reply, buffers);
@@ -89,9 +94,8 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         request.params,
         acc,
         s.control,
-        s.worker,
         request.chunkRows,
-        request.checkMigration,
+        request.checkStop,
       );
       s.faults.afterPass();
       const reply: PassReply = {

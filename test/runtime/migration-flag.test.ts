@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyRows } from '../../framework/exemplars/batch.ts';
-import { WorkerControl } from '../../framework/runtime/control.ts';
 import { ThreadWorker } from '../../framework/runtime/thread-worker.ts';
 import { ID_SUM_KERNEL } from '../fixtures/id-sum-kernel.ts';
 import { randomColumns } from './helpers.ts';
 
-describe('the migration flag in shared memory', () => {
-  const control = new WorkerControl(1);
+describe('the stop flag in shared memory', () => {
   let worker: ThreadWorker;
   const data = randomColumns(50_000, 4, 11);
   const params = new Float64Array(1);
@@ -17,7 +15,7 @@ describe('the migration flag in shared memory', () => {
       host: 'h0',
       kernelModule: ID_SUM_KERNEL,
       kernelConfig: { spin: 400 },
-      control,
+      livenessMs: 3000,
     });
     await worker.insert([copyRows(data, 0, data.count)]);
   });
@@ -28,23 +26,21 @@ describe('the migration flag in shared memory', () => {
     ['an unthrottled worker', 0],
   ] as const) {
     it(`stops ${label} within one chunk of the flag being set`, async () => {
-      control.clearMigration();
-      control.setRateLimit(0, rate);
+      worker.setRateLimit(rate);
       const chunkRows = 32;
       const pass = worker.pass(params, true, chunkRows, true);
       // Wait until the worker is in its loop, then raise the flag.
-      while (control.chunksDone(0) < 3) await new Promise((r) => setTimeout(r, 1));
-      control.requestMigration();
-      const atFlag = control.chunksDone(0);
+      while (worker.chunksDone() < 3) await new Promise((r) => setTimeout(r, 1));
+      worker.stop();
+      const atFlag = worker.chunksDone();
       const reply = await pass;
-      const after = control.chunksDone(0) - atFlag;
+      const after = worker.chunksDone() - atFlag;
       expect(reply.interrupted).toBe(true);
       expect(reply.remaining).toBeGreaterThan(0);
       expect(reply.processed + reply.remaining).toBe(data.count);
       expect(after).toBeLessThanOrEqual(1);
       // Resuming (not fresh) counts exactly the rest.
-      control.clearMigration();
-      control.setRateLimit(0, 0);
+      worker.setRateLimit(0);
       const rest = await worker.pass(params, false, chunkRows, true);
       expect(rest.interrupted).toBe(false);
       expect(reply.processed + rest.processed).toBe(data.count);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
 import type { WorkerSetup } from '../../framework/runtime/start-workers.ts';
+import type { ThreadWorker } from '../../framework/runtime/thread-worker.ts';
 import { checkIdsExactlyOnce, expectSameSums, jobOptions, randomColumns, referenceSums } from './helpers.ts';
 
 describe('rebalancing on measured speed alone', () => {
@@ -14,7 +15,8 @@ describe('rebalancing on measured speed alone', () => {
       // Another user's process takes most of h0: it really runs at a quarter of its speed,
       // and the scheduler says nothing. (The emulated rate limit is internal; tests may use it.)
       const setup = (job as unknown as { setup: WorkerSetup }).setup;
-      setup.control.setRateLimit(0, setup.control.rateLimit(0) / 4);
+      const h0 = setup.links[0] as ThreadWorker;
+      h0.setRateLimit(h0.rateLimit() / 4);
       // Speeds are smoothed and a rebalance waits for some compute after the last one, so give
       // it up to 20 passes (a loaded machine measures noisily) to head for the 1:4 split.
       for (let k = 0; k < 20 && job.counts()[0] > 2000; k++) {
