@@ -10,3 +10,11 @@ export class UserError extends Error {
 export function isUserError(error: unknown): error is UserError {
   return error instanceof UserError;
 }
+
+/** A pass gave up waiting for a host because the run is being interrupted (Ctrl-C, SIGTERM). */
+export class JobInterrupted extends Error {
+  override readonly name = 'JobInterrupted';
+  constructor() {
+    super('interrupted while waiting for a host to become available');
+  }
+}

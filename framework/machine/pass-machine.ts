@@ -15,14 +15,18 @@ export interface RedistributeResult {
 
 export interface PassInput {
   readonly params: Float64Array;
-  /** How long to wait in `waitingForHost` before giving up. */
+  /** How long to wait in `waitingForHost` before giving up (the runtime may count from earlier). */
   readonly waitTimeoutMs: number;
+  /** Already cancelled: never wait for a host. */
+  readonly cancelled?: boolean;
 }
 
 export interface PassOutput {
   readonly acc: Float64Array | null;
   /** The pass gave up: no host came back within the wait timeout. */
   readonly gaveUp: boolean;
+  /** A cancel came; with `gaveUp`, the pass stopped waiting for a host because of it. */
+  readonly cancelled: boolean;
   readonly failure: unknown;
 }
 
@@ -33,6 +37,8 @@ interface PassContext {
   /** The next slice starts the pass (processed flags are cleared). */
   fresh: boolean;
   gaveUp: boolean;
+  /** A `cancel` came: a wait for a host ends at once (computing and moves finish first). */
+  cancelled: boolean;
   /** An error no state here handles; the pass rejects with it. */
   failure: unknown;
 }
@@ -62,7 +68,7 @@ export const passMachine = setup({
     input: {} as PassInput,
     context: {} as PassContext,
     output: {} as PassOutput,
-    events: {} as { type: 'scheduler.event' },
+    events: {} as { type: 'scheduler.event' } | { type: 'cancel' },
   },
   actors: {
     computeSlice: fromPromise<SliceResult, { params: Float64Array; fresh: boolean }>(async () => {
@@ -96,9 +102,11 @@ export const passMachine = setup({
     acc: null,
     fresh: true,
     gaveUp: false,
+    cancelled: input.cancelled ?? false,
     failure: undefined,
   }),
   initial: 'checking',
+  on: { cancel: { actions: assign({ cancelled: true }) } },
   states: {
     checking: {
       always: [
@@ -155,23 +163,36 @@ export const passMachine = setup({
       },
     },
     // A worker failed: its exemplars are reloaded from the source onto the others and the
-    // pass starts over, so every exemplar is still counted exactly once.
+    // pass starts over, so every exemplar is still counted exactly once. Events that came in
+    // meanwhile are applied before computing (a vacate must not wait a whole pass).
     recovering: {
       invoke: {
         src: 'recover',
-        onDone: { target: 'computing', actions: assign({ acc: null, fresh: true }) },
+        onDone: { target: 'checking', actions: assign({ acc: null, fresh: true }) },
         onError: [
           { guard: 'workerFault', target: 'recovering', reenter: true },
           { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
         ],
       },
     },
+    // Every host is vacated. The timeout counts from when that began (the runtime supplies
+    // the remaining time), so events that change nothing do not restart it.
     waitingForHost: {
+      always: {
+        guard: ({ context }) => context.cancelled,
+        target: 'done',
+        actions: assign({ gaveUp: true }),
+      },
       on: { 'scheduler.event': { target: 'redistributing' } },
       after: { waitTimeout: { target: 'done', actions: assign({ gaveUp: true }) } },
     },
     failed: { type: 'final' },
     done: { type: 'final' },
   },
-  output: ({ context }) => ({ acc: context.acc, gaveUp: context.gaveUp, failure: context.failure }),
+  output: ({ context }) => ({
+    acc: context.acc,
+    gaveUp: context.gaveUp,
+    cancelled: context.cancelled,
+    failure: context.failure,
+  }),
 });

@@ -1,5 +1,5 @@
 import { type Actor, createActor, fromPromise, type InspectionEvent, toPromise } from 'xstate';
-import { UserError } from '../errors.ts';
+import { JobInterrupted, UserError } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import { byteSize, gatherRows, viewRows } from '../exemplars/batch.ts';
@@ -10,16 +10,17 @@ import { NoHostAvailable } from '../partition/errors.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { DEFAULT_MIN_GAIN, planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
-import type { Transfer } from '../partition/types.ts';
 import { chunkRowsFor } from './calibration.ts';
 import { deadlinesOf, reloadFromSource, splitForDeadlines, wouldMiss } from './deadline-drain.ts';
-import { type FaultPlan, type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
+import { type FaultPlan, type FaultRecord, faultsIn, firstError, isWorkerFault } from './faults.ts';
+import { KernelFailures } from './kernel-failures.ts';
 import type { PassReply } from './messages.ts';
 import { moveData } from './move-data.ts';
+import { assignMissing, attributeReloads, checkCoverage, idCensus } from './recovery.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
-import { emulatedRate, type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
+import { emulatedRate, type HostSpec, startOrExplain, type WorkerSetup } from './start-workers.ts';
 import { realTimers, type Timers } from './timers.ts';
-import type { WorkerTransport } from './worker-link.ts';
+import type { WorkerLink, WorkerTransport } from './worker-link.ts';
 
 export interface JobOptions {
   /** URL (href) of the module whose `createKernel(config)` builds the app's kernel in each thread. */
@@ -65,6 +66,11 @@ export interface JobOptions {
   readonly minIntervalMs?: number;
   /** A worker silent this long (no chunk done, no reply) is taken as hung (default 3000 ms). */
   readonly livenessMs?: number;
+  /**
+   * Aborting it cancels a wait for a host (every host vacated): the pass then rejects with
+   * `JobInterrupted` at once instead of after `waitTimeoutMs`. Computing and moves finish first.
+   */
+  readonly signal?: AbortSignal;
   /** Faults to inject, by worker index (tests and `--inject-fault`). */
   readonly injectFaults?: ReadonlyMap<number, FaultPlan>;
   readonly onFault?: (f: FaultRecord) => void;
@@ -130,6 +136,11 @@ export class AdmJob implements DataParallelJob {
   /** The load each host was last told to run at (the estimator keeps a clamped copy). */
   private readonly loads: number[];
   private readonly faultRecords: FaultRecord[] = [];
+  /** Workers given up on whose exemplars are not reloaded yet (recovery may take several tries). */
+  private recovering: { link: WorkerLink; held: number; detectedAt: number }[] = [];
+  /** Since when every host has been vacated (null: some host is available). */
+  private waitingSince: number | null = null;
+  private readonly kernelFailures: KernelFailures;
   private readonly timers: Timers;
   /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
   private readonly emulatedLoads: number[];
@@ -149,6 +160,7 @@ export class AdmJob implements DataParallelJob {
     this.loads = names.map(() => 1);
     this.emulatedLoads = names.map(() => 1);
     this.timers = options.timers ?? realTimers;
+    this.kernelFailures = new KernelFailures(options.kernelModule);
     this.workerActors = options.hosts.map((h, i) => {
       const a = createActor(workerMachine, {
         input: { host: h.name },
@@ -170,7 +182,7 @@ export class AdmJob implements DataParallelJob {
       options.train.count,
       options.hosts.map((h) => ({ speed: h.speed, load: 1, available: true })),
     );
-    const setup = await startWorkers({ ...options, shares });
+    const setup = await startOrExplain({ ...options, shares });
     return new AdmJob(options, setup, shares);
   }
 
@@ -268,19 +280,24 @@ export class AdmJob implements DataParallelJob {
           for (const a of this.workerActors) a.send({ type: 'stop' });
         },
       },
+      delays: { waitTimeout: () => this.waitRemainingMs() },
     });
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 60_000;
+    const signal = this.options.signal;
     const actor = createActor(machine, {
-      input: { params, waitTimeoutMs },
+      input: { params, waitTimeoutMs, cancelled: signal?.aborted ?? false },
       id: 'pass',
       inspect: (e) => this.inspect(e),
       clock: this.timers,
     });
     this.current = actor;
+    const cancel = () => actor.send({ type: 'cancel' });
+    signal?.addEventListener('abort', cancel);
     actor.start();
     try {
       const out = await toPromise(actor);
       if (out.failure !== undefined) throw out.failure;
+      if (out.gaveUp && out.cancelled) throw new JobInterrupted();
       if (out.gaveUp || out.acc === null) {
         throw new UserError(
           `no host available: every host was vacated and none came back within ${waitTimeoutMs / 1000} s (--wait-timeout)`,
@@ -288,6 +305,7 @@ export class AdmJob implements DataParallelJob {
       }
       return out.acc;
     } finally {
+      signal?.removeEventListener('abort', cancel);
       this.current = null;
     }
   }
@@ -308,7 +326,10 @@ export class AdmJob implements DataParallelJob {
       ),
     );
     const faults = faultsIn(settled);
-    if (faults.length > 0) throw faults[0];
+    if (faults.length > 0) {
+      this.kernelFailures.record(faults);
+      throw faults[0];
+    }
     const replies = settled.map((r) => (r as PromiseFulfilledResult<PassReply>).value);
     let acc: Float64Array | null = null;
     let complete = true;
@@ -357,9 +378,11 @@ export class AdmJob implements DataParallelJob {
     try {
       targets = partitionBySpeed(total, capacities, this.held);
     } catch (error) {
-      if (error instanceof NoHostAvailable) return { noHostAvailable: true };
-      throw error;
+      if (!(error instanceof NoHostAvailable)) throw error;
+      this.waitingSince ??= startedAt;
+      return { noHostAvailable: true };
     }
+    this.waitingSince = null;
     const decision = shouldRedistribute(this.held, targets, capacities, { minGain: this.options.minGain });
     if (!decision.redistribute) return settle();
     // Largest fragments first, so a drain against a deadline frees the most soonest.
@@ -378,11 +401,18 @@ export class AdmJob implements DataParallelJob {
       budgets.set(d.worker, Math.floor((Math.max(0, d.deadlineAt - now) * this.moveBytesPerMs) / rowBytes));
     }
     const split = splitForDeadlines(transfers, budgets);
-    // moveData first: a sender's extract is queued before its drop, so the drop takes the rest.
-    const [moved, reloaded] = await Promise.all([
+    // moveData first: by the in-order rule a sender's extract runs before its drop, so the
+    // drop hands back exactly what is left. Both are settled before anything else happens.
+    const [movedResult, reloadedResult] = await Promise.allSettled([
       moveData(this.setup.links, split.move, this.options.clock),
       reloadFromSource(this.setup.links, this.options.train, split.reload, this.options.clock),
     ]);
+    if (movedResult.status === 'rejected' || reloadedResult.status === 'rejected') {
+      await this.reconcile();
+      throw firstError([movedResult, reloadedResult]);
+    }
+    const moved = movedResult.value;
+    const reloaded = reloadedResult.value;
     const doneAt = new Map(moved.senderDoneAt);
     for (const [i, t] of reloaded.senderDoneAt) doneAt.set(i, Math.max(t, doneAt.get(i) ?? t));
     if (moved.bytes > 0) {
@@ -391,9 +421,14 @@ export class AdmJob implements DataParallelJob {
     }
     const vacated = transfers.map((t) => t.from).filter((i) => !this.available[i]);
     const emptiedAt = vacated.length ? Math.max(...vacated.map((i) => doneAt.get(i)!)) : null;
-    targets.forEach((n, i) => {
-      this.held[i] = n;
+    // The counts are what the workers said they hold, not what the plan meant them to.
+    const reported = targets.map((n, i) => {
+      if (reloaded.dropped.has(i)) return 0;
+      const said = Math.max(moved.held[i], reloaded.held[i]);
+      return said >= 0 ? said : n;
     });
+    if (reported.reduce((a, b) => a + b, 0) === total) this.held.splice(0, reported.length, ...reported);
+    else await this.reconcile();
     const record: RedistributionRecord = {
       index: this.records.length,
       events: drain.applied.map((r) => r.seq),
@@ -404,13 +439,13 @@ export class AdmJob implements DataParallelJob {
       exemplarsMoved: transfers.reduce((s, t) => s + t.count, 0),
       bytesMoved: moved.bytes,
       transfers: transfers.length,
-      countsAfter: [...targets],
+      countsAfter: [...this.held],
       reason: decision.reason,
       deadlines: [...deadlines.values()].map((d) => ({
         host: d.host,
         deadlineMs: d.deadlineMs,
         met: (doneAt.get(d.worker) ?? startedAt) <= d.deadlineAt,
-        reloaded: this.countFrom(split.reload, d.worker),
+        reloaded: reloaded.reloadedFrom.get(d.worker) ?? 0,
       })),
     };
     this.records.push(record);
@@ -420,69 +455,109 @@ export class AdmJob implements DataParallelJob {
   }
 
   /**
+   * After a move failed part way: take each live worker's count from the worker itself, so
+   * the next plan starts from the truth. A failed worker is left to recovery; if every worker
+   * answered and the ids still do not add up to the training set exactly once, nothing can
+   * repair that, and the job stops.
+   */
+  private async reconcile(): Promise<void> {
+    const live = this.setup.links.filter((l) => !this.lost[l.index] && l.alive);
+    const replies = await Promise.allSettled(live.map((l) => l.ids()));
+    const holdings: Int32Array[] = [];
+    replies.forEach((r, k) => {
+      if (r.status !== 'fulfilled') return;
+      this.held[live[k].index] = r.value.length;
+      holdings.push(r.value);
+    });
+    if (
+      holdings.length < live.length ||
+      live.length < this.setup.links.filter((l) => !this.lost[l.index]).length
+    ) {
+      return; // a worker failed: recovery reloads what it held
+    }
+    const coverage = checkCoverage(holdings, this.options.train.count);
+    if (coverage !== null)
+      throw new Error(`admove lost track of the exemplars after a failed move: ${coverage}`);
+  }
+
+  /**
    * After a worker fault: give up on every failed worker, find the exemplars no live worker
    * holds (the training set minus what the live workers report — this also catches
    * fragments that were in flight to or from the failed one), reload them by id from the
    * data source, and hand them to the live available workers that are furthest below their
-   * speed-proportional share. The pass then starts over.
+   * speed-proportional share. Every call is settled before the next step, so no late insert
+   * can land after the ids were counted. The pass then starts over.
    */
   private async recover(): Promise<void> {
-    const detectedAt = this.options.clock();
     const links = this.setup.links;
-    const failed = links.filter((l) => !l.alive && !this.lost[l.index]);
-    for (const l of failed) {
+    for (const l of links) {
+      if (l.alive || this.lost[l.index]) continue;
+      this.recovering.push({ link: l, held: this.held[l.index], detectedAt: this.options.clock() });
       this.lost[l.index] = true;
       this.available[l.index] = false;
       this.held[l.index] = 0;
       this.workerActors[l.index].send({ type: 'lost' });
     }
     const live = links.filter((l) => !this.lost[l.index]);
-    const holdings = await Promise.all(live.map((l) => l.ids()));
+    const asked = await Promise.allSettled(live.map((l) => l.ids()));
+    const askFaults = faultsIn(asked);
+    if (askFaults.length > 0) throw askFaults[0];
+    const holdings = asked.map((r) => (r as PromiseFulfilledResult<Int32Array>).value);
     live.forEach((l, k) => {
       this.held[l.index] = holdings[k].length;
     });
-    const missing = missingIds(holdings, this.options.train.count);
+    const { missing, duplicated } = idCensus(holdings, this.options.train.count);
+    if (duplicated > 0) throw new Error(`admove found ${duplicated} exemplars held twice during recovery`);
     const receivers = live.filter((l) => this.available[l.index]).map((l) => l.index);
+    const hosts = this.recovering.map((r) => r.link.host).join(', ');
     if (receivers.length === 0 && missing.length > 0) {
       throw new UserError(
-        `no worker left to take ${missing.length} exemplars after ${failed.map((l) => l.host).join(', ')} failed (the others are vacated or failed too)`,
+        `no worker left to take ${missing.length} exemplars after ${hosts} failed (the others are vacated or failed too)`,
       );
     }
-    const capacities = this.estimator.capacities(this.available);
-    const targets = partitionBySpeed(this.options.train.count, capacities, this.held);
-    const inserts: Promise<number>[] = [];
-    let next = 0;
-    const needs = receivers
-      .map((i) => ({ i, need: targets[i] - this.held[i] }))
-      .sort((a, b) => b.need - a.need || a.i - b.i);
-    needs.forEach(({ i, need }, k) => {
-      const take =
-        k === needs.length - 1 ? missing.length - next : Math.min(Math.max(0, need), missing.length - next);
-      if (take <= 0) return;
-      const rows = gatherRows(this.options.train, missing.subarray(next, next + take));
-      next += take;
-      this.held[i] += take;
-      inserts.push(links[i].insert([rows]));
-    });
-    await Promise.all(inserts);
-    const recoveryMs = this.options.clock() - detectedAt;
-    for (const l of failed) {
-      const fault = l.fault;
+    const targets = partitionBySpeed(
+      this.options.train.count,
+      this.estimator.capacities(this.available),
+      this.held,
+    );
+    const plan = assignMissing(missing, receivers, targets, this.held);
+    const inserts = await Promise.allSettled(
+      [...plan].map(async ([i, ids]) => {
+        this.held[i] = await links[i].insert([gatherRows(this.options.train, ids)]);
+      }),
+    );
+    const insertFaults = faultsIn(inserts);
+    if (insertFaults.length > 0) throw insertFaults[0];
+    const recoveryMs = this.options.clock() - this.recovering[0].detectedAt;
+    const reloadedBy = attributeReloads(
+      this.recovering.map((r) => r.held),
+      missing.length,
+    );
+    this.recovering.forEach((r, k) => {
+      const fault = r.link.fault;
       const record: FaultRecord = {
-        host: l.host,
+        host: r.link.host,
         cause: fault?.failure ?? 'exited',
         during: fault?.during ?? 'unknown',
         message: fault?.message ?? 'worker lost',
-        detectedAt,
-        exemplarsReloaded: failed.length === 1 ? missing.length : Math.round(missing.length / failed.length),
+        detectedAt: r.detectedAt,
+        exemplarsReloaded: reloadedBy[k],
         recoveryMs,
       };
       this.faultRecords.push(record);
       this.options.onFault?.(record);
-    }
+    });
+    this.recovering = [];
     this.workerActors.forEach((a, i) => {
       if (!this.lost[i]) a.send({ type: 'holding', count: this.held[i] });
     });
+  }
+
+  /** Time left before giving up on a host, counted from when every host became vacated. */
+  private waitRemainingMs(): number {
+    const limit = this.options.waitTimeoutMs ?? 60_000;
+    const since = this.waitingSince ?? this.options.clock();
+    return Math.max(0, limit - (this.options.clock() - since));
   }
 
   /** Emulation: host `i` now runs at `fraction` of its speed (its owner's load). */
@@ -496,10 +571,6 @@ export class AdmJob implements DataParallelJob {
   private chunkRowsOf(i: number): number {
     const rate = emulatedRate(this.setup, i);
     return chunkRowsFor(rate === null ? this.setup.soloRate : rate * this.emulatedLoads[i]);
-  }
-
-  private countFrom(transfers: readonly Transfer[], worker: number): number {
-    return transfers.filter((t) => t.from === worker).reduce((s, t) => s + t.count, 0);
   }
 
   faults(): readonly FaultRecord[] {
@@ -566,15 +637,6 @@ export class AdmJob implements DataParallelJob {
     for (const a of this.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));
   }
-}
-
-/** Ids in 0..count-1 that no list holds, ascending. */
-function missingIds(holdings: readonly Int32Array[], count: number): Int32Array {
-  const seen = new Uint8Array(count);
-  for (const ids of holdings) for (const id of ids) seen[id] = 1;
-  const out: number[] = [];
-  for (let id = 0; id < count; id++) if (!seen[id]) out.push(id);
-  return Int32Array.from(out);
 }
 
 /** A promise actor whose body is a coordinator method (the effects the machine names). */

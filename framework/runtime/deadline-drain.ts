@@ -2,6 +2,7 @@ import type { EventRecord } from '../events/types.ts';
 import { gatherRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { Transfer } from '../partition/types.ts';
+import { firstError } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';
 
 /**
@@ -71,32 +72,79 @@ export function splitForDeadlines(
   return { move, reload };
 }
 
-/** Carry out `transfers` (the rest of dropping senders) by reloading from `source`. */
+export interface ReloadResult {
+  /** Per dropping sender: ms (on `clock`) when it had handed back its ids. */
+  readonly senderDoneAt: ReadonlyMap<number, number>;
+  /** Workers that dropped everything they held. */
+  readonly dropped: ReadonlySet<number>;
+  /** Exemplars reloaded in place of each dropping sender's: exactly what it dropped. */
+  readonly reloadedFrom: ReadonlyMap<number, number>;
+  /** Exemplars each worker held after its last reply here (−1: not involved). */
+  readonly held: readonly number[];
+}
+
+/**
+ * Carry out `transfers` (the rest of dropping senders) by reloading from `source`. Each
+ * sender drops everything it still holds and hands back ids and processed flags; every one
+ * of those is reloaded — by id, whatever the plan's counts said — to that sender's
+ * receivers in the plan's proportions (the last receiver takes any difference). Every call
+ * is settled before this returns, and a failure is passed on only then.
+ */
 export async function reloadFromSource(
   links: readonly WorkerLink[],
   source: ExemplarColumns,
   transfers: readonly Transfer[],
   clock: () => number,
-): Promise<{ senderDoneAt: Map<number, number>; exemplars: number }> {
+): Promise<ReloadResult> {
   const bySender = new Map<number, Transfer[]>();
   for (const t of transfers) bySender.set(t.from, [...(bySender.get(t.from) ?? []), t]);
   const senderDoneAt = new Map<number, number>();
-  let exemplars = 0;
-  await Promise.all(
+  const reloadedFrom = new Map<number, number>();
+  const dropped = new Set<number>();
+  const held = new Array<number>(links.length).fill(-1);
+  const inserts: Promise<void>[] = [];
+  const drops = await Promise.allSettled(
     [...bySender].map(async ([from, list]) => {
       const { ids, processed } = await links[from].drop();
       senderDoneAt.set(from, clock());
-      let offset = 0;
-      await Promise.all(
-        list.map((t) => {
-          const rows = gatherRows(source, ids.subarray(offset, offset + t.count));
-          rows.processed.set(processed.subarray(offset, offset + t.count));
-          offset += t.count;
-          exemplars += t.count;
-          return links[t.to].insert([rows]);
-        }),
+      dropped.add(from);
+      held[from] = 0;
+      reloadedFrom.set(from, ids.length);
+      const counts = shareOut(
+        ids.length,
+        list.map((t) => t.count),
       );
+      let offset = 0;
+      list.forEach((t, k) => {
+        if (counts[k] === 0) return;
+        const rows = gatherRows(source, ids.subarray(offset, offset + counts[k]));
+        rows.processed.set(processed.subarray(offset, offset + counts[k]));
+        offset += counts[k];
+        inserts.push(
+          links[t.to].insert([rows]).then((n) => {
+            held[t.to] = Math.max(held[t.to], n);
+          }),
+        );
+      });
     }),
   );
-  return { senderDoneAt, exemplars };
+  const delivered = await Promise.allSettled(inserts);
+  const all = [...drops, ...delivered];
+  if (all.some((r) => r.status === 'rejected')) throw firstError(all);
+  return { senderDoneAt, dropped, reloadedFrom, held };
+}
+
+/**
+ * Split `total` rows over slots planned for `planned` rows: each takes its planned count
+ * while rows last, and the last one takes whatever is left over.
+ */
+export function shareOut(total: number, planned: readonly number[]): number[] {
+  let left = total;
+  const out = planned.map((p) => {
+    const n = Math.min(p, left);
+    left -= n;
+    return n;
+  });
+  if (out.length > 0) out[out.length - 1] += left;
+  return out;
 }

@@ -5,11 +5,17 @@
 
 export type FaultKind = 'throw' | 'exit' | 'hang';
 
-/** When an injected fault fires: at the start of the pass after K completed ones, or in the Kth move. */
+/**
+ * When an injected fault fires: `after-pass` — in the middle of the pass that follows K
+ * completed ones, once the worker has computed `chunks` chunks of it (default 1), so some
+ * of that pass's work is done; `during-transfer` — in the worker's Kth move (insert,
+ * extract or drop; its initial load is move 1).
+ */
 export interface FaultPlan {
   readonly kind: FaultKind;
   readonly when: 'after-pass' | 'during-transfer';
   readonly count: number;
+  readonly chunks?: number;
 }
 
 /** A worker the coordinator has given up on: it threw, its thread exited, or it stopped answering. */
@@ -20,6 +26,8 @@ export class WorkerFault extends Error {
     readonly failure: 'threw' | 'exited' | 'hung',
     readonly during: string,
     detail: string,
+    /** Set when the app's kernel threw (rather than the worker failing): the kernel's error. */
+    readonly kernelError: string | null = null,
   ) {
     super(`worker ${host} ${failure} during ${during}: ${detail}`);
     this.name = 'WorkerFault';
@@ -28,6 +36,26 @@ export class WorkerFault extends Error {
 
 export function isWorkerFault(error: unknown): error is WorkerFault {
   return error instanceof WorkerFault;
+}
+
+/**
+ * What a worker reports when the app's kernel threw: the worker itself is sound. One such
+ * failure is treated as a fault of that host (it may be the host: memory, a bad build); the
+ * same error from a second host means the kernel is at fault, and the job stops.
+ */
+export const KERNEL_ERROR_TAG = '[kernel] ';
+/**
+ * What a worker reports when a request made no sense for what it holds (e.g. asked for more
+ * exemplars than it has): a coordinator bug, never blamed on the worker.
+ */
+export const PROTOCOL_ERROR_TAG = '[protocol] ';
+
+/** The coordinator asked a worker for something impossible: a bug in admove, not in the worker. */
+export class CoordinatorBug extends Error {
+  constructor(host: string, request: string, detail: string) {
+    super(`admove internal error (a bug; please report it): worker ${host} refused ${request}: ${detail}`);
+    this.name = 'CoordinatorBug';
+  }
 }
 
 /** The faults found in a settled batch of worker calls (other rejections are rethrown). */
@@ -39,6 +67,14 @@ export function faultsIn(results: readonly PromiseSettledResult<unknown>[]): Wor
     else throw r.reason;
   }
   return faults;
+}
+
+/** Of settled calls, the error to act on: a worker fault if there is one (recovery handles it). */
+export function firstError(results: readonly PromiseSettledResult<unknown>[]): unknown {
+  const errors = results
+    .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    .map((r) => r.reason);
+  return errors.find(isWorkerFault) ?? errors[0];
 }
 
 /** One fault as the run report records it. Times are ms since the run started. */
@@ -56,17 +92,35 @@ export interface FaultRecord {
 
 /** Counts passes and moves on the worker side and fires the planned fault at its moment. */
 export class FaultInjector {
+  /** Fresh passes started (an interrupted pass resumed is the same pass). */
   private passes = 0;
+  private chunksThisPass = 0;
   private transfers = 0;
 
   constructor(private readonly plan: FaultPlan | undefined) {}
 
-  beforePass(): void {
-    if (this.plan?.when === 'after-pass' && this.passes === this.plan.count) this.fire();
+  /** True when a fault waits for some pass: the pass loop then reports its chunks here. */
+  get watchesPasses(): boolean {
+    return this.plan?.when === 'after-pass';
   }
 
-  afterPass(): void {
+  passStarted(fresh: boolean): void {
+    if (!fresh) return;
     this.passes++;
+    this.chunksThisPass = 0;
+  }
+
+  /** Called after each chunk of a pass (only when `watchesPasses`). */
+  chunkDone(): void {
+    this.chunksThisPass++;
+    const plan = this.plan;
+    if (
+      plan?.when === 'after-pass' &&
+      this.passes === plan.count + 1 &&
+      this.chunksThisPass === (plan.chunks ?? 1)
+    ) {
+      this.fire();
+    }
   }
 
   /** Called at the start of every insert or extract the worker takes part in. */
@@ -84,11 +138,21 @@ export class FaultInjector {
   }
 }
 
-/** Parse `worker:N:KIND:WHEN` (WHEN = `after-pass:K` | `during-transfer:K`); null with a reason if bad. */
+/**
+ * Parse `worker:N:KIND:WHEN` (WHEN = `after-pass:K[:C]` | `during-transfer:K`); a reason if bad.
+ * `after-pass:K:C` fires in the middle of pass K+1, after the worker's C-th chunk of it.
+ */
 export function parseFaultSpec(spec: string): { worker: number; plan: FaultPlan } | string {
-  const m = /^worker:(\d+):(throw|exit|hang):(after-pass|during-transfer):(\d+)$/.exec(spec.trim());
-  if (!m) return 'expected worker:N:KIND:WHEN, KIND throw|exit|hang, WHEN after-pass:K|during-transfer:K';
+  const m = /^worker:(\d{1,6}):(throw|exit|hang):(after-pass|during-transfer):(\d{1,9})(?::(\d{1,9}))?$/.exec(
+    spec.trim(),
+  );
+  if (!m) return 'expected worker:N:KIND:WHEN, KIND throw|exit|hang, WHEN after-pass:K[:C]|during-transfer:K';
   const count = Number(m[4]);
-  if (m[3] === 'during-transfer' && count < 1) return 'during-transfer:K counts moves from 1';
-  return { worker: Number(m[1]), plan: { kind: m[2] as FaultKind, when: m[3] as FaultPlan['when'], count } };
+  const when = m[3] as FaultPlan['when'];
+  if (when === 'during-transfer' && count < 1) return 'during-transfer:K counts moves from 1';
+  if (m[5] !== undefined && when !== 'after-pass') return 'a chunk count (:C) goes with after-pass:K only';
+  const chunks = m[5] === undefined ? undefined : Number(m[5]);
+  if (chunks !== undefined && chunks < 1) return 'after-pass:K:C counts chunks from 1';
+  const plan: FaultPlan = { kind: m[2] as FaultKind, when, count, ...(chunks ? { chunks } : {}) };
+  return { worker: Number(m[1]), plan };
 }

@@ -1,7 +1,7 @@
 import { byteSize } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { Transfer } from '../partition/types.ts';
-import { faultsIn } from './faults.ts';
+import { firstError } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';
 
 export interface MoveResult {
@@ -51,7 +51,7 @@ export async function moveData(
     }),
   );
   const delivered = await Promise.allSettled(deliveries);
-  const faults = faultsIn([...extracted, ...delivered]);
-  if (faults.length > 0) throw faults[0];
+  const all = [...extracted, ...delivered];
+  if (all.some((r) => r.status === 'rejected')) throw firstError(all);
   return { bytes, senderDoneAt, held };
 }

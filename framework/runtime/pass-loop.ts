@@ -1,6 +1,7 @@
 import type { PassKernel } from '../app/kernel.ts';
 import type { ExemplarStore } from '../exemplars/store.ts';
 import type { WorkerControl } from './control.ts';
+import { KERNEL_ERROR_TAG } from './faults.ts';
 
 export interface PassProgress {
   /** Exemplars counted by this call. */
@@ -25,6 +26,8 @@ export function runPassLoop(
   control: WorkerControl,
   chunkRows: number,
   checkStop: boolean,
+  /** Called after each chunk (fault injection); undefined in normal runs. */
+  onChunk?: () => void,
 ): PassProgress {
   const start = performance.now();
   let processed = 0;
@@ -43,12 +46,17 @@ export function runPassLoop(
         }
         let j = i + 1;
         while (j < e && flags[j] === 0) j++;
-        kernel.accumulate(cols, i, j, params, acc);
+        try {
+          kernel.accumulate(cols, i, j, params, acc);
+        } catch (error) {
+          throw kernelFailure(error);
+        }
         flags.fill(1, i, j);
         processed += j - i;
         i = j;
       }
       control.chunkDone();
+      onChunk?.();
       const rate = control.rateLimit();
       if (rate > 0) {
         // Emulated host speed: never run ahead of `rate` exemplars a second.
@@ -58,4 +66,10 @@ export function runPassLoop(
     }
   }
   return { processed, interrupted: false, elapsedMs: performance.now() - start };
+}
+
+/** The kernel threw: tag it so the coordinator tells an app bug from a failing worker. */
+export function kernelFailure(error: unknown): Error {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new Error(KERNEL_ERROR_TAG + detail);
 }

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
+import { UserError } from '../errors.ts';
 import { copyRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { unitRate } from './calibration.ts';
-import type { FaultPlan } from './faults.ts';
+import { type FaultPlan, isWorkerFault } from './faults.ts';
 import { threadTransport } from './thread-worker.ts';
 import type { WorkerLink, WorkerTransport } from './worker-link.ts';
 
@@ -121,6 +122,16 @@ export async function startWorkers(options: StartOptions): Promise<WorkerSetup> 
     return { links, soloRate, unitRate: rate, speeds };
   } catch (error) {
     await Promise.allSettled(links.map((l) => l.close()));
+    throw error;
+  }
+}
+
+/** `startWorkers`, with a worker that fails while starting or loading reported in one line. */
+export async function startOrExplain(options: StartOptions): Promise<WorkerSetup> {
+  try {
+    return await startWorkers(options);
+  } catch (error) {
+    if (isWorkerFault(error)) throw new UserError(`could not start the job: ${error.message}`);
     throw error;
   }
 }

@@ -3,7 +3,13 @@ import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import type { DataParallelJob, JobOptions } from './adm-job.ts';
 import type { FaultRecord } from './faults.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
-import { emulatedRate, equalShares, type HostSpec, startWorkers, type WorkerSetup } from './start-workers.ts';
+import {
+  emulatedRate,
+  equalShares,
+  type HostSpec,
+  startOrExplain,
+  type WorkerSetup,
+} from './start-workers.ts';
 
 /** Rows per chunk when nothing is checked between chunks: only the throttle needs chunks. */
 const STATIC_CHUNK_ROWS = 256;
@@ -40,7 +46,7 @@ export class StaticJob implements DataParallelJob {
 
   static async start(options: JobOptions): Promise<StaticJob> {
     const shares = equalShares(options.train.count, options.hosts.length);
-    const setup = await startWorkers({ ...options, shares });
+    const setup = await startOrExplain({ ...options, shares });
     return new StaticJob(options, setup, shares);
   }
 

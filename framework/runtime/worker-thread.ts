@@ -9,9 +9,9 @@ import { transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
 import { WorkerControl } from './control.ts';
-import { FaultInjector } from './faults.ts';
+import { FaultInjector, PROTOCOL_ERROR_TAG } from './faults.ts';
 import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
-import { runPassLoop } from './pass-loop.ts';
+import { kernelFailure, runPassLoop } from './pass-loop.ts';
 
 interface ThreadState {
   control: WorkerControl;
@@ -53,9 +53,15 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.kind) {
     case 'init': {
       const mod = (await import(request.kernelModule)) as { createKernel(config: unknown): PassKernel };
+      let kernel: PassKernel;
+      try {
+        kernel = mod.createKernel(request.kernelConfig);
+      } catch (error) {
+        throw kernelFailure(error);
+      }
       state = {
         control: new WorkerControl(request.control),
-        kernel: mod.createKernel(request.kernelConfig),
+        kernel,
         store: new ExemplarStore(),
         faults: new FaultInjector(request.fault),
       };
@@ -64,6 +70,12 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     case 'insert': {
       const s = ready();
       s.faults.transfer();
+      const dim = s.store.count > 0 ? dimOf(s.store) : (request.fragments[0]?.dim ?? 0);
+      if (request.fragments.some((f) => f.dim !== dim || f.ids.length !== f.count)) {
+        throw new Error(
+          `${PROTOCOL_ERROR_TAG}insert of fragments that do not match the ${dim} features held`,
+        );
+      }
       for (const f of request.fragments) {
         s.store.add(f);
         s.control.rowsMoved(f.count);
@@ -74,6 +86,12 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     case 'extract': {
       const s = ready();
       s.faults.transfer();
+      const total = request.counts.reduce((a, n) => a + n, 0);
+      if (!request.counts.every((n) => Number.isInteger(n) && n >= 0) || total > s.store.count) {
+        throw new Error(
+          `${PROTOCOL_ERROR_TAG}extract ${request.counts.join('+')} from ${s.store.count} held`,
+        );
+      }
       const parts = request.counts.map((n) => {
         const part = s.store.take(n);
         s.control.rowsMoved(n);
@@ -85,9 +103,15 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     }
     case 'pass': {
       const s = ready();
-      s.faults.beforePass();
+      s.faults.passStarted(request.fresh);
       if (request.fresh) s.store.resetProcessed();
-      const acc = new Float64Array(s.kernel.accumulatorLength(request.params, dimOf(s.store)));
+      let length: number;
+      try {
+        length = s.kernel.accumulatorLength(request.params, dimOf(s.store));
+      } catch (error) {
+        throw kernelFailure(error);
+      }
+      const acc = new Float64Array(length);
       const p = runPassLoop(
         s.store,
         s.kernel,
@@ -96,8 +120,8 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         s.control,
         request.chunkRows,
         request.checkStop,
+        s.faults.watchesPasses ? () => s.faults.chunkDone() : undefined,
       );
-      s.faults.afterPass();
       const reply: PassReply = {
         acc,
         processed: p.processed,
@@ -110,7 +134,11 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     }
     case 'calibrate': {
       const s = ready();
-      return { rate: calibrate(s, request.params, request.ms) };
+      try {
+        return { rate: calibrate(s, request.params, request.ms) };
+      } catch (error) {
+        throw kernelFailure(error);
+      }
     }
     case 'drop': {
       const s = ready();
