@@ -89,6 +89,26 @@ export function copyRows(cols: ExemplarColumns, start: number, end: number): Exe
   };
 }
 
+/** About this many bytes per stored batch: small enough that cutting one is cheap, large enough for tight loops. */
+export const BATCH_BYTES = 1 << 20;
+
+/** Rows per batch of about `BATCH_BYTES` for rows like those of `cols` (at least 256). */
+export function batchRowsFor(cols: ExemplarColumns): number {
+  const rowBytes = 4 + 4 + 4 * cols.dim + 1;
+  return Math.max(256, Math.floor(BATCH_BYTES / rowBytes));
+}
+
+/**
+ * Rows [start, end) copied into batches of about `BATCH_BYTES`, each with buffers of its own:
+ * a later move then hands whole batches over without copying, and cuts at most one.
+ */
+export function copyIntoBatches(cols: ExemplarColumns, start: number, end: number): ExemplarColumns[] {
+  const rows = batchRowsFor(cols);
+  const out: ExemplarColumns[] = [];
+  for (let s = start; s < end; s += rows) out.push(copyRows(cols, s, Math.min(end, s + rows)));
+  return out;
+}
+
 /** Zero-copy view of rows [start, end). */
 export function viewRows(cols: ExemplarColumns, start: number, end: number): ExemplarColumns {
   const d = cols.dim;

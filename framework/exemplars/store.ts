@@ -107,11 +107,35 @@ export class ExemplarStore {
     return this.batches.map((b) => b.batch);
   }
 
-  /** Merge fragments into one batch when they pile up (keeps the inner loop's chunks full). */
-  compact(): void {
-    if (this.batches.length <= 1) return;
-    const all = this.take(this.total);
-    this.add(concatColumns(all));
+  /**
+   * Merge runs of small fragments (left by moves of a few exemplars) into batches of up to
+   * `targetRows`, so the inner loop's chunks stay full. Only the small ones are copied:
+   * batches of `targetRows` or more are left alone, zero copy.
+   */
+  compact(targetRows: number): void {
+    const kept: { batch: RecordBatch; cols: ExemplarColumns }[] = [];
+    let run: ExemplarColumns[] = [];
+    let runRows = 0;
+    const flush = () => {
+      if (run.length === 1) kept.push({ batch: toRecordBatch(run[0]), cols: run[0] });
+      else if (run.length > 1) {
+        const merged = concatColumns(run);
+        kept.push({ batch: toRecordBatch(merged), cols: merged });
+      }
+      run = [];
+      runRows = 0;
+    };
+    for (const b of this.batches) {
+      if (b.cols.count >= targetRows) {
+        kept.push(b);
+        continue;
+      }
+      if (runRows + b.cols.count > targetRows) flush();
+      run.push(b.cols);
+      runRows += b.cols.count;
+    }
+    flush();
+    this.batches = kept;
   }
 }
 

@@ -141,6 +141,9 @@ export class AdmJob implements DataParallelJob {
   /** Since when every host has been vacated (null: some host is available). */
   private waitingSince: number | null = null;
   private readonly kernelFailures: KernelFailures;
+  private readonly passMachine: ReturnType<AdmJob['buildPassMachine']>;
+  /** The last state recorded per actor (transitions are recorded only when it changes). */
+  private readonly lastState = new Map<string, string>();
   private readonly timers: Timers;
   /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
   private readonly emulatedLoads: number[];
@@ -161,6 +164,7 @@ export class AdmJob implements DataParallelJob {
     this.emulatedLoads = names.map(() => 1);
     this.timers = options.timers ?? realTimers;
     this.kernelFailures = new KernelFailures(options.kernelModule);
+    this.passMachine = this.buildPassMachine();
     this.workerActors = options.hosts.map((h, i) => {
       const a = createActor(workerMachine, {
         input: { host: h.name },
@@ -260,8 +264,9 @@ export class AdmJob implements DataParallelJob {
     this.current?.send({ type: 'scheduler.event' });
   }
 
-  async pass(params: Float64Array): Promise<Float64Array> {
-    const machine = passMachine.provide({
+  /** The pass machine with this job's effects: built once (providing it per pass costs time every pass). */
+  private buildPassMachine() {
+    return passMachine.provide({
       actors: {
         computeSlice: fromRuntime((input: { params: Float64Array; fresh: boolean }) =>
           this.computeSlice(input.params, input.fresh),
@@ -282,6 +287,10 @@ export class AdmJob implements DataParallelJob {
       },
       delays: { waitTimeout: () => this.waitRemainingMs() },
     });
+  }
+
+  async pass(params: Float64Array): Promise<Float64Array> {
+    const machine = this.passMachine;
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 60_000;
     const signal = this.options.signal;
     const actor = createActor(machine, {
@@ -583,8 +592,8 @@ export class AdmJob implements DataParallelJob {
     if (snapshot.value === undefined) return;
     const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
     const actor = (e.actorRef as { id?: string }).id ?? 'actor';
-    const last = this.transitions.findLast((t) => t.actor === actor);
-    if (last?.state === state) return;
+    if (this.lastState.get(actor) === state) return;
+    this.lastState.set(actor, state);
     const t = { at: this.options.clock(), actor, state };
     if (this.transitions.length < TRANSITION_LIMIT) this.transitions.push(t);
     this.options.onTransition?.(t);

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { UserError } from '../errors.ts';
-import { copyRows } from '../exemplars/batch.ts';
+import { copyIntoBatches } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { unitRate } from './calibration.ts';
 import { type FaultPlan, isWorkerFault } from './faults.ts';
@@ -70,7 +70,7 @@ export function validateStartOptions(options: StartOptions): void {
 
 /**
  * Start one worker per host, hand each its initial share of `train` (rows are copied once
- * into per-worker buffers that are then transferred), and calibrate the kernel's speed so
+ * into batches of about 1 MB with buffers of their own, then transferred), and calibrate the kernel's speed so
  * emulated hosts can be throttled to their declared speeds. If anything fails, every
  * worker already started is closed before the error is passed on.
  */
@@ -102,9 +102,9 @@ export async function startWorkers(options: StartOptions): Promise<WorkerSetup> 
     let offset = 0;
     const loads = await Promise.allSettled(
       links.map((link, i) => {
-        const part = copyRows(options.train, offset, offset + options.shares[i]);
+        const parts = copyIntoBatches(options.train, offset, offset + options.shares[i]);
         offset += options.shares[i];
-        return link.insert([part]);
+        return link.insert(parts);
       }),
     );
     const failed = loads.find((s) => s.status === 'rejected');

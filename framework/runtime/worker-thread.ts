@@ -5,7 +5,7 @@
  */
 import { Piscina } from 'piscina';
 import type { PassKernel } from '../app/kernel.ts';
-import { transferListOf } from '../exemplars/batch.ts';
+import { batchRowsFor, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
 import { WorkerControl } from './control.ts';
@@ -22,8 +22,8 @@ interface ThreadState {
 
 let state: ThreadState | undefined;
 
-/** Above this many fragments, merge them so chunks stay full and the loop stays tight. */
-const MAX_FRAGMENTS = 16;
+/** Above this many batches, merge the small ones so chunks stay full and the loop stays tight. */
+const MAX_BATCHES = 64;
 
 function ready(): ThreadState {
   if (!state) throw new Error('worker used before init');
@@ -80,7 +80,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         s.store.add(f);
         s.control.rowsMoved(f.count);
       }
-      if (s.store.batchCount > MAX_FRAGMENTS) s.store.compact();
+      if (s.store.batchCount > MAX_BATCHES) s.store.compact(batchRowsFor(s.store.columns()[0]));
       return { held: s.store.count };
     }
     case 'extract': {
