@@ -29,7 +29,8 @@ const MAX_FRAGMENTS = 16;
 /** Watches a transport's workers from outside the coordinator (tests, simulation reports). */
 export interface InProcessObserver {
   /**
-   * The coordinator called `kind` on `worker` (at the call, not when it is served); `fragments`
+   * The coordinator called `kind` on `worker` (at the call, not when it is served, even if the
+   * worker is dead and the call fails at once); `fragments`
    * are what an insert carries. What it returns is handed back with `removed`.
    */
   request?(worker: InProcessWorker, kind: RequestKind, fragments: readonly ExemplarColumns[] | null): unknown;
@@ -184,11 +185,11 @@ export class InProcessWorker implements WorkerLink {
   // ---- WorkerLink --------------------------------------------------------------------
 
   insert(fragments: readonly ExemplarColumns[]): Promise<number> {
+    this.observer.request?.(this, 'insert', fragments);
     if (this.dead) return Promise.reject(this.dead);
     const bytes = fragments.reduce((s, f) => s + byteSize(f), 0);
     const rows = fragments.reduce((s, f) => s + f.count, 0);
     if (rows > 0) this.rowBytes = bytes / rows;
-    this.observer.request?.(this, 'insert', fragments);
     let mine: ExemplarColumns[];
     try {
       // Handed over now, as a message with a transfer list: the caller's buffers are detached.
@@ -209,8 +210,8 @@ export class InProcessWorker implements WorkerLink {
   }
 
   extract(counts: readonly number[]): Promise<ExtractReply> {
-    if (this.dead) return Promise.reject(this.dead);
     const tag = this.observer.request?.(this, 'extract', null);
+    if (this.dead) return Promise.reject(this.dead);
     const rows = counts.reduce((s, n) => s + n, 0);
     return this.enqueue('extract', this.limitFor(rows * this.rowBytes), async () => {
       await this.beginMove();
@@ -224,16 +225,16 @@ export class InProcessWorker implements WorkerLink {
   }
 
   pass(params: Float64Array, fresh: boolean, chunkRows: number, checkStop: boolean): Promise<PassReply> {
+    this.observer.request?.(this, 'pass', null);
     if (this.dead) return Promise.reject(this.dead);
     // Cleared at the call, as the thread link does: a stop made after this call is never lost.
     this.stopFlag = false;
-    this.observer.request?.(this, 'pass', null);
     return this.enqueue('pass', this.livenessMs, () => this.runPass(params, fresh, chunkRows, checkStop));
   }
 
   calibrate(_params: Float64Array, ms: number): Promise<number> {
-    if (this.dead) return Promise.reject(this.dead);
     this.observer.request?.(this, 'calibrate', null);
+    if (this.dead) return Promise.reject(this.dead);
     return this.enqueue('calibrate', this.livenessMs + ms, async () => {
       await this.begin();
       await this.busy(ms);
@@ -242,8 +243,8 @@ export class InProcessWorker implements WorkerLink {
   }
 
   ids(): Promise<Int32Array> {
-    if (this.dead) return Promise.reject(this.dead);
     this.observer.request?.(this, 'ids', null);
+    if (this.dead) return Promise.reject(this.dead);
     return this.enqueue('ids', this.livenessMs, async () => {
       await this.begin();
       return this.store.ids();
@@ -251,8 +252,8 @@ export class InProcessWorker implements WorkerLink {
   }
 
   drop(): Promise<{ ids: Int32Array; processed: Uint8Array }> {
-    if (this.dead) return Promise.reject(this.dead);
     const tag = this.observer.request?.(this, 'drop', null);
+    if (this.dead) return Promise.reject(this.dead);
     return this.enqueue('drop', this.livenessMs, async () => {
       await this.beginMove();
       const ids = this.store.ids();

@@ -324,7 +324,8 @@ export class ScenarioRun {
       this.s.total,
     );
     if (problem) {
-      const straggler = this.drops > 0 && job.faults().length > 0 && /twice/.test(problem);
+      // A move or drain left running while recovery reloads the same rows (see KnownBug).
+      const straggler = this.drops > 0 && /twice/.test(problem);
       throw new Violation(`holdings: ${problem}`, straggler ? 'redistribute-does-not-settle' : null);
     }
     for (const w of holders) {

@@ -44,7 +44,7 @@ export interface Scenario {
   readonly minIntervalMs: number;
   readonly livenessMs: number;
   readonly waitTimeoutMs: number;
-  readonly minGain: number | undefined;
+  readonly minGain?: number;
   readonly rebalance: boolean;
   readonly copyBytesPerMs: number;
   readonly maxPasses: number;
