@@ -5,7 +5,7 @@ import { ALL_KNOWN_BUGS, type KnownBug, onUnhandledRejection, runScenario, warmU
 import { Tally } from './tally.ts';
 
 const SEED = Number(process.env.FC_SEED ?? 20261124);
-const RUNS = Number(process.env.FC_RUNS ?? 300);
+const RUNS = Number(process.env.FC_RUNS ?? 1500);
 /** Known coordinator bugs end a sequence without failing it (STRICT=1: they fail it). */
 const TOLERATE: ReadonlySet<KnownBug> = process.env.STRICT ? new Set() : ALL_KNOWN_BUGS;
 
