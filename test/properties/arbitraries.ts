@@ -1,175 +1,194 @@
 /**
- * fast-check generators of ADM scenarios (see `adm-model.ts`), shared by the vitest properties and
- * the soak script. Every generator is biased towards the hard cases: several events at once, hosts
- * vacated down to one or none, events during a move, the same host's events coalescing.
+ * fast-check generators of scenarios for the real AdmJob (see `scenario.ts`). Biased towards
+ * the hard cases: several events at once, hosts vacated down to none, deadlines too short to
+ * move everything, events and faults while data moves or while the job recovers, replies
+ * slower than the liveness limit, declared speeds unlike the real ones.
  */
 import fc from 'fast-check';
-import type { RawEvent, Scenario, Step } from './adm-model.ts';
+import type { FaultKind } from '../../framework/runtime/faults.ts';
+import type { Action, MachineState, RawEvent, Scenario, ScriptStep } from './scenario.ts';
 
-export const MAX_HOSTS = 6;
+export const MAX_HOSTS = 5;
 
 const fractionArb = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(1, 0.5, 0.25, 0.1, 0.75) },
-  { weight: 2, arbitrary: fc.double({ min: 0.01, max: 1, noNaN: true }) },
+  { weight: 3, arbitrary: fc.constantFrom(1, 0.5, 0.25, 0.1) },
+  { weight: 1, arbitrary: fc.double({ min: 0.05, max: 1, noNaN: true }) },
 );
 
-/** Events that `checkEvent` must reject: each is rejected alone and changes nothing. */
+/** Deadlines from "already missed" to "plenty": drops, partial moves and met deadlines. */
+const deadlineArb = fc.constantFrom(0, 0.001, 0.01, 0.05, 1, 100);
+
+/** An event the job must reject (unknown host or type, bad fraction, not an object). */
 function invalidEventArb(hosts: number): fc.Arbitrary<RawEvent> {
-  return fc.oneof(
-    fc.constant({ type: 'vacate', host: `h${hosts}` }),
-    fc.constant({ type: 'reboot', host: 'h0' }),
-    fc.constant({ type: 'available' }),
-    fc.constant({ type: 'load', host: 'h0', fraction: 0 }),
-    fc.constant({ type: 'load', host: 'h0', fraction: 1.5 }),
-    fc.constant({ type: 'load', host: 'h0', fraction: Number.NaN }),
-    fc.constant({ type: 'load', host: 'h0' }),
-    fc.constant({ type: 'vacate', host: 0 }),
-    fc.constant(null),
+  return fc.constantFrom<RawEvent>(
+    { type: 'vacate', host: `h${hosts}` },
+    { type: 'reboot', host: 'h0' },
+    { type: 'available' },
+    { type: 'load', host: 'h0', fraction: 0 },
+    { type: 'load', host: 'h0', fraction: 1.5 },
+    { type: 'load', host: 'h0', fraction: Number.NaN },
+    { type: 'vacate', host: 0 },
+    null,
   );
 }
 
-/** One event for `hosts` hosts; `vacateWeight` biases towards vacating. */
-export function eventArb(hosts: number, vacateWeight = 3): fc.Arbitrary<RawEvent> {
+function validEventArb(hosts: number): fc.Arbitrary<RawEvent> {
   const host = fc.nat({ max: hosts - 1 }).map((i) => `h${i}`);
   return fc.oneof(
-    { weight: vacateWeight, arbitrary: fc.record({ type: fc.constant('vacate' as const), host }) },
-    { weight: 3, arbitrary: fc.record({ type: fc.constant('available' as const), host }) },
+    { weight: 2, arbitrary: fc.record({ type: fc.constant('vacate'), host }) },
     {
-      weight: 3,
-      arbitrary: fc.record({ type: fc.constant('load' as const), host, fraction: fractionArb }),
+      weight: 1,
+      arbitrary: fc.record({ type: fc.constant('vacate'), host, deadlineMs: deadlineArb }),
     },
-    { weight: 1, arbitrary: invalidEventArb(hosts) },
+    { weight: 4, arbitrary: fc.record({ type: fc.constant('available'), host }) },
+    { weight: 3, arbitrary: fc.record({ type: fc.constant('load'), host, fraction: fractionArb }) },
   );
 }
 
-function eventsArb(hosts: number, max: number, vacateWeight: number): fc.Arbitrary<RawEvent[]> {
+function eventsActionArb(hosts: number): fc.Arbitrary<Action> {
+  const one = fc.oneof(
+    { weight: 8, arbitrary: validEventArb(hosts).map((e) => ({ e, valid: true })) },
+    { weight: 1, arbitrary: invalidEventArb(hosts).map((e) => ({ e, valid: false })) },
+  );
+  return fc.array(one, { minLength: 1, maxLength: 4 }).map((list) => ({
+    kind: 'events' as const,
+    events: list.map((x) => x.e),
+    valid: list.map((x) => x.valid),
+  }));
+}
+
+const faultKindArb = fc.constantFrom<FaultKind>('throw', 'exit', 'hang');
+
+function actionArb(hosts: number, livenessMs: number): fc.Arbitrary<Action> {
+  const worker = fc.nat({ max: hosts - 1 });
   return fc.oneof(
-    { weight: 2, arbitrary: fc.constant<RawEvent[]>([]) },
-    { weight: 3, arbitrary: fc.array(eventArb(hosts, vacateWeight), { minLength: 1, maxLength: max }) },
+    { weight: 12, arbitrary: eventsActionArb(hosts) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('fault' as const), worker, fault: faultKindArb }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant('moveFault' as const), worker, fault: faultKindArb }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('slow' as const),
+        worker,
+        ms: fc.constantFrom(0.5, 3, livenessMs / 2, livenessMs * 1.5),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(1, 20, 200) }),
+    },
   );
 }
 
-export function stepArb(hosts: number, vacateWeight = 3): fc.Arbitrary<Step> {
+const whenArb = fc.oneof(
+  { weight: 10, arbitrary: fc.constant<MachineState | null>(null) },
+  { weight: 2, arbitrary: fc.constant<MachineState | null>('redistributing') },
+  { weight: 1, arbitrary: fc.constant<MachineState | null>('recovering') },
+  { weight: 1, arbitrary: fc.constant<MachineState | null>('waitingForHost') },
+  { weight: 1, arbitrary: fc.constant<MachineState | null>('running') },
+);
+
+function scriptStepArb(hosts: number, livenessMs: number): fc.Arbitrary<ScriptStep> {
   return fc.record({
-    slice: eventsArb(hosts, 4, vacateWeight),
-    progress: fc.array(fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true })), {
-      minLength: hosts,
-      maxLength: hosts,
-    }),
-    stopAtEnd: fc.boolean(),
-    move: fc.oneof(
-      { weight: 3, arbitrary: fc.constant<RawEvent[]>([]) },
-      { weight: 2, arbitrary: eventsArb(hosts, 3, vacateWeight) },
-    ),
-    after: fc.oneof(
-      { weight: 4, arbitrary: fc.constant<RawEvent[]>([]) },
-      { weight: 1, arbitrary: eventsArb(hosts, 2, vacateWeight) },
-    ),
-    delivery: fc.nat(),
+    gap: fc.oneof(fc.nat({ max: 3 }), fc.nat({ max: 25 })),
+    when: whenArb,
+    action: actionArb(hosts, livenessMs),
   });
 }
 
-/** Declared ratings: arbitrary, or small integers (exact ties), unrelated to the true speeds. */
-const declaredArb = fc.oneof(
-  fc.constantFrom(1, 2, 4, 0.5),
-  fc.double({ min: 0.05, max: 20, noNaN: true, noDefaultInfinity: true }),
-);
-/** True speeds, exemplars/s at load 1 (slow enough that a slice of a few exemplars is measurable). */
-const trueSpeedArb = fc.oneof(fc.constantFrom(100, 200, 400), fc.integer({ min: 20, max: 800 }));
+/** Every host vacated (in groups, some with deadlines), then one returns: prepended to some scripts. */
+function drainToNoneArb(hosts: number): fc.Arbitrary<ScriptStep[]> {
+  return fc
+    .tuple(
+      fc.shuffledSubarray(
+        Array.from({ length: hosts }, (_, i) => i),
+        { minLength: hosts, maxLength: hosts },
+      ),
+      fc.array(fc.nat({ max: 12 }), { minLength: hosts, maxLength: hosts }),
+      fc.array(fc.oneof(fc.constant(undefined), deadlineArb), { minLength: hosts, maxLength: hosts }),
+    )
+    .map(([order, gaps, deadlines]) =>
+      order.map(
+        (h, k): ScriptStep => ({
+          gap: gaps[k],
+          when: null,
+          action: {
+            kind: 'events',
+            events: [
+              deadlines[k] === undefined
+                ? { type: 'vacate', host: `h${h}` }
+                : { type: 'vacate', host: `h${h}`, deadlineMs: deadlines[k] },
+            ],
+            valid: [true],
+          },
+        }),
+      ),
+    );
+}
 
-const totalArb = fc.oneof(
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }) },
-  { weight: 3, arbitrary: fc.integer({ min: 9, max: 240 }) },
-);
-const minGainArb = fc.oneof(
-  fc.constant(undefined),
-  fc.constant(0),
-  fc.double({ min: 0, max: 0.5, noNaN: true }),
-);
-
-interface ScenarioShape {
-  readonly minHosts?: number;
-  readonly maxHosts?: number;
+export interface ScenarioShape {
   readonly maxSteps?: number;
-  readonly vacateWeight?: number;
 }
 
 export function scenarioArb(shape: ScenarioShape = {}): fc.Arbitrary<Scenario> {
-  const { minHosts = 1, maxHosts = MAX_HOSTS, maxSteps = 24, vacateWeight = 3 } = shape;
-  return fc.integer({ min: minHosts, max: maxHosts }).chain((hosts) =>
-    fc.record({
-      declared: fc.array(declaredArb, { minLength: hosts, maxLength: hosts }),
-      trueSpeeds: fc.array(trueSpeedArb, { minLength: hosts, maxLength: hosts }),
-      total: totalArb,
-      minGain: minGainArb,
-      steps: fc.array(stepArb(hosts, vacateWeight), { maxLength: maxSteps }),
-      returning: fc.nat({ max: hosts - 1 }),
-      quietPasses: fc.integer({ min: 1, max: 12 }),
-    }),
-  );
-}
-
-/**
- * Vacate hosts one after another (several in the same slice, some during moves) down to one host,
- * then vacate that one too; loads change in between; at the end one host returns.
- */
-export function drainToNoneArb(): fc.Arbitrary<Scenario> {
-  return fc.integer({ min: 2, max: MAX_HOSTS }).chain((hosts) =>
-    fc
-      .record({
-        declared: fc.array(declaredArb, { minLength: hosts, maxLength: hosts }),
-        trueSpeeds: fc.array(trueSpeedArb, { minLength: hosts, maxLength: hosts }),
-        total: totalArb,
-        minGain: minGainArb,
-        order: fc.shuffledSubarray(
-          Array.from({ length: hosts }, (_, i) => i),
-          { minLength: hosts, maxLength: hosts },
+  const maxSteps = shape.maxSteps ?? 14;
+  return fc
+    .record({
+      hosts: fc.integer({ min: 1, max: MAX_HOSTS }),
+      livenessMs: fc.constantFrom(5, 50, 3000),
+    })
+    .chain(({ hosts, livenessMs }) =>
+      fc
+        .record({
+          declared: fc.array(fc.constantFrom(1, 2, 4, 0.5), { minLength: hosts, maxLength: hosts }),
+          rates: fc.array(fc.constantFrom(1, 2, 4, 8), { minLength: hosts, maxLength: hosts }),
+          emulate: fc.boolean(),
+          soloRate: fc.constantFrom(8000, 16_000, 32_000),
+          total: fc.oneof(
+            { weight: 1, arbitrary: fc.integer({ min: 1, max: 10 }) },
+            { weight: 4, arbitrary: fc.integer({ min: 11, max: 160 }) },
+          ),
+          minIntervalMs: fc.constantFrom(0, 2, 10, 100),
+          waitTimeoutMs: fc.constantFrom(5, 50, 60_000),
+          minGain: fc.constantFrom(undefined, 0, 0.2),
+          rebalance: fc.oneof(
+            { weight: 4, arbitrary: fc.constant(true) },
+            { weight: 1, arbitrary: fc.constant(false) },
+          ),
+          copyBytesPerMs: fc.constantFrom(100_000, 5_000),
+          maxPasses: fc.integer({ min: 2, max: 6 }),
+          drain: fc.oneof(
+            { weight: 4, arbitrary: fc.constant<ScriptStep[]>([]) },
+            { weight: 1, arbitrary: drainToNoneArb(hosts) },
+          ),
+          steps: fc.array(scriptStepArb(hosts, livenessMs), { maxLength: maxSteps }),
+          seed: fc.nat(),
+          returning: fc.nat({ max: hosts - 1 }),
+          returnAfterGiveUp: fc.boolean(),
+        })
+        .map(
+          (r): Scenario => ({
+            hosts,
+            livenessMs,
+            declared: r.declared,
+            rates: r.rates,
+            emulate: r.emulate,
+            soloRate: r.soloRate,
+            total: r.total,
+            minIntervalMs: r.minIntervalMs,
+            waitTimeoutMs: r.waitTimeoutMs,
+            minGain: r.minGain,
+            rebalance: r.rebalance,
+            copyBytesPerMs: r.copyBytesPerMs,
+            maxPasses: r.maxPasses,
+            script: [...r.drain, ...r.steps],
+            seed: r.seed,
+            returning: r.returning,
+            returnAfterGiveUp: r.returnAfterGiveUp,
+          }),
         ),
-        groups: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: hosts, maxLength: hosts }),
-        filler: fc.array(stepArb(hosts, 0), { minLength: hosts * 2, maxLength: hosts * 2 }),
-        duringMove: fc.array(fc.boolean(), { minLength: hosts * 2, maxLength: hosts * 2 }),
-        returning: fc.nat({ max: hosts - 1 }),
-        quietPasses: fc.integer({ min: 1, max: 8 }),
-      })
-      .map((r): Scenario => {
-        // Cut the vacate order into groups of 1–3 hosts vacated at once.
-        const vacates: RawEvent[][] = [];
-        for (let k = 0, g = 0; k < r.order.length; g++) {
-          const n = Math.min(r.groups[g], r.order.length - k);
-          vacates.push(r.order.slice(k, k + n).map((i) => ({ type: 'vacate', host: `h${i}` })));
-          k += n;
-        }
-        const steps: Step[] = [];
-        const calm = (step: Step): Step => ({
-          ...step,
-          slice: step.slice.filter(notAvailable),
-          move: step.move.filter(notAvailable),
-          after: step.after.filter(notAvailable),
-        });
-        vacates.forEach((group, g) => {
-          const filler = calm(r.filler[g * 2]);
-          // A vacate group arrives during a slice, or during the move caused by the previous step
-          // (if that step causes none, the scheduler repeats the vacates in the next slice).
-          if (r.duringMove[g] && steps.length > 0) {
-            const last = steps[steps.length - 1];
-            steps[steps.length - 1] = { ...last, move: [...last.move, ...group] };
-          }
-          steps.push({ ...filler, slice: [...filler.slice, ...group] });
-          steps.push(calm(r.filler[g * 2 + 1]));
-        });
-        return {
-          declared: r.declared,
-          trueSpeeds: r.trueSpeeds,
-          total: r.total,
-          minGain: r.minGain,
-          steps,
-          returning: r.returning,
-          quietPasses: r.quietPasses,
-        };
-      }),
-  );
-}
-
-function notAvailable(e: RawEvent): boolean {
-  return !(e !== null && e.type === 'available');
+    );
 }

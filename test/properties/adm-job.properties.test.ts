@@ -1,0 +1,36 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scenarioArb } from './arbitraries.ts';
+import { ALL_KNOWN_BUGS, type KnownBug, onUnhandledRejection, runScenario, warmUp } from './driver.ts';
+import { Tally } from './tally.ts';
+
+const SEED = Number(process.env.FC_SEED ?? 20261124);
+const RUNS = Number(process.env.FC_RUNS ?? 1500);
+/** Known coordinator bugs end a sequence without failing it (STRICT=1: they fail it). */
+const TOLERATE: ReadonlySet<KnownBug> = process.env.STRICT ? new Set() : ALL_KNOWN_BUGS;
+
+describe('the real AdmJob on in-process workers and a virtual clock', () => {
+  const tally = new Tally();
+  let saved: NodeJS.UnhandledRejectionListener[] = [];
+  beforeAll(async () => {
+    await warmUp();
+    saved = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', onUnhandledRejection);
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onUnhandledRejection);
+    for (const l of saved) process.on('unhandledRejection', l);
+    console.info(`AdmJob properties: ${tally}`);
+  });
+
+  it('random scripts of events, faults and slow replies between any two chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArb(), async (s) => {
+        tally.add(await runScenario(s, { tolerate: TOLERATE }));
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+    expect(tally.missing()).toEqual([]);
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * Coordinator bugs the properties found (see README.md, "Known bugs"): each is the strict
+ * property on the smallest sequence found, expected to fail until the bug is fixed in
+ * `framework/runtime/adm-job.ts` / `move-data.ts`. When one of these starts passing, the bug is
+ * fixed: turn it into a plain `it` and drop the bug from `ALL_KNOWN_BUGS` in driver.ts.
+ * Replay one with a trace: `tsx test/properties/replay.ts '<its JSON>'`.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { onUnhandledRejection, runScenario, warmUp } from './driver.ts';
+import type { Scenario } from './scenario.ts';
+
+// biome-ignore format: one sequence per line
+const SEQUENCES: Record<string, Scenario> = {
+  "recover-ignores-pending-events (vacate)": {"livenessMs": 5, "emulate": false, "soloRate": 8000, "minIntervalMs": 0, "waitTimeoutMs": 5, "rebalance": true, "copyBytesPerMs": 100000, "maxPasses": 2, "seed": 0, "returning": 0, "returnAfterGiveUp": false, "hosts": 5, "declared": [1, 1, 1, 1, 1], "rates": [1, 1, 1, 1, 1], "total": 11, "script": [{"gap": 0, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h1"}], "valid": [true]}}, {"gap": 0, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h0"}], "valid": [true]}}, {"gap": 0, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h2"}], "valid": [true]}}, {"gap": 5, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h3"}], "valid": [true]}}, {"gap": 0, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h4"}], "valid": [true]}}, {"gap": 0, "when": null, "action": {"kind": "fault", "worker": 0, "fault": "throw"}}]},
+  "recover-ignores-pending-events (available)": {"livenessMs": 50, "emulate": false, "soloRate": 8000, "minIntervalMs": 0, "waitTimeoutMs": 50, "rebalance": true, "copyBytesPerMs": 100000, "maxPasses": 6, "seed": 0, "returning": 0, "returnAfterGiveUp": false, "hosts": 3, "declared": [1, 1, 1], "rates": [1, 1, 1], "total": 20, "script": [{"gap": 1, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h1"}, {"type": "vacate", "host": "h2"}], "valid": [true, true]}}, {"gap": 0, "when": null, "action": {"kind": "advance", "ms": 20}}, {"gap": 0, "when": null, "action": {"kind": "moveFault", "worker": 1, "fault": "throw"}}, {"gap": 1, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h0"}, {"type": "available", "host": "h1"}], "valid": [true, true]}}, {"gap": 0, "when": "redistributing", "action": {"kind": "events", "events": [{"type": "available", "host": "h2"}], "valid": [true]}}]},
+  "unhandled-rejection": {"hosts": 3, "livenessMs": 50, "declared": [1, 1, 1], "rates": [1, 1, 1], "emulate": false, "soloRate": 8000, "total": 30, "minIntervalMs": 0, "waitTimeoutMs": 50, "rebalance": false, "copyBytesPerMs": 100000, "maxPasses": 2, "script": [{"gap": 2, "when": null, "action": {"kind": "slow", "worker": 1, "ms": 3}}, {"gap": 0, "when": null, "action": {"kind": "moveFault", "worker": 2, "fault": "throw"}}, {"gap": 0, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h0"}, {"type": "vacate", "host": "h1"}], "valid": [true, true]}}], "seed": 0, "returning": 2, "returnAfterGiveUp": false},
+  "computes-on-vacated-after-give-up": {"hosts": 1, "livenessMs": 50, "declared": [1], "rates": [1], "emulate": false, "soloRate": 8000, "total": 20, "minIntervalMs": 0, "waitTimeoutMs": 5, "rebalance": true, "copyBytesPerMs": 100000, "maxPasses": 2, "script": [{"gap": 1, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h0"}], "valid": [true]}}, {"gap": 0, "when": null, "action": {"kind": "advance", "ms": 20}}], "seed": 0, "returning": 0, "returnAfterGiveUp": false},
+  "redistribute-does-not-settle": {"livenessMs": 5, "emulate": false, "soloRate": 8000, "minIntervalMs": 0, "waitTimeoutMs": 5, "rebalance": true, "copyBytesPerMs": 100000, "maxPasses": 2, "seed": 0, "returning": 0, "returnAfterGiveUp": false, "hosts": 3, "declared": [1, 1, 1], "rates": [1, 1, 1], "total": 3, "script": [{"gap": 0, "when": null, "action": {"kind": "events", "events": [{"type": "vacate", "host": "h2", "deadlineMs": 0}, {"type": "load", "host": "h1", "fraction": 0.1}, {"type": "available", "host": "h0"}], "valid": [true, true, true]}}, {"gap": 1, "when": null, "action": {"kind": "fault", "worker": 1, "fault": "throw"}}]},
+  "fault-record-lost": {"livenessMs": 5, "emulate": false, "soloRate": 8000, "minIntervalMs": 0, "waitTimeoutMs": 5, "rebalance": true, "copyBytesPerMs": 100000, "maxPasses": 2, "seed": 0, "returning": 0, "returnAfterGiveUp": false, "hosts": 3, "declared": [1, 1, 1], "rates": [1, 1, 1], "total": 3, "script": [{"gap": 0, "when": null, "action": {"kind": "slow", "worker": 0, "ms": 7.5}}, {"gap": 0, "when": null, "action": {"kind": "moveFault", "worker": 1, "fault": "throw"}}]},
+};
+
+describe('known coordinator bugs (strict properties, failing until fixed)', () => {
+  let saved: NodeJS.UnhandledRejectionListener[] = [];
+  beforeAll(async () => {
+    await warmUp();
+    saved = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', onUnhandledRejection);
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onUnhandledRejection);
+    for (const l of saved) process.on('unhandledRejection', l);
+  });
+
+  for (const [bug, s] of Object.entries(SEQUENCES)) {
+    it.fails(bug, async () => {
+      await runScenario(s);
+    });
+  }
+});
