@@ -183,6 +183,11 @@ export class EventQueue {
     return this.waiting.get(host)?.availability?.event.type === 'vacate';
   }
 
+  /** Whether the last pending availability event for `host` is an available: it may take data. */
+  availablePending(host: HostName): boolean {
+    return this.waiting.get(host)?.availability?.event.type === 'available';
+  }
+
   /** Events waiting for a drain; at most `2 × hosts.length` whatever was received. */
   get pendingSize(): number {
     return this.pendingCount;

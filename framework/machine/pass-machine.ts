@@ -87,6 +87,8 @@ export const passMachine = setup({
     rebalanceDue: () => false,
     /** The error is a worker fault (threw, exited, hung), which the runtime can recover from. */
     workerFault: () => false,
+    /** Every host is vacated (or lost): there is nowhere to compute. */
+    noHostAvailable: () => false,
   },
   actions: {
     requestStop: () => {},
@@ -111,6 +113,8 @@ export const passMachine = setup({
     checking: {
       always: [
         { guard: 'eventsPending', target: 'redistributing' },
+        // Every host was vacated and the data had nowhere to go: wait, never compute there.
+        { guard: 'noHostAvailable', target: 'waitingForHost' },
         { guard: 'rebalanceDue', target: 'redistributing' },
         { target: 'computing' },
       ],

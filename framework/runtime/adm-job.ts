@@ -230,6 +230,8 @@ export class AdmJob implements DataParallelJob {
    * process) loses data without an event.
    */
   private rebalanceWanted(): boolean {
+    // Data left on a host that is no longer available (a move failed part way): move it now.
+    if (this.held.some((n, i) => n > 0 && !this.available[i]) && this.available.some((a) => a)) return true;
     if (this.options.rebalance === false) return false;
     if (this.options.clock() < this.nextRedistributionAt) return false;
     const capacities = this.estimator.capacities(this.available);
@@ -277,6 +279,7 @@ export class AdmJob implements DataParallelJob {
       guards: {
         eventsPending: () => this.mayRedistribute(),
         rebalanceDue: () => this.rebalanceWanted(),
+        noHostAvailable: () => this.available.every((a) => !a),
         workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),
       },
       actions: {
@@ -517,7 +520,9 @@ export class AdmJob implements DataParallelJob {
     });
     const { missing, duplicated } = idCensus(holdings, this.options.train.count);
     if (duplicated > 0) throw new Error(`admove found ${duplicated} exemplars held twice during recovery`);
-    const receivers = live.filter((l) => this.available[l.index]).map((l) => l.index);
+    // Hosts the scheduler has given back count as receivers even before the event is applied;
+    // hosts with a vacate pending take nothing (they leave next).
+    const receivers = live.map((l) => l.index).filter((i) => this.mayReceive(i));
     const hosts = this.recovering.map((r) => r.link.host).join(', ');
     if (receivers.length === 0 && missing.length > 0) {
       throw new UserError(
@@ -526,7 +531,7 @@ export class AdmJob implements DataParallelJob {
     }
     const targets = partitionBySpeed(
       this.options.train.count,
-      this.estimator.capacities(this.available),
+      this.estimator.capacities(this.available.map((_, i) => receivers.includes(i))),
       this.held,
     );
     const plan = assignMissing(missing, receivers, targets, this.held);
@@ -560,6 +565,14 @@ export class AdmJob implements DataParallelJob {
     this.workerActors.forEach((a, i) => {
       if (!this.lost[i]) a.send({ type: 'holding', count: this.held[i] });
     });
+  }
+
+  /** Whether worker `i` may take data now: alive, and available — by the last word of the scheduler. */
+  private mayReceive(i: number): boolean {
+    if (this.lost[i]) return false;
+    const host = this.options.hosts[i].name;
+    if (this.queue.vacatePending(host)) return false;
+    return this.available[i] || this.queue.availablePending(host);
   }
 
   /** Time left before giving up on a host, counted from when every host became vacated. */

@@ -2,7 +2,7 @@ import type { EventRecord } from '../events/types.ts';
 import { gatherRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { Transfer } from '../partition/types.ts';
-import { firstError } from './faults.ts';
+import { firstError, settled } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';
 
 /**
@@ -102,7 +102,7 @@ export async function reloadFromSource(
   const reloadedFrom = new Map<number, number>();
   const dropped = new Set<number>();
   const held = new Array<number>(links.length).fill(-1);
-  const inserts: Promise<void>[] = [];
+  const inserts: Promise<PromiseSettledResult<void>>[] = [];
   const drops = await Promise.allSettled(
     [...bySender].map(async ([from, list]) => {
       const { ids, processed } = await links[from].drop();
@@ -121,14 +121,16 @@ export async function reloadFromSource(
         rows.processed.set(processed.subarray(offset, offset + counts[k]));
         offset += counts[k];
         inserts.push(
-          links[t.to].insert([rows]).then((n) => {
-            held[t.to] = Math.max(held[t.to], n);
-          }),
+          settled(
+            links[t.to].insert([rows]).then((n) => {
+              held[t.to] = Math.max(held[t.to], n);
+            }),
+          ),
         );
       });
     }),
   );
-  const delivered = await Promise.allSettled(inserts);
+  const delivered = await Promise.all(inserts);
   const all = [...drops, ...delivered];
   if (all.some((r) => r.status === 'rejected')) throw firstError(all);
   return { senderDoneAt, dropped, reloadedFrom, held };

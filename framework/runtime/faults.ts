@@ -69,6 +69,14 @@ export function faultsIn(results: readonly PromiseSettledResult<unknown>[]): Wor
   return faults;
 }
 
+/** `p` as a result that never rejects: handled from the moment it is made. */
+export function settled<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return p.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
+}
+
 /** Of settled calls, the error to act on: a worker fault if there is one (recovery handles it). */
 export function firstError(results: readonly PromiseSettledResult<unknown>[]): unknown {
   const errors = results

@@ -1,5 +1,5 @@
 import type { KernelModule, PassKernel } from '../app/kernel.ts';
-import { byteSize, transferListOf } from '../exemplars/batch.ts';
+import { batchRowsFor, byteSize, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
 import { type FaultKind, type FaultPlan, WorkerFault } from './faults.ts';
@@ -24,7 +24,7 @@ const MOVES: ReadonlySet<RequestKind> = new Set(['insert', 'extract', 'drop']);
 /** The slowest copy a healthy worker makes, bytes per ms (as for threads): sets move time limits. */
 const SLOWEST_COPY_BYTES_PER_MS = 20_000;
 /** Above this many fragments, merge them so chunks stay full (as the thread worker does). */
-const MAX_FRAGMENTS = 16;
+const MAX_BATCHES = 64;
 
 /** Watches a transport's workers from outside the coordinator (tests, simulation reports). */
 export interface InProcessObserver {
@@ -203,7 +203,7 @@ export class InProcessWorker implements WorkerLink {
       await this.beginMove();
       await this.busy(bytes / this.copyBytesPerMs);
       for (const f of mine) this.store.add(f);
-      if (this.store.batchCount > MAX_FRAGMENTS) this.store.compact();
+      if (this.store.batchCount > MAX_BATCHES) this.store.compact(batchRowsFor(this.store.columns()[0]));
       this.moved(rows);
       return this.store.count;
     });

@@ -1,7 +1,7 @@
 import { byteSize } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { Transfer } from '../partition/types.ts';
-import { firstError } from './faults.ts';
+import { firstError, settled } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';
 
 export interface MoveResult {
@@ -32,7 +32,9 @@ export async function moveData(
   const held = new Array<number>(workers.length).fill(-1);
   const senderDoneAt = new Map<number, number>();
   let bytes = 0;
-  const deliveries: Promise<void>[] = [];
+  // Every delivery is turned into a settled result the moment it is made, so none can reject
+  // unobserved while other extracts are still pending.
+  const deliveries: Promise<PromiseSettledResult<void>>[] = [];
   // Settle every call before reporting a fault: recovery must not race a delivery still in flight.
   const extracted = await Promise.allSettled(
     [...bySender].map(async ([from, list]) => {
@@ -43,14 +45,16 @@ export async function moveData(
         const fragments: readonly ExemplarColumns[] = reply.parts[k];
         for (const f of fragments) bytes += byteSize(f);
         deliveries.push(
-          workers[t.to].insert(fragments).then((n) => {
-            held[t.to] = Math.max(held[t.to], n);
-          }),
+          settled(
+            workers[t.to].insert(fragments).then((n) => {
+              held[t.to] = Math.max(held[t.to], n);
+            }),
+          ),
         );
       });
     }),
   );
-  const delivered = await Promise.allSettled(deliveries);
+  const delivered = await Promise.all(deliveries);
   const all = [...extracted, ...delivered];
   if (all.some((r) => r.status === 'rejected')) throw firstError(all);
   return { bytes, senderDoneAt, held };

@@ -1,9 +1,8 @@
 /**
- * Coordinator bugs the properties found (see README.md, "Known bugs"): each is the strict
- * property on the smallest sequence found, expected to fail until the bug is fixed in
- * `framework/runtime/adm-job.ts` / `move-data.ts`. When one of these starts passing, the bug is
- * fixed: turn it into a plain `it` and drop the bug from `ALL_KNOWN_BUGS` in driver.ts.
- * Replay one with a trace: `tsx test/properties/replay.ts '<its JSON>'`.
+ * Coordinator bugs the properties found (see README.md, "Bugs found"): each is the strict
+ * property on the smallest sequence found. Each failed (as `it.fails`) until its fix in
+ * `framework/runtime/adm-job.ts`, `move-data.ts`, `deadline-drain.ts` or `pass-machine.ts`;
+ * now they are regression tests. Replay one with a trace: `tsx test/properties/replay.ts '<its JSON>'`.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { onUnhandledRejection, runScenario, warmUp } from './driver.ts';
@@ -19,7 +18,7 @@ const SEQUENCES: Record<string, Scenario> = {
   "fault-record-lost": {"livenessMs": 5, "emulate": false, "soloRate": 8000, "minIntervalMs": 0, "waitTimeoutMs": 5, "rebalance": true, "copyBytesPerMs": 100000, "maxPasses": 2, "seed": 0, "returning": 0, "returnAfterGiveUp": false, "hosts": 3, "declared": [1, 1, 1], "rates": [1, 1, 1], "total": 3, "script": [{"gap": 0, "when": null, "action": {"kind": "slow", "worker": 0, "ms": 7.5}}, {"gap": 0, "when": null, "action": {"kind": "moveFault", "worker": 1, "fault": "throw"}}]},
 };
 
-describe('known coordinator bugs (strict properties, failing until fixed)', () => {
+describe('coordinator bugs the properties found (fixed; regression tests)', () => {
   let saved: NodeJS.UnhandledRejectionListener[] = [];
   beforeAll(async () => {
     await warmUp();
@@ -33,7 +32,7 @@ describe('known coordinator bugs (strict properties, failing until fixed)', () =
   });
 
   for (const [bug, s] of Object.entries(SEQUENCES)) {
-    it.fails(bug, async () => {
+    it(bug, async () => {
       await runScenario(s);
     });
   }
