@@ -98,12 +98,15 @@ export interface FaultRecord {
   readonly recoveryMs: number;
 }
 
-/** Counts passes and moves on the worker side and fires the planned fault at its moment. */
-export class FaultInjector {
+/**
+ * When a planned fault is due, on the worker side: counts fresh passes, chunks of the
+ * current pass and moves. Pure; each transport fires the fault its own way.
+ */
+export class FaultSchedule {
   /** Fresh passes started (an interrupted pass resumed is the same pass). */
   private passes = 0;
   private chunksThisPass = 0;
-  private transfers = 0;
+  private moves = 0;
 
   constructor(private readonly plan: FaultPlan | undefined) {}
 
@@ -118,32 +121,78 @@ export class FaultInjector {
     this.chunksThisPass = 0;
   }
 
-  /** Called after each chunk of a pass (only when `watchesPasses`). */
-  chunkDone(): void {
+  /** After each chunk of a pass: the fault to fire now, if any. */
+  chunkDone(): FaultKind | null {
     this.chunksThisPass++;
     const plan = this.plan;
-    if (
+    const due =
       plan?.when === 'after-pass' &&
       this.passes === plan.count + 1 &&
-      this.chunksThisPass === (plan.chunks ?? 1)
-    ) {
-      this.fire();
-    }
+      this.chunksThisPass === (plan.chunks ?? 1);
+    return due ? plan.kind : null;
   }
 
-  /** Called at the start of every insert or extract the worker takes part in. */
+  /** At the start of every insert, extract or drop: the fault to fire now, if any. */
+  move(): FaultKind | null {
+    this.moves++;
+    return this.plan?.when === 'during-transfer' && this.moves === this.plan.count ? this.plan.kind : null;
+  }
+}
+
+/** A thread worker's planned fault, fired for real: a throw, `process.exit`, or a blocked thread. */
+export class FaultInjector {
+  private readonly schedule: FaultSchedule;
+
+  constructor(plan: FaultPlan | undefined) {
+    this.schedule = new FaultSchedule(plan);
+  }
+
+  get watchesPasses(): boolean {
+    return this.schedule.watchesPasses;
+  }
+
+  passStarted(fresh: boolean): void {
+    this.schedule.passStarted(fresh);
+  }
+
+  chunkDone(): void {
+    this.fire(this.schedule.chunkDone());
+  }
+
+  /** Called at the start of every insert, extract or drop the worker takes part in. */
   transfer(): void {
-    this.transfers++;
-    if (this.plan?.when === 'during-transfer' && this.transfers === this.plan.count) this.fire();
+    this.fire(this.schedule.move());
   }
 
-  private fire(): void {
-    const plan = this.plan!;
-    if (plan.kind === 'throw') throw new Error(`injected fault: throw (${plan.when}:${plan.count})`);
-    if (plan.kind === 'exit') process.exit(3);
+  private fire(kind: FaultKind | null): void {
+    if (kind === null) return;
+    if (kind === 'throw') throw new Error('injected fault: throw');
+    if (kind === 'exit') process.exit(3);
     // hang: block this thread for good, without burning a core, so only the liveness check can tell.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   }
+}
+
+/**
+ * What a worker's failed reply means, the same for every transport: a request that made no
+ * sense is the coordinator's bug (the worker is sound); a kernel that threw is a fault that
+ * names the kernel's error; anything else is the worker failing.
+ */
+export function classifyWorkerError(
+  worker: number,
+  host: string,
+  request: string,
+  message: string,
+  failure: 'threw' | 'exited' = 'threw',
+): WorkerFault | CoordinatorBug {
+  if (message.startsWith(PROTOCOL_ERROR_TAG)) {
+    return new CoordinatorBug(host, request, message.slice(PROTOCOL_ERROR_TAG.length));
+  }
+  if (message.startsWith(KERNEL_ERROR_TAG)) {
+    const detail = message.slice(KERNEL_ERROR_TAG.length);
+    return new WorkerFault(worker, host, 'threw', request, `the kernel threw ${detail}`, detail);
+  }
+  return new WorkerFault(worker, host, failure, request, message);
 }
 
 /**

@@ -2,8 +2,15 @@ import type { KernelModule, PassKernel } from '../app/kernel.ts';
 import { batchRowsFor, byteSize, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
-import { type FaultKind, type FaultPlan, WorkerFault } from './faults.ts';
+import {
+  classifyWorkerError,
+  type FaultKind,
+  FaultSchedule,
+  PROTOCOL_ERROR_TAG,
+  WorkerFault,
+} from './faults.ts';
 import type { ExtractReply, PassReply } from './messages.ts';
+import { kernelFailure } from './pass-loop.ts';
 import type { VirtualTime, VirtualTimer } from './virtual-time.ts';
 import type { WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
@@ -94,23 +101,6 @@ class Injected extends Error {
   }
 }
 
-/** Counts passes and moves and fires a `FaultPlan` at its moment, as `FaultInjector` does in threads. */
-class PlannedFault {
-  private passes = 0;
-  private moves = 0;
-  constructor(private readonly plan: FaultPlan | undefined) {}
-  beforePass(): FaultKind | null {
-    return this.plan?.when === 'after-pass' && this.passes === this.plan.count ? this.plan.kind : null;
-  }
-  afterPass(): void {
-    this.passes++;
-  }
-  move(): FaultKind | null {
-    this.moves++;
-    return this.plan?.when === 'during-transfer' && this.moves === this.plan.count ? this.plan.kind : null;
-  }
-}
-
 interface InService {
   readonly kind: RequestKind;
   readonly limitMs: number;
@@ -133,7 +123,7 @@ export class InProcessWorker implements WorkerLink {
   private readonly copyBytesPerMs: number;
   private readonly livenessMs: number;
   private readonly observer: InProcessObserver;
-  private readonly planned: PlannedFault;
+  private readonly planned: FaultSchedule;
   private dead: WorkerFault | null = null;
   /** Requests made and not yet finished, in order (the one in service first). */
   private readonly queued: RequestKind[] = [];
@@ -170,7 +160,7 @@ export class InProcessWorker implements WorkerLink {
     this.copyBytesPerMs = options.copyBytesPerMs ?? 100_000;
     this.livenessMs = spec.livenessMs;
     this.observer = options.observer ?? {};
-    this.planned = new PlannedFault(spec.fault);
+    this.planned = new FaultSchedule(spec.fault);
     this.lastProgressAt = this.time.now();
   }
 
@@ -215,6 +205,10 @@ export class InProcessWorker implements WorkerLink {
     const rows = counts.reduce((s, n) => s + n, 0);
     return this.enqueue('extract', this.limitFor(rows * this.rowBytes), async () => {
       await this.beginMove();
+      const total = counts.reduce((t, n) => t + n, 0);
+      if (!counts.every((n) => Number.isInteger(n) && n >= 0) || total > this.store.count) {
+        throw new Error(`${PROTOCOL_ERROR_TAG}extract ${counts.join('+')} from ${this.store.count} held`);
+      }
       const taken = counts.map((n) => this.store.take(n));
       await this.busy(taken.flat().reduce((s, f) => s + byteSize(f), 0) / this.copyBytesPerMs);
       this.moved(rows);
@@ -386,11 +380,12 @@ export class InProcessWorker implements WorkerLink {
             reject(this.dead);
             return;
           }
-          if (!(error instanceof Injected)) this.observer.unexpected?.(this, error);
           const message = error instanceof Error ? error.message : String(error);
-          const fault = new WorkerFault(this.index, this.host, 'threw', kind, message);
-          this.giveUp(fault);
-          reject(fault);
+          const outcome = classifyWorkerError(this.index, this.host, kind, message);
+          if (!(error instanceof Injected) && outcome.name !== 'WorkerFault')
+            this.observer.unexpected?.(this, error);
+          if (outcome instanceof WorkerFault) this.giveUp(outcome);
+          reject(outcome);
         },
       );
     });
@@ -510,11 +505,18 @@ export class InProcessWorker implements WorkerLink {
     chunkRows: number,
     checkStop: boolean,
   ): Promise<PassReply> {
-    await this.begin(this.planned.beforePass());
+    await this.begin();
+    this.planned.passStarted(fresh);
     if (fresh) this.store.resetProcessed();
     const start = this.time.now();
     const dim = this.store.columns()[0]?.dim ?? 0;
-    const acc = new Float64Array(this.kernel.accumulatorLength(params, dim));
+    let length: number;
+    try {
+      length = this.kernel.accumulatorLength(params, dim);
+    } catch (error) {
+      throw kernelFailure(error);
+    }
+    const acc = new Float64Array(length);
     let processed = 0;
     const reply = (interrupted: boolean): PassReply => ({
       acc,
@@ -539,7 +541,11 @@ export class InProcessWorker implements WorkerLink {
           }
           let j = i + 1;
           while (j < e && flags[j] === 0) j++;
-          this.kernel.accumulate(cols, i, j, params, acc);
+          try {
+            this.kernel.accumulate(cols, i, j, params, acc);
+          } catch (error) {
+            throw kernelFailure(error);
+          }
           flags.fill(1, i, j);
           counted += j - i;
           i = j;
@@ -551,9 +557,10 @@ export class InProcessWorker implements WorkerLink {
         }
         this.chunks++;
         this.lastProgressAt = this.time.now();
+        const due = this.planned.chunkDone();
+        if (due !== null) await this.fire(due);
       }
     }
-    this.planned.afterPass();
     return reply(false);
   }
 

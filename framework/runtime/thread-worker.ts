@@ -2,7 +2,7 @@ import { Piscina } from 'piscina';
 import { byteSize, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { WorkerControl } from './control.ts';
-import { CoordinatorBug, KERNEL_ERROR_TAG, PROTOCOL_ERROR_TAG, WorkerFault } from './faults.ts';
+import { classifyWorkerError, WorkerFault } from './faults.ts';
 import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
 import type { WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
@@ -127,28 +127,21 @@ export class ThreadWorker implements WorkerLink {
         },
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
-          if (message.startsWith(PROTOCOL_ERROR_TAG)) {
-            // The worker is sound and still holds its data: the request was wrong.
-            clearInterval(watch);
-            reject(new CoordinatorBug(this.host, request.kind, message.slice(PROTOCOL_ERROR_TAG.length)));
-            return;
-          }
-          if (message.startsWith(KERNEL_ERROR_TAG)) {
-            const detail = message.slice(KERNEL_ERROR_TAG.length);
-            fail(
-              new WorkerFault(
-                this.index,
-                this.host,
-                'threw',
-                request.kind,
-                `the kernel threw ${detail}`,
-                detail,
-              ),
-            );
-            return;
-          }
           const exited = /exit/i.test(message) && !/injected fault: throw/.test(message);
-          fail(new WorkerFault(this.index, this.host, exited ? 'exited' : 'threw', request.kind, message));
+          const outcome = classifyWorkerError(
+            this.index,
+            this.host,
+            request.kind,
+            message,
+            exited ? 'exited' : 'threw',
+          );
+          if (outcome instanceof WorkerFault) {
+            fail(outcome);
+            return;
+          }
+          // The worker is sound and still holds its data: the request was wrong.
+          clearInterval(watch);
+          reject(outcome);
         },
       );
     });
