@@ -184,7 +184,11 @@ export class ThreadWorker implements WorkerLink {
 
   async calibrate(params: Float64Array, ms: number): Promise<number> {
     return (
-      await this.run<{ rate: number }>({ kind: 'calibrate', params, ms }, undefined, this.livenessMs + ms)
+      await this.run<{ rate: number }>(
+        { kind: 'calibrate', params, ms },
+        undefined,
+        this.livenessMs + 1.2 * ms + 50,
+      )
     ).rate;
   }
 
