@@ -105,6 +105,8 @@ export interface DataParallelJob {
 }
 
 const TRANSITION_LIMIT = 5000;
+/** Passes in a row whose measured speeds must call for a rebalance before data moves for speed alone. */
+const REBALANCE_STREAK = 3;
 
 /**
  * An ADM job: workers as threads, passes run by the pass machine (with its migration
@@ -141,6 +143,8 @@ export class AdmJob implements DataParallelJob {
   /** Since when every host has been vacated (null: some host is available). */
   private waitingSince: number | null = null;
   private readonly kernelFailures: KernelFailures;
+  /** Complete passes in a row after which the measured speeds called for a rebalance. */
+  private gainStreak = 0;
   private readonly passMachine: ReturnType<AdmJob['buildPassMachine']>;
   /** The last state recorded per actor (transitions are recorded only when it changes). */
   private readonly lastState = new Map<string, string>();
@@ -224,25 +228,31 @@ export class AdmJob implements DataParallelJob {
   }
 
   /**
-   * At a pass boundary with no event pending: would the partition from the measured speeds
-   * make passes clearly faster (twice `minGain`, so measurement noise does not move data)?
-   * This is how a host slowed by something the scheduler never reported (another user's
-   * process) loses data without an event.
+   * At a pass boundary with no event pending: should data move for speed alone? Yes when a
+   * host that is no longer available still holds data (a move failed part way), or when the
+   * partition from the measured speeds has made passes clearly faster (twice `minGain`) at
+   * the end of `REBALANCE_STREAK` passes in a row — so one noisy measurement on a busy machine
+   * does not move data. This is how a host slowed by something the scheduler never reported
+   * (another user's process) loses data without an event.
    */
   private rebalanceWanted(): boolean {
-    // Data left on a host that is no longer available (a move failed part way): move it now.
     if (this.held.some((n, i) => n > 0 && !this.available[i]) && this.available.some((a) => a)) return true;
-    if (this.options.rebalance === false) return false;
-    if (this.options.clock() < this.nextRedistributionAt) return false;
+    return this.gainStreak >= REBALANCE_STREAK && this.options.clock() >= this.nextRedistributionAt;
+  }
+
+  /** After a complete pass: would the measured speeds' partition be clearly faster? Counts the streak. */
+  private measureGain(): void {
+    if (this.options.rebalance === false) return;
     const capacities = this.estimator.capacities(this.available);
-    let targets: number[];
+    let gain = false;
     try {
-      targets = partitionBySpeed(this.options.train.count, capacities, this.held);
+      const targets = partitionBySpeed(this.options.train.count, capacities, this.held);
+      const minGain = 2 * (this.options.minGain ?? DEFAULT_MIN_GAIN);
+      gain = shouldRedistribute(this.held, targets, capacities, { minGain }).redistribute;
     } catch {
-      return false;
+      gain = false;
     }
-    const minGain = 2 * (this.options.minGain ?? DEFAULT_MIN_GAIN);
-    return shouldRedistribute(this.held, targets, capacities, { minGain }).redistribute;
+    this.gainStreak = gain ? this.gainStreak + 1 : 0;
   }
 
   private deferInterrupt(): void {
@@ -354,6 +364,7 @@ export class AdmJob implements DataParallelJob {
       else for (let j = 0; j < acc.length; j++) acc[j] += r.acc[j];
     });
     for (const a of this.workerActors) a.send({ type: 'sliceDone' });
+    if (complete) this.measureGain();
     return { acc: acc ?? new Float64Array(0), complete };
   }
 
@@ -371,6 +382,7 @@ export class AdmJob implements DataParallelJob {
       }
     });
     const settle = (): RedistributeResult => {
+      this.gainStreak = 0;
       const end = this.options.clock();
       this.nextRedistributionAt = end + Math.max(this.options.minIntervalMs ?? 100, 4 * (end - startedAt));
       // Events that came in during this redistribution and may wait: apply them later.
