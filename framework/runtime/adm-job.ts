@@ -1,4 +1,4 @@
-import { type Actor, createActor, fromPromise, type InspectionEvent, toPromise } from 'xstate';
+import { type Actor, createActor, fromPromise, toPromise } from 'xstate';
 import { JobInterrupted, UserError } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
@@ -11,8 +11,9 @@ import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { DEFAULT_MIN_GAIN, planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
 import { chunkRowsFor } from './calibration.ts';
-import { deadlinesOf, reloadFromSource, splitForDeadlines, wouldMiss } from './deadline-drain.ts';
+import { deadlinesOf, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
 import { type FaultPlan, type FaultRecord, faultsIn, firstError, isWorkerFault } from './faults.ts';
+import type { DataParallelJob, JobOptions } from './job-types.ts';
 import { KernelFailures } from './kernel-failures.ts';
 import type { PassReply } from './messages.ts';
 import { moveData } from './move-data.ts';
@@ -20,91 +21,11 @@ import { assignMissing, attributeReloads, checkCoverage, idCensus } from './reco
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
 import { emulatedRate, type HostSpec, startOrExplain, type WorkerSetup } from './start-workers.ts';
 import { realTimers, type Timers } from './timers.ts';
+import { TransitionLog } from './transition-log.ts';
 import type { WorkerLink, WorkerTransport } from './worker-link.ts';
 
-export interface JobOptions {
-  /** URL (href) of the module whose `createKernel(config)` builds the app's kernel in each thread. */
-  readonly kernelModule: string;
-  readonly kernelConfig: unknown;
-  /** The training exemplars; the job copies them out to its workers. */
-  readonly train: ExemplarColumns;
-  readonly hosts: readonly HostSpec[];
-  /** Throttle each worker to its declared speed (one machine emulating heterogeneous hosts). */
-  readonly emulateSpeeds: boolean;
-  /**
-   * Emulate these speeds instead of the declared ones (e.g. declared all equal, run at 1:2:4,
-   * so ADM must learn the real speeds from measured throughput). Needs `emulateSpeeds`.
-   */
-  readonly emulatedSpeeds?: readonly number[];
-  /** Parameters for the kernel's speed calibration (any valid ones: the app's initial params). */
-  readonly calibrationParams: Float64Array;
-  /** Milliseconds since the run started. */
-  readonly clock: () => number;
-  /**
-   * Timers on the same clock as `clock` (default: the real ones). A deterministic harness
-   * passes virtual ones, so the job's waits (deferral, wait timeout) follow virtual time.
-   */
-  readonly timers?: Timers;
-  /**
-   * The kernel's unthrottled single-worker rate, exemplars/s, measured once elsewhere (no
-   * calibration at start): jobs compared side by side share it, so they emulate the same machine.
-   */
-  readonly soloRate?: number;
-  /** Rebalance at pass boundaries on measured speeds alone, without an event (default true). */
-  readonly rebalance?: boolean;
-  /** How workers are started (default: threads on this machine). */
-  readonly transport?: WorkerTransport;
-  /** How long to wait for a host when every host is vacated (default 60 s). */
-  readonly waitTimeoutMs?: number;
-  /** Minimum estimated gain before data moves for speed alone (default 5 %). */
-  readonly minGain?: number;
-  /**
-   * Least compute time between a redistribution and the next one caused by `load` or
-   * `available` events (default 100 ms, or 4× the last redistribution if that is longer):
-   * under an event storm the job keeps computing instead of thrashing. `vacate` never waits.
-   */
-  readonly minIntervalMs?: number;
-  /** A worker silent this long (no chunk done, no reply) is taken as hung (default 3000 ms). */
-  readonly livenessMs?: number;
-  /**
-   * Aborting it cancels a wait for a host (every host vacated): the pass then rejects with
-   * `JobInterrupted` at once instead of after `waitTimeoutMs`. Computing and moves finish first.
-   */
-  readonly signal?: AbortSignal;
-  /** Faults to inject, by worker index (tests and `--inject-fault`). */
-  readonly injectFaults?: ReadonlyMap<number, FaultPlan>;
-  readonly onFault?: (f: FaultRecord) => void;
-  readonly onRedistribution?: (r: RedistributionRecord) => void;
-  readonly onTransition?: (t: StateTransition) => void;
-}
+export type { DataParallelJob, JobOptions };
 
-/** The coordinator's view of an app's data: run a pass, take events, report. */
-export interface DataParallelJob {
-  readonly mode: 'adm' | 'plain';
-  readonly hosts: readonly HostSpec[];
-  readonly trainCount: number;
-  /** One pass over all exemplars: the kernel's accumulator summed over every exemplar exactly once. */
-  pass(params: Float64Array): Promise<Float64Array>;
-  /** An event from the global scheduler; never throws for a bad one (it is recorded as rejected). */
-  send(event: SchedulerEvent): EventRecord;
-  counts(): readonly number[];
-  events(): readonly EventRecord[];
-  redistributions(): readonly RedistributionRecord[];
-  workers(): WorkerRecord[];
-  /** Worker faults and how they were recovered from. */
-  faults(): readonly FaultRecord[];
-  /** States the job's machines entered, in order (empty for the plain build). */
-  stateTransitions(): readonly StateTransition[];
-  /** The rates the job runs at: measured (or given) once at start. */
-  calibration(): { readonly soloRate: number; readonly unitRate: number | null };
-  /** Chunks the workers have completed since they started (progress; grows during a pass). */
-  chunksDone(): number;
-  /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
-  heldIds(): Promise<Int32Array[]>;
-  close(): Promise<void>;
-}
-
-const TRANSITION_LIMIT = 5000;
 /** Passes in a row whose measured speeds must call for a rebalance before data moves for speed alone. */
 const REBALANCE_STREAK = 3;
 
@@ -122,7 +43,7 @@ export class AdmJob implements DataParallelJob {
   private readonly processed: number[];
   private readonly records: RedistributionRecord[] = [];
   private readonly workerActors: Actor<typeof workerMachine>[];
-  private readonly transitions: StateTransition[] = [];
+  private readonly log: TransitionLog;
   private current: Actor<typeof passMachine> | null = null;
   /** Redistributions whose migration cost ends when computing resumes. */
   private awaitingResume: RedistributionRecord[] = [];
@@ -146,8 +67,6 @@ export class AdmJob implements DataParallelJob {
   /** Complete passes in a row after which the measured speeds called for a rebalance. */
   private gainStreak = 0;
   private readonly passMachine: ReturnType<AdmJob['buildPassMachine']>;
-  /** The last state recorded per actor (transitions are recorded only when it changes). */
-  private readonly lastState = new Map<string, string>();
   private readonly timers: Timers;
   /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
   private readonly emulatedLoads: number[];
@@ -158,6 +77,7 @@ export class AdmJob implements DataParallelJob {
     shares: number[],
   ) {
     const names = options.hosts.map((h) => h.name);
+    this.log = new TransitionLog(options.clock, options.onTransition);
     this.queue = new EventQueue(names);
     this.estimator = new SpeedEstimator(options.hosts.map((h) => h.speed));
     this.available = names.map(() => true);
@@ -173,7 +93,7 @@ export class AdmJob implements DataParallelJob {
       const a = createActor(workerMachine, {
         input: { host: h.name },
         id: `worker:${h.name}`,
-        inspect: (e) => this.inspect(e),
+        inspect: this.log.inspect,
       });
       a.start();
       a.send({ type: 'holding', count: shares[i] });
@@ -309,7 +229,7 @@ export class AdmJob implements DataParallelJob {
     const actor = createActor(machine, {
       input: { params, waitTimeoutMs, cancelled: signal?.aborted ?? false },
       id: 'pass',
-      inspect: (e) => this.inspect(e),
+      inspect: this.log.inspect,
       clock: this.timers,
     });
     this.current = actor;
@@ -417,13 +337,7 @@ export class AdmJob implements DataParallelJob {
       this.options.hosts.map((h) => h.name),
     );
     const rowBytes = byteSize(viewRows(this.options.train, 0, 1));
-    const now = this.options.clock();
-    // Per host that would miss its deadline: how many exemplars can still move in time.
-    const budgets = new Map<number, number>();
-    for (const d of deadlines.values()) {
-      if (!wouldMiss(d, now, this.held[d.worker] * rowBytes, this.moveBytesPerMs)) continue;
-      budgets.set(d.worker, Math.floor((Math.max(0, d.deadlineAt - now) * this.moveBytesPerMs) / rowBytes));
-    }
+    const budgets = moveBudgets(deadlines, this.held, this.options.clock(), rowBytes, this.moveBytesPerMs);
     const split = splitForDeadlines(transfers, budgets);
     // moveData first: by the in-order rule a sender's extract runs before its drop, so the
     // drop hands back exactly what is left. Both are settled before anything else happens.
@@ -611,21 +525,8 @@ export class AdmJob implements DataParallelJob {
     return this.faultRecords;
   }
 
-  private inspect(e: InspectionEvent): void {
-    if (e.type !== '@xstate.snapshot') return;
-    const snapshot = e.snapshot as { value?: unknown };
-    if (snapshot.value === undefined) return;
-    const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
-    const actor = (e.actorRef as { id?: string }).id ?? 'actor';
-    if (this.lastState.get(actor) === state) return;
-    this.lastState.set(actor, state);
-    const t = { at: this.options.clock(), actor, state };
-    if (this.transitions.length < TRANSITION_LIMIT) this.transitions.push(t);
-    this.options.onTransition?.(t);
-  }
-
   stateTransitions(): readonly StateTransition[] {
-    return this.transitions;
+    return this.log.transitions();
   }
 
   counts(): readonly number[] {

@@ -47,6 +47,25 @@ export function wouldMiss(deadline: Deadline, now: number, bytes: number, bytesP
 }
 
 /**
+ * Per host that would miss its deadline at the observed move speed: how many exemplars can
+ * still move in time (the rest will be dropped and reloaded). Hosts that make it are absent.
+ */
+export function moveBudgets(
+  deadlines: ReadonlyMap<number, Deadline>,
+  held: readonly number[],
+  now: number,
+  rowBytes: number,
+  bytesPerMs: number,
+): Map<number, number> {
+  const budgets = new Map<number, number>();
+  for (const d of deadlines.values()) {
+    if (!wouldMiss(d, now, held[d.worker] * rowBytes, bytesPerMs)) continue;
+    budgets.set(d.worker, Math.floor((Math.max(0, d.deadlineAt - now) * bytesPerMs) / rowBytes));
+  }
+  return budgets;
+}
+
+/**
  * Split a plan (largest transfers first) between moving and reloading: a sender with a
  * budget moves at most that many exemplars, the largest fragments first; the rest of its
  * transfers are reloaded from the source. Senders without a budget move everything.

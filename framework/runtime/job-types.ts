@@ -1,0 +1,89 @@
+import type { EventRecord, SchedulerEvent } from '../events/types.ts';
+import type { ExemplarColumns } from '../exemplars/columns.ts';
+import type { FaultPlan, FaultRecord } from './faults.ts';
+import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
+import type { HostSpec } from './start-workers.ts';
+import type { Timers } from './timers.ts';
+import type { WorkerTransport } from './worker-link.ts';
+
+export interface JobOptions {
+  /** URL (href) of the module whose `createKernel(config)` builds the app's kernel in each thread. */
+  readonly kernelModule: string;
+  readonly kernelConfig: unknown;
+  /** The training exemplars; the job copies them out to its workers. */
+  readonly train: ExemplarColumns;
+  readonly hosts: readonly HostSpec[];
+  /** Throttle each worker to its declared speed (one machine emulating heterogeneous hosts). */
+  readonly emulateSpeeds: boolean;
+  /**
+   * Emulate these speeds instead of the declared ones (e.g. declared all equal, run at 1:2:4,
+   * so ADM must learn the real speeds from measured throughput). Needs `emulateSpeeds`.
+   */
+  readonly emulatedSpeeds?: readonly number[];
+  /** Parameters for the kernel's speed calibration (any valid ones: the app's initial params). */
+  readonly calibrationParams: Float64Array;
+  /** Milliseconds since the run started. */
+  readonly clock: () => number;
+  /**
+   * Timers on the same clock as `clock` (default: the real ones). A deterministic harness
+   * passes virtual ones, so the job's waits (deferral, wait timeout) follow virtual time.
+   */
+  readonly timers?: Timers;
+  /**
+   * The kernel's unthrottled single-worker rate, exemplars/s, measured once elsewhere (no
+   * calibration at start): jobs compared side by side share it, so they emulate the same machine.
+   */
+  readonly soloRate?: number;
+  /** Rebalance at pass boundaries on measured speeds alone, without an event (default true). */
+  readonly rebalance?: boolean;
+  /** How workers are started (default: threads on this machine). */
+  readonly transport?: WorkerTransport;
+  /** How long to wait for a host when every host is vacated (default 60 s). */
+  readonly waitTimeoutMs?: number;
+  /** Minimum estimated gain before data moves for speed alone (default 5 %). */
+  readonly minGain?: number;
+  /**
+   * Least compute time between a redistribution and the next one caused by `load` or
+   * `available` events (default 100 ms, or 4× the last redistribution if that is longer):
+   * under an event storm the job keeps computing instead of thrashing. `vacate` never waits.
+   */
+  readonly minIntervalMs?: number;
+  /** A worker silent this long (no chunk done, no reply) is taken as hung (default 3000 ms). */
+  readonly livenessMs?: number;
+  /**
+   * Aborting it cancels a wait for a host (every host vacated): the pass then rejects with
+   * `JobInterrupted` at once instead of after `waitTimeoutMs`. Computing and moves finish first.
+   */
+  readonly signal?: AbortSignal;
+  /** Faults to inject, by worker index (tests and `--inject-fault`). */
+  readonly injectFaults?: ReadonlyMap<number, FaultPlan>;
+  readonly onFault?: (f: FaultRecord) => void;
+  readonly onRedistribution?: (r: RedistributionRecord) => void;
+  readonly onTransition?: (t: StateTransition) => void;
+}
+
+/** The coordinator's view of an app's data: run a pass, take events, report. */
+export interface DataParallelJob {
+  readonly mode: 'adm' | 'plain';
+  readonly hosts: readonly HostSpec[];
+  readonly trainCount: number;
+  /** One pass over all exemplars: the kernel's accumulator summed over every exemplar exactly once. */
+  pass(params: Float64Array): Promise<Float64Array>;
+  /** An event from the global scheduler; never throws for a bad one (it is recorded as rejected). */
+  send(event: SchedulerEvent): EventRecord;
+  counts(): readonly number[];
+  events(): readonly EventRecord[];
+  redistributions(): readonly RedistributionRecord[];
+  workers(): WorkerRecord[];
+  /** Worker faults and how they were recovered from. */
+  faults(): readonly FaultRecord[];
+  /** States the job's machines entered, in order (empty for the plain build). */
+  stateTransitions(): readonly StateTransition[];
+  /** The rates the job runs at: measured (or given) once at start. */
+  calibration(): { readonly soloRate: number; readonly unitRate: number | null };
+  /** Chunks the workers have completed since they started (progress; grows during a pass). */
+  chunksDone(): number;
+  /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
+  heldIds(): Promise<Int32Array[]>;
+  close(): Promise<void>;
+}
