@@ -32,5 +32,6 @@ describe('the real AdmJob on in-process workers and a virtual clock', () => {
       { numRuns: RUNS, seed: SEED },
     );
     expect(tally.missing()).toEqual([]);
-  });
+    // About 30 s alone on 2 cores; more beside the real-thread suites in a full `npm test`.
+  }, 240_000);
 });
