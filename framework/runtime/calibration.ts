@@ -20,10 +20,11 @@ export function unitRate(
 /**
  * Rows per chunk so that one chunk is about `chunkMs` of compute at `rate` exemplars/s: a
  * multiple of 8 (at least 8), because kernels work on blocks of rows (Opt's on 4) and a
- * ragged tail in every chunk would run their slow one-row path each time. 2 ms: a stop waits
- * at most that long, and the per-chunk cost (flag check, kernel call) stays under 1 % of a pass.
+ * ragged tail in every chunk would run their slow one-row path each time. Half a
+ * millisecond: a stop waits at most that long, and chunking costs nothing measurable
+ * (Opt's pass over 4,000 MNIST rows took the same CPU time in chunks of 8 rows and of 1,024).
  */
-export function chunkRowsFor(rate: number, chunkMs = 2): number {
+export function chunkRowsFor(rate: number, chunkMs = 0.5): number {
   const rows = Math.floor((rate * chunkMs) / 1000);
   return Math.min(1024, Math.max(8, rows - (rows % 8)));
 }
