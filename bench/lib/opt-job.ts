@@ -17,6 +17,14 @@ export interface OptJobSpec {
   /** Emulate these speeds instead of the declared ones (ADM must then learn them). */
   readonly emulatedSpeeds?: readonly number[];
   readonly minGain?: number;
+  /**
+   * The kernel's unthrottled single-worker rate (exemplars/s), measured once per benchmark
+   * run (`measureSoloRate`): every job a benchmark compares gets the same one, so they all
+   * emulate the same machine. Omitted, the job calibrates itself (never in a comparison).
+   */
+  readonly soloRate?: number;
+  /** Rebalance on measured speeds without an event (default true; off where only events may move data). */
+  readonly rebalance?: boolean;
 }
 
 export interface OptJob {
@@ -48,6 +56,8 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
     calibrationParams: weights,
     clock: now,
     minGain: spec.minGain,
+    soloRate: spec.soloRate,
+    rebalance: spec.rebalance,
     waitTimeoutMs: 30_000,
   });
   return {
@@ -64,4 +74,28 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
 /** Bytes one exemplar takes in the store: id, label (int32), features (float32), processed flag. */
 export function bytesPerExemplar(dim: number): number {
   return 4 + 4 + 4 * dim + 1;
+}
+
+/**
+ * The kernel's unthrottled single-worker rate on this data and network, measured once by a
+ * one-worker job (the framework's own calibration), to be passed as `soloRate` to every job
+ * a benchmark compares. Written into the benchmark's JSON.
+ */
+export async function measureSoloRate(
+  spec: Pick<OptJobSpec, 'train' | 'classes' | 'hidden'>,
+): Promise<{ soloRate: number; measuredAt: string }> {
+  // A few thousand rows are plenty for a 150 ms calibration, and keep a 400 MB set from being copied.
+  const n = Math.min(spec.train.count, 4096);
+  const train = {
+    count: n,
+    dim: spec.train.dim,
+    features: spec.train.features.subarray(0, n * spec.train.dim),
+    labels: spec.train.labels.subarray(0, n),
+  };
+  const j = await startOptJob({ ...spec, train, mode: 'plain', speeds: [1], emulate: false });
+  try {
+    return { soloRate: j.job.calibration().soloRate, measuredAt: new Date().toISOString() };
+  } finally {
+    await j.job.close();
+  }
 }
