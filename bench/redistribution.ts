@@ -155,6 +155,8 @@ export const redistribution: Benchmark = {
       ),
     );
     const at = (mb: number) => rows.find((r) => r.sizeMB === mb) ?? null;
+    // Issue 9: ≤ 3 at 20.8 MB (fixed per-move costs weigh most there); issue 4: ≤ 2 from 100 MB up.
+    const target20 = 3;
     const target = 2;
     const summary = {
       threadRatio20MB: sig(at(20.8)?.ratioWarm ?? null),
@@ -163,8 +165,9 @@ export const redistribution: Benchmark = {
       samples20MB: at(20.8)?.n ?? 0,
       threadRatio100MB: sig(at(100)?.ratioWarm ?? null),
       threadRatio400MB: sig(at(400)?.ratioWarm ?? null),
+      target20MB: target20,
       target,
-      targetMet20MB: (at(20.8)?.ratioWarm ?? Infinity) <= target,
+      targetMet20MB: (at(20.8)?.ratioWarm ?? Infinity) <= target20,
       targetMet100MB: (at(100)?.ratioWarm ?? Infinity) <= target,
       migrationMs20MB: sig(at(20.8)?.migrationMs ?? null),
       obtrusivenessMs20MB: sig(at(20.8)?.obtrusivenessMs ?? null),
@@ -246,9 +249,9 @@ export const redistribution: Benchmark = {
         ['target', 'value', ''],
         [
           [
-            `migration ÷ warm copy ≤ ${target} at 20.8 MB`,
+            `migration ÷ warm copy ≤ ${target20} at 20.8 MB`,
             summary.threadRatio20MB,
-            verdict(summary.threadRatio20MB, target),
+            verdict(summary.threadRatio20MB, target20),
           ],
           [
             `migration ÷ warm copy ≤ ${target} at 100 MB`,
