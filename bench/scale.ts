@@ -56,12 +56,12 @@ export function planMicros(n: number, total: number, minMs: number): number {
 export const scale: Benchmark = {
   name: 'scale',
   title: 'Scale: partition-and-plan and redistribution time from 2 to 32 workers',
-  estimatedSeconds: 150,
+  estimatedSeconds: 300,
   async run(ctx) {
     const q = ctx.quick;
     const counts = q ? [2, 4] : [2, 4, 8, 16, 32];
     const planCounts = q ? [2, 4, 32] : [2, 4, 8, 16, 32, 64, 128, 256, 1024];
-    const reps = q ? 1 : 5;
+    const reps = q ? 1 : 3;
     const hidden = q ? 2 : 4;
     const count = Math.ceil((TRAIN_MB * 1e6) / bytesPerExemplar(DIM));
     const data = syntheticDataset({ count, dim: DIM, classes: 10, seed: 13, testFraction: 0 });
@@ -70,23 +70,25 @@ export const scale: Benchmark = {
     const samples: Sample[] = [];
     for (const n of counts) {
       const speeds = Array.from({ length: n }, (_, i) => (i === 0 ? n - 1 : 1));
-      const j = await startOptJob({
-        mode: 'adm',
-        train: data.train,
-        classes: 10,
-        hidden,
-        speeds,
-        emulate: true,
-        soloRate: calibration.soloRate,
-        // Only the vacate (and the move back) may move data.
-        rebalance: false,
-      });
-      try {
-        await j.job.pass(j.weights); // warm-up
-        const per = await chunksPerPass(j);
-        for (let rep = 0; rep < reps; rep++) {
+      // A fresh job per repetition: after the move back the split follows the speeds the job
+      // measured (noise), so a second vacate on the same job would not move the same half.
+      for (let rep = 0; rep < reps; rep++) {
+        const j = await startOptJob({
+          mode: 'adm',
+          train: data.train,
+          classes: 10,
+          hidden,
+          speeds,
+          emulate: true,
+          soloRate: calibration.soloRate,
+          // Only the vacate (and the move back) may move data.
+          rebalance: false,
+        });
+        try {
+          await j.job.pass(j.weights); // warm-up
+          const per = await chunksPerPass(j);
           const s = await vacateAndReturn(j, 'h0', Math.max(1, Math.floor(per.chunks / 3)));
-          if (s === null) break; // the data did not come back: nothing left to vacate
+          if (s === null) throw new Error('h0 held no data to vacate');
           const r = s.evacuation.record;
           samples.push({
             workers: n,
@@ -102,9 +104,9 @@ export const scale: Benchmark = {
             bytesMoved: r.bytesMoved,
             transfers: r.transfers,
           });
+        } finally {
+          await j.job.close();
         }
-      } finally {
-        await j.job.close();
       }
       ctx.log(
         `scale: ${n} workers: migration ${num(median(samples.filter((s) => s.workers === n).map((s) => s.migrationMs ?? Number.NaN)))} ms`,
@@ -141,7 +143,7 @@ export const scale: Benchmark = {
       planMicrosByWorkers: Object.fromEntries(plan.map((p) => [p.workers, sig(p.micros)])),
     };
     const md = [
-      `An ADM job (Opt kernel, ${DIM} features, ${TRAIN_MB} MB of training data = ${count} exemplars) on N worker threads with emulated speeds N−1, 1, …, 1: h0 holds half the data whatever N, and vacating it (once a third of a pass's chunks are done, \`job.chunksDone()\`) sends that half to the N − 1 others at once; it then comes back (the "back" column: N − 1 senders to one receiver, the move alone). Speed rebalancing is off and one calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The evacuation is found by the vacate's sequence number; migration = *wait* (event → redistribution start: every worker stopping at its next chunk and replying) + *move*. Medians of ${reps} repetitions. Plan time is \`partitionBySpeed\` + \`planTransfers\` for the same vacate, pure functions, no I/O.`,
+      `An ADM job (Opt kernel, ${DIM} features, ${TRAIN_MB} MB of training data = ${count} exemplars) on N worker threads with emulated speeds N−1, 1, …, 1: h0 holds half the data whatever N, and vacating it (once a third of a pass's chunks are done, \`job.chunksDone()\`) sends that half to the N − 1 others at once; it then comes back (the "back" column: N − 1 senders to one receiver, the move alone). Speed rebalancing is off and one calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The evacuation is found by the vacate's sequence number; migration = *wait* (event → redistribution start: every worker stopping at its next chunk and replying) + *move*. Medians of ${reps} repetitions, each on a fresh job (so h0 holds exactly half each time). Plan time is \`partitionBySpeed\` + \`planTransfers\` for the same vacate, pure functions, no I/O.`,
       '',
       table(
         [
