@@ -183,11 +183,14 @@ export const redistribution: Benchmark = {
       paperMpvmMs20MB: PAPER_MPVM_20MB_S * 1000,
     };
     const checks = [
+      // The floor of a move between threads is posting the bytes as a transferred buffer (no
+      // copy at all): a zero-copy move may beat a memcpy, so the warm copy is the target's
+      // yardstick, not a bound. Below the thread post, the record found is not the evacuation.
       ...rows.map((r) =>
         boundCheck(
-          `ratioWarm@${r.sizeMB}MB`,
-          r.ratioWarm,
-          'migration faster than a warm copy of the bytes moved: the record found is not the evacuation, or bytesMoved counts bytes that did not move',
+          `migration ÷ thread post @${r.sizeMB}MB`,
+          ratio(r.migrationMs, r.postTransferMs),
+          'migration faster than posting the same bytes to a thread: the record found is not the evacuation, or bytesMoved counts bytes that did not move',
         ),
       ),
       conditionCheck(
