@@ -4,6 +4,10 @@
  * Runs the benchmarks (all, or those named) and writes <name>.json, .md and .svg for each
  * into bench/results/ — or, with --quick, at tiny sizes into a fresh temporary folder (never
  * over bench/results/), so tests can run every benchmark in seconds.
+ *
+ * Exit status: 0; 1 when a full run produced a result that fails its validity check (a
+ * ratio to a lower bound below 0.95: the benchmark measured the wrong thing). A --quick run
+ * never fails on a ratio: tiny sizes on a busy machine prove nothing either way.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BENCHMARKS } from './benchmarks.ts';
 import { writeIndexPage } from './lib/index-page.ts';
-import { machineInfo } from './lib/machine.ts';
+import { loadSnapshot, machineInfo } from './lib/machine.ts';
 import { type BenchResult, writeResult } from './lib/result.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -48,8 +52,10 @@ async function main(): Promise<number> {
     `bench: ${selected.map((b) => b.name).join(', ')}${quick ? ' (quick)' : ` (about ${Math.ceil(estimate / 60)} min)`} → ${out}\n`,
   );
   const started = performance.now();
+  const invalid: string[] = [];
   for (const b of selected) {
     const machine = machineInfo();
+    const loadAtStart = loadSnapshot();
     const startedAt = new Date().toISOString();
     const t = performance.now();
     const output = await b.run({
@@ -61,6 +67,7 @@ async function main(): Promise<number> {
       title: b.title,
       quick,
       machine,
+      load: { start: loadAtStart, end: loadSnapshot() },
       startedAt,
       durationSeconds: (performance.now() - t) / 1000,
       command,
@@ -74,10 +81,19 @@ async function main(): Promise<number> {
     process.stdout.write(
       `${b.name}: ${result.durationSeconds.toFixed(1)} s → ${files.json}\n  summary ${JSON.stringify(result.summary)}\n`,
     );
+    for (const c of result.checks ?? []) {
+      if (c.valid) continue;
+      invalid.push(`${b.name}.${c.name}`);
+      process.stderr.write(`bench: INVALID ${b.name}.${c.name} (ratio ${c.ratio}): ${c.cause}\n`);
+    }
   }
   process.stdout.write(
     `bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s; results in ${out}\n`,
   );
+  if (invalid.length > 0 && !quick) {
+    process.stderr.write(`bench: ${invalid.length} invalid result(s): ${invalid.join(', ')}\n`);
+    return 1;
+  }
   return 0;
 }
 

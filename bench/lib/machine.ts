@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, freemem, loadavg, totalmem } from 'node:os';
 
 export interface MachineInfo {
@@ -11,6 +12,31 @@ export interface MachineInfo {
   readonly freeMemoryGiB: number;
 }
 
+/**
+ * The machine's CPU contention at one moment: load averages and pressure stall information
+ * (PSI, `some` line: % of time at least one runnable task waited for a CPU), system-wide
+ * and for this cgroup (cgroup2, mounted at /sys/fs/cgroup/unified on this machine). On a
+ * shared 2-core machine this is what says whether a figure was measured on a quiet machine.
+ */
+export interface LoadSnapshot {
+  readonly at: string;
+  readonly loadAverage: readonly [number, number, number];
+  readonly psiCpu: Psi | null;
+  readonly psiCpuCgroup: Psi | null;
+}
+
+export interface Psi {
+  readonly avg10: number;
+  readonly avg60: number;
+  readonly avg300: number;
+}
+
+/** Load at the start and end of one benchmark run. */
+export interface MachineLoad {
+  readonly start: LoadSnapshot;
+  readonly end: LoadSnapshot;
+}
+
 export function machineInfo(): MachineInfo {
   const gib = (b: number) => Math.round((b / 2 ** 30) * 10) / 10;
   return {
@@ -22,4 +48,37 @@ export function machineInfo(): MachineInfo {
     loadAverage1m: Math.round(loadavg()[0] * 100) / 100,
     freeMemoryGiB: gib(freemem()),
   };
+}
+
+const CGROUP_PSI = ['/sys/fs/cgroup/unified/cpu.pressure', '/sys/fs/cgroup/cpu.pressure'];
+
+export function loadSnapshot(): LoadSnapshot {
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  const [a, b, c] = loadavg();
+  return {
+    at: new Date().toISOString(),
+    loadAverage: [r2(a), r2(b), r2(c)],
+    psiCpu: readPsi('/proc/pressure/cpu'),
+    psiCpuCgroup: CGROUP_PSI.map(readPsi).find((p) => p !== null) ?? null,
+  };
+}
+
+/** The `some` line of a PSI file, or null where the kernel has none. */
+export function readPsi(path: string): Psi | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const line = text.split('\n').find((l) => l.startsWith('some '));
+  const field = (k: string) => Number(new RegExp(`${k}=([0-9.]+)`).exec(line ?? '')?.[1]);
+  const psi = { avg10: field('avg10'), avg60: field('avg60'), avg300: field('avg300') };
+  return Object.values(psi).every(Number.isFinite) ? psi : null;
+}
+
+/** One line for the Markdown header: load average and CPU pressure at start → end. */
+export function describeLoad(load: MachineLoad): string {
+  const psi = (s: LoadSnapshot) => (s.psiCpu ? `${s.psiCpu.avg10}/${s.psiCpu.avg60}` : 'n/a');
+  return `load average ${load.start.loadAverage[0]} → ${load.end.loadAverage[0]}, CPU pressure (PSI some avg10/avg60, %) ${psi(load.start)} → ${psi(load.end)}`;
 }

@@ -17,6 +17,14 @@ export interface OptJobSpec {
   /** Emulate these speeds instead of the declared ones (ADM must then learn them). */
   readonly emulatedSpeeds?: readonly number[];
   readonly minGain?: number;
+  /**
+   * The kernel's unthrottled single-worker rate (exemplars/s), measured once per benchmark
+   * run (`measureSoloRate`): every job a benchmark compares gets the same one, so they all
+   * emulate the same machine. Omitted, the job calibrates itself (never in a comparison).
+   */
+  readonly soloRate?: number;
+  /** Rebalance on measured speeds without an event (default true; off where only events may move data). */
+  readonly rebalance?: boolean;
 }
 
 export interface OptJob {
@@ -48,6 +56,8 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
     calibrationParams: weights,
     clock: now,
     minGain: spec.minGain,
+    soloRate: spec.soloRate,
+    rebalance: spec.rebalance,
     waitTimeoutMs: 30_000,
   });
   return {
@@ -64,4 +74,51 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
 /** Bytes one exemplar takes in the store: id, label (int32), features (float32), processed flag. */
 export function bytesPerExemplar(dim: number): number {
   return 4 + 4 + 4 * dim + 1;
+}
+
+/** The shared calibration of one benchmark run, as written into its JSON. */
+export interface SharedCalibration {
+  /** Passed as `soloRate` to every job the benchmark compares. */
+  readonly soloRate: number;
+  /** The framework's own 150 ms calibration of the one-worker job. */
+  readonly frameworkCalibration: number;
+  /** That job's rate over each of its timed passes (the worker's own elapsed time). */
+  readonly passRates: readonly number[];
+  readonly measuredAt: string;
+}
+
+/**
+ * The kernel's unthrottled single-worker rate on this data and network, measured once by a
+ * one-worker job, to be passed as `soloRate` to every job a benchmark compares. The highest
+ * of the framework's calibration and a few timed passes: on a shared machine a moment of
+ * contention only ever makes a measurement slower, so the fastest is the least disturbed.
+ */
+export async function measureSoloRate(
+  spec: Pick<OptJobSpec, 'train' | 'classes' | 'hidden'>,
+): Promise<SharedCalibration> {
+  // A few thousand rows are plenty, and keep a 400 MB set from being copied.
+  const n = Math.min(spec.train.count, 4096);
+  const train = {
+    count: n,
+    dim: spec.train.dim,
+    features: spec.train.features.subarray(0, n * spec.train.dim),
+    labels: spec.train.labels.subarray(0, n),
+  };
+  const j = await startOptJob({ ...spec, train, mode: 'plain', speeds: [1], emulate: false });
+  try {
+    const frameworkCalibration = j.job.calibration().soloRate;
+    const passRates: number[] = [];
+    for (let p = 0; p < 5; p++) {
+      await j.job.pass(j.weights);
+      passRates.push(j.job.workers()[0].measuredRate ?? 0);
+    }
+    return {
+      soloRate: Math.max(frameworkCalibration, ...passRates),
+      frameworkCalibration,
+      passRates,
+      measuredAt: new Date().toISOString(),
+    };
+  } finally {
+    await j.job.close();
+  }
 }

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MachineInfo } from './machine.ts';
+import { type BoundCheck, invalidNotes } from './checks.ts';
+import { describeLoad, type MachineInfo, type MachineLoad } from './machine.ts';
 
 /** What one benchmark hands back; the runner adds the machine, dates and writes the files. */
 export interface BenchOutput<S extends object = Record<string, unknown>> {
@@ -15,6 +16,8 @@ export interface BenchOutput<S extends object = Record<string, unknown>> {
   /** The main chart (SVG text); more charts go in `extraCharts` as name → SVG. */
   readonly chart: string;
   readonly extraCharts?: Readonly<Record<string, string>>;
+  /** Ratios to lower bounds and other sanity checks; an invalid one fails a full run. */
+  readonly checks?: readonly BoundCheck[];
 }
 
 export interface BenchResult extends BenchOutput {
@@ -22,6 +25,8 @@ export interface BenchResult extends BenchOutput {
   readonly title: string;
   readonly quick: boolean;
   readonly machine: MachineInfo;
+  /** CPU contention at the start and the end of this benchmark. */
+  readonly load: MachineLoad;
   readonly startedAt: string;
   readonly durationSeconds: number;
   readonly command: string;
@@ -49,12 +54,12 @@ export async function writeResult(dir: string, r: BenchResult): Promise<WrittenF
   const header = [
     `# ${r.title}`,
     '',
-    `${r.quick ? '**Quick mode (tiny sizes, not a measurement).** ' : ''}Made with \`${r.command}\` on ${r.startedAt.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, load average ${m.loadAverage1m} at the start; took ${r.durationSeconds.toFixed(1)} s. Raw samples: \`${r.name}.json\`.`,
+    `${r.quick ? '**Quick mode (tiny sizes, not a measurement).** ' : ''}Made with \`${r.command}\` on ${r.startedAt.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ${describeLoad(r.load)} (start → end); took ${r.durationSeconds.toFixed(1)} s. Raw samples: \`${r.name}.json\`.`,
     '',
     `![${r.title}](${r.name}.svg)`,
     '',
   ].join('\n');
-  await writeFile(`${base}.md`, `${header}\n${markdown.trim()}\n`);
+  await writeFile(`${base}.md`, `${header}\n${invalidNotes(r.checks ?? [])}${markdown.trim()}\n`);
   return { json: `${base}.json`, markdown: `${base}.md`, svg };
 }
 

@@ -2,46 +2,107 @@ import type { RedistributionRecord } from '../../framework/index.ts';
 import type { OptJob } from './opt-job.ts';
 import { sleep } from './timing.ts';
 
-export interface VacateSample {
-  /** The evacuation: obtrusiveness and migration cost. */
+/**
+ * One move, split into what the job waited for and what it did:
+ * - `deferralMs` = startedAt − triggeredAt: from the event's receipt until the redistribution
+ *   started (for a vacate: every worker stopping at its next chunk and replying; for an
+ *   `available`: also the job's deliberate wait, `minIntervalMs`, before a non-urgent move);
+ * - `evacuationMs` = obtrusiveness − deferral: from the start until the vacated worker was empty;
+ * - `moveMs` = migration cost − deferral: from the start until every worker computed again.
+ */
+export interface MoveTiming {
   readonly record: RedistributionRecord;
-  /** The move back once the host was available again (null if the job did not move back in time). */
-  readonly back: RedistributionRecord | null;
-  /** The vacate arrived while a pass was computing (otherwise between passes). */
-  readonly midPass: boolean;
+  readonly deferralMs: number;
+  readonly evacuationMs: number | null;
+  readonly moveMs: number | null;
 }
 
-/** Passes to run, at most, waiting for a redistribution the job may defer (non-urgent events wait). */
-const WAIT_MS = 5000;
+export interface VacateSample {
+  /** The evacuation, found by the vacate's own sequence number. */
+  readonly evacuation: MoveTiming;
+  /** The move back once the host was available again, found by the `available` event's seq (null: not in time). */
+  readonly back: MoveTiming | null;
+  /** The vacate was sent while a pass was computing and the pass had not finished. */
+  readonly midPass: boolean;
+  /** Chunks all workers had completed in that pass when the vacate was sent. */
+  readonly chunksIntoPass: number;
+  /** Exemplars the vacated worker held when the vacate was sent. */
+  readonly heldExemplars: number;
+  /** Exemplars held by every worker when the vacate was sent, in host order. */
+  readonly countsBefore: readonly number[];
+}
+
+/** How long to keep computing for a move back the job may defer (non-urgent events wait). */
+const BACK_WAIT_MS = 5000;
+/** How often the coordinator looks at the workers' chunk counter: cheap, and no busy loop on 2 cores. */
+const POLL_MS = 1;
+
+export function timing(record: RedistributionRecord): MoveTiming {
+  const deferralMs = record.startedAt - record.triggeredAt;
+  return {
+    record,
+    deferralMs,
+    evacuationMs: record.obtrusivenessMs === null ? null : record.obtrusivenessMs - deferralMs,
+    moveMs: record.migrationMs === null ? null : record.migrationMs - deferralMs,
+  };
+}
+
+function bySeq(j: OptJob, seq: number): RedistributionRecord | undefined {
+  return j.job.redistributions().find((r) => r.events.includes(seq));
+}
 
 /**
- * Vacate `host` about a third into a pass and finish (the migration cost ends when computing
- * resumes); then make it available again and compute until the data has moved back, so the
+ * Start a pass, vacate `host` once the workers have completed `afterChunks` chunks of it
+ * (the job's own progress counter, so the event always lands mid-pass whatever the
+ * machine's speed), and finish the pass (the migration cost ends when computing resumes).
+ * Then make the host available again and compute until the data has moved back, so the
  * next repetition starts from the same split. Null when `host` holds no data to vacate.
  */
-export async function vacateAndReturn(j: OptJob, host: string, passMs: number): Promise<VacateSample | null> {
+export async function vacateAndReturn(
+  j: OptJob,
+  host: string,
+  afterChunks: number,
+): Promise<VacateSample | null> {
   const { job } = j;
-  if (job.counts()[job.hosts.findIndex((h) => h.name === host)] === 0) return null;
-  const before = job.redistributions().length;
+  const index = job.hosts.findIndex((h) => h.name === host);
+  const countsBefore = [...job.counts()];
+  if (countsBefore[index] === 0) return null;
+  const base = job.chunksDone();
   let running = true;
   const pass = job.pass(j.weights).finally(() => {
     running = false;
   });
-  await sleep(Math.max(0, passMs / 3));
+  while (running && job.chunksDone() - base < afterChunks) await sleep(POLL_MS);
+  const chunksIntoPass = job.chunksDone() - base;
   const midPass = running;
-  job.send({ type: 'vacate', host });
+  const vacate = job.send({ type: 'vacate', host });
   await pass;
-  // The event may have landed between passes: the next pass redistributes first.
-  for (let extra = 0; job.redistributions()[before]?.migrationMs == null; extra++) {
-    if (extra === 3) throw new Error(`vacating ${host} moved no data`);
+  // Had the pass ended first, the next pass applies the vacate before computing.
+  for (let extra = 0; bySeq(j, vacate.seq)?.migrationMs == null; extra++) {
+    if (extra === 3) throw new Error(`vacating ${host} (event ${vacate.seq}) moved no data`);
     await job.pass(j.weights);
   }
-  const record = job.redistributions()[before];
-  const beforeBack = job.redistributions().length;
-  job.send({ type: 'available', host });
-  // `available` is not urgent: the job may apply it only after some computing.
+  const evacuation = timing(bySeq(j, vacate.seq)!);
+  const available = job.send({ type: 'available', host });
+  // `available` is not urgent: the job applies it only after some computing.
   const t = performance.now();
   do await job.pass(j.weights);
-  while (job.redistributions()[beforeBack]?.migrationMs == null && performance.now() - t < WAIT_MS);
-  return { record, back: job.redistributions()[beforeBack] ?? null, midPass };
+  while (bySeq(j, available.seq)?.migrationMs == null && performance.now() - t < BACK_WAIT_MS);
+  const back = bySeq(j, available.seq);
+  return {
+    evacuation,
+    back: back?.migrationMs == null ? null : timing(back),
+    midPass,
+    chunksIntoPass,
+    heldExemplars: countsBefore[index],
+    countsBefore,
+  };
+}
+
+/** Chunks all workers complete in one pass (measured on a pass of `j`), for `vacateAndReturn`. */
+export async function chunksPerPass(j: OptJob): Promise<{ chunks: number; passMs: number }> {
+  const c = j.job.chunksDone();
+  const t = performance.now();
+  await j.job.pass(j.weights);
+  return { chunks: j.job.chunksDone() - c, passMs: performance.now() - t };
 }

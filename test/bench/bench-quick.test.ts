@@ -17,9 +17,12 @@ function bench(args: readonly string[], timeoutMs: number) {
 /** The headline figures each benchmark's summary must carry (null where quick mode cannot measure them). */
 const REQUIRED: Record<string, { always: string[]; maybeNull?: string[] }> = {
   quiet: { always: ['overheadRatio', 'overheadRatioMin', 'overheadRatioMax'] },
-  redistribution: { always: ['threadRatio20MB'], maybeNull: ['threadRatio100MB'] },
-  balance: { always: ['ratioToIdeal'] },
-  adaptation: { always: ['adaptationRatio'] },
+  redistribution: {
+    always: ['threadRatio20MB', 'threadRatio20MBMin', 'threadRatio20MBMax', 'soloRate'],
+    maybeNull: ['threadRatio100MB'],
+  },
+  balance: { always: ['ratioToIdeal', 'soloRate'] },
+  adaptation: { always: ['adaptationRatio', 'adaptationRatioMin', 'adaptationRatioMax', 'soloRate'] },
   scale: { always: ['growthFirstToLast'], maybeNull: ['growth2to32'] },
   micro: { always: ['kernelExemplarsPerSecond', 'kernelGflops', 'referenceGflops', 'checkNanoseconds'] },
 };
@@ -56,6 +59,12 @@ describe('npm run bench -- --quick', () => {
         node: process.version,
       });
       expect(json.settings).toBeTypeOf('object');
+      // The machine's load at the start and the end of the run is part of every result.
+      for (const end of ['start', 'end']) {
+        expect(json.load[end].loadAverage).toHaveLength(3);
+        expect(json.load[end]).toHaveProperty('psiCpu');
+      }
+      for (const c of json.checks ?? []) expect(c).toMatchObject({ name: expect.any(String), valid: expect.any(Boolean) });
       expect(json.samples).toBeDefined();
       for (const f of fields.always) {
         expect(json.summary, `${name}.summary.${f}`).toHaveProperty(f);
