@@ -3,7 +3,7 @@
 // Authoring an app: a kernel (per-exemplar work, summed partial results) and a machine.
 export type { KernelModule, PassKernel } from './app/kernel.ts';
 export { passActor } from './app/pass-actor.ts';
-export { isUserError, UserError } from './errors.ts';
+export { isUserError, JobInterrupted, UserError } from './errors.ts';
 // Events from the global scheduler.
 export type {
   EventOutcome,
@@ -35,4 +35,5 @@ export { type FaultPlan, type FaultRecord, parseFaultSpec, WorkerFault } from '.
 export type { RedistributionRecord, StateTransition, WorkerRecord } from './runtime/report-types.ts';
 export { type JobMode, startJob } from './runtime/start-job.ts';
 export type { HostSpec } from './runtime/start-workers.ts';
+export { moduleBeside } from './util/module-url.ts';
 export { SeededRandom } from './util/random.ts';

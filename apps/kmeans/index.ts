@@ -1,13 +1,13 @@
 /** Distributed k-means on admove: the README's example of authoring an app. */
 import { createActor, toPromise } from 'xstate';
-import type { DataParallelJob } from '../../framework/index.ts';
+import { type DataParallelJob, moduleBeside } from '../../framework/index.ts';
 import { createKMeansMachine } from './kmeans-machine.ts';
 
 export { createKMeansKernel, type KMeansConfig } from './kernel.ts';
 export { createKMeansMachine, lloydUpdate } from './kmeans-machine.ts';
 
 /** Worker threads import the kernel from here. */
-export const KMEANS_KERNEL = new URL('./kernel.ts', import.meta.url).href;
+export const KMEANS_KERNEL = moduleBeside(import.meta.url, './kernel');
 
 /** Run k-means to convergence on `job`, starting from `centroids` (k × dim, row-major). */
 export async function runKMeans(

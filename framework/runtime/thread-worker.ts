@@ -1,12 +1,17 @@
 import { Piscina } from 'piscina';
 import { byteSize, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { moduleBeside } from '../util/module-url.ts';
 import { WorkerControl } from './control.ts';
 import { classifyWorkerError, WorkerFault } from './faults.ts';
 import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
 import type { WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
-const workerFile = new URL('./worker-entry.mjs', import.meta.url).href;
+// From the sources, a plain-JS entry registers tsx in the thread first; compiled, the thread
+// loads the worker module itself.
+const workerFile = import.meta.url.endsWith('.ts')
+  ? new URL('./worker-entry.mjs', import.meta.url).href
+  : moduleBeside(import.meta.url, './worker-thread');
 
 /** Starting a thread loads tsx and the kernel: allow for a slow, loaded machine. */
 const START_LIMIT_MS = 30_000;

@@ -64,7 +64,8 @@ describe('npm run bench -- --quick', () => {
         expect(json.load[end].loadAverage).toHaveLength(3);
         expect(json.load[end]).toHaveProperty('psiCpu');
       }
-      for (const c of json.checks ?? []) expect(c).toMatchObject({ name: expect.any(String), valid: expect.any(Boolean) });
+      for (const c of json.checks ?? [])
+        expect(c).toMatchObject({ name: expect.any(String), valid: expect.any(Boolean) });
       expect(json.samples).toBeDefined();
       for (const f of fields.always) {
         expect(json.summary, `${name}.summary.${f}`).toHaveProperty(f);
