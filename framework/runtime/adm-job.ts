@@ -129,11 +129,13 @@ export class AdmJob implements DataParallelJob {
     // The owner's word is obeyed at once; load and availability can wait for a quiet moment.
     if (event.type === 'vacate') this.urgent = true;
     // An emulated host slows down when its owner loads it, not when the job reacts.
-    if (event.type === 'load')
+    const checked = record.event;
+    if (checked.type === 'load') {
       this.emulateLoad(
-        this.options.hosts.findIndex((h) => h.name === event.host),
-        event.fraction,
+        this.options.hosts.findIndex((h) => h.name === checked.host),
+        checked.fraction,
       );
+    }
     if (this.mayRedistribute()) this.interrupt();
     else this.deferInterrupt();
     return record;
