@@ -50,7 +50,8 @@ export const balance: Benchmark = {
     const data = await optData(q);
     const hidden = q ? 4 : 32;
     const staticPasses = q ? 2 : 4;
-    const admPasses = q ? 4 : 12;
+    // ADM moves for speed alone after 3 passes in a row call for it: room for two rounds, then a settled third.
+    const admPasses = q ? 4 : 18;
     const runsPerConfig = q ? 1 : 5;
     const configs = [
       [1, 2, 4],
