@@ -2,6 +2,7 @@ import { isUserError } from '../../framework/index.ts';
 import { plotCommand } from '../plot/plot-command.ts';
 import { optCommand } from './opt-command.ts';
 import { predictCommand } from './predict-command.ts';
+import { print, watchStdout } from './stdout.ts';
 
 const HELP = `admove — adaptive data movement for data-parallel programs
 
@@ -28,7 +29,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(HELP);
+      print(HELP);
       return 0;
     default:
       process.stderr.write(
@@ -38,11 +39,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// `admove … | head` closes stdout early: that is the reader's choice, not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+// `admove … | head` closes stdout early: printing stops, the run and its outputs go on.
+watchStdout();
 
 try {
   process.exitCode = await main(process.argv.slice(2));

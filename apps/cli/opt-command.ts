@@ -14,6 +14,7 @@ import {
   workerMachine,
 } from '../../framework/index.ts';
 import { defaultTrace, loadTraceFile, type Trace } from '../../scheduler-stub/index.ts';
+import { readCheckpointFile } from '../opt/checkpoint.ts';
 import { saveModel } from '../opt/model-file.ts';
 import { optMachine } from '../opt/opt-machine.ts';
 import { writeReport } from '../opt/report.ts';
@@ -32,7 +33,9 @@ import {
   speedListFlag,
   stringFlag,
 } from './flags.ts';
+import { checkOutputPaths } from './output-paths.ts';
 import { ProgressPrinter } from './progress.ts';
+import { print } from './stdout.ts';
 
 export const OPT_HELP = `admove opt — train Opt (a one-hidden-layer net, conjugate gradient) on data-parallel workers
 
@@ -129,12 +132,11 @@ const DEFAULT_MAX_MEMORY = 4 * 2 ** 30;
 export async function optCommand(argv: readonly string[]): Promise<number> {
   const values = parseFlags('opt', argv, SPEC);
   if (values.help) {
-    process.stdout.write(OPT_HELP);
+    print(OPT_HELP);
     return 0;
   }
   if (values.states) {
-    for (const m of [optMachine, passMachine, workerMachine])
-      process.stdout.write(`${describeMachine(m)}\n\n`);
+    for (const m of [optMachine, passMachine, workerMachine]) print(`${describeMachine(m)}\n\n`);
     return 0;
   }
   const settings = readSettings(values);
@@ -147,14 +149,29 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
   else trace = defaultTrace({ hosts, speeds: settings.speeds, iterations: settings.iterations });
   const reportPath = stringFlag(values, 'report');
   const modelPath = stringFlag(values, 'save-model');
-
   const checkpointPath = stringFlag(values, 'checkpoint');
   const checkpointEvery = intFlag(values, 'checkpoint-every', 5, 1, 1_000_000);
   if (values['checkpoint-every'] !== undefined && !checkpointPath) {
     throw new UserError('--checkpoint-every needs --checkpoint FILE, where to write the checkpoints');
   }
-  const resume = stringFlag(values, 'resume');
+  const resumePath = stringFlag(values, 'resume');
   const injectFaults = readFaults(values, settings.speeds.length);
+  // Every output is checked now, so a run never does its work and then cannot keep it.
+  await checkOutputPaths(
+    [
+      { flag: '--report', path: reportPath },
+      { flag: '--save-model', path: modelPath },
+      { flag: '--checkpoint', path: checkpointPath },
+    ],
+    [
+      { flag: '--data', path: stringFlag(values, 'data') },
+      { flag: '--trace', path: traceFlag === 'none' ? undefined : traceFlag },
+      { flag: '--resume', path: resumePath },
+    ],
+    // Checkpointing into the file a run resumed from is how a long run goes on.
+    (output, input) => output === '--checkpoint' && input === '--resume',
+  );
+  const resume = resumePath ? await readCheckpointFile(resumePath, settings.iterations) : undefined;
 
   const progress = new ProgressPrinter(Boolean(values.quiet));
   const data = await readData(values, settings.seed);
@@ -179,16 +196,14 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
   progress.finished(report);
   if (reportPath) {
     await writeReport(reportPath, report);
-    process.stdout.write(`report written to ${reportPath}\n`);
+    print(`report written to ${reportPath}\n`);
   }
   if (modelPath) {
     await saveModel(modelPath, model);
-    process.stdout.write(
-      `model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`,
-    );
+    print(`model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`);
   }
   if (report.status === 'interrupted') {
-    process.stdout.write(
+    print(
       `interrupted after iteration ${report.final.iterations}${checkpointPath ? `; continue with --resume ${checkpointPath}` : ''}\n`,
     );
     return stop.exitCode;

@@ -1,7 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../../framework/index.ts';
+import { checkOutputPaths } from '../cli/output-paths.ts';
+import { print } from '../cli/stdout.ts';
+import { writeFileAtomic } from '../opt/atomic-file.ts';
 import { readRunReport } from './read-report.ts';
 import { reportCharts } from './report-charts.ts';
 
@@ -23,25 +26,43 @@ export async function plotCommand(argv: readonly string[]): Promise<number> {
   try {
     parsed = parse(argv);
   } catch (error) {
-    throw new UserError(`plot: ${(error as Error).message} (admove plot --help)`);
+    throw new UserError(`plot: ${(error as Error).message.split('\n')[0]} (admove plot --help)`);
   }
   if (parsed.values.help) {
-    process.stdout.write(HELP);
+    print(HELP);
     return 0;
   }
   const [file, ...extra] = parsed.positionals;
   if (file === undefined) throw new UserError('plot: give the report file: admove plot RUN.json [--out DIR]');
   if (extra.length) throw new UserError(`plot: one report at a time; unexpected ${extra.join(' ')}`);
-  const report = await readRunReport(file);
+  if (parsed.values.out === '') throw new UserError('plot: --out needs a directory (admove plot --help)');
   const out = parsed.values.out ?? dirname(file);
-  await mkdir(out, { recursive: true });
+  const report = await readRunReport(file);
+  const charts = reportCharts(report);
+  await makeOutputDirectory(out);
   const stem = basename(file, extname(file));
-  for (const chart of reportCharts(report)) {
-    const path = join(out, `${stem}-${chart.name}.svg`);
-    await writeFile(path, chart.svg);
-    process.stdout.write(`wrote ${path}\n`);
+  const files = charts.map((chart) => ({ path: join(out, `${stem}-${chart.name}.svg`), svg: chart.svg }));
+  // All paths checked before the first chart is written: all three charts or none.
+  await checkOutputPaths(
+    files.map((f) => ({ flag: '--out', path: f.path })),
+    [{ flag: 'the report', path: file }],
+  );
+  for (const f of files) {
+    await writeFileAtomic(f.path, f.svg);
+    print(`wrote ${f.path}\n`);
   }
   return 0;
+}
+
+/** `--out DIR` is made if missing; a file there, or no permission, is a one-line error. */
+async function makeOutputDirectory(out: string): Promise<void> {
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code;
+    throw new UserError(`plot: --out ${out}: cannot make the directory (${why}); give a directory path`);
+  }
 }
 
 function parse(argv: readonly string[]) {

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.ts';
 import { ClassNames } from './class-names.ts';
-import { type ColumnPlan, type ColumnRef, DEFAULT_LABEL_NAMES, planColumns } from './csv-columns.ts';
+import { type ColumnPlan, type ColumnRef, planColumns } from './csv-columns.ts';
 import { CsvCursor } from './csv-cursor.ts';
 import { parseDecimal } from './parse-number.ts';
 import { readDataFile } from './read-file.ts';
@@ -71,7 +71,7 @@ function parseCsv(bytes: Buffer, path: string, options: CsvOptions, delimiter: n
     line: firstLine,
     names,
     columnCount,
-    labelColumn: options.labelColumn ?? (namesLabel(names) ? undefined : textColumn(cursor, header)),
+    labelColumn: options.labelColumn,
     ignoreColumns: options.ignoreColumns,
     splitColumn: split.kind === 'column' ? split.column : undefined,
   });
@@ -196,7 +196,9 @@ function badNumber(cursor: CsvCursor, columns: ColumnPlan, column: number): User
       `${where}: ${quote(text)} is outside the float32 range (±3.4e38); rescale the column or ${fix}`,
     );
   }
-  return cursor.error(`${where}: ${quote(text)} is not a number; ${fix}`);
+  return cursor.error(
+    `${where}: ${quote(text)} is not a number; ${fix} (if the column holds the classes, name it with --label-column)`,
+  );
 }
 
 function emptyTable(count: number, dim: number): ExemplarTable {
@@ -280,28 +282,7 @@ export async function loadUnsplitCsv(path: string, options: UnsplitCsvOptions): 
   return { count, dim, features, labels };
 }
 
-/** Whether a header names the class column itself (`label` / `class`). */
-function namesLabel(names: readonly string[] | null): boolean {
-  return names?.some((n) => (DEFAULT_LABEL_NAMES as readonly string[]).includes(n.toLowerCase())) ?? false;
-}
-
 function isNumber(text: string): boolean {
   const bytes = Buffer.from(text, 'utf8');
   return text !== '' && !Number.isNaN(parseDecimal(bytes, 0, bytes.length));
-}
-
-/**
- * The default class column when none is named and no header says `label` or `class`: the
- * one column of the first data row that is not a number (letter's "T"), if there is exactly
- * one. Otherwise undefined, and planColumns falls back to the last column.
- */
-function textColumn(cursor: CsvCursor, header: boolean): number | undefined {
-  cursor.rewind();
-  if (header) cursor.nextLine();
-  if (!cursor.nextLine()) return undefined;
-  const count = cursor.split();
-  const text: number[] = [];
-  for (let k = 0; k < count; k++) if (!isNumber(cursor.text(k))) text.push(k);
-  cursor.rewind();
-  return text.length === 1 ? text[0] : undefined;
 }
