@@ -10,12 +10,25 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
  */
 export function parseFlags(command: string, argv: readonly string[], spec: FlagSpec): FlagValues {
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals, tokens } = parseArgs({
       args: [...argv],
       options: spec,
       strict: true,
       allowPositionals: true,
+      tokens: true,
     });
+    // parseArgs keeps the last of a repeated flag; a second value is more likely a mistake
+    // (a pasted command, an alias) than a wish, so say so instead of guessing.
+    const given = new Set<string>();
+    for (const token of tokens) {
+      if (token.kind !== 'option' || spec[token.name]?.multiple) continue;
+      if (given.has(token.name)) {
+        throw new UserError(
+          `admove ${command}: --${token.name} is given more than once; give it once (see admove ${command} --help)`,
+        );
+      }
+      given.add(token.name);
+    }
     if (positionals.length > 0) {
       throw new UserError(
         `admove ${command}: unexpected argument "${positionals[0]}"; flags start with --, see admove ${command} --help`,

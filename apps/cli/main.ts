@@ -1,7 +1,8 @@
-import { isUserError } from '../../framework/index.ts';
+import { isUserError, WorkerFault } from '../../framework/index.ts';
 import { plotCommand } from '../plot/plot-command.ts';
 import { optCommand } from './opt-command.ts';
 import { predictCommand } from './predict-command.ts';
+import { StopSignals } from './signals.ts';
 import { print, watchStdout } from './stdout.ts';
 
 const HELP = `admove — adaptive data movement for data-parallel programs
@@ -16,11 +17,11 @@ Commands
 Run admove <command> --help for its flags.
 `;
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(argv: readonly string[], signals: StopSignals): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'opt':
-      return optCommand(rest);
+      return optCommand(rest, signals);
     case 'predict':
       return predictCommand(rest);
     case 'plot':
@@ -39,16 +40,26 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// `admove … | head` closes stdout early: printing stops, the run and its outputs go on.
-watchStdout();
-
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  if (isUserError(error)) {
-    process.stderr.write(`admove: ${error.message}\n`);
-    process.exitCode = 2;
-  } else {
-    throw error;
+/** The CLI: runs one command and sets the exit code (2 for a user error, with one line). */
+export async function run(argv: readonly string[]): Promise<void> {
+  // `admove … | head` closes stdout early: printing stops, the run and its outputs go on.
+  watchStdout();
+  const signals = new StopSignals();
+  try {
+    process.exitCode = await main(argv, signals);
+  } catch (error) {
+    if (isUserError(error)) {
+      process.stderr.write(`admove: ${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof WorkerFault) {
+      // A worker failed where the run cannot recover (e.g. before any data was placed):
+      // an operational failure, not a bug — one line, no stack, exit 1.
+      process.stderr.write(`admove: ${error.message.replace(/\s+/g, ' ')}; the run stopped\n`);
+      process.exitCode = 1;
+    } else {
+      throw error;
+    }
+  } finally {
+    signals.dispose();
   }
 }

@@ -1,5 +1,6 @@
 import {
   type Dataset,
+  formatBytes,
   loadCsvDataset,
   loadMnist,
   type SplitSpec,
@@ -35,6 +36,7 @@ import {
 } from './flags.ts';
 import { checkOutputPaths } from './output-paths.ts';
 import { ProgressPrinter } from './progress.ts';
+import type { StopSignals } from './signals.ts';
 import { print } from './stdout.ts';
 
 export const OPT_HELP = `admove opt — train Opt (a one-hidden-layer net, conjugate gradient) on data-parallel workers
@@ -129,7 +131,7 @@ const SPEC: FlagSpec = {
 
 const DEFAULT_MAX_MEMORY = 4 * 2 ** 30;
 
-export async function optCommand(argv: readonly string[]): Promise<number> {
+export async function optCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
   const values = parseFlags('opt', argv, SPEC);
   if (values.help) {
     print(OPT_HELP);
@@ -173,25 +175,26 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
   );
   const resume = resumePath ? await readCheckpointFile(resumePath, settings.iterations) : undefined;
 
+  // From here on there is work to save: a signal stops the run and writes what it has.
+  const stopSignal = signals.stopGracefully();
   const progress = new ProgressPrinter(Boolean(values.quiet));
   const data = await readData(values, settings.seed);
-  progress.dataLoaded(data);
-  const stop = stopOnSignals();
-  let run: Awaited<ReturnType<typeof trainOpt>>;
-  try {
-    run = await trainOpt(data, settings, trace, progress, {
-      signal: stop.signal,
-      checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
-      resume,
-      injectFaults,
-      reportSettings: {
-        data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
-        trace: traceFlag ?? 'default',
-      },
-    });
-  } finally {
-    stop.dispose();
+  if (data.train.count < settings.speeds.length) {
+    throw new UserError(
+      `${settings.speeds.length} workers but only ${data.train.count} training exemplars; every worker needs at least one — use fewer --workers or more data`,
+    );
   }
+  progress.dataLoaded(data);
+  const run = await trainOpt(data, settings, trace, progress, {
+    signal: stopSignal,
+    checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
+    resume,
+    injectFaults,
+    reportSettings: {
+      data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
+      trace: traceFlag ?? 'default',
+    },
+  });
   const { report, model } = run;
   progress.finished(report);
   if (reportPath) {
@@ -206,36 +209,9 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
     print(
       `interrupted after iteration ${report.final.iterations}${checkpointPath ? `; continue with --resume ${checkpointPath}` : ''}\n`,
     );
-    return stop.exitCode;
+    return signals.exitCode;
   }
   return 0;
-}
-
-/**
- * Ctrl-C or SIGTERM: finish the current iteration, stop the workers, write the report
- * (marked interrupted) and the checkpoint. A second signal exits at once.
- */
-function stopOnSignals() {
-  const controller = new AbortController();
-  let exitCode = 130;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    exitCode = signal === 'SIGINT' ? 130 : 143;
-    process.stderr.write(`admove: ${signal}: stopping after this iteration (again to quit at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    get exitCode() {
-      return exitCode;
-    },
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
 
 /** `--inject-fault worker:N:KIND:WHEN`, any number of times. */
@@ -251,6 +227,11 @@ function readFaults(values: FlagValues, workers: number): Map<number, FaultPlan>
     if (parsed.worker >= workers) {
       throw new UserError(
         `--inject-fault "${spec}": there is no worker ${parsed.worker} (workers are 0–${workers - 1})`,
+      );
+    }
+    if (faults.has(parsed.worker)) {
+      throw new UserError(
+        `--inject-fault "${spec}": worker ${parsed.worker} already has a fault; one per worker`,
       );
     }
     faults.set(parsed.worker, parsed.plan);
@@ -312,9 +293,18 @@ async function readData(values: FlagValues, seed: number): Promise<Dataset> {
         `--synthetic must be COUNTxFEATURES with COUNT ≥ 2, e.g. 100000x50, got "${synthetic}"`,
       );
     }
+    const count = Number(m[1]);
+    const dim = Number(m[2]);
+    // Checked before allocating: the features alone take count × dim float32s.
+    const budget = byteSizeFlag(values, 'max-memory', DEFAULT_MAX_MEMORY);
+    if (count * dim * 4 > budget) {
+      throw new UserError(
+        `--synthetic ${synthetic} needs ${formatBytes(count * dim * 4)} for its features, more than the memory budget of ${formatBytes(budget)}; make it smaller or raise --max-memory`,
+      );
+    }
     return syntheticDataset({
-      count: Number(m[1]),
-      dim: Number(m[2]),
+      count,
+      dim,
       classes: intFlag(values, 'classes', 10, 2, 1000),
       seed,
       testFraction: numberFlag(values, 'test-fraction', 0.2, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),

@@ -75,7 +75,7 @@ export class ProgressPrinter implements OptObserver {
     const f = report.final;
     const out = (s: string) => print(`${s}\n`);
     out(
-      `done: ${f.iterations} iterations (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, error ${f.error.toFixed(5)}`,
+      `done: ${f.iterations} iterations (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, error ${Number.isFinite(f.error) ? f.error.toFixed(5) : '–'}`,
     );
     const rs = report.redistributions;
     if (rs.length === 0) out('redistributions: none');

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../../framework/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { JsonFields } from './json-fields.ts';
 import { restoreOptimiser } from './model/index.ts';
+import { readJsonFile } from './read-json-file.ts';
 import type { IterationRecord } from './report.ts';
 
 /**
@@ -43,20 +43,7 @@ const FIX = 'checkpoints are written by admove opt --checkpoint FILE; start agai
  * and the iteration reached is within `--iterations`.
  */
 export async function readCheckpointFile(path: string, maxIterations: number): Promise<ResumeFrom> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UserError(
-      `--resume ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new UserError(`--resume ${path}: not a checkpoint (not JSON); ${FIX}`);
-  }
+  const value = await readJsonFile(path, { name: `--resume ${path}`, what: 'a checkpoint', fix: FIX });
   const f = new JsonFields(path, FIX);
   const c = f.object(value, '(top level)');
   if (c['format'] !== 'admove-opt-checkpoint') throw f.fail('format', 'must be "admove-opt-checkpoint"');

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { UserError } from '../../framework/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { JsonFields } from './json-fields.ts';
 import type { NetworkShape } from './model/index.ts';
+import { readJsonFile } from './read-json-file.ts';
 
 /** A trained Opt network with what it needs to be used on new data. */
 export interface OptModel {
@@ -22,22 +21,11 @@ export async function saveModel(path: string, model: OptModel): Promise<void> {
 }
 
 export async function loadModel(path: string): Promise<OptModel> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UserError(
-      `${path}: cannot read the model file (${(error as NodeJS.ErrnoException).code ?? error})`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new UserError(
-      `${path}: not a model file (not JSON); write one with admove opt --save-model ${path}`,
-    );
-  }
+  const value = await readJsonFile(path, {
+    name: path,
+    what: 'a model file',
+    fix: 'write one with admove opt --save-model FILE',
+  });
   return checkModel(value, path);
 }
 

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../../framework/index.ts';
 import { JsonFields } from '../opt/json-fields.ts';
+import { readJsonFile } from '../opt/read-json-file.ts';
 import type { RunReport } from '../opt/report.ts';
 
 /**
@@ -8,19 +8,11 @@ import type { RunReport } from '../opt/report.ts';
  * report that parses but is wrong inside is refused with one line naming file and field.
  */
 export async function readRunReport(path: string): Promise<RunReport> {
-  let textContent: string;
-  try {
-    textContent = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(`${path}: cannot read the report (${code ?? String(error)})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(textContent);
-  } catch (error) {
-    throw new UserError(`${path}: not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
-  }
+  const value = await readJsonFile(path, {
+    name: path,
+    what: 'a run report',
+    fix: 'write one with admove opt --report FILE',
+  });
   const r = value as Record<string, unknown> | null;
   if (typeof r !== 'object' || r === null || Array.isArray(r) || r['tool'] !== 'admove') {
     throw new UserError(`${path}: not an admove run report (write one with admove opt --report FILE)`);

@@ -5,6 +5,7 @@ import { CsvCursor } from './csv-cursor.ts';
 import { parseDecimal } from './parse-number.ts';
 import { readDataFile } from './read-file.ts';
 import { checkSplitSpec, planFromFlags, planSplit, type SplitPlan, type SplitSpec } from './split.ts';
+import { checkCsvText } from './text-encoding.ts';
 import type { Dataset, ExemplarTable } from './types.ts';
 
 export interface CsvOptions {
@@ -46,6 +47,7 @@ export async function loadCsvDataset(path: string, options: CsvOptions): Promise
   checkSplitSpec(options.split);
   const delimiter = delimiterByte(options.delimiter ?? ',');
   const bytes = await readDataFile(path, options.maxBytes);
+  checkCsvText(bytes, path);
   return parseCsv(bytes, path, options, delimiter);
 }
 
@@ -239,6 +241,7 @@ export interface UnsplitRows {
 /** Loads every row of a CSV file as it is (no split), e.g. for `admove predict`. */
 export async function loadUnsplitCsv(path: string, options: UnsplitCsvOptions): Promise<UnsplitRows> {
   const bytes = await readDataFile(path, options.maxBytes);
+  checkCsvText(bytes, path);
   const cursor = new CsvCursor(bytes, path, delimiterByte(','));
   const header = options.header ?? true;
   if (!cursor.nextLine()) throw new UserError(`${path}: the file is empty; expected one exemplar per line`);
