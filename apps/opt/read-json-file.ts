@@ -33,8 +33,10 @@ export async function readJsonFile(path: string, role: JsonFileRole): Promise<un
   } catch (error) {
     if (error instanceof UserError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw fail('no such file; check the path');
-    throw fail(`cannot read it (${code ?? String(error)})`);
+    // e.g. "cannot read the report (ENOENT)"
+    throw new UserError(
+      `${role.name}: cannot read ${role.what.replace(/^an? /, 'the ')} (${code ?? String(error)})`,
+    );
   }
   if (bytes.length === 0) throw fail(`the file is empty, not ${role.what}`);
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {

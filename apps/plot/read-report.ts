@@ -10,7 +10,7 @@ import type { RunReport } from '../opt/report.ts';
 export async function readRunReport(path: string): Promise<RunReport> {
   const value = await readJsonFile(path, {
     name: path,
-    what: 'a run report',
+    what: 'a report',
     fix: 'write one with admove opt --report FILE',
   });
   const r = value as Record<string, unknown> | null;

@@ -13,7 +13,10 @@ import { admove, type CliResult, REPO } from '../cli/run-cli.ts';
 export { admove, type CliResult, REPO };
 
 /** The smallest run that still starts workers and trains: ~2 s on this machine. */
-export const TINY = ['--synthetic', '200x4', '--workers', '2', '--iterations', '1', '--trace', 'none'];
+export function tiny(iterations = 1): string[] {
+  return ['--synthetic', '200x4', '--workers', '2', '--iterations', String(iterations), '--trace', 'none'];
+}
+export const TINY = tiny(1);
 
 /** A fresh scratch directory for one test file. */
 export function scratch(prefix: string): {

@@ -15,6 +15,7 @@ import {
   scratch,
   subdir,
   TINY,
+  tiny,
   tmpLeft,
 } from './helpers.ts';
 
@@ -86,10 +87,10 @@ describe('item 16: outputs are never lost to a closed stdout or a shared path', 
 describe('item 17: --resume from the checkpoint of the last iteration', () => {
   it('reports the checkpoint’s error and test accuracy, not NaN', async () => {
     const checkpoint = join(dir, 'last.ckpt');
-    const first = await admove(['opt', ...TINY, '--iterations', '2', '--checkpoint', checkpoint, '--quiet']);
+    const first = await admove(['opt', ...tiny(2), '--checkpoint', checkpoint, '--quiet']);
     expect(first.code, first.stderr).toBe(0);
     const report = join(dir, 'resumed-last.json');
-    const r = await admove(['opt', ...TINY, '--iterations', '2', '--resume', checkpoint, '--report', report]);
+    const r = await admove(['opt', ...tiny(2), '--resume', checkpoint, '--report', report]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/NaN/);
     const run = readValidReport(report);
@@ -140,15 +141,7 @@ describe('item 21: files that parse but are wrong inside are refused with file a
   const withCheckpoint = async (name: string, edit: (c: Record<string, unknown>) => void) => {
     const path = join(dir, `${name}.ckpt`);
     if (!existsSync(join(dir, 'base.ckpt'))) {
-      const r = await admove([
-        'opt',
-        ...TINY,
-        '--iterations',
-        '2',
-        '--checkpoint',
-        join(dir, 'base.ckpt'),
-        '--quiet',
-      ]);
+      const r = await admove(['opt', ...tiny(2), '--checkpoint', join(dir, 'base.ckpt'), '--quiet']);
       expect(r.code, r.stderr).toBe(0);
     }
     const checkpoint = JSON.parse(readFileSync(join(dir, 'base.ckpt'), 'utf8'));
@@ -161,7 +154,7 @@ describe('item 21: files that parse but are wrong inside are refused with file a
     const path = await withCheckpoint('badkind', (c) => {
       (c['optimiser'] as Record<string, unknown>)['kind'] = 'adam';
     });
-    const r = await admove(['opt', ...TINY, '--iterations', '3', '--resume', path]);
+    const r = await admove(['opt', ...tiny(3), '--resume', path]);
     expectUserError(r, /badkind\.ckpt: field "optimiser\.kind"/);
     expect(r.stdout).toBe('');
   });
@@ -171,7 +164,7 @@ describe('item 21: files that parse but are wrong inside are refused with file a
       const o = c['optimiser'] as Record<string, number[]>;
       o['weights'] = o['weights'].slice(0, 5);
     });
-    const r = await admove(['opt', ...TINY, '--iterations', '3', '--resume', path]);
+    const r = await admove(['opt', ...tiny(3), '--resume', path]);
     expectUserError(r, /short\.ckpt: field "optimiser\.weights"/);
   });
 
