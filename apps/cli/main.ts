@@ -1,7 +1,5 @@
-import { isUserError, WorkerFault } from '../../framework/index.ts';
-import { plotCommand } from '../plot/plot-command.ts';
-import { optCommand } from './opt-command.ts';
-import { predictCommand } from './predict-command.ts';
+import { isUserError } from '../../framework/errors.ts';
+import { WorkerFault } from '../../framework/runtime/faults.ts';
 import { StopSignals } from './signals.ts';
 import { print, watchStdout } from './stdout.ts';
 
@@ -21,11 +19,11 @@ async function main(argv: readonly string[], signals: StopSignals): Promise<numb
   const [command, ...rest] = argv;
   switch (command) {
     case 'opt':
-      return optCommand(rest, signals);
+      return (await import('./opt-command.ts')).optCommand(rest, signals);
     case 'predict':
-      return predictCommand(rest);
+      return (await import('./predict-command.ts')).predictCommand(rest);
     case 'plot':
-      return plotCommand(rest);
+      return (await import('../plot/plot-command.ts')).plotCommand(rest);
     case undefined:
     case 'help':
     case '--help':

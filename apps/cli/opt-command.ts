@@ -6,21 +6,16 @@ import {
   type SplitSpec,
   syntheticDataset,
 } from '../../framework/datasets/index.ts';
-import {
-  describeMachine,
-  type FaultPlan,
-  parseFaultSpec,
-  passMachine,
-  UserError,
-  workerMachine,
-} from '../../framework/index.ts';
+// Light imports only: a user error must be reported without loading the runtime (Arrow,
+// xstate, worker threads), which takes about a second; train.ts and the machines are loaded
+// once every flag and file has been checked.
+import { UserError } from '../../framework/errors.ts';
+import { type FaultPlan, parseFaultSpec } from '../../framework/runtime/faults.ts';
 import { defaultTrace, loadTraceFile, type Trace } from '../../scheduler-stub/index.ts';
 import { readCheckpointFile } from '../opt/checkpoint.ts';
 import { saveModel } from '../opt/model-file.ts';
-import { optMachine } from '../opt/opt-machine.ts';
 import { writeReport } from '../opt/report.ts';
 import { DEFAULT_SETTINGS, hostNames, type OptSettings } from '../opt/settings.ts';
-import { trainOpt } from '../opt/train.ts';
 import {
   byteSizeFlag,
   choiceFlag,
@@ -138,6 +133,8 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
     return 0;
   }
   if (values.states) {
+    const { describeMachine, passMachine, workerMachine } = await import('../../framework/index.ts');
+    const { optMachine } = await import('../opt/opt-machine.ts');
     for (const m of [optMachine, passMachine, workerMachine]) print(`${describeMachine(m)}\n\n`);
     return 0;
   }
@@ -185,6 +182,7 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
     );
   }
   progress.dataLoaded(data);
+  const { trainOpt } = await import('../opt/train.ts');
   const run = await trainOpt(data, settings, trace, progress, {
     signal: stopSignal,
     checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
@@ -282,6 +280,7 @@ async function readData(values: FlagValues, seed: number): Promise<Dataset> {
   const synthetic = stringFlag(values, 'synthetic');
   const csvOnly = ['label-column', 'no-header', 'ignore-columns', 'test-last', 'split-column'];
   if (file && synthetic) throw new UserError('--data and --synthetic cannot be used together; choose one');
+  const maxBytes = byteSizeFlag(values, 'max-memory', DEFAULT_MAX_MEMORY);
   if (!file) {
     const stray = csvOnly.find((f) => values[f] !== undefined);
     if (stray) throw new UserError(`--${stray} applies to a CSV file; give one with --data FILE.csv`);
@@ -296,7 +295,7 @@ async function readData(values: FlagValues, seed: number): Promise<Dataset> {
     const count = Number(m[1]);
     const dim = Number(m[2]);
     // Checked before allocating: the features alone take count × dim float32s.
-    const budget = byteSizeFlag(values, 'max-memory', DEFAULT_MAX_MEMORY);
+    const budget = maxBytes;
     if (count * dim * 4 > budget) {
       throw new UserError(
         `--synthetic ${synthetic} needs ${formatBytes(count * dim * 4)} for its features, more than the memory budget of ${formatBytes(budget)}; make it smaller or raise --max-memory`,
@@ -333,6 +332,6 @@ async function readData(values: FlagValues, seed: number): Promise<Dataset> {
     header: !values['no-header'],
     ignoreColumns: columnListFlag(values, 'ignore-columns'),
     split,
-    maxBytes: byteSizeFlag(values, 'max-memory', DEFAULT_MAX_MEMORY),
+    maxBytes,
   });
 }

@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
 import { temporaryPathFor } from '../opt/atomic-file.ts';
 
 /** A file the command will write (or read), with the flag that named it, for messages. */

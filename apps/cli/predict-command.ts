@@ -1,5 +1,5 @@
 import { loadUnsplitCsv } from '../../framework/datasets/index.ts';
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
 import { writeFileAtomic } from '../opt/atomic-file.ts';
 import { loadModel } from '../opt/model-file.ts';
 import { predictWithModel } from '../opt/predict.ts';
@@ -51,13 +51,15 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
       { flag: '--data', path: dataPath },
     ],
   );
-  const model = await loadModel(modelPath);
-  const rows = await loadUnsplitCsv(dataPath, {
+  // Every flag is read before any file is.
+  const csvOptions = {
     labelColumn: columnFlag(values, 'label-column') ?? null,
     header: !values['no-header'],
     ignoreColumns: columnListFlag(values, 'ignore-columns'),
     maxBytes: byteSizeFlag(values, 'max-memory', 4 * 2 ** 30),
-  });
+  };
+  const model = await loadModel(modelPath);
+  const rows = await loadUnsplitCsv(dataPath, csvOptions);
   if (rows.dim !== model.shape.inputs) {
     throw new UserError(
       `${dataPath}: ${rows.dim} feature columns, but the model was trained on ${model.shape.inputs}; give --label-column or --ignore-columns so the features match`,

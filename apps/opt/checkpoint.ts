@@ -1,4 +1,4 @@
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { JsonFields } from './json-fields.ts';
 import { restoreOptimiser } from './model/index.ts';

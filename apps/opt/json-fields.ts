@@ -1,4 +1,4 @@
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
 
 /**
  * Reads the fields of a parsed JSON file one by one, so that a file that parses but is wrong

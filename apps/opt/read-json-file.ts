@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { readFile, stat } from 'node:fs/promises';
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
 import { findJsonSyntaxError } from '../../scheduler-stub/json-position.ts';
 
 /** What the file is for, for messages: e.g. `--resume run.ckpt` and how to get a good one. */

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
 import { checkOutputPaths } from '../cli/output-paths.ts';
 import { print } from '../cli/stdout.ts';
 import { writeFileAtomic } from '../opt/atomic-file.ts';

@@ -1,4 +1,4 @@
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
 import { JsonFields } from '../opt/json-fields.ts';
 import { readJsonFile } from '../opt/read-json-file.ts';
 import type { RunReport } from '../opt/report.ts';
