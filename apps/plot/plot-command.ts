@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../../framework/errors.ts';
 import { checkOutputPaths } from '../cli/output-paths.ts';
@@ -54,15 +54,36 @@ export async function plotCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** `--out DIR` is made if missing; a file there, or no permission, is a one-line error. */
+/**
+ * `--out DIR` is made if missing; a file in the way, or no permission, is a one-line error.
+ * Made one level at a time: Node 20's `mkdir(…, { recursive: true })` never returns for a
+ * path in /proc (it retries ENOENT forever).
+ */
 async function makeOutputDirectory(out: string): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(out);
+  while (!(await exists(at))) {
+    missing.unshift(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
   try {
-    await mkdir(out, { recursive: true });
+    for (const path of missing) await mkdir(path);
+    if (!(await stat(out)).isDirectory())
+      throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code;
     throw new UserError(`plot: --out ${out}: cannot make the directory (${why}); give a directory path`);
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => error.code !== 'ENOENT',
+  );
 }
 
 function parse(argv: readonly string[]) {

@@ -6,16 +6,10 @@
  *      `*.tmp` is left in the scratch directory;
  *  (c) no stack trace; a user error is one line `admove: …` matching the case's regex, exit 2.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
-import {
-  admove,
-  type CliResult,
-  expectNoStack,
-  expectUserError,
-  readValidReport,
-  tmpLeft,
-} from './helpers.ts';
+import { admove, type CliResult, expectNoStack, expectUserError, readValidReport } from './helpers.ts';
 
 export type Outcome =
   /** A user error: exit 2 and one line matching this. */
@@ -31,7 +25,7 @@ export interface Case {
   readonly absent?: readonly string[];
 }
 
-export async function runCase(c: Case, scratchDir: string, timeoutMs = 60_000): Promise<CliResult> {
+export async function runCase(c: Case, _scratchDir: string, timeoutMs = 60_000): Promise<CliResult> {
   const r = await admove(c.args, timeoutMs);
   expectNoStack(r);
   if (c.outcome instanceof RegExp) {
@@ -48,6 +42,29 @@ export async function runCase(c: Case, scratchDir: string, timeoutMs = 60_000): 
     for (const path of c.outcome.absent ?? []) expect(existsSync(path), path).toBe(false);
   }
   for (const path of c.absent ?? []) expect(existsSync(path), `${path} must not be written`).toBe(false);
-  expect(tmpLeft(scratchDir)).toEqual([]);
+  expect(tmpLeftBy(c.args)).toEqual([]);
   return r;
+}
+
+const OUTPUT_FLAGS = new Set(['--report', '--save-model', '--checkpoint', '--out']);
+
+/**
+ * Temporary files left next to this case's own outputs (cases run concurrently in one
+ * scratch directory, so another case's write in progress must not count).
+ */
+export function tmpLeftBy(args: readonly string[]): string[] {
+  const left: string[] = [];
+  args.forEach((arg, i) => {
+    const path = OUTPUT_FLAGS.has(arg) ? args[i + 1] : undefined;
+    if (path === undefined) return;
+    const candidates = [dirname(path), path];
+    for (const where of candidates) {
+      if (!existsSync(where) || !statSync(where).isDirectory()) continue;
+      for (const name of readdirSync(where)) {
+        const full = join(where, name);
+        if (name.endsWith('.tmp') && (where === path || full.startsWith(`${path}.`))) left.push(full);
+      }
+    }
+  });
+  return left;
 }
