@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Case, runCase } from './cases.ts';
+import { type Case, runCase, sample } from './cases.ts';
 import { admove, goodCsv, scratch, subdir, TINY } from './helpers.ts';
 
 const { dir, file } = scratch('files');
@@ -520,26 +520,26 @@ beforeAll(async () => {
 }, 60_000);
 
 describe.concurrent('hostile files: admove opt --data', () => {
-  it.each(dataCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+  it.each(sample(dataCases, 3).map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     await runCase(c, dir);
   });
 });
 
 describe.concurrent('hostile files: admove opt --trace', () => {
-  it.each(traceCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+  it.each(sample(traceCases, 3).map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     await runCase(c, dir);
   });
 });
 
 describe.concurrent('hostile files: admove opt --resume (checked before any data is read)', () => {
-  it.each(resumeCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+  it.each(sample(resumeCases, 3).map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     const args = ['opt', ...c.flags, '--quiet', '--resume', c.make()];
     await runCase({ name: c.name, args, outcome: c.message }, dir);
   });
 });
 
 describe.concurrent('hostile files: admove predict --model', () => {
-  it.each(modelCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+  it.each(sample(modelCases, 3).map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     const out = join(dir, `${c.name.replace(/\W+/g, '-')}.predictions`);
     await runCase(
       {
@@ -578,7 +578,7 @@ describe.concurrent('hostile files: admove predict --model', () => {
 });
 
 describe.concurrent('hostile files: admove plot', () => {
-  it.each(reportCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+  it.each(sample(reportCases, 3).map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     const out = join(dir, 'plots', c.name.replace(/\W+/g, '-'));
     await runCase({ name: c.name, args: ['plot', c.body(), '--out', out], outcome: c.message }, dir);
   });

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { type Case, runCase } from './cases.ts';
+import { type Case, runCase, sample } from './cases.ts';
 import { goodCsv, scratch, TINY, tiny } from './helpers.ts';
 
 const { dir, file } = scratch('flags');
@@ -294,13 +294,16 @@ const plotCases: Case[] = [
 ];
 
 describe.concurrent('hostile flags: admove opt', () => {
-  it.each(optCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+  it.each(sample(optCases, 3).map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     await runCase(c, dir);
   });
 });
 
 describe.concurrent('hostile flags: admove predict and plot', () => {
-  it.each([...predictCases, ...plotCases].map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    await runCase(c, dir);
-  });
+  it.each(sample([...predictCases, ...plotCases], 2).map((c) => [c.name, c] as const))(
+    '%s',
+    async (_name, c) => {
+      await runCase(c, dir);
+    },
+  );
 });

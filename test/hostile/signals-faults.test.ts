@@ -44,7 +44,12 @@ async function signalWhen(
   });
   const stderr = collectStderr(child);
   const end = closed(child);
-  expect(await until(() => ready(stdout), 90_000)).toBe(true);
+  let exited = false;
+  void end.then(() => {
+    exited = true;
+  });
+  await until(() => ready(stdout) || exited, 90_000);
+  expect(ready(stdout), `not ready before exit/timeout; stderr: ${stderr()}`).toBe(true);
   for (const s of signals) {
     child.kill(s);
     await new Promise((r) => setTimeout(r, 30));
