@@ -21,7 +21,7 @@ import {
 
 const { dir, file } = scratch('issue9');
 
-describe('item 15: the default label column is "label"/"class", else the last', () => {
+describe.concurrent('item 15: the default label column is "label"/"class", else the last', () => {
   it('a text cell in a feature column is an error naming file, line and column, not a class column', async () => {
     const rows = Array.from(
       { length: 30 },
@@ -57,7 +57,7 @@ describe('item 15: the default label column is "label"/"class", else the last', 
   });
 });
 
-describe('item 16: outputs are never lost to a closed stdout or a shared path', () => {
+describe.concurrent('item 16: outputs are never lost to a closed stdout or a shared path', () => {
   it('stdout closed early (| head -1): exit 0 and --report and --save-model both written', async () => {
     const out = subdir(dir, 'pipe');
     const report = join(out, 'run.json');
@@ -84,7 +84,7 @@ describe('item 16: outputs are never lost to a closed stdout or a shared path', 
   });
 });
 
-describe('item 17: --resume from the checkpoint of the last iteration', () => {
+describe.concurrent('item 17: --resume from the checkpoint of the last iteration', () => {
   it('reports the checkpoint’s error and test accuracy, not NaN', async () => {
     const checkpoint = join(dir, 'last.ckpt');
     const first = await admove(['opt', ...tiny(2), '--checkpoint', checkpoint, '--quiet']);
@@ -100,7 +100,7 @@ describe('item 17: --resume from the checkpoint of the last iteration', () => {
   });
 });
 
-describe('item 18: output paths are checked before any work; writes leave no *.tmp', () => {
+describe.concurrent('item 18: output paths are checked before any work; writes leave no *.tmp', () => {
   const cases: [string, () => string[], RegExp][] = [
     [
       '--report in a missing directory',
@@ -137,7 +137,7 @@ describe('item 18: output paths are checked before any work; writes leave no *.t
   });
 });
 
-describe('item 21: files that parse but are wrong inside are refused with file and field', () => {
+describe.concurrent('item 21: files that parse but are wrong inside are refused with file and field', () => {
   const withCheckpoint = async (name: string, edit: (c: Record<string, unknown>) => void) => {
     const path = join(dir, `${name}.ckpt`);
     if (!existsSync(join(dir, 'base.ckpt'))) {
