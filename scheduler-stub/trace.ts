@@ -89,12 +89,6 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
     throw new UserError(`${file}: ${path}: ${problem}`);
   };
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const deep = findDeepNesting(body, MAX_NESTING);
-  if (deep) {
-    throw new UserError(
-      `${file}: line ${deep.line}, column ${deep.column}: nested more than ${MAX_NESTING} levels deep; a trace is { "events": [ { "at": {…}, … } ] }`,
-    );
-  }
   let data: unknown;
   try {
     data = JSON.parse(body);
@@ -113,6 +107,13 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
     }
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new UserError(`${file}: invalid JSON: ${message}; fix the JSON syntax`);
+  }
+  // Valid but absurdly nested JSON: refused before anything walks it recursively.
+  const deep = findDeepNesting(body, MAX_NESTING);
+  if (deep) {
+    throw new UserError(
+      `${file}: line ${deep.line}, column ${deep.column}: nested more than ${MAX_NESTING} levels deep; a trace is { "events": [ { "at": {…}, … } ] }`,
+    );
   }
   if (!isPlainObject(data)) {
     return fail('(top level)', `expected an object { "events": [ ... ] }, got ${got(data)}`);
