@@ -137,3 +137,30 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     return { offset: e.offset, line, column, message: e.message };
   }
 }
+
+/**
+ * Where JSON nesting (objects and arrays, outside strings) first goes deeper than `limit`,
+ * as 1-based line and column; undefined if it never does. Iterative, so a hostile file of a
+ * million `[` cannot overflow the stack here — or later, in code that walks the parsed value.
+ */
+export function findDeepNesting(text: string, limit: number): { line: number; column: number } | undefined {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return { line, column: i - lineStart + 1 };
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    if (c === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return undefined;
+}

@@ -39,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../framework/errors.ts';
 import type { HostName, SchedulerEvent, SchedulerEventType } from '../framework/events/types.ts';
 import { describeHosts, EVENT_TYPES, isValidFraction, kindOf, quote } from '../framework/events/validate.ts';
-import { findJsonSyntaxError } from './json-position.ts';
+import { findDeepNesting, findJsonSyntaxError } from './json-position.ts';
 
 export type TraceTime = { readonly ms: number } | { readonly iteration: number };
 
@@ -77,6 +77,9 @@ function got(value: unknown): string {
   return value === undefined ? 'nothing' : `${kindOf(value)} (${quote(value)})`;
 }
 
+/** A trace nests 4 levels; far deeper is not a trace (and could overflow recursive code). */
+const MAX_NESTING = 32;
+
 /**
  * Parse and completely validate a trace. `file` is only used in messages.
  * Throws UserError (one line: `<file>: <path>: <problem>; <fix>`) on the first problem.
@@ -104,6 +107,13 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
     }
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new UserError(`${file}: invalid JSON: ${message}; fix the JSON syntax`);
+  }
+  // Valid but absurdly nested JSON: refused before anything walks it recursively.
+  const deep = findDeepNesting(body, MAX_NESTING);
+  if (deep) {
+    throw new UserError(
+      `${file}: line ${deep.line}, column ${deep.column}: nested more than ${MAX_NESTING} levels deep; a trace is { "events": [ { "at": {…}, … } ] }`,
+    );
   }
   if (!isPlainObject(data)) {
     return fail('(top level)', `expected an object { "events": [ ... ] }, got ${got(data)}`);

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -10,12 +10,25 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
  */
 export function parseFlags(command: string, argv: readonly string[], spec: FlagSpec): FlagValues {
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
+    const { values, positionals, tokens } = parseArgs({
+      args: joinNegativeValues(argv, spec),
       options: spec,
       strict: true,
       allowPositionals: true,
+      tokens: true,
     });
+    // parseArgs keeps the last of a repeated flag; a second value is more likely a mistake
+    // (a pasted command, an alias) than a wish, so say so instead of guessing.
+    const given = new Set<string>();
+    for (const token of tokens) {
+      if (token.kind !== 'option' || spec[token.name]?.multiple) continue;
+      if (given.has(token.name)) {
+        throw new UserError(
+          `admove ${command}: --${token.name} is given more than once; give it once (see admove ${command} --help)`,
+        );
+      }
+      given.add(token.name);
+    }
     if (positionals.length > 0) {
       throw new UserError(
         `admove ${command}: unexpected argument "${positionals[0]}"; flags start with --, see admove ${command} --help`,
@@ -39,6 +52,26 @@ export function parseFlags(command: string, argv: readonly string[], spec: FlagS
     }
     throw new UserError(`admove ${command}: ${e.message.split('\n')[0]}; see admove ${command} --help`);
   }
+}
+
+/**
+ * `--iterations -1`: parseArgs takes a value starting with `-` for a flag and stops with
+ * "argument is ambiguous"; the user meant a negative number, which the flag's own range
+ * check then refuses with a message that says what the range is.
+ */
+function joinNegativeValues(argv: readonly string[], spec: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([^=]+)$/.exec(argv[i])?.[1];
+    const next = argv[i + 1];
+    if (name && spec[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|inf)/i.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
 }
 
 function text(values: FlagValues, name: string): string | undefined {

@@ -1,7 +1,7 @@
-import { isUserError } from '../../framework/index.ts';
-import { plotCommand } from '../plot/plot-command.ts';
-import { optCommand } from './opt-command.ts';
-import { predictCommand } from './predict-command.ts';
+import { isUserError } from '../../framework/errors.ts';
+import { WorkerFault } from '../../framework/runtime/faults.ts';
+import { StopSignals } from './signals.ts';
+import { print, watchStdout } from './stdout.ts';
 
 const HELP = `admove — adaptive data movement for data-parallel programs
 
@@ -15,20 +15,20 @@ Commands
 Run admove <command> --help for its flags.
 `;
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(argv: readonly string[], signals: StopSignals): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'opt':
-      return optCommand(rest);
+      return (await import('./opt-command.ts')).optCommand(rest, signals);
     case 'predict':
-      return predictCommand(rest);
+      return (await import('./predict-command.ts')).predictCommand(rest);
     case 'plot':
-      return plotCommand(rest);
+      return (await import('../plot/plot-command.ts')).plotCommand(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(HELP);
+      print(HELP);
       return 0;
     default:
       process.stderr.write(
@@ -38,19 +38,26 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// `admove … | head` closes stdout early: that is the reader's choice, not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
-
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  if (isUserError(error)) {
-    process.stderr.write(`admove: ${error.message}\n`);
-    process.exitCode = 2;
-  } else {
-    throw error;
+/** The CLI: runs one command and sets the exit code (2 for a user error, with one line). */
+export async function run(argv: readonly string[]): Promise<void> {
+  // `admove … | head` closes stdout early: printing stops, the run and its outputs go on.
+  watchStdout();
+  const signals = new StopSignals();
+  try {
+    process.exitCode = await main(argv, signals);
+  } catch (error) {
+    if (isUserError(error)) {
+      process.stderr.write(`admove: ${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof WorkerFault) {
+      // A worker failed where the run cannot recover (e.g. before any data was placed):
+      // an operational failure, not a bug — one line, no stack, exit 1.
+      process.stderr.write(`admove: ${error.message.replace(/\s+/g, ' ')}; the run stopped\n`);
+      process.exitCode = 1;
+    } else {
+      throw error;
+    }
+  } finally {
+    signals.dispose();
   }
 }

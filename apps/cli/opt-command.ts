@@ -1,24 +1,21 @@
 import {
   type Dataset,
+  formatBytes,
   loadCsvDataset,
   loadMnist,
   type SplitSpec,
   syntheticDataset,
 } from '../../framework/datasets/index.ts';
-import {
-  describeMachine,
-  type FaultPlan,
-  parseFaultSpec,
-  passMachine,
-  UserError,
-  workerMachine,
-} from '../../framework/index.ts';
+// Light imports only: a user error must be reported without loading the runtime (Arrow,
+// xstate, worker threads), which takes about a second; train.ts and the machines are loaded
+// once every flag and file has been checked.
+import { UserError } from '../../framework/errors.ts';
+import { type FaultPlan, parseFaultSpec } from '../../framework/runtime/faults.ts';
 import { defaultTrace, loadTraceFile, type Trace } from '../../scheduler-stub/index.ts';
+import { readCheckpointFile } from '../opt/checkpoint.ts';
 import { saveModel } from '../opt/model-file.ts';
-import { optMachine } from '../opt/opt-machine.ts';
 import { writeReport } from '../opt/report.ts';
 import { DEFAULT_SETTINGS, hostNames, type OptSettings } from '../opt/settings.ts';
-import { trainOpt } from '../opt/train.ts';
 import {
   byteSizeFlag,
   choiceFlag,
@@ -32,7 +29,10 @@ import {
   speedListFlag,
   stringFlag,
 } from './flags.ts';
+import { checkOutputPaths } from './output-paths.ts';
 import { ProgressPrinter } from './progress.ts';
+import type { StopSignals } from './signals.ts';
+import { print } from './stdout.ts';
 
 export const OPT_HELP = `admove opt — train Opt (a one-hidden-layer net, conjugate gradient) on data-parallel workers
 
@@ -126,15 +126,16 @@ const SPEC: FlagSpec = {
 
 const DEFAULT_MAX_MEMORY = 4 * 2 ** 30;
 
-export async function optCommand(argv: readonly string[]): Promise<number> {
+export async function optCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
   const values = parseFlags('opt', argv, SPEC);
   if (values.help) {
-    process.stdout.write(OPT_HELP);
+    print(OPT_HELP);
     return 0;
   }
   if (values.states) {
-    for (const m of [optMachine, passMachine, workerMachine])
-      process.stdout.write(`${describeMachine(m)}\n\n`);
+    const { describeMachine, passMachine, workerMachine } = await import('../../framework/index.ts');
+    const { optMachine } = await import('../opt/opt-machine.ts');
+    for (const m of [optMachine, passMachine, workerMachine]) print(`${describeMachine(m)}\n\n`);
     return 0;
   }
   const settings = readSettings(values);
@@ -147,80 +148,68 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
   else trace = defaultTrace({ hosts, speeds: settings.speeds, iterations: settings.iterations });
   const reportPath = stringFlag(values, 'report');
   const modelPath = stringFlag(values, 'save-model');
-
   const checkpointPath = stringFlag(values, 'checkpoint');
   const checkpointEvery = intFlag(values, 'checkpoint-every', 5, 1, 1_000_000);
   if (values['checkpoint-every'] !== undefined && !checkpointPath) {
     throw new UserError('--checkpoint-every needs --checkpoint FILE, where to write the checkpoints');
   }
-  const resume = stringFlag(values, 'resume');
+  const resumePath = stringFlag(values, 'resume');
   const injectFaults = readFaults(values, settings.speeds.length);
+  // Every output is checked now, so a run never does its work and then cannot keep it.
+  await checkOutputPaths(
+    [
+      { flag: '--report', path: reportPath },
+      { flag: '--save-model', path: modelPath },
+      { flag: '--checkpoint', path: checkpointPath },
+    ],
+    [
+      { flag: '--data', path: stringFlag(values, 'data') },
+      { flag: '--trace', path: traceFlag === 'none' ? undefined : traceFlag },
+      { flag: '--resume', path: resumePath },
+    ],
+    // Checkpointing into the file a run resumed from is how a long run goes on.
+    (output, input) => output === '--checkpoint' && input === '--resume',
+  );
+  const resume = resumePath ? await readCheckpointFile(resumePath, settings.iterations) : undefined;
 
+  // From here on there is work to save: a signal stops the run and writes what it has.
+  const stopSignal = signals.stopGracefully();
   const progress = new ProgressPrinter(Boolean(values.quiet));
   const data = await readData(values, settings.seed);
-  progress.dataLoaded(data);
-  const stop = stopOnSignals();
-  let run: Awaited<ReturnType<typeof trainOpt>>;
-  try {
-    run = await trainOpt(data, settings, trace, progress, {
-      signal: stop.signal,
-      checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
-      resume,
-      injectFaults,
-      reportSettings: {
-        data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
-        trace: traceFlag ?? 'default',
-      },
-    });
-  } finally {
-    stop.dispose();
+  if (data.train.count < settings.speeds.length) {
+    throw new UserError(
+      `${settings.speeds.length} workers but only ${data.train.count} training exemplars; every worker needs at least one — use fewer --workers or more data`,
+    );
   }
+  progress.dataLoaded(data);
+  const { trainOpt } = await import('../opt/train.ts');
+  const run = await trainOpt(data, settings, trace, progress, {
+    signal: stopSignal,
+    checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
+    resume,
+    injectFaults,
+    reportSettings: {
+      data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
+      trace: traceFlag ?? 'default',
+    },
+  });
   const { report, model } = run;
   progress.finished(report);
   if (reportPath) {
     await writeReport(reportPath, report);
-    process.stdout.write(`report written to ${reportPath}\n`);
+    print(`report written to ${reportPath}\n`);
   }
   if (modelPath) {
     await saveModel(modelPath, model);
-    process.stdout.write(
-      `model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`,
-    );
+    print(`model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`);
   }
   if (report.status === 'interrupted') {
-    process.stdout.write(
+    print(
       `interrupted after iteration ${report.final.iterations}${checkpointPath ? `; continue with --resume ${checkpointPath}` : ''}\n`,
     );
-    return stop.exitCode;
+    return signals.exitCode;
   }
   return 0;
-}
-
-/**
- * Ctrl-C or SIGTERM: finish the current iteration, stop the workers, write the report
- * (marked interrupted) and the checkpoint. A second signal exits at once.
- */
-function stopOnSignals() {
-  const controller = new AbortController();
-  let exitCode = 130;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    exitCode = signal === 'SIGINT' ? 130 : 143;
-    process.stderr.write(`admove: ${signal}: stopping after this iteration (again to quit at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    get exitCode() {
-      return exitCode;
-    },
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
 
 /** `--inject-fault worker:N:KIND:WHEN`, any number of times. */
@@ -236,6 +225,11 @@ function readFaults(values: FlagValues, workers: number): Map<number, FaultPlan>
     if (parsed.worker >= workers) {
       throw new UserError(
         `--inject-fault "${spec}": there is no worker ${parsed.worker} (workers are 0–${workers - 1})`,
+      );
+    }
+    if (faults.has(parsed.worker)) {
+      throw new UserError(
+        `--inject-fault "${spec}": worker ${parsed.worker} already has a fault; one per worker`,
       );
     }
     faults.set(parsed.worker, parsed.plan);
@@ -286,6 +280,7 @@ async function readData(values: FlagValues, seed: number): Promise<Dataset> {
   const synthetic = stringFlag(values, 'synthetic');
   const csvOnly = ['label-column', 'no-header', 'ignore-columns', 'test-last', 'split-column'];
   if (file && synthetic) throw new UserError('--data and --synthetic cannot be used together; choose one');
+  const maxBytes = byteSizeFlag(values, 'max-memory', DEFAULT_MAX_MEMORY);
   if (!file) {
     const stray = csvOnly.find((f) => values[f] !== undefined);
     if (stray) throw new UserError(`--${stray} applies to a CSV file; give one with --data FILE.csv`);
@@ -297,9 +292,18 @@ async function readData(values: FlagValues, seed: number): Promise<Dataset> {
         `--synthetic must be COUNTxFEATURES with COUNT ≥ 2, e.g. 100000x50, got "${synthetic}"`,
       );
     }
+    const count = Number(m[1]);
+    const dim = Number(m[2]);
+    // Checked before allocating: the features alone take count × dim float32s.
+    const budget = maxBytes;
+    if (count * dim * 4 > budget) {
+      throw new UserError(
+        `--synthetic ${synthetic} needs ${formatBytes(count * dim * 4)} for its features, more than the memory budget of ${formatBytes(budget)}; make it smaller or raise --max-memory`,
+      );
+    }
     return syntheticDataset({
-      count: Number(m[1]),
-      dim: Number(m[2]),
+      count,
+      dim,
       classes: intFlag(values, 'classes', 10, 2, 1000),
       seed,
       testFraction: numberFlag(values, 'test-fraction', 0.2, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
@@ -328,6 +332,6 @@ async function readData(values: FlagValues, seed: number): Promise<Dataset> {
     header: !values['no-header'],
     ignoreColumns: columnListFlag(values, 'ignore-columns'),
     split,
-    maxBytes: byteSizeFlag(values, 'max-memory', DEFAULT_MAX_MEMORY),
+    maxBytes,
   });
 }

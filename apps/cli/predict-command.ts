@@ -1,9 +1,11 @@
-import { writeFile } from 'node:fs/promises';
 import { loadUnsplitCsv } from '../../framework/datasets/index.ts';
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
+import { writeFileAtomic } from '../opt/atomic-file.ts';
 import { loadModel } from '../opt/model-file.ts';
 import { predictWithModel } from '../opt/predict.ts';
 import { byteSizeFlag, columnFlag, columnListFlag, type FlagSpec, parseFlags, stringFlag } from './flags.ts';
+import { checkOutputPaths } from './output-paths.ts';
+import { print } from './stdout.ts';
 
 export const PREDICT_HELP = `admove predict — classify a CSV file with a model saved by admove opt --save-model
 
@@ -33,7 +35,7 @@ const SPEC: FlagSpec = {
 export async function predictCommand(argv: readonly string[]): Promise<number> {
   const values = parseFlags('predict', argv, SPEC);
   if (values.help) {
-    process.stdout.write(PREDICT_HELP);
+    print(PREDICT_HELP);
     return 0;
   }
   const modelPath = stringFlag(values, 'model');
@@ -41,13 +43,23 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
   if (!modelPath)
     throw new UserError('admove predict needs --model FILE (write one with admove opt --save-model FILE)');
   if (!dataPath) throw new UserError('admove predict needs --data FILE.csv, the exemplars to classify');
-  const model = await loadModel(modelPath);
-  const rows = await loadUnsplitCsv(dataPath, {
+  const out = stringFlag(values, 'out');
+  await checkOutputPaths(
+    [{ flag: '--out', path: out }],
+    [
+      { flag: '--model', path: modelPath },
+      { flag: '--data', path: dataPath },
+    ],
+  );
+  // Every flag is read before any file is.
+  const csvOptions = {
     labelColumn: columnFlag(values, 'label-column') ?? null,
     header: !values['no-header'],
     ignoreColumns: columnListFlag(values, 'ignore-columns'),
     maxBytes: byteSizeFlag(values, 'max-memory', 4 * 2 ** 30),
-  });
+  };
+  const model = await loadModel(modelPath);
+  const rows = await loadUnsplitCsv(dataPath, csvOptions);
   if (rows.dim !== model.shape.inputs) {
     throw new UserError(
       `${dataPath}: ${rows.dim} feature columns, but the model was trained on ${model.shape.inputs}; give --label-column or --ignore-columns so the features match`,
@@ -55,17 +67,17 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
   }
   const predicted = predictWithModel(model, rows.features, rows.count);
   const names = Array.from(predicted, (k) => model.classes[k] ?? String(k));
-  const out = stringFlag(values, 'out');
-  if (out) await writeFile(out, `${names.join('\n')}\n`);
-  else process.stdout.write(`${names.join('\n')}\n`);
+  if (out) await writeFileAtomic(out, `${names.join('\n')}\n`);
+  else print(`${names.join('\n')}\n`);
   if (rows.labels) {
     let right = 0;
     rows.labels.forEach((label, i) => {
       if (label === names[i]) right++;
     });
     const line = `accuracy ${((right / rows.count) * 100).toFixed(2)}% (${right} of ${rows.count})\n`;
-    (out ? process.stdout : process.stderr).write(line);
+    if (out) print(line);
+    else process.stderr.write(line);
   }
-  if (out) process.stdout.write(`${rows.count} predictions written to ${out}\n`);
+  if (out) print(`${rows.count} predictions written to ${out}\n`);
   return 0;
 }

@@ -7,6 +7,7 @@ import type {
 } from '../../framework/index.ts';
 import type { IterationRecord, RunReport } from '../opt/report.ts';
 import type { OptObserver } from '../opt/train.ts';
+import { print } from './stdout.ts';
 
 const percent = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
 const ms = (x: number | null) => (x === null ? '–' : `${x.toFixed(1)} ms`);
@@ -19,7 +20,7 @@ export class ProgressPrinter implements OptObserver {
   constructor(private readonly quiet: boolean) {}
 
   private line(text: string): void {
-    if (!this.quiet) process.stdout.write(`${text}\n`);
+    if (!this.quiet) print(`${text}\n`);
   }
 
   dataLoaded(data: Dataset): void {
@@ -72,9 +73,9 @@ export class ProgressPrinter implements OptObserver {
 
   finished(report: RunReport): void {
     const f = report.final;
-    const out = (s: string) => process.stdout.write(`${s}\n`);
+    const out = (s: string) => print(`${s}\n`);
     out(
-      `done: ${f.iterations} iterations (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, error ${f.error.toFixed(5)}`,
+      `done: ${f.iterations} iterations (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, error ${Number.isFinite(f.error) ? f.error.toFixed(5) : '–'}`,
     );
     const rs = report.redistributions;
     if (rs.length === 0) out('redistributions: none');

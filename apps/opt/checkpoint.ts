@@ -1,5 +1,8 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { UserError } from '../../framework/index.ts';
+import { UserError } from '../../framework/errors.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+import { JsonFields } from './json-fields.ts';
+import { restoreOptimiser } from './model/index.ts';
+import { readJsonFile } from './read-json-file.ts';
 import type { IterationRecord } from './report.ts';
 
 /**
@@ -21,50 +24,104 @@ export interface OptCheckpoint {
   readonly elapsedMs: number;
 }
 
-/** Write atomically: a temporary file, fsync, rename — so a checkpoint on disk is always whole. */
+/** Written whole or not at all (see atomic-file.ts), so a checkpoint on disk is always whole. */
 export async function writeCheckpoint(path: string, checkpoint: OptCheckpoint): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(JSON.stringify(checkpoint));
-    await handle.sync();
-  } finally {
-    await handle.close();
+  await writeFileAtomic(path, JSON.stringify(checkpoint));
+}
+
+/** A checkpoint read and checked field by field, and where it came from. */
+export interface ResumeFrom {
+  readonly path: string;
+  readonly checkpoint: OptCheckpoint;
+}
+
+const FIX = 'checkpoints are written by admove opt --checkpoint FILE; start again without --resume';
+
+/**
+ * Reads `--resume FILE` and checks every field before any data is read or a thread started:
+ * the optimiser state restores, its vectors agree in length, the iteration history is whole,
+ * and the iteration reached is within `--iterations`.
+ */
+export async function readCheckpointFile(path: string, maxIterations: number): Promise<ResumeFrom> {
+  const value = await readJsonFile(path, { name: `--resume ${path}`, what: 'a checkpoint', fix: FIX });
+  const f = new JsonFields(path, FIX);
+  const c = f.object(value, '(top level)');
+  if (c['format'] !== 'admove-opt-checkpoint') throw f.fail('format', 'must be "admove-opt-checkpoint"');
+  if (c['version'] !== 1) throw f.fail('version', 'must be 1');
+  f.string(c['fingerprint'], 'fingerprint');
+  const iteration = f.number(c['iteration'], 'iteration', { integer: true, min: 0 });
+  if (iteration > maxIterations) {
+    throw new UserError(
+      `--resume ${path}: the checkpoint is at iteration ${iteration}, beyond --iterations ${maxIterations}; give --iterations ${iteration} or more`,
+    );
+  }
+  f.number(c['passes'], 'passes', { integer: true, min: 0 });
+  f.number(c['elapsedMs'], 'elapsedMs', { min: 0 });
+  const history = f.objects(c['iterations'], 'iterations');
+  if (history.length !== iteration) {
+    throw f.fail(
+      'iterations',
+      `must hold one record per iteration done (${iteration}), got ${history.length}`,
+    );
+  }
+  history.forEach(({ item, at }, k) => {
+    if (item['iteration'] !== k + 1) throw f.fail(`${at}.iteration`, `must be ${k + 1}`);
+    f.numberOrNull(item['error'], `${at}.error`);
+    f.numberOrNull(item['testAccuracy'], `${at}.testAccuracy`);
+    f.number(item['seconds'], `${at}.seconds`, { min: 0 });
+    f.numbers(item['exemplars'], `${at}.exemplars`);
+  });
+  checkOptimiserState(f, c['optimiser']);
+  return { path, checkpoint: c as unknown as OptCheckpoint };
+}
+
+/** Vectors each optimiser keeps, all as long as its weights. */
+const VECTORS: Record<string, readonly string[]> = { scg: ['r', 'p'], prcg: ['g', 'd'] };
+
+function checkOptimiserState(f: JsonFields, value: unknown): void {
+  const o = f.object(value, 'optimiser');
+  const kind = o['kind'];
+  if (typeof kind !== 'string' || !(kind in VECTORS)) {
+    throw f.fail('optimiser.kind', `must be "scg" or "prcg", got ${JSON.stringify(kind) ?? 'nothing'}`);
+  }
+  const n = f.numbers(o['weights'], 'optimiser.weights').length;
+  if (n === 0) throw f.fail('optimiser.weights', 'must not be empty');
+  for (const name of VECTORS[kind]) {
+    const other = f.numbers(o[name], `optimiser.${name}`).length;
+    if (other !== n) {
+      throw f.fail(
+        'optimiser.weights',
+        `has ${n} numbers but optimiser.${name} has ${other}; the file is damaged`,
+      );
+    }
   }
   try {
-    await rename(temporary, path);
+    restoreOptimiser(o);
   } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    const field = /field (\w+)/.exec(message)?.[1];
+    throw f.fail(field ? `optimiser.${field}` : 'optimiser', `is wrong (${message.replace(/\s+/g, ' ')})`);
   }
 }
 
-export async function readCheckpoint(path: string, fingerprint: string): Promise<OptCheckpoint> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
+/**
+ * Once the data is loaded: the checkpoint was made with this data and these settings, and
+ * its weights fit the network they build.
+ */
+export function checkResumeFits(resume: ResumeFrom, fingerprint: string, weightCount: number): void {
+  const { path, checkpoint } = resume;
+  if (checkpoint.fingerprint !== fingerprint) {
     throw new UserError(
-      `--resume ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`,
+      `--resume ${path}: it was made with other data or settings (${checkpoint.fingerprint}); resume with the same flags as the run that wrote it`,
     );
   }
-  let value: Partial<OptCheckpoint>;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new UserError(
-      `--resume ${path}: not a checkpoint (not JSON); checkpoints are written by --checkpoint FILE`,
+  const weights = (checkpoint.optimiser as { weights: readonly number[] }).weights.length;
+  if (weights !== weightCount) {
+    throw new JsonFields(path, FIX).fail(
+      'optimiser.weights',
+      `has ${weights} numbers, but the network of these settings has ${weightCount}`,
     );
   }
-  if (value?.format !== 'admove-opt-checkpoint' || value.version !== 1) {
-    throw new UserError(`--resume ${path}: not an admove opt checkpoint (field "format")`);
-  }
-  if (value.fingerprint !== fingerprint) {
-    throw new UserError(
-      `--resume ${path}: it was made with other data or settings (${value.fingerprint}); resume with the same flags as the run that wrote it`,
-    );
-  }
-  return value as OptCheckpoint;
 }
 
 /** The data and settings that must match for a resume to continue the same run. */

@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { UserError } from '../../framework/index.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+import { JsonFields } from './json-fields.ts';
 import type { NetworkShape } from './model/index.ts';
+import { readJsonFile } from './read-json-file.ts';
 
 /** A trained Opt network with what it needs to be used on new data. */
 export interface OptModel {
@@ -14,54 +15,50 @@ export interface OptModel {
   readonly trainedOn: string;
 }
 
-/** Written whole or not at all (temporary file, then rename). */
+/** Written whole or not at all (see atomic-file.ts). */
 export async function saveModel(path: string, model: OptModel): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(model)}\n`);
-  await rename(temporary, path);
+  await writeFileAtomic(path, `${JSON.stringify(model)}\n`);
 }
 
 export async function loadModel(path: string): Promise<OptModel> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UserError(
-      `${path}: cannot read the model file (${(error as NodeJS.ErrnoException).code ?? error})`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new UserError(
-      `${path}: not a model file (not JSON); write one with admove opt --save-model ${path}`,
-    );
-  }
+  const value = await readJsonFile(path, {
+    name: path,
+    what: 'a model file',
+    fix: 'write one with admove opt --save-model FILE',
+  });
   return checkModel(value, path);
 }
 
+/** Every field, before any row is read: a model that parses but is wrong inside is refused. */
 function checkModel(value: unknown, path: string): OptModel {
-  const m = value as Partial<OptModel> | null;
-  const bad = (field: string, want: string) =>
-    new UserError(`${path}: field "${field}" ${want}; write the model with admove opt --save-model`);
-  if (typeof m !== 'object' || m === null || m.format !== 'admove-opt-model')
-    throw bad('format', 'must be "admove-opt-model"');
-  if (m.version !== 1) throw bad('version', 'must be 1');
-  const s = m.shape;
-  if (!s || ![s.inputs, s.hidden, s.outputs].every((n) => Number.isInteger(n) && n > 0)) {
-    throw bad('shape', 'must give whole numbers inputs, hidden, outputs');
+  const f = new JsonFields(path, 'write the model with admove opt --save-model FILE');
+  const m = f.object(value, '(top level)');
+  if (m['format'] !== 'admove-opt-model') throw f.fail('format', 'must be "admove-opt-model"');
+  if (m['version'] !== 1) throw f.fail('version', 'must be 1');
+  const s = f.object(m['shape'], 'shape');
+  const inputs = f.number(s['inputs'], 'shape.inputs', { integer: true, min: 1 });
+  const hidden = f.number(s['hidden'], 'shape.hidden', { integer: true, min: 1 });
+  const outputs = f.number(s['outputs'], 'shape.outputs', { integer: true, min: 2 });
+  if (s['loss'] !== 'mse' && s['loss'] !== 'xent') throw f.fail('shape.loss', 'must be "mse" or "xent"');
+  const count = hidden * inputs + hidden + outputs * hidden + outputs;
+  if (count > 50_000_000)
+    throw f.fail('shape', `asks for ${count} weights, more than any model admove writes`);
+  f.numbers(m['weights'], 'weights', count);
+  const classes = f.array(m['classes'], 'classes');
+  if (classes.length < 2 || classes.length > outputs) {
+    throw f.fail('classes', `must list 2 to ${outputs} class names, got ${classes.length}`);
   }
-  if (s.loss !== 'mse' && s.loss !== 'xent') throw bad('shape.loss', 'must be "mse" or "xent"');
-  const count = s.hidden * s.inputs + s.hidden + s.outputs * s.hidden + s.outputs;
-  if (!Array.isArray(m.weights) || m.weights.length !== count || !m.weights.every(Number.isFinite)) {
-    throw bad('weights', `must be ${count} finite numbers`);
+  classes.forEach((c, i) => {
+    f.string(c, `classes[${i}]`);
+  });
+  if (m['standardisation'] !== null) {
+    const st = f.object(m['standardisation'], 'standardisation');
+    f.numbers(st['mean'], 'standardisation.mean', inputs);
+    f.numbers(st['std'], 'standardisation.std', inputs).forEach((sd, j) => {
+      if (!(sd > 0))
+        throw f.fail(`standardisation.std[${j}]`, `must be > 0 (it divides the feature), got ${sd}`);
+    });
   }
-  if (!Array.isArray(m.classes) || m.classes.length > s.outputs)
-    throw bad('classes', 'must list the class names');
-  const st = m.standardisation;
-  if (st !== null && (!st || st.mean?.length !== s.inputs || st.std?.length !== s.inputs)) {
-    throw bad('standardisation', `must be null or { mean, std } of ${s.inputs} numbers each`);
-  }
-  return m as OptModel;
+  f.string(m['trainedOn'], 'trainedOn');
+  return m as unknown as OptModel;
 }

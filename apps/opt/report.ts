@@ -1,4 +1,3 @@
-import { rename, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import type {
   EventRecord,
@@ -7,6 +6,7 @@ import type {
   StateTransition,
   WorkerRecord,
 } from '../../framework/index.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 
 /** Bump when a field changes meaning or goes away; adding fields keeps the version. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -92,9 +92,7 @@ export function eventReport(r: EventRecord): EventReport {
   };
 }
 
-/** Write the report whole or not at all: a temporary file renamed into place. */
+/** Write the report whole or not at all (see atomic-file.ts). */
 export async function writeReport(path: string, report: RunReport): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(report, null, 2)}\n`);
-  await rename(temporary, path);
+  await writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`);
 }

@@ -13,12 +13,13 @@ import {
   startJob,
 } from '../../framework/index.ts';
 import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
-import { fingerprintOf, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import { checkResumeFits, fingerprintOf, type ResumeFrom, writeCheckpoint } from './checkpoint.ts';
 import {
   accuracy,
   createOptimiser,
   initWeights,
   type NetworkShape,
+  parameterCount,
   predictClasses,
   restoreOptimiser,
 } from './model/index.ts';
@@ -60,8 +61,8 @@ export interface RunControl {
   readonly signal?: AbortSignal;
   /** Write a checkpoint every `every` iterations (and at the end). */
   readonly checkpoint?: { readonly path: string; readonly every: number };
-  /** Continue from this checkpoint file. */
-  readonly resume?: string;
+  /** Continue from this checkpoint (read and checked by readCheckpointFile before any work). */
+  readonly resume?: ResumeFrom;
   /** Faults to inject into workers, by index (`--inject-fault`). */
   readonly injectFaults?: ReadonlyMap<number, FaultPlan>;
   /** Extra settings to record in the report (e.g. the flags as given). */
@@ -98,7 +99,8 @@ export async function trainOpt(
     seed: settings.seed,
     standardise: settings.standardise,
   });
-  const resumed = control.resume ? await readCheckpoint(control.resume, fingerprint) : null;
+  if (control.resume) checkResumeFits(control.resume, fingerprint, parameterCount(shape));
+  const resumed = control.resume?.checkpoint ?? null;
   const optimiser = resumed
     ? restoreOptimiser(resumed.optimiser)
     : createOptimiser(settings.optimizer, initWeights(shape, rng));
@@ -217,6 +219,9 @@ export async function trainOpt(
     const out = await toPromise(actor);
     scheduler.stop();
     if (out.failure !== undefined) throw out.failure;
+    // A resumed run whose checkpoint was already at the last iteration takes no step: its
+    // figures are the restored optimiser's, not the machine's NaN starting values.
+    const stepped = out.iterations > (resumed?.iteration ?? 0);
     const trainAccuracy = accuracy(
       predictClasses(shape, optimiser.weights, train.features, train.count, train.dim),
       train.labels,
@@ -229,7 +234,7 @@ export async function trainOpt(
       machine: machineInfo(),
       status: control.signal?.aborted ? 'interrupted' : 'completed',
       ...(resumed && control.resume
-        ? { resumedFrom: { path: control.resume, iteration: resumed.iteration } }
+        ? { resumedFrom: { path: control.resume.path, iteration: resumed.iteration } }
         : {}),
       settings: { ...settings, ...control.reportSettings },
       data: {
@@ -241,9 +246,9 @@ export async function trainOpt(
       },
       setup: { loadMs, startWorkersMs },
       final: {
-        testAccuracy: out.iterations > 0 ? out.testAccuracy : test.count > 0 ? testAccuracy() : Number.NaN,
+        testAccuracy: stepped ? out.testAccuracy : test.count > 0 ? testAccuracy() : Number.NaN,
         trainAccuracy,
-        error: out.error,
+        error: stepped ? out.error : optimiser.error,
         iterations: out.iterations,
         converged: out.converged,
         seconds: clock() / 1000,

@@ -1,10 +1,11 @@
 import { UserError } from '../errors.ts';
 import { ClassNames } from './class-names.ts';
-import { type ColumnPlan, type ColumnRef, DEFAULT_LABEL_NAMES, planColumns } from './csv-columns.ts';
+import { type ColumnPlan, type ColumnRef, planColumns } from './csv-columns.ts';
 import { CsvCursor } from './csv-cursor.ts';
 import { parseDecimal } from './parse-number.ts';
 import { readDataFile } from './read-file.ts';
 import { checkSplitSpec, planFromFlags, planSplit, type SplitPlan, type SplitSpec } from './split.ts';
+import { checkCsvText } from './text-encoding.ts';
 import type { Dataset, ExemplarTable } from './types.ts';
 
 export interface CsvOptions {
@@ -46,6 +47,7 @@ export async function loadCsvDataset(path: string, options: CsvOptions): Promise
   checkSplitSpec(options.split);
   const delimiter = delimiterByte(options.delimiter ?? ',');
   const bytes = await readDataFile(path, options.maxBytes);
+  checkCsvText(bytes, path);
   return parseCsv(bytes, path, options, delimiter);
 }
 
@@ -71,7 +73,7 @@ function parseCsv(bytes: Buffer, path: string, options: CsvOptions, delimiter: n
     line: firstLine,
     names,
     columnCount,
-    labelColumn: options.labelColumn ?? (namesLabel(names) ? undefined : textColumn(cursor, header)),
+    labelColumn: options.labelColumn,
     ignoreColumns: options.ignoreColumns,
     splitColumn: split.kind === 'column' ? split.column : undefined,
   });
@@ -196,7 +198,9 @@ function badNumber(cursor: CsvCursor, columns: ColumnPlan, column: number): User
       `${where}: ${quote(text)} is outside the float32 range (±3.4e38); rescale the column or ${fix}`,
     );
   }
-  return cursor.error(`${where}: ${quote(text)} is not a number; ${fix}`);
+  return cursor.error(
+    `${where}: ${quote(text)} is not a number; ${fix} (if the column holds the classes, name it with --label-column)`,
+  );
 }
 
 function emptyTable(count: number, dim: number): ExemplarTable {
@@ -237,6 +241,7 @@ export interface UnsplitRows {
 /** Loads every row of a CSV file as it is (no split), e.g. for `admove predict`. */
 export async function loadUnsplitCsv(path: string, options: UnsplitCsvOptions): Promise<UnsplitRows> {
   const bytes = await readDataFile(path, options.maxBytes);
+  checkCsvText(bytes, path);
   const cursor = new CsvCursor(bytes, path, delimiterByte(','));
   const header = options.header ?? true;
   if (!cursor.nextLine()) throw new UserError(`${path}: the file is empty; expected one exemplar per line`);
@@ -280,28 +285,7 @@ export async function loadUnsplitCsv(path: string, options: UnsplitCsvOptions): 
   return { count, dim, features, labels };
 }
 
-/** Whether a header names the class column itself (`label` / `class`). */
-function namesLabel(names: readonly string[] | null): boolean {
-  return names?.some((n) => (DEFAULT_LABEL_NAMES as readonly string[]).includes(n.toLowerCase())) ?? false;
-}
-
 function isNumber(text: string): boolean {
   const bytes = Buffer.from(text, 'utf8');
   return text !== '' && !Number.isNaN(parseDecimal(bytes, 0, bytes.length));
-}
-
-/**
- * The default class column when none is named and no header says `label` or `class`: the
- * one column of the first data row that is not a number (letter's "T"), if there is exactly
- * one. Otherwise undefined, and planColumns falls back to the last column.
- */
-function textColumn(cursor: CsvCursor, header: boolean): number | undefined {
-  cursor.rewind();
-  if (header) cursor.nextLine();
-  if (!cursor.nextLine()) return undefined;
-  const count = cursor.split();
-  const text: number[] = [];
-  for (let k = 0; k < count; k++) if (!isNumber(cursor.text(k))) text.push(k);
-  cursor.rewind();
-  return text.length === 1 ? text[0] : undefined;
 }

@@ -37,6 +37,8 @@ describe.skipIf(!hasData)('Opt learns the real data sets, through the CLI', () =
         'opt',
         '--data',
         join(DATA, 'letter-recognition.csv'),
+        '--label-column',
+        'Letter',
         '--test-last',
         '4000',
         '--hidden',

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { admove, spawnAdmove } from '../cli/run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'admove-resume-'));
-const FLAGS = ['opt', '--hidden', '24', '--iterations', '10', '--quiet'];
+const FLAGS = ['opt', '--hidden', '24', '--quiet'];
+const TEN = ['--iterations', '10'];
 
 interface Report {
   status: string;
@@ -19,7 +20,7 @@ describe('a crashed coordinator resumes from its last checkpoint', () => {
   it('reaches the same result as an uninterrupted run (error to 1e-9, same test accuracy)', async () => {
     const checkpoint = join(dir, 'opt.ckpt');
     // The crash: SIGKILL (no clean-up at all) once a checkpoint past iteration 3 is on disk.
-    const child = spawnAdmove([...FLAGS, '--checkpoint', checkpoint, '--checkpoint-every', '2']);
+    const child = spawnAdmove([...FLAGS, ...TEN, '--checkpoint', checkpoint, '--checkpoint-every', '2']);
     let killedAt = -1;
     while (child.exitCode === null) {
       if (existsSync(checkpoint)) {
@@ -37,9 +38,9 @@ describe('a crashed coordinator resumes from its last checkpoint', () => {
 
     const resumed = join(dir, 'resumed.json');
     const straight = join(dir, 'straight.json');
-    const a = await admove([...FLAGS, '--resume', checkpoint, '--report', resumed]);
+    const a = await admove([...FLAGS, ...TEN, '--resume', checkpoint, '--report', resumed]);
     expect(a.stderr).toBe('');
-    const b = await admove([...FLAGS, '--report', straight]);
+    const b = await admove([...FLAGS, ...TEN, '--report', straight]);
     expect(b.code).toBe(0);
     const r = read(resumed);
     const s = read(straight);

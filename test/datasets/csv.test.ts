@@ -58,8 +58,15 @@ describe('loadCsvDataset: happy paths', () => {
     expect(data.classes).toEqual(['0', '1']);
   });
 
-  it('takes the one non-numeric column as the class when the header does not name it (letter)', async () => {
-    const data = await load('Letter,1,2\nT,2,8\nI,5,12\nT,4,4\nD,1,0\n');
+  it('a text column the header does not name as the class is a feature: one error naming file, line, column (letter)', async () => {
+    const path = csv('Letter,1,2\nT,2,8\nI,5,12\nT,4,4\nD,1,0\n');
+    await expectUserError(
+      loadCsvDataset(path, { split: LAST1 }),
+      path,
+      ':2: column "Letter": "T" is not a number',
+      '--label-column',
+    );
+    const data = await load('Letter,1,2\nT,2,8\nI,5,12\nT,4,4\nD,1,0\n', { labelColumn: 'Letter' });
     expect(data.dim).toBe(2);
     expect(data.classes).toEqual(['D', 'I', 'T']);
     expect(row(data.train, 0)).toEqual([2, 8]);

@@ -124,6 +124,11 @@ describe('parseTrace refuses bad traces with one line naming file, entry and fie
     expect(m).toMatch(/^my-trace\.json: .*invalid JSON/);
   });
 
+  it('valid JSON nested absurdly deep is refused before it is walked (no stack overflow)', () => {
+    const m = errorOf(`${'['.repeat(200_000)}${']'.repeat(200_000)}`).message;
+    expect(m).toMatch(/^my-trace\.json: line 1, column 33: nested more than 32 levels deep/);
+  });
+
   it('top level not an object', () => {
     for (const text of ['[]', '3', 'null', '"events"']) {
       expect(errorOf(text).message).toMatch(
