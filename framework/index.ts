@@ -3,7 +3,7 @@
 // Authoring an app: a kernel (per-exemplar work, summed partial results) and a machine.
 export type { KernelModule, PassKernel } from './app/kernel.ts';
 export { passActor } from './app/pass-actor.ts';
-export { isUserError, JobInterrupted, UserError } from './errors.ts';
+export { isUserError, JobInterrupted, RunFailure, UserError } from './errors.ts';
 // Events from the global scheduler.
 export type {
   EventOutcome,

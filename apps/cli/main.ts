@@ -1,4 +1,4 @@
-import { isUserError } from '../../framework/errors.ts';
+import { isUserError, RunFailure } from '../../framework/errors.ts';
 import { WorkerFault } from '../../framework/runtime/faults.ts';
 import { StopSignals } from './signals.ts';
 import { print, watchStdout } from './stdout.ts';
@@ -49,6 +49,10 @@ export async function run(argv: readonly string[]): Promise<void> {
     if (isUserError(error)) {
       process.stderr.write(`admove: ${error.message}\n`);
       process.exitCode = 2;
+    } else if (error instanceof RunFailure) {
+      // The run could not go on (every host gone, every worker failed, …): one line, exit 1.
+      process.stderr.write(`admove: ${error.message}\n`);
+      process.exitCode = 1;
     } else if (error instanceof WorkerFault) {
       // A worker failed where the run cannot recover (e.g. before any data was placed):
       // an operational failure, not a bug — one line, no stack, exit 1.

@@ -6,6 +6,8 @@ import {
   type EventRecord,
   type FaultPlan,
   type FaultRecord,
+  JobInterrupted,
+  moduleBeside,
   type RedistributionRecord,
   type SchedulerEvent,
   SeededRandom,
@@ -34,7 +36,7 @@ import {
 } from './report.ts';
 import { hostNames, type OptSettings } from './settings.ts';
 
-const KERNEL_MODULE = new URL('./model/kernel.ts', import.meta.url).href;
+const KERNEL_MODULE = moduleBeside(import.meta.url, './model/kernel');
 
 /** What a running job tells whoever watches it (the CLI prints it). */
 export interface OptObserver {
@@ -67,6 +69,10 @@ export interface RunControl {
   readonly injectFaults?: ReadonlyMap<number, FaultPlan>;
   /** Extra settings to record in the report (e.g. the flags as given). */
   readonly reportSettings?: Record<string, unknown>;
+  /** The kernel's single-worker rate measured elsewhere (benchmarks comparing runs share one). */
+  readonly soloRate?: number;
+  /** Rebalance on measured speeds alone (default true). */
+  readonly rebalance?: boolean;
 }
 
 /**
@@ -124,6 +130,10 @@ export async function trainOpt(
     onTransition: (t) => observer.onTransition?.(t),
     onFault: (f) => observer.onFault?.(f),
     injectFaults: control.injectFaults,
+    // Ctrl-C while every host is vacated ends the wait at once (JobInterrupted, below).
+    signal: control.signal,
+    soloRate: control.soloRate,
+    rebalance: control.rebalance,
   });
   const startWorkersMs = performance.now() - workersStarted;
   const scheduler = new TraceScheduler(trace, {
@@ -218,7 +228,10 @@ export async function trainOpt(
     actor.start();
     const out = await toPromise(actor);
     scheduler.stop();
-    if (out.failure !== undefined) throw out.failure;
+    // Interrupted while waiting for a host: the step in progress is abandoned; the optimiser
+    // still holds the last accepted weights, and the last checkpoint stays as it was.
+    const abandoned = out.failure instanceof JobInterrupted && control.signal?.aborted === true;
+    if (out.failure !== undefined && !abandoned) throw out.failure;
     // A resumed run whose checkpoint was already at the last iteration takes no step: its
     // figures are the restored optimiser's, not the machine's NaN starting values.
     const stepped = out.iterations > (resumed?.iteration ?? 0);

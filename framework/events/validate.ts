@@ -31,7 +31,8 @@ export function quote(value: unknown, max = 60): string {
     try {
       text = JSON.stringify(value) ?? String(value);
     } catch {
-      text = String(value);
+      // Cyclic, or nested too deep for the stack (String() of a deep array overflows too).
+      text = Array.isArray(value) ? '[an array]' : '[an object]';
     }
   }
   text = text.replace(/[\r\n\u2028\u2029]+/g, ' ');

@@ -1,5 +1,5 @@
 import { type Actor, createActor, fromPromise, toPromise } from 'xstate';
-import { JobInterrupted, UserError } from '../errors.ts';
+import { JobInterrupted, RunFailure } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import { byteSize, gatherRows, viewRows } from '../exemplars/batch.ts';
@@ -243,7 +243,7 @@ export class AdmJob implements DataParallelJob {
       if (out.failure !== undefined) throw out.failure;
       if (out.gaveUp && out.cancelled) throw new JobInterrupted();
       if (out.gaveUp || out.acc === null) {
-        throw new UserError(
+        throw new RunFailure(
           `no host available: every host was vacated and none came back within ${waitTimeoutMs / 1000} s (--wait-timeout)`,
         );
       }
@@ -453,7 +453,7 @@ export class AdmJob implements DataParallelJob {
     const receivers = live.map((l) => l.index).filter((i) => this.mayReceive(i));
     const hosts = this.recovering.map((r) => r.link.host).join(', ');
     if (receivers.length === 0 && missing.length > 0) {
-      throw new UserError(
+      throw new RunFailure(
         `no worker left to take ${missing.length} exemplars after ${hosts} failed (the others are vacated or failed too)`,
       );
     }

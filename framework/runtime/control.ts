@@ -6,7 +6,8 @@
  * thread use it: the coordinator speaks to every worker through `WorkerLink`.
  *
  * Layout: Int32 [0] stop flag (0 run, 1 stop at the next chunk boundary); [1] chunks
- * completed; [2] rows copied in moves (progress outside passes);
+ * completed; [2] rows copied in moves (progress outside passes); [3] other work done
+ * (kernel calls while calibrating);
  * Float64 [2] rate limit in exemplars/s (0 = unlimited: the emulated speed);
  * Float64 [3] the wall-clock time (epoch ms) until which the thread declared it sleeps.
  */
@@ -48,9 +49,14 @@ export class WorkerControl {
     Atomics.add(this.ints, 2, n);
   }
 
+  /** Some work done outside passes and moves (a kernel call while calibrating). */
+  beat(): void {
+    Atomics.add(this.ints, 3, 1);
+  }
+
   /** A number that changes whenever the worker makes progress of any kind. */
   progress(): number {
-    return Atomics.load(this.ints, 1) + Atomics.load(this.ints, 2);
+    return Atomics.load(this.ints, 1) + Atomics.load(this.ints, 2) + Atomics.load(this.ints, 3);
   }
 
   setRateLimit(exemplarsPerSecond: number): void {

@@ -1,8 +1,8 @@
-import { UserError } from '../errors.ts';
+import { RunFailure } from '../errors.ts';
 import type { WorkerFault } from './faults.ts';
 
 /** The app's kernel threw the same error on two hosts: a bug in the kernel, not in a host. */
-export class KernelFailed extends UserError {
+export class KernelFailed extends RunFailure {
   constructor(kernelModule: string, error: string, hosts: readonly string[]) {
     super(
       `the kernel ${kernelModule} threw on ${hosts.join(' and ')}: ${error} (a bug in the app's kernel; the job stopped)`,

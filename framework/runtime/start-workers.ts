@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { UserError } from '../errors.ts';
+import { RunFailure } from '../errors.ts';
 import { copyIntoBatches } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { unitRate } from './calibration.ts';
@@ -131,7 +131,7 @@ export async function startOrExplain(options: StartOptions): Promise<WorkerSetup
   try {
     return await startWorkers(options);
   } catch (error) {
-    if (isWorkerFault(error)) throw new UserError(`could not start the job: ${error.message}`);
+    if (isWorkerFault(error)) throw new RunFailure(`could not start the job: ${error.message}`);
     throw error;
   }
 }

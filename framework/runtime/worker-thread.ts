@@ -169,7 +169,7 @@ function calibrate(s: ThreadState, params: Float64Array, ms: number): number {
   const cols: ExemplarColumns | undefined = s.store.columns()[0];
   if (!cols || cols.count === 0) return 0;
   const acc = new Float64Array(s.kernel.accumulatorLength(params, cols.dim));
-  const block = Math.min(cols.count, 32);
+  const block = Math.min(cols.count, 8);
   const windowMs = Math.max(5, ms / 5);
   let offset = 0;
   let best = 0;
@@ -179,6 +179,7 @@ function calibrate(s: ThreadState, params: Float64Array, ms: number): number {
     while (performance.now() - start < windowMs) {
       const end = Math.min(offset + block, cols.count);
       s.kernel.accumulate(cols, offset, end, params, acc);
+      s.control.beat(); // a big model's call may take long: it is progress, not a hang
       rows += end - offset;
       offset = end === cols.count ? 0 : end;
     }

@@ -360,3 +360,14 @@ describe('EventQueue under an event storm', () => {
     for (const rec of q.records()) expect(rec.outcome).toBeDefined();
   });
 });
+
+describe('hostile events', () => {
+  it('a deeply nested value is rejected alone, without overflowing the stack', () => {
+    let deep: unknown = [];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const q = new EventQueue(['h0']);
+    const r = q.receive(deep as SchedulerEvent, 0);
+    expect(r.outcome?.status).toBe('rejected');
+    expect(q.receive({ type: 'vacate', host: 'h0' }, 1).outcome).toBeUndefined();
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JobInterrupted, UserError } from '../../framework/errors.ts';
+import { JobInterrupted, RunFailure } from '../../framework/errors.ts';
 import { EventQueue } from '../../framework/events/event-queue.ts';
 import { copyRows } from '../../framework/exemplars/batch.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
@@ -149,7 +149,7 @@ describe('who is at fault (item 9)', () => {
     );
     try {
       const error = await job.pass(params).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(UserError);
+      expect(error).toBeInstanceOf(RunFailure);
       expect((error as Error).message).toMatch(
         /^the kernel .*throwing-kernel\.ts threw on h\d and h\d: TypeError: weights is undefined/,
       );
@@ -258,7 +258,7 @@ describe('starting (items 12, 20)', () => {
         injectFaults: new Map([[1, { kind: 'throw', when: 'during-transfer', count: 1 }]]),
       }),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UserError);
+    expect(error).toBeInstanceOf(RunFailure);
     expect((error as Error).message).toMatch(/^could not start the job: worker h1 threw during insert/);
     for (let k = 0; k < 50 && threads() > before; k++) await sleep(100);
     expect(threads()).toBeLessThanOrEqual(before);
