@@ -20,10 +20,19 @@
  */
 import { endianness } from 'node:os';
 import type { Writable } from 'node:stream';
-import { DataType, type RecordBatch, RecordBatchReader, RecordBatchStreamWriter, Schema } from 'apache-arrow';
-import { UserError } from '../errors.ts';
+import {
+  DataType,
+  MessageHeader,
+  type RecordBatch,
+  RecordBatchReader,
+  RecordBatchStreamWriter,
+  Schema,
+} from 'apache-arrow';
 import { columnsOf, exemplarSchema, toRecordBatch, viewRows } from './batch.ts';
 import type { ExemplarColumns } from './columns.ts';
+import { ByteReader, readMessage, SchemaMismatch, TruncatedStream } from './ipc-framing.ts';
+
+export { SchemaMismatch, TruncatedStream };
 
 /** Schema metadata key naming the format, and the version this module writes and reads. */
 export const FORMAT_KEY = 'admove.exemplars';
@@ -35,14 +44,6 @@ export const ROWS_KEY = 'admove.rows';
 export const MAX_BATCH_ROWS = 16_384;
 /** At dim 784, 16k rows would be a 51 MB message: bytes bound a batch as well as rows. */
 export const MAX_BATCH_BYTES = 4 << 20;
-
-/** A stream that is not an exemplar stream of the expected dim. */
-export class SchemaMismatch extends UserError {}
-
-/** A stream that ended (or broke off) before all its rows arrived. */
-export class TruncatedStream extends Error {
-  override readonly name = 'TruncatedStream';
-}
 
 export interface EncodeOptions {
   /** Rows per record batch at most (default: `MAX_BATCH_ROWS`, and no more than `MAX_BATCH_BYTES` of rows). */
@@ -90,8 +91,14 @@ export async function writeExemplars(
   return written;
 }
 
-/** Every stream in `bytes` (streams back to back), each as its record batches' columns. Zero copy. */
-export function decodeExemplarStreams(bytes: Uint8Array, dim: number): ExemplarColumns[][] {
+/**
+ * Every stream in `bytes` (streams back to back; or the same bytes in consecutive pieces),
+ * each as its record batches' columns. Zero copy when a message body lies in one piece.
+ */
+export function decodeExemplarStreams(
+  bytes: Uint8Array | Iterable<Uint8Array>,
+  dim: number,
+): ExemplarColumns[][] {
   requireLittleEndian();
   const streams: ExemplarColumns[][] = [];
   try {
@@ -107,7 +114,7 @@ export function decodeExemplarStreams(bytes: Uint8Array, dim: number): ExemplarC
 }
 
 /** The one stream in `bytes`, as its record batches' columns. Zero copy. */
-export function decodeExemplars(bytes: Uint8Array, dim: number): ExemplarColumns[] {
+export function decodeExemplars(bytes: Uint8Array | Iterable<Uint8Array>, dim: number): ExemplarColumns[] {
   const streams = decodeExemplarStreams(bytes, dim);
   if (streams.length !== 1) {
     throw new TruncatedStream(`expected one exemplar stream, received ${streams.length}`);
@@ -116,27 +123,63 @@ export function decodeExemplars(bytes: Uint8Array, dim: number): ExemplarColumns
 }
 
 /**
- * Each stream arriving on `source` (a socket, or any async iterable of bytes), whole and
- * checked, until `source` ends. A stream is yielded only once all its rows are in, so a
- * move is never half applied. Arrow destroys a Node stream `source` when reading ends or
- * fails; after an error the connection cannot be resynchronised anyway.
+ * Each stream arriving on `source` (a net.Socket, or any async iterable of bytes), whole
+ * and checked, until `source` ends. A stream is yielded only once all of it is in, so a
+ * move is never half applied; its schema is checked as soon as it arrives, so a wrong
+ * stream is refused before its body is buffered. On an error, or when the caller stops
+ * early, the source's iterator is ended (a socket is destroyed): after a broken stream the
+ * connection cannot be resynchronised anyway.
  *
- * Copies: a record batch's body is read into one buffer (a copy only where it spans
- * several network chunks, or where a chunk is not 8-byte aligned); the columns are views of it.
+ * Copies: a message body is a view of the received chunk when it lies in one chunk and is
+ * 8-byte aligned; otherwise it is copied once. The columns are views of the body.
  */
 export async function* readExemplarStreams(
-  source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array>,
   dim: number,
 ): AsyncGenerator<ExemplarColumns[]> {
   requireLittleEndian();
+  const input = new ByteReader(source[Symbol.asyncIterator]());
   try {
-    for await (const reader of RecordBatchReader.readAll(source)) {
-      const stream = StreamCheck.of(reader, dim);
-      for await (const batch of reader) if (!stream.add(batch)) break;
-      yield stream.finish();
+    for (;;) {
+      const messages = await readOneStream(input, dim);
+      if (messages === null) return;
+      yield decodeExemplars(messages, dim);
     }
-  } catch (error) {
-    throw asStreamError(error);
+  } finally {
+    await input.close();
+  }
+}
+
+/**
+ * The bytes of the next whole stream on `input` (schema message to end-of-stream marker),
+ * or null when the input ends cleanly between streams.
+ */
+async function readOneStream(input: ByteReader, dim: number): Promise<Uint8Array[] | null> {
+  const first = await readMessage(input);
+  if (first === null) return null;
+  if (first.message === null || !first.message.isSchema()) {
+    throw new SchemaMismatch('not an exemplar stream: it does not start with a schema message');
+  }
+  const announced = checkSchema(first.message.header(), dim);
+  const chunks = [...first.chunks];
+  for (let rows = 0; ; ) {
+    const next = await readMessage(input);
+    if (next === null) {
+      throw new TruncatedStream(
+        `exemplar stream cut short: received ${rows} of the ${announced} rows announced`,
+      );
+    }
+    chunks.push(...next.chunks);
+    if (next.message === null) return chunks;
+    if (!next.message.isRecordBatch()) {
+      throw new SchemaMismatch(
+        `exemplar stream carries a ${MessageHeader[next.message.headerType]} message: only record batches belong in it`,
+      );
+    }
+    rows += next.message.header().length;
+    if (rows > announced) {
+      throw new SchemaMismatch(`exemplar stream sends more than the ${announced} rows it announced`);
+    }
   }
 }
 
@@ -170,8 +213,11 @@ class StreamCheck {
     if (batch.schema !== this.schema) checkSchema(batch.schema, this.dim);
     if (batch.numRows === 0) return false;
     refuseNulls(batch);
-    this.fragments.push(columnsOf(batch));
     this.rows += batch.numRows;
+    if (this.rows > this.expectedRows) {
+      throw new SchemaMismatch(`exemplar stream sends more than the ${this.expectedRows} rows it announced`);
+    }
+    this.fragments.push(columnsOf(batch));
     return true;
   }
 

@@ -114,6 +114,34 @@ function thrown(run: () => unknown): Error {
   throw new Error('expected a throw');
 }
 
+/** Rejects when `promise` has not settled within `ms`: a hang becomes a failure with a name. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** An async byte source that yields what is pushed and ends only when told: a connection kept open. */
+function openSource(): { source: AsyncIterable<Uint8Array>; push(bytes: Uint8Array): void; end(): void } {
+  const queued: (Uint8Array | null)[] = [];
+  let wake: (() => void) | null = null;
+  const add = (item: Uint8Array | null) => {
+    queued.push(item);
+    wake?.();
+  };
+  async function* source(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      while (queued.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const item = queued.shift()!;
+      if (item === null) return;
+      yield item;
+    }
+  }
+  return { source: source(), push: add, end: () => add(null) };
+}
+
 const servers: Server[] = [];
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
@@ -325,6 +353,13 @@ describe('refusing other streams', () => {
     );
   });
 
+  it('refuses a stream with more rows than it announced', () => {
+    const cols = seededColumns(3, 4, 1);
+    expect(refusal(streamWith(exemplarStreamSchema(4, 2), cols))).toBe(
+      'exemplar stream sends more than the 2 rows it announced',
+    );
+  });
+
   it('refuses a column with nulls', () => {
     const cols = seededColumns(8, 4, 1);
     const schema = exemplarStreamSchema(4, 8);
@@ -378,6 +413,57 @@ describe('truncated streams', () => {
     sending.destroy();
     const error = await rejection(writeExemplars(sending, [seededColumns(10, 3, 1)], 3));
     expect(error).toBeInstanceOf(TruncatedStream);
+  });
+});
+
+describe('reading from a connection that stays open', () => {
+  // apache-arrow 21's own async readers wait for more input when a read asks for exactly the
+  // bytes they hold: on an async iterable, a whole stream sat undelivered until the source ended.
+  it('delivers each stream as soon as its last byte is in', async () => {
+    const { source, push, end } = openSource();
+    const streams = readExemplarStreams(source, 3)[Symbol.asyncIterator]();
+    for (const [seed, count] of [
+      [1, 10],
+      [2, 0],
+      [3, 5_000],
+    ]) {
+      const cols = seededColumns(count, 3, seed);
+      push(encodeExemplars([cols], 3, { maxBatchRows: 1_000 }));
+      const next = await within(streams.next(), 2_000, `stream of ${count} rows`);
+      expectSameRows(next.value as ExemplarColumns[], [cols]);
+    }
+    end();
+    expect((await streams.next()).done).toBe(true);
+  });
+
+  it('delivers a stream on a socket that is not ended', async () => {
+    const { sending, receiving } = await socketPair();
+    const streams = readExemplarStreams(receiving, 8)[Symbol.asyncIterator]();
+    const cols = seededColumns(3_000, 8, 1);
+    await writeExemplars(sending, [cols], 8);
+    const next = await within(streams.next(), 2_000, 'a stream on an open socket');
+    expectSameRows(next.value as ExemplarColumns[], [cols]);
+    sending.end();
+    expect((await streams.next()).done).toBe(true);
+  });
+
+  it('refuses a stream of another dim on its schema alone, before its batches arrive', async () => {
+    const { source, push } = openSource();
+    const bytes = encodeExemplars([seededColumns(100, 9, 1)], 9);
+    const schemaMessage = 8 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(4, true);
+    push(bytes.subarray(0, schemaMessage + 16)); // the schema message and the start of the first batch
+    const error = await within(rejection(collect(readExemplarStreams(source, 10))), 2_000, 'refusal');
+    expect(error).toBeInstanceOf(SchemaMismatch);
+  });
+
+  it('refuses bytes that are not an Arrow IPC stream', async () => {
+    const { source, push } = openSource();
+    push(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: admove\r\n\r\n'));
+    const error = await within(rejection(collect(readExemplarStreams(source, 10))), 2_000, 'refusal');
+    expect(error).toBeInstanceOf(SchemaMismatch);
+    expect(error.message).toBe(
+      'not an Arrow IPC stream: a message does not start with the continuation marker',
+    );
   });
 });
 
