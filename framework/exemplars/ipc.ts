@@ -13,6 +13,10 @@
  * from a connection that closed between two messages, so the row count is what turns a
  * cut stream into an error instead of a silent loss of exemplars.
  *
+ * On a connection, messages are cut out by their length prefixes in ipc-framing.ts (not
+ * by arrow-js's async readers, which can hold a complete stream back: see there) and then
+ * decoded by arrow-js's synchronous reader, in place.
+ *
  * Byte order: Arrow IPC buffers are little-endian here. arrow-js writes the platform's
  * order (and flags it in the schema) but never byte-swaps on reading, and every host Node
  * runs admove on is little-endian; `requireLittleEndian` refuses to run anywhere else
