@@ -3,7 +3,6 @@ import { JobInterrupted, RunFailure } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import { byteSize, gatherRows, viewRows } from '../exemplars/batch.ts';
-import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
 import { NoHostAvailable } from '../partition/errors.ts';
@@ -12,7 +11,7 @@ import { partitionBySpeed } from '../partition/target-shares.ts';
 import { DEFAULT_MIN_GAIN, planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
 import { chunkRowsFor } from './calibration.ts';
 import { deadlinesOf, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
-import { type FaultPlan, type FaultRecord, faultsIn, firstError, isWorkerFault } from './faults.ts';
+import { type FaultRecord, faultsIn, firstError, isWorkerFault } from './faults.ts';
 import type { DataParallelJob, JobOptions } from './job-types.ts';
 import { KernelFailures } from './kernel-failures.ts';
 import type { PassReply } from './messages.ts';
@@ -22,7 +21,7 @@ import type { RedistributionRecord, StateTransition, WorkerRecord } from './repo
 import { emulatedRate, type HostSpec, startOrExplain, type WorkerSetup } from './start-workers.ts';
 import { realTimers, type Timers } from './timers.ts';
 import { TransitionLog } from './transition-log.ts';
-import type { WorkerLink, WorkerTransport } from './worker-link.ts';
+import type { WorkerLink } from './worker-link.ts';
 
 export type { DataParallelJob, JobOptions };
 
