@@ -151,7 +151,7 @@ export class AdmJob implements DataParallelJob {
   /**
    * At a pass boundary with no event pending: should data move for speed alone? Yes when a
    * host that is no longer available still holds data (a move failed part way), or when the
-   * partition from the measured speeds has made passes clearly faster (twice `minGain`) at
+   * partition from the measured speeds would have made passes faster by `minGain` at
    * the end of `REBALANCE_STREAK` passes in a row — so one noisy measurement on a busy machine
    * does not move data. This is how a host slowed by something the scheduler never reported
    * (another user's process) loses data without an event.
@@ -168,7 +168,7 @@ export class AdmJob implements DataParallelJob {
     let gain = false;
     try {
       const targets = partitionBySpeed(this.options.train.count, capacities, this.held);
-      const minGain = 2 * (this.options.minGain ?? DEFAULT_MIN_GAIN);
+      const minGain = this.options.minGain ?? DEFAULT_MIN_GAIN;
       gain = shouldRedistribute(this.held, targets, capacities, { minGain }).redistribute;
     } catch {
       gain = false;
