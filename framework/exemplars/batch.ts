@@ -68,14 +68,6 @@ export function columnsOf(batch: RecordBatch<TypeMap>): ExemplarColumns {
   };
 }
 
-/** True when every column owns its whole ArrayBuffer, so the buffers can be transferred as they are. */
-export function ownsBuffers(cols: ExemplarColumns): boolean {
-  return [cols.ids, cols.labels, cols.features, cols.processed].every(
-    (a) =>
-      a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(a.buffer instanceof SharedArrayBuffer),
-  );
-}
-
 /** Rows [start, end) copied into fresh buffers of their own (one copy; transferable). */
 export function copyRows(cols: ExemplarColumns, start: number, end: number): ExemplarColumns {
   const d = cols.dim;
