@@ -10,7 +10,7 @@ import {
   WorkerFault,
 } from './faults.ts';
 import type { ExtractReply, PassReply } from './messages.ts';
-import { kernelFailure } from './pass-loop.ts';
+import { countChunk, kernelFailure } from './pass-loop.ts';
 import type { VirtualTime, VirtualTimer } from './virtual-time.ts';
 import type { WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
@@ -528,28 +528,9 @@ export class InProcessWorker implements WorkerLink {
     });
     // The store cannot change during the pass: moves wait behind it (in-order rule).
     for (const cols of this.store.columns()) {
-      const flags = cols.processed;
       for (let s = 0; s < cols.count; s += chunkRows) {
         if (checkStop && this.stopFlag) return reply(true);
-        const e = Math.min(s + chunkRows, cols.count);
-        let counted = 0;
-        let i = s;
-        while (i < e) {
-          if (flags[i] !== 0) {
-            i++;
-            continue;
-          }
-          let j = i + 1;
-          while (j < e && flags[j] === 0) j++;
-          try {
-            this.kernel.accumulate(cols, i, j, params, acc);
-          } catch (error) {
-            throw kernelFailure(error);
-          }
-          flags.fill(1, i, j);
-          counted += j - i;
-          i = j;
-        }
+        const counted = countChunk(cols, s, Math.min(s + chunkRows, cols.count), this.kernel, params, acc);
         processed += counted;
         if (counted > 0) {
           const rate = this.rate > 0 ? this.rate : this.baseRate;

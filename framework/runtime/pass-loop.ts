@@ -1,4 +1,5 @@
 import type { PassKernel } from '../app/kernel.ts';
+import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { ExemplarStore } from '../exemplars/store.ts';
 import type { WorkerControl } from './control.ts';
 import { KERNEL_ERROR_TAG } from './faults.ts';
@@ -32,29 +33,11 @@ export function runPassLoop(
   const start = performance.now();
   let processed = 0;
   for (const cols of store.columns()) {
-    const flags = cols.processed;
     for (let s = 0; s < cols.count; s += chunkRows) {
       if (checkStop && control.stopRequested()) {
         return { processed, interrupted: true, elapsedMs: performance.now() - start };
       }
-      const e = Math.min(s + chunkRows, cols.count);
-      let i = s;
-      while (i < e) {
-        if (flags[i] !== 0) {
-          i++;
-          continue;
-        }
-        let j = i + 1;
-        while (j < e && flags[j] === 0) j++;
-        try {
-          kernel.accumulate(cols, i, j, params, acc);
-        } catch (error) {
-          throw kernelFailure(error);
-        }
-        flags.fill(1, i, j);
-        processed += j - i;
-        i = j;
-      }
+      processed += countChunk(cols, s, Math.min(s + chunkRows, cols.count), kernel, params, acc);
       control.chunkDone();
       onChunk?.();
       const rate = control.rateLimit();
@@ -66,6 +49,41 @@ export function runPassLoop(
     }
   }
   return { processed, interrupted: false, elapsedMs: performance.now() - start };
+}
+
+/**
+ * One chunk, rows [start, end) of `cols`: the kernel over every run of rows not yet counted
+ * in this pass, which are then flagged. Returns how many it counted. Every transport's pass
+ * loop calls this, so each counts exactly the same way.
+ */
+export function countChunk(
+  cols: ExemplarColumns,
+  start: number,
+  end: number,
+  kernel: PassKernel,
+  params: Float64Array,
+  acc: Float64Array,
+): number {
+  const flags = cols.processed;
+  let counted = 0;
+  let i = start;
+  while (i < end) {
+    if (flags[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < end && flags[j] === 0) j++;
+    try {
+      kernel.accumulate(cols, i, j, params, acc);
+    } catch (error) {
+      throw kernelFailure(error);
+    }
+    flags.fill(1, i, j);
+    counted += j - i;
+    i = j;
+  }
+  return counted;
 }
 
 /** The kernel threw: tag it so the coordinator tells an app bug from a failing worker. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarioArb } from './arbitraries.ts';
-import { ALL_KNOWN_BUGS, type KnownBug, onUnhandledRejection, runScenario, warmUp } from './driver.ts';
+import { ALL_KNOWN_BUGS, type KnownBug, runScenario, warmUp, watchRejections } from './driver.ts';
 import { Tally } from './tally.ts';
 
 const SEED = Number(process.env.FC_SEED ?? 20261124);
@@ -11,16 +11,13 @@ const TOLERATE: ReadonlySet<KnownBug> = process.env.STRICT ? new Set() : ALL_KNO
 
 describe('the real AdmJob on in-process workers and a virtual clock', () => {
   const tally = new Tally();
-  let saved: NodeJS.UnhandledRejectionListener[] = [];
+  const rejections = watchRejections();
   beforeAll(async () => {
     await warmUp();
-    saved = process.listeners('unhandledRejection');
-    process.removeAllListeners('unhandledRejection');
-    process.on('unhandledRejection', onUnhandledRejection);
+    rejections.install();
   });
   afterAll(() => {
-    process.off('unhandledRejection', onUnhandledRejection);
-    for (const l of saved) process.on('unhandledRejection', l);
+    rejections.remove();
     console.info(`AdmJob properties: ${tally}`);
   });
 

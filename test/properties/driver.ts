@@ -69,6 +69,25 @@ export type KnownBug =
    */
   | 'fault-record-lost';
 
+/**
+ * For a suite's beforeAll/afterAll: route unhandled rejections to `onUnhandledRejection`
+ * (a violation) instead of vitest's handlers, and put those back afterwards.
+ */
+export function watchRejections(): { install(): void; remove(): void } {
+  let saved: NodeJS.UnhandledRejectionListener[] = [];
+  return {
+    install() {
+      saved = process.listeners('unhandledRejection');
+      process.removeAllListeners('unhandledRejection');
+      process.on('unhandledRejection', onUnhandledRejection);
+    },
+    remove() {
+      process.off('unhandledRejection', onUnhandledRejection);
+      for (const l of saved) process.on('unhandledRejection', l);
+    },
+  };
+}
+
 /** Bugs tolerated by default: none is open. */
 export const ALL_KNOWN_BUGS: ReadonlySet<KnownBug> = new Set<KnownBug>();
 

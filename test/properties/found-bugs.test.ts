@@ -5,7 +5,7 @@
  * now they are regression tests. Replay one with a trace: `tsx test/properties/replay.ts '<its JSON>'`.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { onUnhandledRejection, runScenario, warmUp } from './driver.ts';
+import { runScenario, warmUp, watchRejections } from './driver.ts';
 import type { Scenario } from './scenario.ts';
 
 // biome-ignore format: one sequence per line
@@ -19,16 +19,13 @@ const SEQUENCES: Record<string, Scenario> = {
 };
 
 describe('coordinator bugs the properties found (fixed; regression tests)', () => {
-  let saved: NodeJS.UnhandledRejectionListener[] = [];
+  const rejections = watchRejections();
   beforeAll(async () => {
     await warmUp();
-    saved = process.listeners('unhandledRejection');
-    process.removeAllListeners('unhandledRejection');
-    process.on('unhandledRejection', onUnhandledRejection);
+    rejections.install();
   });
   afterAll(() => {
-    process.off('unhandledRejection', onUnhandledRejection);
-    for (const l of saved) process.on('unhandledRejection', l);
+    rejections.remove();
   });
 
   for (const [bug, s] of Object.entries(SEQUENCES)) {
