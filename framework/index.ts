@@ -1,5 +1,7 @@
 /** admove's public API. Everything else under framework/ is internal. */
 
+// Across machines: host agents, and the transport that runs a job's workers on them.
+export { Agent, type AgentOptions } from './agent/agent.ts';
 // Authoring an app: a kernel (per-exemplar work, summed partial results) and a machine.
 export type { KernelModule, PassKernel } from './app/kernel.ts';
 export { passActor } from './app/pass-actor.ts';
@@ -18,6 +20,14 @@ export type { ExemplarColumns } from './exemplars/columns.ts';
 export { describeMachine } from './machine/describe.ts';
 export { passMachine } from './machine/pass-machine.ts';
 export { workerMachine } from './machine/worker-machine.ts';
+export { AgentUnavailable } from './net/agent-connection.ts';
+export {
+  type AgentAddress,
+  agentTransport,
+  discoverAgents,
+  type RemoteHost,
+} from './net/agent-transport.ts';
+export { type Endpoint, parseEndpoint, readSecretFile } from './net/secure-socket.ts';
 // The partitioner, pure.
 export {
   NoHostAvailable,
@@ -35,5 +45,6 @@ export { type FaultPlan, type FaultRecord, parseFaultSpec, WorkerFault } from '.
 export type { RedistributionRecord, StateTransition, WorkerRecord } from './runtime/report-types.ts';
 export { type JobMode, startJob } from './runtime/start-job.ts';
 export type { HostSpec } from './runtime/start-workers.ts';
+export type { WorkerLink, WorkerSpec, WorkerTransport } from './runtime/worker-link.ts';
 export { moduleBeside } from './util/module-url.ts';
 export { SeededRandom } from './util/random.ts';

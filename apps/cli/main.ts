@@ -11,6 +11,8 @@ Commands
   opt       train Opt (a neural net by conjugate gradient) on adaptive workers
   predict   classify a CSV file with a model saved by admove opt --save-model
   plot      SVG charts of a run report written by admove opt --report
+  agent     host worker threads for jobs run from other machines (admove opt --hosts)
+  scheduler send scheduler events to a running job (admove opt --control)
 
 Run admove <command> --help for its flags.
 `;
@@ -24,6 +26,10 @@ async function main(argv: readonly string[], signals: StopSignals): Promise<numb
       return (await import('./predict-command.ts')).predictCommand(rest);
     case 'plot':
       return (await import('../plot/plot-command.ts')).plotCommand(rest);
+    case 'agent':
+      return (await import('./agent-command.ts')).agentCommand(rest, signals);
+    case 'scheduler':
+      return (await import('./scheduler-command.ts')).schedulerCommand(rest, signals);
     case undefined:
     case 'help':
     case '--help':
@@ -32,7 +38,7 @@ async function main(argv: readonly string[], signals: StopSignals): Promise<numb
       return 0;
     default:
       process.stderr.write(
-        `admove: unknown command "${command}"; commands are opt, predict and plot (admove --help)\n`,
+        `admove: unknown command "${command}"; commands are opt, predict, plot, agent and scheduler (admove --help)\n`,
       );
       return 2;
   }

@@ -16,6 +16,8 @@ import { readCheckpointFile } from '../opt/checkpoint.ts';
 import { saveModel } from '../opt/model-file.ts';
 import { writeReport } from '../opt/report.ts';
 import { DEFAULT_SETTINGS, hostNames, type OptSettings } from '../opt/settings.ts';
+import { expandAgentEvents, joinAgents, readSecret } from './agent-hosts.ts';
+import { openControlPort } from './control-flag.ts';
 import {
   byteSizeFlag,
   choiceFlag,
@@ -69,6 +71,14 @@ Workers
   --speeds LIST            declared host speeds, higher is faster (default 1,1,2,4; with only
                            --workers N: all 1)
   --no-emulate             do not throttle workers to their speeds (real speeds only)
+  --hosts LIST             run on host agents (admove agent): HOST:PORT,… Each agent's workers
+                           are hosts named after it; with --workers/--speeds too, local threads
+                           h0… run beside them
+  --hostfile FILE          the agents, one "HOST:PORT [speed]" per line (# comments)
+  --secret-file FILE       the agents' pre-shared key: TLS 1.3 on every connection (and on
+                           the control port)
+  --control HOST:PORT      open a control port: admove scheduler --job HOST:PORT sends events
+                           to the running job (loopback only without --secret-file)
 
 Events
   --trace FILE.json|none   scheduler events to play (default: the default trace for these hosts);
@@ -110,6 +120,10 @@ const SPEC: FlagSpec = {
   workers: { type: 'string' },
   speeds: { type: 'string' },
   'no-emulate': { type: 'boolean' },
+  hosts: { type: 'string' },
+  hostfile: { type: 'string' },
+  'secret-file': { type: 'string' },
+  control: { type: 'string' },
   trace: { type: 'string' },
   'wait-timeout': { type: 'string' },
   'min-gain': { type: 'string' },
@@ -138,14 +152,20 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
     for (const m of [optMachine, passMachine, workerMachine]) print(`${describeMachine(m)}\n\n`);
     return 0;
   }
-  const settings = readSettings(values);
-  const hosts = hostNames(settings.speeds.length);
+  let settings = readSettings(values);
+  // With agents, their answers name the hosts: asked before the trace is checked against them.
+  const secret = await readSecret(values);
+  const cluster = await joinAgents(values, settings.speeds, secret);
+  if (cluster) settings = { ...settings, speeds: cluster.speeds };
+  const hosts = cluster?.hosts ?? hostNames(settings.speeds.length);
   // Everything the user gave is checked before any data is read or a thread started.
   const traceFlag = stringFlag(values, 'trace');
   let trace: Trace;
   if (traceFlag === 'none') trace = { events: [] };
-  else if (traceFlag !== undefined) trace = await loadTraceFile(traceFlag, hosts);
-  else trace = defaultTrace({ hosts, speeds: settings.speeds, iterations: settings.iterations });
+  else if (traceFlag !== undefined) {
+    const groups = cluster?.groups ?? new Map<string, string[]>();
+    trace = expandAgentEvents(await loadTraceFile(traceFlag, [...hosts, ...groups.keys()]), groups);
+  } else trace = defaultTrace({ hosts, speeds: settings.speeds, iterations: settings.iterations });
   const reportPath = stringFlag(values, 'report');
   const modelPath = stringFlag(values, 'save-model');
   const checkpointPath = stringFlag(values, 'checkpoint');
@@ -183,7 +203,11 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
   }
   progress.dataLoaded(data);
   const { trainOpt } = await import('../opt/train.ts');
+  const control = await openControlPort(values, secret, hosts, cluster?.groups, progress);
   const run = await trainOpt(data, settings, trace, progress, {
+    hosts,
+    transport: cluster?.transport,
+    onJob: (job) => control?.attach(job),
     signal: stopSignal,
     checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
     resume,
@@ -193,6 +217,8 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
       trace: traceFlag ?? 'default',
     },
   });
+  cluster?.transport.close();
+  await control?.close();
   const { report, model } = run;
   progress.finished(report);
   if (reportPath) {

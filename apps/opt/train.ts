@@ -13,6 +13,7 @@ import {
   SeededRandom,
   type StateTransition,
   startJob,
+  type WorkerTransport,
 } from '../../framework/index.ts';
 import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
 import { checkResumeFits, fingerprintOf, type ResumeFrom, writeCheckpoint } from './checkpoint.ts';
@@ -73,6 +74,12 @@ export interface RunControl {
   readonly soloRate?: number;
   /** Rebalance on measured speeds alone (default true). */
   readonly rebalance?: boolean;
+  /** Host names, one per `settings.speeds` item (default h0 … h(N-1)). */
+  readonly hosts?: readonly string[];
+  /** How workers are started (default: threads on this machine; agents with --hosts). */
+  readonly transport?: WorkerTransport;
+  /** Called once the job runs: events may be sent to it from elsewhere (the control port). */
+  readonly onJob?: (job: DataParallelJob) => void;
 }
 
 /**
@@ -120,7 +127,11 @@ export async function trainOpt(
     kernelModule: KERNEL_MODULE,
     kernelConfig: shape,
     train: columnsFromTable(train.features, train.labels, train.dim),
-    hosts: hostNames(settings.speeds.length).map((name, i) => ({ name, speed: settings.speeds[i] })),
+    hosts: (control.hosts ?? hostNames(settings.speeds.length)).map((name, i) => ({
+      name,
+      speed: settings.speeds[i],
+    })),
+    transport: control.transport,
     emulateSpeeds: settings.emulate,
     calibrationParams: initial,
     clock,
@@ -141,6 +152,7 @@ export async function trainOpt(
       observer.onEvent?.(job.send(event));
     },
   });
+  control.onJob?.(job);
   try {
     observer.onStarted?.({
       hosts: job.hosts.map((h) => h.name),

@@ -25,7 +25,8 @@ export class WorkerFault extends Error {
     readonly host: string,
     readonly failure: 'threw' | 'exited' | 'hung',
     readonly during: string,
-    detail: string,
+    /** What happened, without the worker and request (those are in `message`). */
+    readonly detail: string,
     /** Set when the app's kernel threw (rather than the worker failing): the kernel's error. */
     readonly kernelError: string | null = null,
   ) {

@@ -1,0 +1,82 @@
+import { UserError } from '../../framework/errors.ts';
+import { byteSizeFlag, type FlagSpec, intFlag, numberFlag, parseFlags, stringFlag } from './flags.ts';
+import type { StopSignals } from './signals.ts';
+import { print } from './stdout.ts';
+
+export const AGENT_HELP = `admove agent — host worker threads for admove jobs run from other machines
+
+Usage: admove agent [flags]
+
+Serves one job at a time: a second coordinator is refused (with the job it serves) and is
+served once the first job ends. When its coordinator disappears (connection closed, or no
+heartbeat for the job's liveness limit) the agent drops that job's exemplars and waits for
+the next. Ctrl-C or SIGTERM ends it cleanly (exit 0).
+
+Flags
+  --listen HOST:PORT   where to listen (default 127.0.0.1:7000; port 0 picks a free one)
+  --name NAME          the host name jobs know it by (default HOST:PORT as listened on)
+  --secret-file FILE   a pre-shared key (≥ 16 bytes, chmod 600): every connection is TLS 1.3
+                       authenticated by it. Without it only loopback addresses are allowed.
+  --workers N          worker threads (default 1); with N > 1 they are hosts NAME.0 … NAME.{N-1},
+                       and an event naming NAME applies to all of them
+  --speed S            declared speed, higher is faster (default 1; a hostfile's speed wins)
+  --max-memory SIZE    accept at most this many bytes of exemplars (e.g. 2GB; default: no cap)
+  --help               show this help
+`;
+
+const SPEC: FlagSpec = {
+  listen: { type: 'string' },
+  name: { type: 'string' },
+  'secret-file': { type: 'string' },
+  workers: { type: 'string' },
+  speed: { type: 'string' },
+  'max-memory': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export async function agentCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
+  const values = parseFlags('agent', argv, SPEC);
+  if (values.help) {
+    print(AGENT_HELP);
+    return 0;
+  }
+  const { parseEndpoint, readSecretFile } = await import('../../framework/net/secure-socket.ts');
+  const listen = parseEndpoint(stringFlag(values, 'listen') ?? '127.0.0.1:7000', '--listen');
+  const secretFile = stringFlag(values, 'secret-file');
+  const secret = secretFile ? await readSecretFile(secretFile) : undefined;
+  const name = stringFlag(values, 'name');
+  if (name !== undefined && !/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) {
+    throw new UserError(`--name "${name}": use 1–64 letters, digits and _ . : -`);
+  }
+  const workers = intFlag(values, 'workers', 1, 1, 256);
+  const speed = numberFlag(values, 'speed', 1, (n) => n > 0, 'a number > 0');
+  const maxMemory = values['max-memory'] === undefined ? null : byteSizeFlag(values, 'max-memory', 0);
+  const { Agent } = await import('../../framework/agent/agent.ts');
+  const log = (line: string) => process.stderr.write(`admove agent: ${line}\n`);
+  const agent = await Agent.start({
+    host: listen.host,
+    port: listen.port,
+    name,
+    secret,
+    workers,
+    speed,
+    maxMemory,
+    log,
+  });
+  const where = `${agent.address.host}:${agent.address.port}`;
+  print(
+    `admove agent ${agent.name} listening on ${where} (${workers} worker${workers === 1 ? '' : 's'}, speed ${speed}${secret ? ', TLS with a pre-shared key' : ', loopback only, no secret'})\n`,
+  );
+  // The agent has nothing to save: a signal closes it at once, cleanly, with exit 0.
+  signals.dispose();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log(`${signal}: closing`);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await agent.close();
+  return 0;
+}

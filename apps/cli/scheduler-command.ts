@@ -1,0 +1,126 @@
+import { createInterface } from 'node:readline';
+import { RunFailure, UserError } from '../../framework/errors.ts';
+import type { EventRecord } from '../../framework/events/types.ts';
+import { parseEventLine } from '../../scheduler-stub/event-line.ts';
+import { type FlagSpec, parseFlags, stringFlag } from './flags.ts';
+import type { StopSignals } from './signals.ts';
+import { print } from './stdout.ts';
+
+export const SCHEDULER_HELP = `admove scheduler — send scheduler events to a running job
+
+Usage: admove scheduler --job HOST:PORT [flags]
+
+The job must have been started with admove opt --control HOST:PORT. Events are read from
+stdin, one per line (or from --trace), sent as they come, and each event's record is printed
+once the job has answered it: applied, superseded, or rejected with the reason.
+
+  vacate h2                the owner reclaims h2: all its data must leave
+  vacate h2 deadline 500   … within 500 ms; what cannot move in time is reloaded
+  available h2             h2 may take work again
+  load h3 0.5              h3 now runs at half its speed
+  add HOST:PORT            (not supported yet: a running job cannot take a new agent)
+
+A bad line is reported (with its number) and skipped; the others still go.
+
+Flags
+  --job HOST:PORT          the job's control port (required)
+  --secret-file FILE       the job's pre-shared key (when it was started with one)
+  --trace FILE.json        send the events of a trace file at their "ms" times instead of stdin
+  --json                   print each record as one JSON line (for plotting and scripts)
+  --help                   show this help
+`;
+
+const SPEC: FlagSpec = {
+  job: { type: 'string' },
+  'secret-file': { type: 'string' },
+  trace: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export async function schedulerCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
+  const values = parseFlags('scheduler', argv, SPEC);
+  if (values.help) {
+    print(SCHEDULER_HELP);
+    return 0;
+  }
+  const jobFlag = stringFlag(values, 'job');
+  if (!jobFlag) throw new UserError('--job HOST:PORT is required: the control port of admove opt --control');
+  const { parseEndpoint, readSecretFile } = await import('../../framework/net/secure-socket.ts');
+  const endpoint = parseEndpoint(jobFlag, '--job');
+  const secretFile = stringFlag(values, 'secret-file');
+  const secret = secretFile ? await readSecretFile(secretFile) : undefined;
+  const { JobClient } = await import('../../scheduler-stub/job-client.ts');
+  const client = await JobClient.connect(endpoint, secret);
+  const json = Boolean(values.json);
+  const show = (records: readonly EventRecord[]) => {
+    for (const r of records) print(json ? `${JSON.stringify(r)}\n` : `${describeRecord(r)}\n`);
+  };
+  signals.dispose();
+  const pending: Promise<void>[] = [];
+  const traceFile = stringFlag(values, 'trace');
+  if (traceFile) {
+    const { loadTraceFile } = await import('../../scheduler-stub/trace.ts');
+    const trace = await loadTraceFile(traceFile, client.hosts);
+    const started = performance.now();
+    const byTime = [...trace.events].sort((a, b) => timeOf(a.at, traceFile) - timeOf(b.at, traceFile));
+    for (const entry of byTime) {
+      const wait = timeOf(entry.at, traceFile) - (performance.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      pending.push(client.send(entry.event).then(show));
+    }
+  } else {
+    let n = 0;
+    for await (const line of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+      n++;
+      const parsed = parseEventLine(line);
+      if (parsed.kind === 'blank') continue;
+      if (parsed.kind === 'error') {
+        process.stderr.write(`admove scheduler: line ${n}: ${parsed.reason}\n`);
+        continue;
+      }
+      if (parsed.kind === 'add') {
+        process.stderr.write(
+          `admove scheduler: line ${n}: add ${parsed.address}: not supported yet — a running job cannot take a new agent; start the job with it in --hosts\n`,
+        );
+        continue;
+      }
+      pending.push(client.send(parsed.event).then(show));
+    }
+  }
+  try {
+    await Promise.all(pending);
+  } catch (error) {
+    throw new RunFailure(`the job's control port went away: ${(error as Error).message}`);
+  } finally {
+    client.close();
+  }
+  return 0;
+}
+
+function timeOf(at: { ms: number } | { iteration: number }, file: string): number {
+  if ('ms' in at) return at.ms;
+  throw new UserError(
+    `${file}: an event is timed by iteration; admove scheduler sees no iterations, give "ms" times`,
+  );
+}
+
+export function describeRecord(r: EventRecord): string {
+  const e = r.event;
+  const what =
+    e.type === 'load'
+      ? `load ${e.host} ${e.fraction}`
+      : e.type === 'vacate' && e.deadlineMs !== undefined
+        ? `vacate ${e.host} deadline ${e.deadlineMs}`
+        : `${e.type} ${e.host}`;
+  const o = r.outcome;
+  const fate =
+    o === undefined
+      ? 'pending'
+      : o.status === 'applied'
+        ? `applied at ${Math.round(o.appliedAt)} ms`
+        : o.status === 'superseded'
+          ? `superseded by #${o.by}`
+          : `rejected: ${o.reason}`;
+  return `${r.seq >= 0 ? `#${r.seq} ` : ''}${what}: ${fate}`;
+}

@@ -1,0 +1,157 @@
+/**
+ * The host agent: the per-host daemon of the ADM papers. It listens for coordinators and
+ * hosts worker threads for one job at a time; a second job is refused (with the name of
+ * the one it serves) and served once the first ends. When its coordinator disappears —
+ * the job connection closes or stays silent past the job's liveness limit — the agent
+ * drops that job's data and is ready for the next.
+ */
+import { UserError } from '../errors.ts';
+import type { FramedConnection } from '../net/frames.ts';
+import { MessageChannel } from '../net/message-channel.ts';
+import type { AgentInfo, Hello } from '../net/protocol.ts';
+import { type Endpoint, formatEndpoint, type Listener, listen } from '../net/secure-socket.ts';
+import { ADMOVE_VERSION } from '../util/version.ts';
+import { JobSession } from './job-session.ts';
+
+export interface AgentOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Default `HOST:PORT` as listened on. */
+  readonly name?: string;
+  readonly secret?: Buffer;
+  readonly workers?: number;
+  readonly speed?: number;
+  /** Exemplar bytes accepted in all (null or absent: no cap). */
+  readonly maxMemory?: number | null;
+  /** A silent peer in the middle of a frame is dropped after this long (default 10 s). */
+  readonly stallMs?: number;
+  /** One line per thing worth telling the operator (connections refused, jobs begun and ended). */
+  readonly log?: (line: string) => void;
+}
+
+/** A connection must say who it is within this long. */
+const HELLO_MS = 10_000;
+
+export class Agent {
+  private listener: Listener | null = null;
+  private job: JobSession | null = null;
+  private info!: AgentInfo;
+
+  private constructor(private readonly options: AgentOptions) {}
+
+  static async start(options: AgentOptions): Promise<Agent> {
+    const workers = options.workers ?? 1;
+    if (!(Number.isInteger(workers) && workers >= 1)) throw new UserError(`--workers must be an integer ≥ 1`);
+    const speed = options.speed ?? 1;
+    if (!(Number.isFinite(speed) && speed > 0)) throw new UserError(`--speed must be a number > 0`);
+    const agent = new Agent(options);
+    agent.listener = await listen({
+      host: options.host,
+      port: options.port,
+      secret: options.secret,
+      stallMs: options.stallMs,
+      onConnection: (conn) => agent.accept(conn),
+      onRejected: (remote, reason) => agent.log(`refused a connection from ${remote}: ${reason}`),
+    });
+    agent.info = {
+      name: options.name ?? formatEndpoint(agent.listener.address),
+      version: ADMOVE_VERSION,
+      workers,
+      speed,
+      maxMemory: options.maxMemory ?? null,
+    };
+    return agent;
+  }
+
+  get address(): Endpoint {
+    if (!this.listener) throw new Error('agent not listening');
+    return this.listener.address;
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  /** The job being served, if any (its id). */
+  get busyWith(): string | null {
+    return this.job?.id ?? null;
+  }
+
+  async close(): Promise<void> {
+    await this.job?.end('the agent is shutting down');
+    await this.listener?.close();
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  private accept(conn: FramedConnection): void {
+    const channel = new MessageChannel(conn);
+    const timer = setTimeout(() => channel.destroy('no hello'), HELLO_MS);
+    channel.next().then(
+      (m) => {
+        clearTimeout(timer);
+        this.greet(channel, m.header).catch((error: unknown) => {
+          this.log(`connection from ${channel.remote} failed: ${(error as Error).message}`);
+          channel.destroy('failed');
+        });
+      },
+      () => clearTimeout(timer),
+    );
+  }
+
+  private async greet(channel: MessageChannel, header: Readonly<Record<string, unknown>>): Promise<void> {
+    const refuse = async (reason: string) => {
+      this.log(`refused ${channel.remote}: ${reason}`);
+      await channel.send({ type: 'refused', reason }).catch(() => {});
+      channel.close();
+    };
+    const hello = asHello(header);
+    if (hello === null) return refuse('the first message was not an admove hello');
+    if (hello.version !== ADMOVE_VERSION) {
+      return refuse(
+        `admove version mismatch: agent ${this.info.name} runs ${ADMOVE_VERSION}, the coordinator ${hello.version}; install the same version on both`,
+      );
+    }
+    switch (hello.role) {
+      case 'probe':
+        await channel.send({ type: 'welcome', ...this.info });
+        channel.close();
+        return;
+      case 'job': {
+        if (this.job) {
+          return refuse(`agent ${this.info.name} is busy with job ${this.job.id}; try again when it ends`);
+        }
+        const session = new JobSession(
+          hello.job,
+          this.info,
+          channel,
+          (line) => this.log(line),
+          () => {
+            if (this.job === session) this.job = null;
+          },
+        );
+        this.job = session;
+        await channel.send({ type: 'welcome', ...this.info });
+        this.log(`serving job ${hello.job} for ${channel.remote}`);
+        await session.run();
+        return;
+      }
+      case 'worker': {
+        const job = this.job;
+        if (!job || job.id !== hello.job) return refuse(`agent ${this.info.name} serves no job ${hello.job}`);
+        const why = await job.attach(hello.slot ?? -1, channel, hello.fault);
+        if (why) return refuse(why);
+        return;
+      }
+    }
+  }
+}
+
+function asHello(h: Readonly<Record<string, unknown>>): Hello | null {
+  if (h.type !== 'hello' || typeof h.version !== 'string' || typeof h.job !== 'string') return null;
+  if (h.role !== 'job' && h.role !== 'worker' && h.role !== 'probe') return null;
+  if (h.slot !== undefined && !Number.isInteger(h.slot)) return null;
+  return h as unknown as Hello;
+}

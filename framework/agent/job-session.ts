@@ -1,0 +1,158 @@
+/**
+ * One job an agent serves: its control connection (setup, heartbeats both ways, stops and
+ * rate limits) and the worker slots its worker connections attach to. It ends — threads
+ * closed, exemplars dropped — when the coordinator closes the job connection or falls
+ * silent past the job's liveness limit.
+ */
+
+import type { Message, MessageChannel } from '../net/message-channel.ts';
+import { type AgentInfo, BEAT_MS, type JobSetup } from '../net/protocol.ts';
+import type { FaultPlan } from '../runtime/faults.ts';
+import { threadTransport } from '../runtime/thread-worker.ts';
+import { resolveKernel } from '../util/kernel-specifier.ts';
+import { WorkerSlot } from './worker-slot.ts';
+
+export class JobSession {
+  private setup: JobSetup | null = null;
+  private readonly slots: (WorkerSlot | null)[];
+  private readonly attaching = new Set<number>();
+  private readonly workerChannels: MessageChannel[] = [];
+  private lastHeard = performance.now();
+  private ended = false;
+
+  constructor(
+    readonly id: string,
+    private readonly info: AgentInfo,
+    private readonly control: MessageChannel,
+    private readonly log: (line: string) => void,
+    private readonly onEnd: () => void,
+  ) {
+    this.slots = new Array<WorkerSlot | null>(info.workers).fill(null);
+  }
+
+  /** The host name of slot `k`: the agent's name, or NAME.k when it hosts several workers. */
+  hostOf(slot: number): string {
+    return this.info.workers === 1 ? this.info.name : `${this.info.name}.${slot}`;
+  }
+
+  /** Serve the control connection until the job ends. */
+  async run(): Promise<void> {
+    const beat = setInterval(() => this.beat(), BEAT_MS);
+    this.control.onClose(() => void this.end('the coordinator closed the job connection'));
+    try {
+      for (;;) {
+        let m: Message;
+        try {
+          m = await this.control.next();
+        } catch {
+          break;
+        }
+        this.lastHeard = performance.now();
+        this.onControl(m.header);
+      }
+    } finally {
+      clearInterval(beat);
+      await this.end('the coordinator closed the job connection');
+    }
+  }
+
+  /** Attach a worker connection to `slot`; a reason if it cannot be. */
+  async attach(slot: number, channel: MessageChannel, fault?: FaultPlan): Promise<string | null> {
+    const setup = this.setup;
+    if (!setup) return 'the job is not set up yet';
+    if (!(Number.isInteger(slot) && slot >= 0 && slot < this.slots.length)) {
+      return `agent ${this.info.name} has no worker slot ${slot} (it hosts ${this.slots.length})`;
+    }
+    if (this.slots[slot] || this.attaching.has(slot)) return `worker slot ${slot} is already connected`;
+    this.attaching.add(slot);
+    let link: Awaited<ReturnType<typeof threadTransport.start>>;
+    try {
+      link = await threadTransport.start({
+        index: slot,
+        host: this.hostOf(slot),
+        kernelModule: resolveKernel(setup.kernel),
+        kernelConfig: setup.kernelConfig,
+        livenessMs: setup.livenessMs,
+        fault,
+      });
+    } catch (error) {
+      return `worker ${this.hostOf(slot)} could not start: ${(error as Error).message}`;
+    } finally {
+      this.attaching.delete(slot);
+    }
+    if (this.ended) {
+      await link.close();
+      return 'the job ended';
+    }
+    const worker = new WorkerSlot(slot, link, (s, extra) => this.admit(s, extra));
+    this.slots[slot] = worker;
+    this.workerChannels.push(channel);
+    await channel.send({ type: 'welcome', ...this.info, host: this.hostOf(slot) });
+    void worker.serve(channel);
+    return null;
+  }
+
+  async end(reason: string): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd();
+    this.control.destroy(reason);
+    for (const c of this.workerChannels) c.destroy(reason);
+    await Promise.allSettled(this.slots.map((s) => s?.close()));
+    this.slots.fill(null);
+    this.log(`job ${this.id} ended (${reason}); its exemplars are dropped`);
+  }
+
+  private beat(): void {
+    if (this.ended) return;
+    const limit = this.setup?.livenessMs ?? 10_000;
+    if (performance.now() - this.lastHeard > limit) {
+      void this.end(`the coordinator was silent for ${limit} ms`);
+      return;
+    }
+    this.control.send({ type: 'beat', chunks: this.slots.map((s) => s?.chunksDone ?? 0) }).catch(() => {});
+  }
+
+  private onControl(h: Readonly<Record<string, unknown>>): void {
+    switch (h.type) {
+      case 'setup': {
+        if (this.setup) return;
+        const setup = asSetup(h);
+        if (!setup) {
+          void this.end('a malformed job setup');
+          return;
+        }
+        this.setup = setup;
+        this.control.send({ type: 'ready' }).catch(() => {});
+        return;
+      }
+      case 'stop':
+        this.slots[Number(h.slot)]?.stop(Number(h.pass));
+        return;
+      case 'rate':
+        this.slots[Number(h.slot)]?.setRateLimit(Number(h.rate));
+        return;
+      default:
+        return; // beats: lastHeard is all they are for
+    }
+  }
+
+  /** Why `extra` more bytes on `slot` would break the agent's memory cap, if they would. */
+  private admit(_slot: number, extra: number): string | null {
+    const cap = this.info.maxMemory;
+    if (cap === null) return null;
+    const held = this.slots.reduce((s, w) => s + (w?.bytesHeld ?? 0), 0);
+    if (held + extra <= cap) return null;
+    return `agent ${this.info.name} would hold ${mb(held + extra)} of exemplars, above its --max-memory of ${mb(cap)}`;
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function asSetup(h: Readonly<Record<string, unknown>>): JobSetup | null {
+  if (typeof h.kernel !== 'string') return null;
+  if (!(typeof h.livenessMs === 'number' && h.livenessMs > 0)) return null;
+  return { type: 'setup', kernel: h.kernel, kernelConfig: h.kernelConfig, livenessMs: h.livenessMs };
+}

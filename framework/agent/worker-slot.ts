@@ -1,0 +1,164 @@
+/**
+ * One worker an agent hosts for the job it serves: a thread on the agent's machine (the
+ * thread transport, with its own liveness watch and fault classification), fed by that
+ * worker's connection. Requests are served one at a time, in the order they arrive.
+ */
+
+import type { Body, Message, MessageChannel } from '../net/message-channel.ts';
+import { bytesOf, exemplarBodies, exemplarsFrom, float64From } from '../net/payloads.ts';
+import type { CallFailure } from '../net/protocol.ts';
+import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
+import type { WorkerLink } from '../runtime/worker-link.ts';
+
+export class WorkerSlot {
+  /** The newest pass request begun, and the newest pass a stop was asked for. */
+  private passBegun = -1;
+  private stopFor = -1;
+  private rate = 0;
+  /** Exemplar bytes held (for the agent's memory cap). */
+  bytesHeld = 0;
+  private rowBytes = 0;
+
+  constructor(
+    readonly slot: number,
+    private readonly link: WorkerLink,
+    private readonly admit: (slot: number, extraBytes: number) => string | null,
+  ) {}
+
+  get chunksDone(): number {
+    return this.link.chunksDone();
+  }
+
+  /** A stop for pass `seq`: applied now if that pass has begun, else when it begins. */
+  stop(seq: number): void {
+    this.stopFor = Math.max(this.stopFor, seq);
+    if (this.passBegun >= seq) this.link.stop();
+  }
+
+  setRateLimit(rate: number): void {
+    this.rate = rate;
+    this.link.setRateLimit(rate);
+  }
+
+  /** Serve `channel` until it closes. */
+  async serve(channel: MessageChannel): Promise<void> {
+    for (;;) {
+      let m: Message;
+      try {
+        m = await channel.next();
+      } catch {
+        return;
+      }
+      let reply: { header: Record<string, unknown>; bodies: Body[] };
+      try {
+        reply = await this.handle(m);
+      } catch (error) {
+        reply = { header: { type: 'fail', failure: describeFailure(error) }, bodies: [] };
+      }
+      try {
+        await channel.send(reply.header, reply.bodies);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
+  }
+
+  private async handle(m: Message): Promise<{ header: Record<string, unknown>; bodies: Body[] }> {
+    const h = m.header;
+    switch (h.op) {
+      case 'insert': {
+        const dim = h.dim;
+        if (!(Number.isInteger(dim) && (dim as number) > 0)) throw refused('insert without a feature count');
+        const bytes = m.bodies.reduce((s, b) => s + b.byteLength, 0);
+        const why = this.admit(this.slot, bytes);
+        if (why) throw refused(why);
+        const fragments = exemplarsFrom(m.bodies, dim as number);
+        const rows = fragments.reduce((s, f) => s + f.count, 0);
+        const held = await this.link.insert(fragments);
+        if (rows > 0) this.rowBytes = bytes / rows;
+        this.bytesHeld = held * this.rowBytes;
+        return { header: { type: 'ok', held }, bodies: [] };
+      }
+      case 'extract': {
+        const counts = h.counts;
+        if (!Array.isArray(counts) || !counts.every((n) => Number.isInteger(n) && n >= 0)) {
+          throw refused('extract with bad counts');
+        }
+        const reply = await this.link.extract(counts as number[]);
+        this.bytesHeld = reply.held * this.rowBytes;
+        const bodies = reply.parts.flatMap((part) => exemplarBodies(part));
+        return { header: { type: 'ok', held: reply.held, parts: reply.parts.map((p) => p.length) }, bodies };
+      }
+      case 'pass': {
+        const seq = Number(h.seq);
+        const params = float64From(one(m));
+        const pending = this.link.pass(params, h.fresh === true, Number(h.chunkRows), h.checkStop === true);
+        this.passBegun = seq;
+        // A stop that overtook this request on the job connection still stops it.
+        if (this.stopFor >= seq) this.link.stop();
+        const r = await pending;
+        return {
+          header: {
+            type: 'ok',
+            processed: r.processed,
+            interrupted: r.interrupted,
+            elapsedMs: r.elapsedMs,
+            held: r.held,
+            remaining: r.remaining,
+          },
+          bodies: [bytesOf(r.acc)],
+        };
+      }
+      case 'calibrate': {
+        const rate = await this.link.calibrate(float64From(one(m)), Number(h.ms));
+        return { header: { type: 'ok', rate }, bodies: [] };
+      }
+      case 'ids': {
+        const ids = await this.link.ids();
+        return { header: { type: 'ok' }, bodies: [bytesOf(ids)] };
+      }
+      case 'drop': {
+        const r = await this.link.drop();
+        this.bytesHeld = 0;
+        return { header: { type: 'ok' }, bodies: [bytesOf(r.ids), r.processed] };
+      }
+      default:
+        throw refused(`unknown request ${JSON.stringify(h.op)}`);
+    }
+  }
+
+  /** The rate limit now in force (reapplied by nothing: kept for the agent's status line). */
+  get rateLimit(): number {
+    return this.rate;
+  }
+}
+
+class Refusal extends Error {}
+
+function refused(message: string): Refusal {
+  return new Refusal(message);
+}
+
+function one(m: Message): Uint8Array {
+  if (m.bodies.length !== 1) throw refused(`expected one body, got ${m.bodies.length}`);
+  return m.bodies[0];
+}
+
+function describeFailure(error: unknown): CallFailure {
+  if (error instanceof WorkerFault) {
+    return {
+      type: 'fault',
+      failure: error.failure,
+      during: error.during,
+      detail: error.detail,
+      kernelError: error.kernelError,
+    };
+  }
+  if (error instanceof CoordinatorBug) return { type: 'bug', message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  return { type: 'refused', message };
+}

@@ -1,0 +1,201 @@
+/**
+ * The coordinator's end of one agent's job connection: it claims the agent for the job,
+ * sends the job's setup, exchanges heartbeats, carries stops and rate limits, and opens a
+ * worker connection per worker. If the agent falls silent past the liveness limit, or the
+ * job connection breaks, every worker on it fails at once with a `WorkerFault`.
+ */
+
+import type { FaultPlan } from '../runtime/faults.ts';
+import { ADMOVE_VERSION } from '../util/version.ts';
+import { MessageChannel } from './message-channel.ts';
+import { type AgentInfo, BEAT_MS, type Hello } from './protocol.ts';
+import { connect, type Endpoint, formatEndpoint } from './secure-socket.ts';
+
+export interface AgentAccess {
+  readonly secret?: Buffer;
+  /** How long to wait for an agent to answer a connection (default 10 s). */
+  readonly connectMs?: number;
+}
+
+/** Why an agent cannot be used: it refused, or could not be reached. One line. */
+export class AgentUnavailable extends Error {
+  override readonly name = 'AgentUnavailable';
+}
+
+/** Open a connection, say hello, and return the channel with the agent's welcome. */
+export async function greet(
+  endpoint: Endpoint,
+  hello: Omit<Hello, 'type' | 'version'>,
+  access: AgentAccess,
+): Promise<{ channel: MessageChannel; welcome: Readonly<Record<string, unknown>> }> {
+  const where = formatEndpoint(endpoint);
+  let channel: MessageChannel;
+  try {
+    channel = new MessageChannel(
+      await connect(endpoint, { secret: access.secret, timeoutMs: access.connectMs ?? 10_000 }),
+    );
+  } catch (error) {
+    throw new AgentUnavailable((error as Error).message);
+  }
+  await channel.send({ type: 'hello', version: ADMOVE_VERSION, ...hello });
+  let reply: Readonly<Record<string, unknown>>;
+  try {
+    reply = (await channel.next()).header;
+  } catch (error) {
+    throw new AgentUnavailable(
+      `agent ${where} closed the connection at the handshake (${(error as Error).message}); with a secret on one side only, or a different secret, this is what happens`,
+    );
+  }
+  if (reply.type === 'refused') {
+    channel.close();
+    throw new AgentUnavailable(`agent ${where} refused: ${String(reply.reason)}`);
+  }
+  if (reply.type !== 'welcome') {
+    channel.destroy('bad welcome');
+    throw new AgentUnavailable(`agent ${where} answered the handshake with something else`);
+  }
+  return { channel, welcome: reply };
+}
+
+/** Who the agent at `endpoint` is. */
+export async function probeAgent(endpoint: Endpoint, access: AgentAccess): Promise<AgentInfo> {
+  const { channel, welcome } = await greet(endpoint, { role: 'probe', job: '' }, access);
+  channel.close();
+  return welcome as unknown as AgentInfo;
+}
+
+/** Everything a worker on this agent needs from the job connection. */
+export interface AgentControl {
+  readonly endpoint: Endpoint;
+  readonly info: AgentInfo;
+  stop(slot: number, pass: number): void;
+  setRateLimit(slot: number, rate: number): void;
+  chunksDone(slot: number): number;
+  /** Rejects when the agent is lost (silent or disconnected): the reason, one line. */
+  readonly lost: Promise<never>;
+  /** Opens slot `slot`'s worker connection. */
+  openWorker(slot: number, fault?: FaultPlan): Promise<MessageChannel>;
+  release(slot: number): void;
+}
+
+export class AgentConnection implements AgentControl {
+  private chunks: number[] = [];
+  private lastHeard = performance.now();
+  private readonly open = new Set<number>();
+  private lostWith: Error | null = null;
+  private rejectLost!: (e: Error) => void;
+  readonly lost: Promise<never>;
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  private constructor(
+    readonly endpoint: Endpoint,
+    readonly info: AgentInfo,
+    private readonly job: string,
+    private readonly channel: MessageChannel,
+    private readonly access: AgentAccess,
+    private readonly livenessMs: number,
+  ) {
+    this.lost = new Promise<never>((_, reject) => {
+      this.rejectLost = reject;
+    });
+    this.lost.catch(() => {});
+    this.timer = setInterval(() => this.tick(), BEAT_MS);
+    channel.onClose((reason) => this.loseWith(reason.message));
+    void this.listen();
+  }
+
+  /** Claim the agent at `endpoint` for job `job` and set it up to run `kernel`. */
+  static async claim(
+    endpoint: Endpoint,
+    job: string,
+    setup: { kernel: string; kernelConfig: unknown; livenessMs: number },
+    access: AgentAccess,
+  ): Promise<AgentConnection> {
+    const { channel, welcome } = await greet(endpoint, { role: 'job', job }, access);
+    await channel.send({ type: 'setup', ...setup });
+    const ready = await channel.next().catch((e: Error) => {
+      throw new AgentUnavailable(`agent ${formatEndpoint(endpoint)} dropped the job at setup: ${e.message}`);
+    });
+    if (ready.header.type !== 'ready')
+      throw new AgentUnavailable(`agent ${formatEndpoint(endpoint)} refused the job setup`);
+    return new AgentConnection(
+      endpoint,
+      welcome as unknown as AgentInfo,
+      job,
+      channel,
+      access,
+      setup.livenessMs,
+    );
+  }
+
+  get isLost(): boolean {
+    return this.lostWith !== null;
+  }
+
+  stop(slot: number, pass: number): void {
+    this.channel.send({ type: 'stop', slot, pass }).catch(() => {});
+  }
+
+  setRateLimit(slot: number, rate: number): void {
+    this.channel.send({ type: 'rate', slot, rate }).catch(() => {});
+  }
+
+  chunksDone(slot: number): number {
+    return this.chunks[slot] ?? 0;
+  }
+
+  async openWorker(slot: number, fault?: FaultPlan): Promise<MessageChannel> {
+    if (this.lostWith) throw new AgentUnavailable(this.lostWith.message);
+    const { channel } = await greet(
+      this.endpoint,
+      { role: 'worker', job: this.job, slot, ...(fault ? { fault } : {}) },
+      this.access,
+    );
+    this.open.add(slot);
+    return channel;
+  }
+
+  /** Slot `slot` is done with; once none is left the job connection closes and the agent is free. */
+  release(slot: number): void {
+    this.open.delete(slot);
+    if (this.open.size === 0) this.shutDown();
+  }
+
+  shutDown(): void {
+    clearInterval(this.timer);
+    if (!this.lostWith) this.lostWith = new Error('closed');
+    this.channel.close();
+  }
+
+  private async listen(): Promise<void> {
+    for (;;) {
+      let m: Awaited<ReturnType<MessageChannel['next']>>;
+      try {
+        m = await this.channel.next();
+      } catch {
+        return;
+      }
+      this.lastHeard = performance.now();
+      const chunks = m.header.chunks;
+      if (m.header.type === 'beat' && Array.isArray(chunks)) this.chunks = chunks.map(Number);
+    }
+  }
+
+  private tick(): void {
+    if (this.lostWith) return;
+    const silent = performance.now() - this.lastHeard;
+    if (silent > this.livenessMs) {
+      this.loseWith(`agent ${this.info.name} sent no heartbeat for ${Math.round(silent)} ms`);
+      this.channel.destroy('silent');
+      return;
+    }
+    this.channel.send({ type: 'beat' }).catch(() => {});
+  }
+
+  private loseWith(reason: string): void {
+    clearInterval(this.timer);
+    if (this.lostWith) return;
+    this.lostWith = new Error(reason);
+    this.rejectLost(this.lostWith);
+  }
+}

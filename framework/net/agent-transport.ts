@@ -1,0 +1,91 @@
+/**
+ * Workers on host agents: the `WorkerTransport` for jobs across machines. Hosts that are not
+ * on an agent fall back to threads on this machine, so local threads and agents mix.
+ */
+import { randomBytes } from 'node:crypto';
+import { threadTransport } from '../runtime/thread-worker.ts';
+import type { WorkerLink, WorkerSpec, WorkerTransport } from '../runtime/worker-link.ts';
+import { portableKernel } from '../util/kernel-specifier.ts';
+import { type AgentAccess, AgentConnection, probeAgent } from './agent-connection.ts';
+import { RemoteWorker } from './remote-worker.ts';
+import { type Endpoint, formatEndpoint } from './secure-socket.ts';
+
+/** One worker slot of one agent, as a host of the job. */
+export interface RemoteHost {
+  readonly name: string;
+  readonly endpoint: Endpoint;
+  readonly slot: number;
+  /** Declared speed: the hostfile's, else the agent's `--speed`, else 1. */
+  readonly speed: number;
+  /** The agent's name: an event naming it applies to each of its workers. */
+  readonly agent: string;
+}
+
+export interface AgentAddress {
+  readonly endpoint: Endpoint;
+  /** Speed from a hostfile line, overriding the agent's own `--speed`. */
+  readonly speed?: number;
+}
+
+/** Ask each agent who it is: the job's hosts, one per worker slot, in the order given. */
+export async function discoverAgents(
+  addresses: readonly AgentAddress[],
+  access: AgentAccess,
+): Promise<RemoteHost[]> {
+  const infos = await Promise.all(addresses.map((a) => probeAgent(a.endpoint, access)));
+  return infos.flatMap((info, k) =>
+    Array.from({ length: info.workers }, (_, slot) => ({
+      name: info.workers === 1 ? info.name : `${info.name}.${slot}`,
+      endpoint: addresses[k].endpoint,
+      slot,
+      speed: addresses[k].speed ?? info.speed,
+      agent: info.name,
+    })),
+  );
+}
+
+export function agentTransport(
+  hosts: readonly RemoteHost[],
+  access: AgentAccess,
+  fallback: WorkerTransport = threadTransport,
+): WorkerTransport & { close(): void } {
+  const job = randomBytes(6).toString('hex');
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const agents = new Map<string, Promise<AgentConnection>>();
+  const agentFor = (host: RemoteHost, spec: WorkerSpec): Promise<AgentConnection> => {
+    const key = formatEndpoint(host.endpoint);
+    let a = agents.get(key);
+    if (!a) {
+      a = AgentConnection.claim(
+        host.endpoint,
+        job,
+        {
+          kernel: portableKernel(spec.kernelModule),
+          kernelConfig: spec.kernelConfig,
+          livenessMs: spec.livenessMs,
+        },
+        access,
+      );
+      agents.set(key, a);
+    }
+    return a;
+  };
+  return {
+    name: 'agents',
+    async start(spec: WorkerSpec): Promise<WorkerLink> {
+      const host = byName.get(spec.host);
+      if (!host) return fallback.start(spec);
+      const agent = await agentFor(host, spec);
+      const channel = await agent.openWorker(host.slot, spec.fault);
+      return new RemoteWorker(spec.index, spec.host, host.slot, agent, channel);
+    },
+    /** Let go of every agent (after the job's links are closed, or when starting failed). */
+    close() {
+      for (const a of agents.values())
+        a.then(
+          (c) => c.shutDown(),
+          () => {},
+        );
+    },
+  };
+}

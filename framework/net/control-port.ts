@@ -1,0 +1,93 @@
+/**
+ * A running job's control port: the global scheduler as a process of its own
+ * (`admove scheduler --job HOST:PORT`) sends events here and gets each event's record back
+ * once the job has decided its fate (applied, superseded, or rejected with the reason).
+ * Several schedulers may connect; a malformed message closes that connection only.
+ */
+import type { EventRecord, SchedulerEvent } from '../events/types.ts';
+import { ADMOVE_VERSION } from '../util/version.ts';
+import { MessageChannel } from './message-channel.ts';
+import { isObject } from './protocol.ts';
+import { type Endpoint, type Listener, listen } from './secure-socket.ts';
+
+export interface ControlPortOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly secret?: Buffer;
+  /** Hand an event to the job; the record's `outcome` is filled in when the job decides. */
+  send(event: SchedulerEvent): readonly EventRecord[];
+  /** The job's host names (and names of agents with several workers), told to schedulers. */
+  readonly hosts: readonly string[];
+  readonly log?: (line: string) => void;
+}
+
+/** How often a pending record is looked at for its outcome. */
+const OUTCOME_POLL_MS = 25;
+
+export class ControlPort {
+  private constructor(private readonly listener: Listener) {}
+
+  static async open(options: ControlPortOptions): Promise<ControlPort> {
+    const listener = await listen({
+      host: options.host,
+      port: options.port,
+      secret: options.secret,
+      onConnection: (conn) => void serve(new MessageChannel(conn), options),
+      onRejected: (remote, reason) => options.log?.(`control port refused ${remote}: ${reason}`),
+    });
+    return new ControlPort(listener);
+  }
+
+  get address(): Endpoint {
+    return this.listener.address;
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
+  }
+}
+
+async function serve(channel: MessageChannel, options: ControlPortOptions): Promise<void> {
+  const first = await channel.next().catch(() => null);
+  if (!first) return;
+  const h = first.header;
+  if (h.type !== 'hello' || h.role !== 'scheduler') {
+    channel.destroy('not a scheduler hello');
+    return;
+  }
+  if (h.version !== ADMOVE_VERSION) {
+    await channel
+      .send({
+        type: 'refused',
+        reason: `admove version mismatch: the job runs ${ADMOVE_VERSION}, the scheduler ${String(h.version)}`,
+      })
+      .catch(() => {});
+    channel.close();
+    return;
+  }
+  await channel.send({ type: 'welcome', version: ADMOVE_VERSION, hosts: options.hosts }).catch(() => {});
+  for (;;) {
+    const m = await channel.next().catch(() => null);
+    if (!m) return;
+    if (m.header.type !== 'event' || !isObject(m.header.event)) {
+      channel.destroy('expected an event message');
+      return;
+    }
+    const id = m.header.id;
+    // The job validates the event itself: a bad one comes back as a rejected record.
+    const records = options.send(m.header.event as unknown as SchedulerEvent);
+    void Promise.all(records.map(decided)).then((done) =>
+      channel.send({ type: 'records', id, records: done }).catch(() => {}),
+    );
+  }
+}
+
+function decided(record: EventRecord): Promise<EventRecord> {
+  return new Promise((resolve) => {
+    const look = () => {
+      if (record.outcome) resolve({ ...record });
+      else setTimeout(look, OUTCOME_POLL_MS).unref();
+    };
+    look();
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * A worker on an agent, as the coordinator sees it: the `WorkerLink` over TCP. Requests go
+ * one at a time on the worker's own connection (the in-order rule); stops and rate limits
+ * go on the agent's job connection, so they never wait behind a data batch. Liveness is the
+ * agent's heartbeat: the agent watches its thread as the thread transport does, and
+ * reports the thread's fault in its reply; the coordinator watches the agent.
+ */
+import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
+import type { ExtractReply, PassReply } from '../runtime/messages.ts';
+import type { WorkerLink } from '../runtime/worker-link.ts';
+import type { AgentControl } from './agent-connection.ts';
+import type { Body, Message, MessageChannel } from './message-channel.ts';
+import { bytesOf, exemplarBodies, exemplarsFrom, float64From, int32From } from './payloads.ts';
+import { isObject } from './protocol.ts';
+
+export class RemoteWorker implements WorkerLink {
+  private dead: WorkerFault | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private passSeq = 0;
+  private dim = 0;
+  private readonly lost: Promise<never>;
+
+  constructor(
+    readonly index: number,
+    readonly host: string,
+    private readonly slot: number,
+    private readonly agent: AgentControl,
+    private readonly channel: MessageChannel,
+  ) {
+    const fromChannel = new Promise<never>((_, reject) => {
+      channel.onClose((reason) => reject(this.giveUp('exited', 'a request', reason.message)));
+    });
+    const fromAgent = agent.lost.catch((error: Error) => {
+      throw this.giveUp(/heartbeat/.test(error.message) ? 'hung' : 'exited', 'a request', error.message);
+    });
+    this.lost = Promise.race([fromChannel, fromAgent]);
+    this.lost.catch(() => {});
+  }
+
+  get alive(): boolean {
+    return this.dead === null;
+  }
+
+  get fault(): WorkerFault | null {
+    return this.dead;
+  }
+
+  async insert(fragments: readonly ExemplarColumns[]): Promise<number> {
+    const dim = fragments[0]?.dim ?? this.dim;
+    const rows = fragments.reduce((s, f) => s + f.count, 0);
+    const bytes = fragments.reduce(
+      (s, f) => s + f.ids.byteLength * 2 + f.features.byteLength + f.processed.byteLength,
+      0,
+    );
+    const m = await this.call('insert', { op: 'insert', dim, rows, bytes }, exemplarBodies(fragments));
+    if (dim > 0) this.dim = dim;
+    return Number(m.header.held);
+  }
+
+  async extract(counts: readonly number[]): Promise<ExtractReply> {
+    const m = await this.call('extract', { op: 'extract', counts }, []);
+    const sizes = m.header.parts;
+    if (!Array.isArray(sizes) || sizes.length !== counts.length) throw this.garbled('extract');
+    let next = 0;
+    const parts = sizes.map((n: unknown) => {
+      const bodies = m.bodies.slice(next, next + Number(n));
+      next += Number(n);
+      return exemplarsFrom(bodies, this.dim);
+    });
+    return { parts, held: Number(m.header.held) };
+  }
+
+  pass(params: Float64Array, fresh: boolean, chunkRows: number, checkStop: boolean): Promise<PassReply> {
+    const seq = ++this.passSeq;
+    return this.call('pass', { op: 'pass', seq, fresh, chunkRows, checkStop }, [bytesOf(params)]).then(
+      (m) => {
+        const h = m.header;
+        return {
+          acc: float64From(m.bodies[0]),
+          processed: Number(h.processed),
+          interrupted: h.interrupted === true,
+          elapsedMs: Number(h.elapsedMs),
+          held: Number(h.held),
+          remaining: Number(h.remaining),
+        };
+      },
+    );
+  }
+
+  async calibrate(params: Float64Array, ms: number): Promise<number> {
+    return Number((await this.call('calibrate', { op: 'calibrate', ms }, [bytesOf(params)])).header.rate);
+  }
+
+  async ids(): Promise<Int32Array> {
+    return int32From((await this.call('ids', { op: 'ids' }, [])).bodies[0]);
+  }
+
+  async drop(): Promise<{ ids: Int32Array; processed: Uint8Array }> {
+    const m = await this.call('drop', { op: 'drop' }, []);
+    return { ids: int32From(m.bodies[0]), processed: m.bodies[1].slice() };
+  }
+
+  stop(): void {
+    if (!this.dead) this.agent.stop(this.slot, this.passSeq);
+  }
+
+  setRateLimit(exemplarsPerSecond: number): void {
+    if (!this.dead) this.agent.setRateLimit(this.slot, exemplarsPerSecond);
+  }
+
+  chunksDone(): number {
+    return this.agent.chunksDone(this.slot);
+  }
+
+  async close(): Promise<void> {
+    if (this.dead) return;
+    this.dead = new WorkerFault(this.index, this.host, 'exited', 'close', 'closed');
+    this.channel.close();
+    this.agent.release(this.slot);
+  }
+
+  /** One request, after every earlier one has finished: its reply, or the worker's fault. */
+  private call(kind: string, header: Record<string, unknown>, bodies: Body[]): Promise<Message> {
+    const run = async (): Promise<Message> => {
+      if (this.dead) throw this.dead;
+      const reply = this.channel.send({ type: 'call', ...header }, bodies).then(() => this.channel.next());
+      const m = await Promise.race([reply, this.lost]).catch((error: unknown) => {
+        throw error instanceof WorkerFault ? error : this.giveUp('exited', kind, (error as Error).message);
+      });
+      if (this.dead) throw this.dead;
+      if (m.header.type === 'ok') return m;
+      throw this.failure(kind, m.header.failure);
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => {});
+    return p;
+  }
+
+  private failure(kind: string, f: unknown): Error {
+    if (!isObject(f)) return this.garbled(kind);
+    if (f.type === 'bug') return new CoordinatorBug(this.host, kind, String(f.message));
+    if (f.type === 'fault') {
+      const failure = f.failure === 'hung' || f.failure === 'exited' ? f.failure : 'threw';
+      const kernelError = typeof f.kernelError === 'string' ? f.kernelError : null;
+      return this.giveUp(failure, kind, String(f.detail), kernelError);
+    }
+    // The agent refused the request itself (its memory cap, a malformed request): the
+    // worker cannot go on with this job.
+    return this.giveUp('threw', kind, `agent refused: ${String(f.message)}`);
+  }
+
+  private garbled(kind: string): WorkerFault {
+    return this.giveUp('threw', kind, 'the agent sent a malformed reply');
+  }
+
+  private giveUp(
+    failure: 'threw' | 'exited' | 'hung',
+    during: string,
+    detail: string,
+    kernelError: string | null = null,
+  ): WorkerFault {
+    if (this.dead) return this.dead;
+    this.dead = new WorkerFault(this.index, this.host, failure, during, detail, kernelError);
+    this.channel.destroy('given up');
+    this.agent.release(this.slot);
+    return this.dead;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Events typed one per line, as `admove scheduler` reads them from stdin:
+ *
+ *   vacate h2              vacate h2 deadline 500     available h2
+ *   load h3 0.5            add 10.0.0.7:7000          # a comment
+ *
+ * Pure: a line becomes an event, nothing (blank or comment), or a one-line reason.
+ */
+import type { SchedulerEvent } from '../framework/events/types.ts';
+
+export type EventLine =
+  | { readonly kind: 'event'; readonly event: SchedulerEvent }
+  | { readonly kind: 'add'; readonly address: string }
+  | { readonly kind: 'blank' }
+  | { readonly kind: 'error'; readonly reason: string };
+
+const USAGE =
+  'expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION" or "add HOST:PORT"';
+
+export function parseEventLine(line: string): EventLine {
+  const words = line.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return { kind: 'blank' };
+  const [verb, host, ...rest] = words;
+  if (host === undefined) return { kind: 'error', reason: `"${verb}" needs a host; ${USAGE}` };
+  switch (verb) {
+    case 'vacate': {
+      if (rest.length === 0) return { kind: 'event', event: { type: 'vacate', host } };
+      const ms = Number(rest[1]);
+      if (rest[0] !== 'deadline' || rest.length !== 2 || !(Number.isFinite(ms) && ms >= 0)) {
+        return {
+          kind: 'error',
+          reason: `a vacate's deadline is "deadline MS" with MS ≥ 0, got "${rest.join(' ')}"`,
+        };
+      }
+      return { kind: 'event', event: { type: 'vacate', host, deadlineMs: ms } };
+    }
+    case 'available':
+      if (rest.length > 0) return { kind: 'error', reason: `"available" takes only a host; ${USAGE}` };
+      return { kind: 'event', event: { type: 'available', host } };
+    case 'load': {
+      const fraction = Number(rest[0]);
+      if (rest.length !== 1 || !(Number.isFinite(fraction) && fraction > 0 && fraction <= 1)) {
+        return { kind: 'error', reason: `"load ${host}" needs a fraction in (0, 1], e.g. load ${host} 0.5` };
+      }
+      return { kind: 'event', event: { type: 'load', host, fraction } };
+    }
+    case 'add':
+      if (rest.length > 0) return { kind: 'error', reason: `"add" takes one HOST:PORT; ${USAGE}` };
+      return { kind: 'add', address: host };
+    default:
+      return { kind: 'error', reason: `unknown event "${verb}"; ${USAGE}` };
+  }
+}

@@ -1,0 +1,67 @@
+/** The scheduler's end of a job's control port (see framework/net/control-port.ts). */
+import { RunFailure } from '../framework/errors.ts';
+import type { EventRecord, SchedulerEvent } from '../framework/events/types.ts';
+import { MessageChannel } from '../framework/net/message-channel.ts';
+import { connect, type Endpoint, formatEndpoint } from '../framework/net/secure-socket.ts';
+import { ADMOVE_VERSION } from '../framework/util/version.ts';
+
+export class JobClient {
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve(r: EventRecord[]): void; reject(e: Error): void }>();
+
+  private constructor(
+    private readonly channel: MessageChannel,
+    /** The job's host names (and agent names), for checking a trace before it is sent. */
+    readonly hosts: readonly string[],
+  ) {
+    void this.listen();
+  }
+
+  static async connect(endpoint: Endpoint, secret?: Buffer): Promise<JobClient> {
+    let channel: MessageChannel;
+    try {
+      channel = new MessageChannel(await connect(endpoint, { secret }));
+    } catch (error) {
+      throw new RunFailure((error as Error).message);
+    }
+    await channel.send({ type: 'hello', version: ADMOVE_VERSION, role: 'scheduler' });
+    const welcome = await channel.next().catch((error: Error) => {
+      throw new RunFailure(`the job at ${formatEndpoint(endpoint)} closed the connection: ${error.message}`);
+    });
+    if (welcome.header.type === 'refused') throw new RunFailure(String(welcome.header.reason));
+    const hosts = Array.isArray(welcome.header.hosts) ? welcome.header.hosts.map(String) : [];
+    return new JobClient(channel, hosts);
+  }
+
+  /** Send `event`; resolves with its records once the job has decided their fate. */
+  send(event: SchedulerEvent): Promise<EventRecord[]> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.channel
+        .send({ type: 'event', id, event: event as unknown as Record<string, unknown> })
+        .catch(reject);
+    });
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+
+  private async listen(): Promise<void> {
+    for (;;) {
+      let m: Awaited<ReturnType<MessageChannel['next']>>;
+      try {
+        m = await this.channel.next();
+      } catch (error) {
+        for (const w of this.waiting.values()) w.reject(error as Error);
+        this.waiting.clear();
+        return;
+      }
+      const w = this.waiting.get(Number(m.header.id));
+      if (!w) continue;
+      this.waiting.delete(Number(m.header.id));
+      w.resolve(Array.isArray(m.header.records) ? (m.header.records as EventRecord[]) : []);
+    }
+  }
+}
