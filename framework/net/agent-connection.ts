@@ -5,6 +5,7 @@
  * job connection breaks, every worker on it fails at once with a `WorkerFault`.
  */
 
+import { RunFailure } from '../errors.ts';
 import type { FaultPlan } from '../runtime/faults.ts';
 import { ADMOVE_VERSION } from '../util/version.ts';
 import { MessageChannel } from './message-channel.ts';
@@ -17,8 +18,11 @@ export interface AgentAccess {
   readonly connectMs?: number;
 }
 
-/** Why an agent cannot be used: it refused, or could not be reached. One line. */
-export class AgentUnavailable extends Error {
+/**
+ * Why an agent cannot be used: it refused (busy with another job, another version), or could
+ * not be reached. One line; the run cannot go on without it (exit 1 from the CLI).
+ */
+export class AgentUnavailable extends RunFailure {
   override readonly name = 'AgentUnavailable';
 }
 
