@@ -22,7 +22,10 @@ export class JobClient {
     try {
       channel = new MessageChannel(await connect(endpoint, { secret }));
     } catch (error) {
-      throw new RunFailure((error as Error).message);
+      // The socket layer's hint is about agents; here the peer is a job's control port.
+      throw new RunFailure(
+        (error as Error).message.replace('is the agent running?', 'is admove opt running with --control?'),
+      );
     }
     await channel.send({ type: 'hello', version: ADMOVE_VERSION, role: 'scheduler' });
     const welcome = await channel.next().catch((error: Error) => {

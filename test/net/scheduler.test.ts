@@ -1,0 +1,136 @@
+/** `admove scheduler` driving a running `admove opt --control` job: two real processes. */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { parseHostfile } from '../../apps/cli/agent-hosts.ts';
+import { parseEventLine } from '../../scheduler-stub/event-line.ts';
+import { REPO, spawnAdmove } from '../cli/run-cli.ts';
+
+const CLI = `${REPO}apps/cli/admove.mjs`;
+
+function scheduler(
+  args: string[],
+  stdin: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'scheduler', ...args], {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+describe('admove scheduler', () => {
+  it('sends a vacate to a running job and prints the applied record; a bad line is reported alone', async () => {
+    const job = spawnAdmove([
+      'opt',
+      '--synthetic',
+      '20000x64',
+      '--hidden',
+      '64',
+      '--workers',
+      '3',
+      '--iterations',
+      '400',
+      '--trace',
+      'none',
+      '--control',
+      '127.0.0.1:0',
+    ]);
+    let out = '';
+    job.stdout?.on('data', (d) => {
+      out += d;
+    });
+    const jobDone = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
+    try {
+      for (let i = 0; i < 600 && !/iter\s+1\b/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const port = /control port listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+      expect(port, out).toBeDefined();
+      const r = await scheduler(['--job', `127.0.0.1:${port}`], 'vacate h1\nfoo h1\nload h2 0.5\n');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^#0 vacate h1: applied at \d+ ms\n#1 load h2 0\.5: applied at \d+ ms\n$/);
+      expect(r.stderr).toBe(
+        'admove scheduler: line 2: unknown event "foo"; expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION" or "add HOST:PORT"\n',
+      );
+      const bad = await scheduler(['--job', `127.0.0.1:${port}`, '--json'], 'vacate h9\n');
+      expect(bad.code).toBe(0);
+      const record = JSON.parse(bad.stdout) as {
+        event: { host: string };
+        outcome: { status: string; reason: string };
+      };
+      expect(record.event.host).toBe('h9');
+      expect(record.outcome.status).toBe('rejected');
+      expect(record.outcome.reason).toMatch(/h9/);
+      // The job took the vacate and goes on.
+      expect(out).toMatch(/redistribution #\d+ \(evacuate\)/);
+    } finally {
+      job.kill('SIGTERM');
+      expect(await jobDone).toBe(143);
+    }
+  }, 120_000);
+
+  it('without a job to talk to: one line, exit 1', async () => {
+    const r = await scheduler(['--job', '127.0.0.1:1'], 'vacate h1\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^admove: could not connect to 127\.0\.0\.1:1: [^\n]*admove opt running with --control\?[^\n]*\n$/,
+    );
+  });
+});
+
+describe('event lines', () => {
+  it.each([
+    ['vacate h2', { kind: 'event', event: { type: 'vacate', host: 'h2' } }],
+    [
+      '  vacate h2 deadline 500  # owner back',
+      { kind: 'event', event: { type: 'vacate', host: 'h2', deadlineMs: 500 } },
+    ],
+    ['available h2', { kind: 'event', event: { type: 'available', host: 'h2' } }],
+    ['load h3 0.5', { kind: 'event', event: { type: 'load', host: 'h3', fraction: 0.5 } }],
+    ['add 10.0.0.7:7000', { kind: 'add', address: '10.0.0.7:7000' }],
+    ['# only a comment', { kind: 'blank' }],
+  ])('%s', (line, parsed) => {
+    expect(parseEventLine(line)).toEqual(parsed);
+  });
+
+  it.each([
+    ['load h3', /fraction in \(0, 1\]/],
+    ['load h3 1.5', /fraction in \(0, 1\]/],
+    ['vacate h2 deadline -1', /deadline MS/],
+    ['vacate h2 soon', /deadline MS/],
+    ['available', /needs a host/],
+    ['reboot h1', /unknown event "reboot"/],
+  ])('%s is refused with a reason', (line, reason) => {
+    const parsed = parseEventLine(line);
+    expect(parsed.kind).toBe('error');
+    if (parsed.kind === 'error') expect(parsed.reason).toMatch(reason);
+  });
+});
+
+describe('hostfiles', () => {
+  it('one HOST:PORT [speed] per line, comments and blank lines skipped', () => {
+    expect(parseHostfile('# agents\n127.0.0.1:7000 2\n\n[::1]:7001\n', 'hosts.txt')).toEqual([
+      { endpoint: { host: '127.0.0.1', port: 7000 }, speed: 2 },
+      { endpoint: { host: '::1', port: 7001 } },
+    ]);
+  });
+
+  it.each([
+    ['127.0.0.1:7000 fast\n', /^hosts\.txt:1: speed "fast" must be a number > 0$/],
+    ['\n127.0.0.1\n', /^hosts\.txt:2: /],
+    ['127.0.0.1:7000 1 extra\n', /^hosts\.txt:1: expected "HOST:PORT \[speed\]"/],
+    ['127.0.0.1:7000\n127.0.0.1:7000\n', /listed twice/],
+    ['# nothing\n', /lists no agents/],
+  ])('%j is refused naming the line', (text, message) => {
+    expect(() => parseHostfile(text, 'hosts.txt')).toThrow(message);
+  });
+});
