@@ -4,9 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../framework/errors.ts';
-import type { AgentAddress, RemoteHost } from '../../framework/net/agent-transport.ts';
+import type { AgentAddress, AgentTransport, RemoteHost } from '../../framework/net/agent-transport.ts';
 import { parseEndpoint, readSecretFile } from '../../framework/net/secure-socket.ts';
-import type { WorkerTransport } from '../../framework/runtime/worker-link.ts';
 import type { Trace, TraceEntry } from '../../scheduler-stub/index.ts';
 import { type FlagValues, stringFlag } from './flags.ts';
 
@@ -80,7 +79,7 @@ export interface Cluster {
   readonly speeds: number[];
   /** Agents hosting several workers: their name → their workers' host names. */
   readonly groups: Map<string, string[]>;
-  readonly transport: WorkerTransport & { close(): void };
+  readonly transport: AgentTransport;
 }
 
 /**

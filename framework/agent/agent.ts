@@ -131,11 +131,20 @@ export class Agent {
           () => {
             if (this.job === session) this.job = null;
           },
+          this.options.secret,
         );
         this.job = session;
         await channel.send({ type: 'welcome', ...this.info });
         this.log(`serving job ${hello.job} for ${channel.remote}`);
         await session.run();
+        return;
+      }
+      case 'peer': {
+        const job = this.job;
+        if (!job || job.id !== hello.job || typeof hello.ticket !== 'string') {
+          return refuse(`agent ${this.info.name} serves no job ${hello.job}`);
+        }
+        await job.acceptPeer(hello.ticket, channel);
         return;
       }
       case 'worker': {
@@ -151,7 +160,7 @@ export class Agent {
 
 function asHello(h: Readonly<Record<string, unknown>>): Hello | null {
   if (h.type !== 'hello' || typeof h.version !== 'string' || typeof h.job !== 'string') return null;
-  if (h.role !== 'job' && h.role !== 'worker' && h.role !== 'probe') return null;
+  if (!['job', 'worker', 'probe', 'peer'].includes(String(h.role))) return null;
   if (h.slot !== undefined && !Number.isInteger(h.slot)) return null;
   return h as unknown as Hello;
 }

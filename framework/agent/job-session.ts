@@ -5,11 +5,15 @@
  * silent past the job's liveness limit.
  */
 
+import { greet } from '../net/agent-connection.ts';
 import type { Message, MessageChannel } from '../net/message-channel.ts';
 import { type AgentInfo, BEAT_MS, type JobSetup } from '../net/protocol.ts';
+import type { Endpoint } from '../net/secure-socket.ts';
 import type { FaultPlan } from '../runtime/faults.ts';
 import { threadTransport } from '../runtime/thread-worker.ts';
 import { resolveKernel } from '../util/kernel-specifier.ts';
+import type { PeerAccess } from './direct-moves.ts';
+import { PeerRendezvous } from './peer-rendezvous.ts';
 import { WorkerSlot } from './worker-slot.ts';
 
 export class JobSession {
@@ -19,6 +23,8 @@ export class JobSession {
   private readonly workerChannels: MessageChannel[] = [];
   private lastHeard = performance.now();
   private ended = false;
+  private readonly rendezvous = new PeerRendezvous();
+  private readonly peers: PeerAccess;
 
   constructor(
     readonly id: string,
@@ -26,8 +32,21 @@ export class JobSession {
     private readonly control: MessageChannel,
     private readonly log: (line: string) => void,
     private readonly onEnd: () => void,
+    secret: Buffer | undefined,
   ) {
     this.slots = new Array<WorkerSlot | null>(info.workers).fill(null);
+    this.peers = {
+      rendezvous: this.rendezvous,
+      dial: async (endpoint: Endpoint, slot: number, ticket: string) =>
+        (await greet(endpoint, { role: 'peer', job: id, slot, ticket }, { secret })).channel,
+    };
+  }
+
+  /** A sending agent's connection for a direct move to one of this job's workers. */
+  async acceptPeer(ticket: string, channel: MessageChannel): Promise<void> {
+    await channel.send({ type: 'welcome', ...this.info });
+    this.workerChannels.push(channel);
+    this.rendezvous.arrive(ticket, channel);
   }
 
   /** The host name of slot `k`: the agent's name, or NAME.k when it hosts several workers. */
@@ -84,7 +103,7 @@ export class JobSession {
       await link.close();
       return 'the job ended';
     }
-    const worker = new WorkerSlot(slot, link, (s, extra) => this.admit(s, extra));
+    const worker = new WorkerSlot(slot, link, (s, extra) => this.admit(s, extra), this.peers);
     this.slots[slot] = worker;
     this.workerChannels.push(channel);
     await channel.send({ type: 'welcome', ...this.info, host: this.hostOf(slot) });
@@ -98,6 +117,7 @@ export class JobSession {
     this.onEnd();
     this.control.destroy(reason);
     for (const c of this.workerChannels) c.destroy(reason);
+    this.rendezvous.clear(reason);
     await Promise.allSettled(this.slots.map((s) => s?.close()));
     this.slots.fill(null);
     this.log(`job ${this.id} ended (${reason}); its exemplars are dropped`);
@@ -131,6 +151,9 @@ export class JobSession {
         return;
       case 'rate':
         this.slots[Number(h.slot)]?.setRateLimit(Number(h.rate));
+        return;
+      case 'cancel':
+        this.rendezvous.cancel(String(h.ticket), `move ${String(h.ticket)} cancelled: ${String(h.reason)}`);
         return;
       default:
         return; // beats: lastHeard is all they are for

@@ -4,11 +4,13 @@
  * worker's connection. Requests are served one at a time, in the order they arrive.
  */
 
+import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { Body, Message, MessageChannel } from '../net/message-channel.ts';
 import { bytesOf, exemplarBodies, exemplarsFrom, float64From } from '../net/payloads.ts';
 import type { CallFailure } from '../net/protocol.ts';
 import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
 import type { WorkerLink } from '../runtime/worker-link.ts';
+import { type PeerAccess, receiveDirect, sendDirect } from './direct-moves.ts';
 
 export class WorkerSlot {
   /** The newest pass request begun, and the newest pass a stop was asked for. */
@@ -18,11 +20,16 @@ export class WorkerSlot {
   /** Exemplar bytes held (for the agent's memory cap). */
   bytesHeld = 0;
   private rowBytes = 0;
+  /** Exemplars the thread holds, as its last reply said. */
+  private heldRows = 0;
+  /** Rows sent directly whose receiver has not confirmed them, by ticket: kept until settled. */
+  private readonly unconfirmed = new Map<string, ExemplarColumns[]>();
 
   constructor(
     readonly slot: number,
     private readonly link: WorkerLink,
     private readonly admit: (slot: number, extraBytes: number) => string | null,
+    private readonly peers: PeerAccess,
   ) {}
 
   get chunksDone(): number {
@@ -80,7 +87,7 @@ export class WorkerSlot {
         const rows = fragments.reduce((s, f) => s + f.count, 0);
         const held = await this.link.insert(fragments);
         if (rows > 0) this.rowBytes = bytes / rows;
-        this.bytesHeld = held * this.rowBytes;
+        this.holds(held);
         return { header: { type: 'ok', held }, bodies: [] };
       }
       case 'extract': {
@@ -89,7 +96,7 @@ export class WorkerSlot {
           throw refused('extract with bad counts');
         }
         const reply = await this.link.extract(counts as number[]);
-        this.bytesHeld = reply.held * this.rowBytes;
+        this.holds(reply.held);
         const bodies = reply.parts.flatMap((part) => exemplarBodies(part));
         return { header: { type: 'ok', held: reply.held, parts: reply.parts.map((p) => p.length) }, bodies };
       }
@@ -101,6 +108,7 @@ export class WorkerSlot {
         // A stop that overtook this request on the job connection still stops it.
         if (this.stopFor >= seq) this.link.stop();
         const r = await pending;
+        this.holds(r.held);
         return {
           header: {
             type: 'ok',
@@ -123,12 +131,64 @@ export class WorkerSlot {
       }
       case 'drop': {
         const r = await this.link.drop();
-        this.bytesHeld = 0;
+        this.holds(0);
         return { header: { type: 'ok' }, bodies: [bytesOf(r.ids), r.processed] };
+      }
+      case 'receive': {
+        const dim = Number(h.dim);
+        const rows = Number(h.rows);
+        const outcome = await receiveDirect(this.peers, String(h.ticket), rows, dim, (bytes) =>
+          this.admit(this.slot, bytes),
+        );
+        if (outcome.fragments === null) {
+          return {
+            header: { type: 'ok', held: this.heldRows, received: 0, reason: outcome.reason },
+            bodies: [],
+          };
+        }
+        const held = await this.link.insert(outcome.fragments);
+        this.rowBytes = outcome.bytes / Math.max(1, rows);
+        this.holds(held);
+        outcome.confirm();
+        return { header: { type: 'ok', held, received: rows }, bodies: [] };
+      }
+      case 'send': {
+        const parts = h.parts;
+        if (!Array.isArray(parts) || !parts.every(isPart)) throw refused('send with malformed parts');
+        const reply = await this.link.extract(parts.map((p) => p.count));
+        this.holds(reply.held);
+        const results = await sendDirect(this.peers, parts, reply.parts);
+        let bytes = 0;
+        results.forEach((r, k) => {
+          bytes += r.bytes;
+          if (!r.delivered) this.unconfirmed.set(parts[k].ticket, reply.parts[k] as ExemplarColumns[]);
+        });
+        return {
+          header: {
+            type: 'ok',
+            held: reply.held,
+            bytes,
+            parts: results.map((r) => ({ delivered: r.delivered, reason: r.reason })),
+          },
+          bodies: [],
+        };
+      }
+      case 'settle': {
+        // The coordinator knows from the receiver whether it took the rows: keep them only if not.
+        const ticket = String(h.ticket);
+        const rows = this.unconfirmed.get(ticket);
+        this.unconfirmed.delete(ticket);
+        if (rows && h.keep === true) this.holds(await this.link.insert(rows));
+        return { header: { type: 'ok', held: this.heldRows }, bodies: [] };
       }
       default:
         throw refused(`unknown request ${JSON.stringify(h.op)}`);
     }
+  }
+
+  private holds(rows: number): void {
+    this.heldRows = rows;
+    this.bytesHeld = rows * this.rowBytes;
   }
 
   /** The rate limit now in force (reapplied by nothing: kept for the agent's status line). */
@@ -138,6 +198,28 @@ export class WorkerSlot {
 }
 
 class Refusal extends Error {}
+
+interface Part {
+  readonly count: number;
+  readonly ticket: string;
+  readonly host: string;
+  readonly port: number;
+  readonly slot: number;
+}
+
+function isPart(p: unknown): p is Part {
+  const q = p as Part;
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    Number.isInteger(q.count) &&
+    q.count >= 0 &&
+    typeof q.ticket === 'string' &&
+    typeof q.host === 'string' &&
+    Number.isInteger(q.port) &&
+    Number.isInteger(q.slot)
+  );
+}
 
 function refused(message: string): Refusal {
   return new Refusal(message);

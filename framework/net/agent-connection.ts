@@ -74,6 +74,8 @@ export interface AgentControl {
   readonly info: AgentInfo;
   stop(slot: number, pass: number): void;
   setRateLimit(slot: number, rate: number): void;
+  /** Tell the agent to stop waiting for direct move `ticket` (its sender failed). */
+  cancel(ticket: string, reason: string): void;
   chunksDone(slot: number): number;
   /** Rejects when the agent is lost (silent or disconnected): the reason, one line. */
   readonly lost: Promise<never>;
@@ -142,6 +144,10 @@ export class AgentConnection implements AgentControl {
 
   setRateLimit(slot: number, rate: number): void {
     this.channel.send({ type: 'rate', slot, rate }).catch(() => {});
+  }
+
+  cancel(ticket: string, reason: string): void {
+    this.channel.send({ type: 'cancel', ticket, reason }).catch(() => {});
   }
 
   chunksDone(slot: number): number {

@@ -10,6 +10,14 @@ import { type AgentAccess, AgentConnection, probeAgent } from './agent-connectio
 import { RemoteWorker } from './remote-worker.ts';
 import { type Endpoint, formatEndpoint } from './secure-socket.ts';
 
+/** The transport, with what only it knows. */
+export interface AgentTransport extends WorkerTransport {
+  /** Let go of every agent (after the job's links are closed, or when starting failed). */
+  close(): void;
+  /** Bytes of exemplars, parameters and results the coordinator has received from agents. */
+  bytesReceived(): number;
+}
+
 /** One worker slot of one agent, as a host of the job. */
 export interface RemoteHost {
   readonly name: string;
@@ -48,10 +56,11 @@ export function agentTransport(
   hosts: readonly RemoteHost[],
   access: AgentAccess,
   fallback: WorkerTransport = threadTransport,
-): WorkerTransport & { close(): void } {
+): AgentTransport {
   const job = randomBytes(6).toString('hex');
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const agents = new Map<string, Promise<AgentConnection>>();
+  const workers: RemoteWorker[] = [];
   const agentFor = (host: RemoteHost, spec: WorkerSpec): Promise<AgentConnection> => {
     const key = formatEndpoint(host.endpoint);
     let a = agents.get(key);
@@ -77,9 +86,11 @@ export function agentTransport(
       if (!host) return fallback.start(spec);
       const agent = await agentFor(host, spec);
       const channel = await agent.openWorker(host.slot, spec.fault);
-      return new RemoteWorker(spec.index, spec.host, host.slot, agent, channel);
+      const worker = new RemoteWorker(spec.index, spec.host, host.slot, agent, channel);
+      workers.push(worker);
+      return worker;
     },
-    /** Let go of every agent (after the job's links are closed, or when starting failed). */
+    bytesReceived: () => workers.reduce((s, w) => s + w.bytesReceived, 0),
     close() {
       for (const a of agents.values())
         a.then(

@@ -28,6 +28,7 @@ export class MessageChannel {
   private readonly waiting: { resolve(m: Message): void; reject(e: Error): void }[] = [];
   private partial: { header: Record<string, unknown>; bodies: Uint8Array[]; expected: number } | null = null;
   private closedWith: ChannelClosed | null = null;
+  private received = 0;
   private readonly closeHandlers: ((reason: ChannelClosed) => void)[] = [];
 
   constructor(readonly conn: FramedConnection) {
@@ -37,6 +38,11 @@ export class MessageChannel {
 
   get remote(): string {
     return this.conn.remote;
+  }
+
+  /** Bytes of message bodies received so far (what a move costs this end of the connection). */
+  get bodyBytesReceived(): number {
+    return this.received;
   }
 
   get isClosed(): boolean {
@@ -85,6 +91,7 @@ export class MessageChannel {
       }
       this.partial = { header: frame.value, bodies: [], expected: expected as number };
     } else if (frame.kind === 'bytes') {
+      this.received += frame.bytes.byteLength;
       this.partial.bodies.push(frame.bytes);
     } else {
       this.destroy('protocol error: a header arrived where a message body belongs');

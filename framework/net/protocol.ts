@@ -9,13 +9,14 @@
  *   pass, …) one at a time, in order: the in-order rule of `WorkerLink` holds because the
  *   connection is a queue and the agent serves it one request at a time.
  * - `probe`: asks an agent who it is (name, workers, speed, memory cap), then closes.
+ * - `peer`: another agent of the same job, streaming one direct move to one of its workers.
  *
  * A message is one JSON frame, then `bodies` binary frames (exemplars as Arrow IPC streams,
  * parameters and accumulators as raw little-endian Float64 bytes).
  */
 import type { FaultPlan } from '../runtime/faults.ts';
 
-export type Role = 'job' | 'worker' | 'probe';
+export type Role = 'job' | 'worker' | 'probe' | 'peer';
 
 export interface Hello {
   readonly type: 'hello';
@@ -27,6 +28,8 @@ export interface Hello {
   readonly slot?: number;
   /** For `worker`: a fault to inject in it (tests and `--inject-fault`). */
   readonly fault?: FaultPlan;
+  /** For `peer`: the direct move this connection carries (see agent/direct-moves.ts). */
+  readonly ticket?: string;
 }
 
 export interface AgentInfo {

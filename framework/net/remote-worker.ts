@@ -8,11 +8,13 @@
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
 import type { ExtractReply, PassReply } from '../runtime/messages.ts';
-import type { WorkerLink } from '../runtime/worker-link.ts';
+import type { DirectMoveResult, WorkerLink } from '../runtime/worker-link.ts';
 import type { AgentControl } from './agent-connection.ts';
+import { moveDirect } from './direct-move.ts';
 import type { Body, Message, MessageChannel } from './message-channel.ts';
 import { bytesOf, exemplarBodies, exemplarsFrom, float64From, int32From } from './payloads.ts';
 import { isObject } from './protocol.ts';
+import type { Endpoint } from './secure-socket.ts';
 
 export class RemoteWorker implements WorkerLink {
   private dead: WorkerFault | null = null;
@@ -24,7 +26,7 @@ export class RemoteWorker implements WorkerLink {
   constructor(
     readonly index: number,
     readonly host: string,
-    private readonly slot: number,
+    readonly slot: number,
     private readonly agent: AgentControl,
     private readonly channel: MessageChannel,
   ) {
@@ -40,6 +42,64 @@ export class RemoteWorker implements WorkerLink {
 
   get alive(): boolean {
     return this.dead === null;
+  }
+
+  /** Where this worker's agent listens (other agents dial it for direct moves). */
+  get endpoint(): Endpoint {
+    return this.agent.endpoint;
+  }
+
+  /** Bytes of bodies received from this worker's agent. */
+  get bytesReceived(): number {
+    return this.channel.bodyBytesReceived;
+  }
+
+  /** Features per exemplar, learnt from the first insert. */
+  get features(): number {
+    return this.dim;
+  }
+
+  moveTo(
+    parts: readonly { readonly count: number; readonly to: WorkerLink }[],
+  ): Promise<DirectMoveResult> | null {
+    const direct = parts.map((p) => ({ count: p.count, to: p.to }));
+    if (!direct.every((p) => p.to instanceof RemoteWorker && p.to.alive)) return null;
+    return moveDirect(this, direct as { count: number; to: RemoteWorker }[]);
+  }
+
+  /** Take `rows` rows of move `ticket` from the agent that streams them (see direct-move.ts). */
+  async receiveDirect(
+    ticket: string,
+    rows: number,
+    dim: number,
+  ): Promise<{ held: number; received: number }> {
+    const m = await this.call('receive', { op: 'receive', ticket, rows, dim }, []);
+    if (dim > 0) this.dim = dim;
+    return { held: Number(m.header.held), received: Number(m.header.received) };
+  }
+
+  /** Stream each part to its receiver's agent. */
+  async sendDirect(
+    parts: readonly { count: number; ticket: string; host: string; port: number; slot: number }[],
+  ): Promise<{ held: number; bytes: number; delivered: boolean[] }> {
+    const m = await this.call('send', { op: 'send', parts }, []);
+    const results = m.header.parts;
+    if (!Array.isArray(results) || results.length !== parts.length) throw this.garbled('send');
+    return {
+      held: Number(m.header.held),
+      bytes: Number(m.header.bytes),
+      delivered: results.map((r) => isObject(r) && r.delivered === true),
+    };
+  }
+
+  /** Keep (`keep`) or drop the rows of move `ticket` that were sent but not confirmed. */
+  async settleDirect(ticket: string, keep: boolean): Promise<number> {
+    return Number((await this.call('settle', { op: 'settle', ticket, keep }, [])).header.held);
+  }
+
+  /** The sender of move `ticket` is gone: stop waiting for it. */
+  cancelReceive(ticket: string, reason: string): void {
+    if (!this.dead) this.agent.cancel(ticket, reason);
   }
 
   get fault(): WorkerFault | null {

@@ -16,7 +16,8 @@ export interface MoveResult {
  * Carry out a transfer plan: every sender cuts its fragments for all its receivers in
  * one request, and each fragment goes on to its receiver as soon as it arrives, so a
  * vacated worker's data flows to several receivers at once. Buffers are transferred
- * (moved, not copied) at each hop.
+ * (moved, not copied) at each hop. Workers that can reach each other (agents) move the
+ * rows themselves (`WorkerLink.moveTo`): the coordinator only sends the plan.
  */
 export async function moveData(
   workers: readonly WorkerLink[],
@@ -38,6 +39,17 @@ export async function moveData(
   // Settle every call before reporting a fault: recovery must not race a delivery still in flight.
   const extracted = await Promise.allSettled(
     [...bySender].map(async ([from, list]) => {
+      const direct = workers[from].moveTo?.(list.map((t) => ({ count: t.count, to: workers[t.to] })));
+      if (direct) {
+        const r = await direct;
+        senderDoneAt.set(from, clock());
+        held[from] = r.held;
+        list.forEach((t, k) => {
+          held[t.to] = Math.max(held[t.to], r.receivers[k]);
+        });
+        bytes += r.bytes;
+        return;
+      }
       const reply = await workers[from].extract(list.map((t) => t.count));
       senderDoneAt.set(from, clock());
       held[from] = reply.held;

@@ -49,6 +49,24 @@ export interface WorkerLink {
   /** Chunks completed since the worker started: progress, for reports and benchmarks. */
   chunksDone(): number;
   close(): Promise<void>;
+  /**
+   * Optional, for transports whose workers can reach each other (agents): move `count` rows
+   * to each `to` straight from this worker, not relayed through the coordinator. Null when
+   * some receiver cannot be reached that way; the caller relays instead. Settles every part
+   * before it resolves or rejects: each row is then with its receiver or still here.
+   */
+  moveTo?(
+    parts: readonly { readonly count: number; readonly to: WorkerLink }[],
+  ): Promise<DirectMoveResult> | null;
+}
+
+export interface DirectMoveResult {
+  /** Exemplars this worker holds afterwards. */
+  readonly held: number;
+  /** Exemplars each part's receiver holds afterwards (-1 if it did not say). */
+  readonly receivers: readonly number[];
+  /** Bytes that travelled. */
+  readonly bytes: number;
 }
 
 /** What it takes to start one worker. */

@@ -58,6 +58,7 @@ describe('a job on agents', () => {
     try {
       expect(agents.map((a) => a.busyWith !== null)).toEqual([true, true, true]);
       const quiet = await job.pass(weights);
+      const receivedBefore = transport.bytesReceived();
       const computing = watch.next();
       const pass = job.pass(weights);
       await computing;
@@ -65,6 +66,11 @@ describe('a job on agents', () => {
       const interrupted = await pass;
       expect(job.redistributions().map((r) => r.reason)).toContain('evacuate');
       expect(job.counts()[2]).toBe(0);
+      // The exemplars went from agent to agent: the coordinator got the plan's replies and the
+      // pass's accumulators (a few kB), not the ~1.8 MB that moved.
+      const moved = job.redistributions().reduce((s, r) => s + r.bytesMoved, 0);
+      expect(moved).toBeGreaterThan(500_000);
+      expect(transport.bytesReceived() - receivedBefore).toBeLessThan(50_000);
       // The agents' own account of what they hold: every id exactly once.
       const held = (await job.heldIds()).flatMap((ids) => [...ids]).sort((x, y) => x - y);
       expect(held).toEqual(Array.from({ length: data.count }, (_, i) => i));
@@ -86,6 +92,51 @@ describe('a job on agents', () => {
       await new Promise((r) => setTimeout(r, 20));
     expect(agents.map((a) => a.busyWith)).toEqual([null, null, null]);
   }, 60_000);
+});
+
+describe('faults in the middle of a direct move', () => {
+  it.each([
+    [0, 'throw', 'the vacated sender'],
+    [0, 'exit', 'the vacated sender'],
+    [1, 'throw', 'a receiver'],
+    [2, 'exit', 'a receiver'],
+  ] as const)(
+    'worker %i %s (%s): every exemplar counted exactly once afterwards',
+    async (faulty, kind, _who) => {
+      const data = randomColumns(3000, 4, 5);
+      const hosts = await discoverAgents(agents.map(endpointOf), {});
+      const transport = agentTransport(hosts, {});
+      const job = await AdmJob.start({
+        ...jobOptions(data, [1, 1, 1], {
+          emulateSpeeds: false,
+          soloRate: 1e6,
+          rebalance: false,
+          transport,
+          // Move 1 is the initial load; move 2 is the vacate's direct move.
+          injectFaults: new Map([[faulty, { kind, when: 'during-transfer', count: 2 }]]),
+        }),
+        hosts: hosts.map((h) => ({ name: h.name, speed: 1 })),
+      });
+      const ids = Array.from({ length: data.count }, (_, i) => i);
+      try {
+        const reference = await job.pass(new Float64Array(1));
+        expect(reference[0]).toBe(data.count);
+        job.send({ type: 'vacate', host: 'a0' });
+        const after = await job.pass(new Float64Array(1));
+        expect([after[0], after[1], after[2]]).toEqual([reference[0], reference[1], reference[2]]);
+        expect(job.faults().map((f) => f.host)).toEqual([`a${faulty}`]);
+        const held = (await job.heldIds()).flatMap((h) => [...h]).sort((x, y) => x - y);
+        expect(held).toEqual(ids);
+        expect(job.counts()[0]).toBe(0);
+      } finally {
+        await job.close();
+        transport.close();
+      }
+      for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
+        await new Promise((r) => setTimeout(r, 20));
+    },
+    60_000,
+  );
 });
 
 describe('what an agent refuses', () => {

@@ -1,0 +1,122 @@
+/**
+ * Direct moves, agent to agent: the sending agent streams a part of its worker's exemplars
+ * to the receiving agent over a peer connection, one Arrow IPC stream per ~1 MB batch, each
+ * written only once the socket has taken the previous one, so neither side holds more than
+ * a few batches beyond the data itself. The receiver inserts the rows into its worker only
+ * once all of them are in, then confirms. The coordinator learns from the receiver whether
+ * it took them, and tells the sender to drop or keep its copy: every row ends up exactly once.
+ */
+import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { encodeExemplars } from '../exemplars/ipc.ts';
+import type { MessageChannel } from '../net/message-channel.ts';
+import { exemplarsFrom } from '../net/payloads.ts';
+import type { Endpoint } from '../net/secure-socket.ts';
+import type { PeerRendezvous } from './peer-rendezvous.ts';
+
+export interface PeerAccess {
+  readonly rendezvous: PeerRendezvous;
+  /** A peer connection to the agent at `endpoint`, for move `ticket` to its slot `slot`. */
+  dial(endpoint: Endpoint, slot: number, ticket: string): Promise<MessageChannel>;
+}
+
+export type Received =
+  | { readonly fragments: ExemplarColumns[]; readonly bytes: number; confirm(): void }
+  | { readonly fragments: null; readonly reason: string };
+
+/** Wait for move `ticket`'s sender and take all `rows` rows from it, or nothing. */
+export async function receiveDirect(
+  peers: PeerAccess,
+  ticket: string,
+  rows: number,
+  dim: number,
+  admit: (bytes: number) => string | null,
+): Promise<Received> {
+  let channel: MessageChannel;
+  try {
+    channel = await peers.rendezvous.await(ticket);
+  } catch (error) {
+    return { fragments: null, reason: (error as Error).message };
+  }
+  const fragments: ExemplarColumns[] = [];
+  let got = 0;
+  let bytes = 0;
+  try {
+    for (;;) {
+      const m = await channel.next();
+      if (m.header.type === 'end') break;
+      if (m.header.type !== 'rows') throw new Error(`unexpected ${String(m.header.type)} in a move`);
+      for (const b of m.bodies) bytes += b.byteLength;
+      const why = admit(bytes);
+      if (why) throw new Error(why);
+      for (const f of exemplarsFrom(m.bodies, dim)) {
+        got += f.count;
+        fragments.push(f);
+      }
+      if (got > rows) throw new Error(`the sender sent more than the ${rows} rows of the move`);
+    }
+    if (got !== rows) throw new Error(`the sender sent ${got} of the ${rows} rows of the move`);
+  } catch (error) {
+    const reason = (error as Error).message;
+    channel.send({ type: 'refused', reason }).catch(() => {});
+    channel.destroy(reason);
+    return { fragments: null, reason };
+  }
+  return {
+    fragments,
+    bytes,
+    confirm() {
+      channel
+        .send({ type: 'committed', rows })
+        .catch(() => {})
+        .finally(() => channel.close());
+    },
+  };
+}
+
+export interface SendPart {
+  readonly ticket: string;
+  readonly host: string;
+  readonly port: number;
+  readonly slot: number;
+}
+
+export interface Sent {
+  readonly delivered: boolean;
+  readonly bytes: number;
+  readonly reason?: string;
+}
+
+/** Stream each part to its receiver, all receivers at once. */
+export function sendDirect(
+  peers: PeerAccess,
+  parts: readonly SendPart[],
+  fragments: readonly (readonly ExemplarColumns[])[],
+): Promise<Sent[]> {
+  return Promise.all(parts.map((p, k) => sendOne(peers, p, fragments[k])));
+}
+
+async function sendOne(
+  peers: PeerAccess,
+  part: SendPart,
+  fragments: readonly ExemplarColumns[],
+): Promise<Sent> {
+  let bytes = 0;
+  let channel: MessageChannel | null = null;
+  try {
+    channel = await peers.dial({ host: part.host, port: part.port }, part.slot, part.ticket);
+    for (const f of fragments) {
+      const body = encodeExemplars([f], f.dim);
+      bytes += body.byteLength;
+      // Resolves once the socket has taken the batch: back-pressure bounds what is buffered.
+      await channel.send({ type: 'rows' }, [body]);
+    }
+    await channel.send({ type: 'end' });
+    const ack = await channel.next();
+    if (ack.header.type !== 'committed') throw new Error(String(ack.header.reason ?? 'the receiver refused'));
+    return { delivered: true, bytes };
+  } catch (error) {
+    return { delivered: false, bytes, reason: (error as Error).message };
+  } finally {
+    channel?.close();
+  }
+}

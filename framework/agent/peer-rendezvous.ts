@@ -1,0 +1,82 @@
+/**
+ * Where a direct move's two halves meet on the receiving agent: the coordinator's `receive`
+ * request and the sending agent's peer connection carry the same ticket, and either may
+ * arrive first. A ticket the coordinator cancels (its sender failed) ends the wait.
+ */
+import type { MessageChannel } from '../net/message-channel.ts';
+
+interface Meeting {
+  channel?: MessageChannel;
+  waiter?: { resolve(c: MessageChannel): void; reject(e: Error): void };
+  cancelled?: string;
+}
+
+/** A peer connection that nobody asks for within this long is dropped. */
+const UNCLAIMED_MS = 60_000;
+
+export class PeerRendezvous {
+  private readonly meetings = new Map<string, Meeting>();
+
+  /** A sending agent's connection for `ticket` arrived. */
+  arrive(ticket: string, channel: MessageChannel): void {
+    const m = this.meetings.get(ticket) ?? {};
+    if (m.channel || m.cancelled) {
+      channel.destroy(
+        m.cancelled ? `move ${ticket} was cancelled` : `a second connection for move ${ticket}`,
+      );
+      return;
+    }
+    if (m.waiter) {
+      this.meetings.delete(ticket);
+      m.waiter.resolve(channel);
+      return;
+    }
+    m.channel = channel;
+    this.meetings.set(ticket, m);
+    setTimeout(() => {
+      if (this.meetings.get(ticket) === m && m.channel) {
+        this.meetings.delete(ticket);
+        channel.destroy('nobody asked for this move');
+      }
+    }, UNCLAIMED_MS).unref();
+  }
+
+  /** The sender's connection for `ticket`, once it is there; rejects if the move is cancelled. */
+  await(ticket: string): Promise<MessageChannel> {
+    const m = this.meetings.get(ticket) ?? {};
+    if (m.cancelled) {
+      this.meetings.delete(ticket);
+      return Promise.reject(new Error(m.cancelled));
+    }
+    if (m.channel) {
+      this.meetings.delete(ticket);
+      return Promise.resolve(m.channel);
+    }
+    return new Promise((resolve, reject) => {
+      m.waiter = { resolve, reject };
+      this.meetings.set(ticket, m);
+    });
+  }
+
+  /** The coordinator gave up on this move (its sender failed): whoever waits stops waiting. */
+  cancel(ticket: string, reason: string): void {
+    const m = this.meetings.get(ticket) ?? {};
+    if (m.waiter) {
+      this.meetings.delete(ticket);
+      m.waiter.reject(new Error(reason));
+      return;
+    }
+    m.channel?.destroy(reason);
+    delete m.channel;
+    m.cancelled = reason;
+    this.meetings.set(ticket, m);
+  }
+
+  clear(reason: string): void {
+    for (const m of this.meetings.values()) {
+      m.waiter?.reject(new Error(reason));
+      m.channel?.destroy(reason);
+    }
+    this.meetings.clear();
+  }
+}
