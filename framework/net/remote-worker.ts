@@ -5,6 +5,7 @@
  * agent's heartbeat: the agent watches its thread as the thread transport does, and
  * reports the thread's fault in its reply; the coordinator watches the agent.
  */
+import { byteSize } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
 import type { ExtractReply, PassReply } from '../runtime/messages.ts';
@@ -106,16 +107,20 @@ export class RemoteWorker implements WorkerLink {
     return this.dead;
   }
 
+  /**
+   * Sent in requests of at most `INSERT_GROUP_BYTES`, one after the other, so an agent
+   * receiving a large share (the initial load) holds at most one group beyond its data.
+   */
   async insert(fragments: readonly ExemplarColumns[]): Promise<number> {
     const dim = fragments[0]?.dim ?? this.dim;
-    const rows = fragments.reduce((s, f) => s + f.count, 0);
-    const bytes = fragments.reduce(
-      (s, f) => s + f.ids.byteLength * 2 + f.features.byteLength + f.processed.byteLength,
-      0,
-    );
-    const m = await this.call('insert', { op: 'insert', dim, rows, bytes }, exemplarBodies(fragments));
+    let held = -1;
+    for (const group of groupsOf(fragments, INSERT_GROUP_BYTES)) {
+      const rows = group.reduce((s, f) => s + f.count, 0);
+      const m = await this.call('insert', { op: 'insert', dim, rows }, exemplarBodies(group));
+      held = Number(m.header.held);
+    }
     if (dim > 0) this.dim = dim;
-    return Number(m.header.held);
+    return held; // groupsOf always yields at least one (possibly empty) group
   }
 
   async extract(counts: readonly number[]): Promise<ExtractReply> {
@@ -226,4 +231,23 @@ export class RemoteWorker implements WorkerLink {
     this.agent.release(this.slot);
     return this.dead;
   }
+}
+
+/** Above this many bytes, an insert goes as several requests. */
+const INSERT_GROUP_BYTES = 16 << 20;
+
+/** `fragments` in consecutive groups of at most `limit` bytes (a bigger fragment alone). */
+function groupsOf(fragments: readonly ExemplarColumns[], limit: number): ExemplarColumns[][] {
+  const groups: ExemplarColumns[][] = [[]];
+  let bytes = 0;
+  for (const f of fragments) {
+    const size = byteSize(f);
+    if (bytes + size > limit && groups[groups.length - 1].length > 0) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups[groups.length - 1].push(f);
+    bytes += size;
+  }
+  return groups;
 }
