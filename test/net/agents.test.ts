@@ -24,7 +24,10 @@ interface Report {
 
 const readReport = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Report;
 
-/** Vacate h1 after iteration 2, bring it back after iteration 4. */
+/**
+ * Vacate h1 after iteration 2, bring it back after iteration 4. The job defers an
+ * `available` (100 ms, or 4× the last move) before acting on it: 20 iterations leave time.
+ */
 const VACATE_RETURN = file(
   'vacate-return.json',
   JSON.stringify({
@@ -56,14 +59,14 @@ describe('a coordinator and three agent processes', () => {
     const overAgents = join(dir, 'agents.json');
     const overThreads = join(dir, 'threads.json');
     const hosts = agents.map((a) => a.address).join(',');
-    const a = await admove([...job(8), '--hosts', hosts, '--trace', VACATE_RETURN, '--report', overAgents]);
+    const a = await admove([...job(20), '--hosts', hosts, '--trace', VACATE_RETURN, '--report', overAgents]);
     expect(a.code, a.stderr).toBe(0);
-    const t = await admove([...job(8), '--workers', '3', '--trace', VACATE_RETURN, '--report', overThreads]);
+    const t = await admove([...job(20), '--workers', '3', '--trace', VACATE_RETURN, '--report', overThreads]);
     expect(t.code, t.stderr).toBe(0);
     const ra = readReport(overAgents);
     const rt = readReport(overThreads);
     expect(ra.status).toBe('completed');
-    expect(ra.final.iterations).toBe(8);
+    expect(ra.final.iterations).toBe(20);
     expect(ra.faults).toEqual([]);
     // The vacate moved h1's exemplars off it, over the network, and the return was applied.
     const evacuations = ra.redistributions.filter((r) => r.reason === 'evacuate');
