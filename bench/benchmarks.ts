@@ -6,5 +6,14 @@ import { micro } from './micro.ts';
 import { quiet } from './quiet.ts';
 import { redistribution } from './redistribution.ts';
 import { scale } from './scale.ts';
+import { tcp } from './tcp.ts';
 
-export const BENCHMARKS: readonly Benchmark[] = [quiet, redistribution, balance, adaptation, scale, micro];
+export const BENCHMARKS: readonly Benchmark[] = [
+  quiet,
+  redistribution,
+  balance,
+  adaptation,
+  scale,
+  micro,
+  tcp,
+];

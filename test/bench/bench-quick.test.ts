@@ -25,6 +25,11 @@ const REQUIRED: Record<string, { always: string[]; maybeNull?: string[] }> = {
   adaptation: { always: ['adaptationRatio', 'adaptationRatioMin', 'adaptationRatioMax', 'soloRate'] },
   scale: { always: ['growthFirstToLast'], maybeNull: ['growth2to32'] },
   micro: { always: ['kernelExemplarsPerSecond', 'kernelGflops', 'referenceGflops', 'checkNanoseconds'] },
+  // Quick mode moves tiny sizes: the ratios named for 20.8 and 100 MB are null there.
+  tcp: {
+    always: ['tcpRatioSmall', 'tcpRatioLarge', 'tlsRatioSmall', 'movedMBSmall', 'movedMBLarge'],
+    maybeNull: ['tcpRatio20MB', 'tcpRatio100MB', 'tlsRatio20MB'],
+  },
 };
 
 const TIMEOUT = 420_000;
