@@ -6,8 +6,10 @@
  * once all of them are in, then confirms. The coordinator learns from the receiver whether
  * it took them, and tells the sender to drop or keep its copy: every row ends up exactly once.
  */
+
+import { byteSize } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { encodeExemplars } from '../exemplars/ipc.ts';
+import { exemplarStreamParts } from '../exemplars/ipc.ts';
 import type { MessageChannel } from '../net/message-channel.ts';
 import { exemplarsFrom } from '../net/payloads.ts';
 import type { Endpoint } from '../net/secure-socket.ts';
@@ -105,8 +107,8 @@ async function sendOne(
   try {
     channel = await peers.dial({ host: part.host, port: part.port }, part.slot, part.ticket);
     for (const f of fragments) {
-      const body = encodeExemplars([f], f.dim);
-      bytes += body.byteLength;
+      const body = await exemplarStreamParts([f], f.dim);
+      bytes += byteSize(f);
       // Resolves once the socket has taken the batch: back-pressure bounds what is buffered.
       await channel.send({ type: 'rows' }, [body]);
     }

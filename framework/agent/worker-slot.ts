@@ -97,7 +97,7 @@ export class WorkerSlot {
         }
         const reply = await this.link.extract(counts as number[]);
         this.holds(reply.held);
-        const bodies = reply.parts.flatMap((part) => exemplarBodies(part));
+        const bodies = (await Promise.all(reply.parts.map((part) => exemplarBodies(part)))).flat();
         return { header: { type: 'ok', held: reply.held, parts: reply.parts.map((p) => p.length) }, bodies };
       }
       case 'pass': {

@@ -96,6 +96,21 @@ export async function writeExemplars(
 }
 
 /**
+ * One stream holding every row of `fragments`, as the writer's pieces in order: metadata,
+ * padding and the body buffers as views of the fragments' own arrays (no copy). Send them
+ * one after the other (a socket's writev); the fragments must not change until they are sent.
+ */
+export async function exemplarStreamParts(
+  fragments: readonly ExemplarColumns[],
+  dim: number,
+  options: EncodeOptions = {},
+): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of finishedWriter(fragments, dim, options)) parts.push(chunk);
+  return parts;
+}
+
+/**
  * Every stream in `bytes` (streams back to back; or the same bytes in consecutive pieces),
  * each as its record batches' columns. Zero copy when a message body lies in one piece.
  */

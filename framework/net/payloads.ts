@@ -6,7 +6,7 @@
  */
 import { copyRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { decodeExemplars, encodeExemplars } from '../exemplars/ipc.ts';
+import { decodeExemplars, exemplarStreamParts } from '../exemplars/ipc.ts';
 
 export function bytesOf(a: Float64Array | Int32Array | Uint8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -25,20 +25,29 @@ export function int32From(bytes: Uint8Array): Int32Array {
   return new Int32Array(bytes.slice().buffer);
 }
 
-/** One Arrow IPC stream per fragment. */
-export function exemplarBodies(fragments: readonly ExemplarColumns[]): Uint8Array[] {
-  return fragments.map((f) => encodeExemplars([f], f.dim));
+/**
+ * One Arrow IPC stream per fragment, each as its pieces (views of the fragment's arrays,
+ * no copy): a body of one frame, written piece by piece.
+ */
+export function exemplarBodies(fragments: readonly ExemplarColumns[]): Promise<Uint8Array[][]> {
+  return Promise.all(fragments.map((f) => exemplarStreamParts([f], f.dim)));
 }
 
 /**
- * The exemplars of IPC bodies, each batch copied into buffers of its own: the received
- * bytes may share a buffer with other data, and a thread worker takes exemplars by
- * transferring their buffers.
+ * The exemplars of IPC bodies. A body of one record batch that owns its whole buffer (a
+ * frame assembled from several socket reads) is used in place: the columns are views of
+ * it, and a thread worker takes them by transferring that one buffer. Anything else (a
+ * small frame inside one socket read, shared with other frames; several batches in one
+ * buffer) is copied out first.
  */
 export function exemplarsFrom(bodies: readonly Uint8Array[], dim: number): ExemplarColumns[] {
   const out: ExemplarColumns[] = [];
   for (const body of bodies) {
-    for (const view of decodeExemplars(body, dim)) out.push(copyRows(view, 0, view.count));
+    const views = decodeExemplars(body, dim);
+    // In place only when one batch uses the buffer: a worker hands a whole batch on by
+    // transferring its buffer, which must then hold nothing else it keeps.
+    const owned = views.length === 1 && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+    for (const view of views) out.push(owned ? view : copyRows(view, 0, view.count));
   }
   return out;
 }

@@ -116,7 +116,7 @@ export class RemoteWorker implements WorkerLink {
     let held = -1;
     for (const group of groupsOf(fragments, INSERT_GROUP_BYTES)) {
       const rows = group.reduce((s, f) => s + f.count, 0);
-      const m = await this.call('insert', { op: 'insert', dim, rows }, exemplarBodies(group));
+      const m = await this.call('insert', { op: 'insert', dim, rows }, await exemplarBodies(group));
       held = Number(m.header.held);
     }
     if (dim > 0) this.dim = dim;

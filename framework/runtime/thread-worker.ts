@@ -131,7 +131,11 @@ export class ThreadWorker implements WorkerLink {
           else resolve(value);
         },
         (error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
+          // A clone error from the thread arrives as a plain object with a message.
+          const message =
+            error instanceof Error
+              ? error.message
+              : String((error as { message?: unknown } | null)?.message ?? error);
           const exited = /exit/i.test(message) && !/injected fault: throw/.test(message);
           const outcome = classifyWorkerError(
             this.index,
@@ -170,7 +174,8 @@ export class ThreadWorker implements WorkerLink {
     if (rows > 0) this.rowBytes = bytes / rows;
     const reply = await this.run<{ held: number }>(
       { kind: 'insert', fragments },
-      fragments.flatMap(transferListOf),
+      // Columns received over a network may share one buffer: list each buffer once.
+      [...new Set(fragments.flatMap(transferListOf))],
       this.limitFor(bytes),
     );
     return reply.held;

@@ -45,8 +45,10 @@ class Moved<T> {
 }
 
 function withTransfers<T extends object>(value: T, buffers: ArrayBuffer[]) {
+  // Columns that arrived over a network share one buffer: a transfer list names each once.
+  const unique = [...new Set(buffers)];
   // piscina's declared parameter type does not name its own Transferable protocol; Moved implements it.
-  return Piscina.move(new Moved(value, buffers) as unknown as ArrayBuffer);
+  return Piscina.move(new Moved(value, unique) as unknown as ArrayBuffer);
 }
 
 export default async function handle(request: WorkerRequest): Promise<unknown> {

@@ -134,7 +134,7 @@ describe('faults over the network', () => {
         err += d;
       });
       const done = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
-      for (let i = 0; i < 400 && !/iter\s+3\b/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 2400 && !/iter\s+3\b/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
       expect(out).toMatch(/iter\s+3\b/);
       await agents[1].kill('SIGKILL');
       expect(await done, err).toBe(0);
