@@ -151,6 +151,46 @@ describe('faults over the network', () => {
   }, 120_000);
 });
 
+describe('an agent that stops answering', () => {
+  it('SIGSTOP of one of three agents mid-run: found hung by its missing heartbeat, its share reloaded', async () => {
+    const agents = await startAgents(3, (k) => ['--name', `s${k}`]);
+    try {
+      const report = join(dir, 'stopped.json');
+      const job = spawnAdmove([...job25(agents), '--report', report]);
+      let out = '';
+      job.stdout?.on('data', (d) => {
+        out += d;
+      });
+      const done = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
+      for (let i = 0; i < 2400 && !/iter\s+3\b/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(out).toMatch(/iter\s+3\b/);
+      agents[2].child.kill('SIGSTOP');
+      expect(await done, out).toBe(0);
+      const r = readReport(report);
+      expect(r.final.iterations).toBe(25);
+      expect(r.faults.map((f) => `${f.host} ${f.cause}`)).toEqual(['s2 hung']);
+      expect(r.faults[0].exemplarsReloaded).toBeGreaterThan(0);
+    } finally {
+      await stopAgents(agents);
+    }
+  }, 120_000);
+});
+
+/** 25 iterations of a small job on `agents`, no trace. */
+function job25(agents: readonly AgentProcess[]): string[] {
+  return [
+    'opt',
+    '--synthetic',
+    '3000x16',
+    '--iterations',
+    '25',
+    '--hosts',
+    agents.map((a) => a.address).join(','),
+    '--trace',
+    'none',
+  ];
+}
+
 describe('security and bad peers', () => {
   it('an agent on a non-loopback address without a secret refuses to start, in one line', async () => {
     const r = await admove(['agent', '--listen', '0.0.0.0:0'], 30_000);
