@@ -14,9 +14,9 @@ export type {
   SchedulerEvent,
   SchedulerEventType,
 } from './events/types.ts';
-export { columnsFromTable } from './exemplars/batch.ts';
 // Data.
 export type { ExemplarColumns } from './exemplars/columns.ts';
+export { columnsFromTable } from './exemplars/rows.ts';
 export { describeMachine } from './machine/describe.ts';
 export { passMachine } from './machine/pass-machine.ts';
 export { workerMachine } from './machine/worker-machine.ts';

@@ -7,11 +7,10 @@
  * it took them, and tells the sender to drop or keep its copy: every row ends up exactly once.
  */
 
-import { byteSize } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { exemplarStreamParts } from '../exemplars/ipc.ts';
+import { byteSize } from '../exemplars/rows.ts';
 import type { MessageChannel } from '../net/message-channel.ts';
-import { exemplarsFrom } from '../net/payloads.ts';
+import { exemplarBodies, exemplarsFrom } from '../net/payloads.ts';
 import type { Endpoint } from '../net/secure-socket.ts';
 import type { PeerRendezvous } from './peer-rendezvous.ts';
 
@@ -50,7 +49,7 @@ export async function receiveDirect(
       for (const b of m.bodies) bytes += b.byteLength;
       const why = admit(bytes);
       if (why) throw new Error(why);
-      for (const f of exemplarsFrom(m.bodies, dim)) {
+      for (const f of await exemplarsFrom(m.bodies, dim)) {
         got += f.count;
         fragments.push(f);
       }
@@ -107,7 +106,7 @@ async function sendOne(
   try {
     channel = await peers.dial({ host: part.host, port: part.port }, part.slot, part.ticket);
     for (const f of fragments) {
-      const body = await exemplarStreamParts([f], f.dim);
+      const [body] = await exemplarBodies([f]);
       bytes += byteSize(f);
       // Resolves once the socket has taken the batch: back-pressure bounds what is buffered.
       await channel.send({ type: 'rows' }, [body]);

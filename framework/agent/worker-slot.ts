@@ -83,7 +83,7 @@ export class WorkerSlot {
         const bytes = m.bodies.reduce((s, b) => s + b.byteLength, 0);
         const why = this.admit(this.slot, bytes);
         if (why) throw refused(why);
-        const fragments = exemplarsFrom(m.bodies, dim as number);
+        const fragments = await exemplarsFrom(m.bodies, dim as number);
         const rows = fragments.reduce((s, f) => s + f.count, 0);
         const held = await this.link.insert(fragments);
         if (rows > 0) this.rowBytes = bytes / rows;

@@ -68,84 +68,15 @@ export function columnsOf(batch: RecordBatch<TypeMap>): ExemplarColumns {
   };
 }
 
-/** Rows [start, end) copied into fresh buffers of their own (one copy; transferable). */
-export function copyRows(cols: ExemplarColumns, start: number, end: number): ExemplarColumns {
-  const d = cols.dim;
-  return {
-    count: end - start,
-    dim: d,
-    ids: cols.ids.slice(start, end),
-    labels: cols.labels.slice(start, end),
-    features: cols.features.slice(start * d, end * d),
-    processed: cols.processed.slice(start, end),
-  };
-}
-
-/** About this many bytes per stored batch: small enough that cutting one is cheap, large enough for tight loops. */
-export const BATCH_BYTES = 1 << 20;
-
-/** Rows per batch of about `BATCH_BYTES` for rows like those of `cols` (at least 256). */
-export function batchRowsFor(cols: ExemplarColumns): number {
-  const rowBytes = 4 + 4 + 4 * cols.dim + 1;
-  return Math.max(256, Math.floor(BATCH_BYTES / rowBytes));
-}
-
-/**
- * Rows [start, end) copied into batches of about `BATCH_BYTES`, each with buffers of its own:
- * a later move then hands whole batches over without copying, and cuts at most one.
- */
-export function copyIntoBatches(cols: ExemplarColumns, start: number, end: number): ExemplarColumns[] {
-  const rows = batchRowsFor(cols);
-  const out: ExemplarColumns[] = [];
-  for (let s = start; s < end; s += rows) out.push(copyRows(cols, s, Math.min(end, s + rows)));
-  return out;
-}
-
-/** Zero-copy view of rows [start, end). */
-export function viewRows(cols: ExemplarColumns, start: number, end: number): ExemplarColumns {
-  const d = cols.dim;
-  return {
-    count: end - start,
-    dim: d,
-    ids: cols.ids.subarray(start, end),
-    labels: cols.labels.subarray(start, end),
-    features: cols.features.subarray(start * d, end * d),
-    processed: cols.processed.subarray(start, end),
-  };
-}
-
-/** The buffers to put in a transfer list when posting `cols` to another thread. */
-export function transferListOf(cols: ExemplarColumns): ArrayBuffer[] {
-  return [cols.ids.buffer, cols.labels.buffer, cols.features.buffer, cols.processed.buffer] as ArrayBuffer[];
-}
-
-/** Total bytes of the exemplar data in `cols` (what a move costs on the wire). */
-export function byteSize(cols: ExemplarColumns): number {
-  return cols.ids.byteLength + cols.labels.byteLength + cols.features.byteLength + cols.processed.byteLength;
-}
-
-/** Build columns from a table of features and labels, with ids `firstId + row`. */
-export function columnsFromTable(
-  features: Float32Array,
-  labels: Int32Array,
-  dim: number,
-  ids?: Int32Array,
-): ExemplarColumns {
-  const count = labels.length;
-  const idColumn = ids ?? Int32Array.from({ length: count }, (_, i) => i);
-  return { count, dim, ids: idColumn, labels, features, processed: new Uint8Array(count) };
-}
-
-/** Fresh columns holding the rows `ids` of `cols` (ids are row numbers), processed flags cleared. */
-export function gatherRows(cols: ExemplarColumns, ids: Int32Array): ExemplarColumns {
-  const { dim } = cols;
-  const count = ids.length;
-  const features = new Float32Array(count * dim);
-  const labels = new Int32Array(count);
-  for (let k = 0; k < count; k++) {
-    const row = ids[k];
-    labels[k] = cols.labels[row];
-    features.set(cols.features.subarray(row * dim, (row + 1) * dim), k * dim);
-  }
-  return { count, dim, ids: Int32Array.from(ids), labels, features, processed: new Uint8Array(count) };
-}
+// The typed-array helpers live in rows.ts (no Arrow); re-exported for callers of this module.
+export {
+  BATCH_BYTES,
+  batchRowsFor,
+  byteSize,
+  columnsFromTable,
+  copyIntoBatches,
+  copyRows,
+  gatherRows,
+  transferListOf,
+  viewRows,
+} from './rows.ts';

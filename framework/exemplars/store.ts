@@ -1,14 +1,15 @@
-import type { RecordBatch } from 'apache-arrow';
-import { copyRows, toRecordBatch, viewRows } from './batch.ts';
 import type { ExemplarColumns } from './columns.ts';
+import { copyRows, viewRows } from './rows.ts';
 
 /**
- * The exemplars one worker holds: a list of Arrow record batches (fragments received
- * from other workers are appended as they are, zero copy). Order is not kept: ADM
- * reshuffles exemplars freely, so `take` cuts from the end, whole batches first.
+ * The exemplars one worker holds: a list of batches in Arrow's columnar layout — each the
+ * four buffers of an exemplar record batch (`toRecordBatch` in batch.ts wraps them without
+ * copying), fragments from other workers appended as they are, zero copy. The store works
+ * on the buffers themselves, so a worker thread never loads apache-arrow. Order is not kept:
+ * ADM reshuffles exemplars freely, so `take` cuts from the end, whole batches first.
  */
 export class ExemplarStore {
-  private batches: { batch: RecordBatch; cols: ExemplarColumns }[] = [];
+  private batches: { cols: ExemplarColumns }[] = [];
   private total = 0;
 
   get count(): number {
@@ -26,7 +27,7 @@ export class ExemplarStore {
 
   add(cols: ExemplarColumns): void {
     if (cols.count === 0) return;
-    this.batches.push({ batch: toRecordBatch(cols), cols });
+    this.batches.push({ cols });
     this.total += cols.count;
   }
 
@@ -59,7 +60,7 @@ export class ExemplarStore {
           ? [viewRows(last.cols, keep, n), copyRows(last.cols, 0, keep)]
           : [copyRows(last.cols, keep, n), viewRows(last.cols, 0, keep)];
       out.push(leaving);
-      this.batches[this.batches.length - 1] = { batch: toRecordBatch(kept), cols: kept };
+      this.batches[this.batches.length - 1] = { cols: kept };
       left = 0;
     }
     this.total -= count;
@@ -109,25 +110,20 @@ export class ExemplarStore {
     return out;
   }
 
-  /** The record batches themselves (read-only use: IPC, inspection). */
-  recordBatches(): readonly RecordBatch[] {
-    return this.batches.map((b) => b.batch);
-  }
-
   /**
    * Merge runs of small fragments (left by moves of a few exemplars) into batches of up to
    * `targetRows`, so the inner loop's chunks stay full. Only the small ones are copied:
    * batches of `targetRows` or more are left alone, zero copy.
    */
   compact(targetRows: number): void {
-    const kept: { batch: RecordBatch; cols: ExemplarColumns }[] = [];
+    const kept: { cols: ExemplarColumns }[] = [];
     let run: ExemplarColumns[] = [];
     let runRows = 0;
     const flush = () => {
-      if (run.length === 1) kept.push({ batch: toRecordBatch(run[0]), cols: run[0] });
+      if (run.length === 1) kept.push({ cols: run[0] });
       else if (run.length > 1) {
         const merged = concatColumns(run);
-        kept.push({ batch: toRecordBatch(merged), cols: merged });
+        kept.push({ cols: merged });
       }
       run = [];
       runRows = 0;

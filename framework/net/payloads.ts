@@ -4,9 +4,12 @@
  * accumulators, ids and flags as their raw little-endian bytes (every host admove runs on
  * is little-endian: ipc.ts refuses to run elsewhere).
  */
-import { copyRows } from '../exemplars/batch.ts';
+
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { decodeExemplars, exemplarStreamParts } from '../exemplars/ipc.ts';
+import { copyRows } from '../exemplars/rows.ts';
+
+/** The Arrow IPC codec, loaded on first use: a job on threads alone never loads Arrow (≈ 0.25 s). */
+const ipc = () => import('../exemplars/ipc.ts');
 
 export function bytesOf(a: Float64Array | Int32Array | Uint8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -29,7 +32,8 @@ export function int32From(bytes: Uint8Array): Int32Array {
  * One Arrow IPC stream per fragment, each as its pieces (views of the fragment's arrays,
  * no copy): a body of one frame, written piece by piece.
  */
-export function exemplarBodies(fragments: readonly ExemplarColumns[]): Promise<Uint8Array[][]> {
+export async function exemplarBodies(fragments: readonly ExemplarColumns[]): Promise<Uint8Array[][]> {
+  const { exemplarStreamParts } = await ipc();
   return Promise.all(fragments.map((f) => exemplarStreamParts([f], f.dim)));
 }
 
@@ -40,7 +44,8 @@ export function exemplarBodies(fragments: readonly ExemplarColumns[]): Promise<U
  * small frame inside one socket read, shared with other frames; several batches in one
  * buffer) is copied out first.
  */
-export function exemplarsFrom(bodies: readonly Uint8Array[], dim: number): ExemplarColumns[] {
+export async function exemplarsFrom(bodies: readonly Uint8Array[], dim: number): Promise<ExemplarColumns[]> {
+  const { decodeExemplars } = await ipc();
   const out: ExemplarColumns[] = [];
   for (const body of bodies) {
     const views = decodeExemplars(body, dim);

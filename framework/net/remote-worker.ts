@@ -5,8 +5,9 @@
  * agent's heartbeat: the agent watches its thread as the thread transport does, and
  * reports the thread's fault in its reply; the coordinator watches the agent.
  */
-import { byteSize } from '../exemplars/batch.ts';
+
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { byteSize } from '../exemplars/rows.ts';
 import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
 import type { ExtractReply, PassReply } from '../runtime/messages.ts';
 import type { DirectMoveResult, WorkerLink } from '../runtime/worker-link.ts';
@@ -128,11 +129,13 @@ export class RemoteWorker implements WorkerLink {
     const sizes = m.header.parts;
     if (!Array.isArray(sizes) || sizes.length !== counts.length) throw this.garbled('extract');
     let next = 0;
-    const parts = sizes.map((n: unknown) => {
-      const bodies = m.bodies.slice(next, next + Number(n));
-      next += Number(n);
-      return exemplarsFrom(bodies, this.dim);
-    });
+    const parts = await Promise.all(
+      sizes.map((n: unknown) => {
+        const bodies = m.bodies.slice(next, next + Number(n));
+        next += Number(n);
+        return exemplarsFrom(bodies, this.dim);
+      }),
+    );
     return { parts, held: Number(m.header.held) };
   }
 

@@ -2,7 +2,7 @@ import { type Actor, createActor, fromPromise, toPromise } from 'xstate';
 import { JobInterrupted, RunFailure } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
-import { byteSize, gatherRows, viewRows } from '../exemplars/batch.ts';
+import { byteSize, gatherRows, viewRows } from '../exemplars/rows.ts';
 import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
 import { NoHostAvailable } from '../partition/errors.ts';

@@ -1,6 +1,6 @@
 import type { EventRecord } from '../events/types.ts';
-import { gatherRows } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { gatherRows } from '../exemplars/rows.ts';
 import type { Transfer } from '../partition/types.ts';
 import { firstError, settled } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';

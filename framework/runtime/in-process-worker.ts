@@ -1,6 +1,6 @@
 import type { KernelModule, PassKernel } from '../app/kernel.ts';
-import { batchRowsFor, byteSize, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { batchRowsFor, byteSize, transferListOf } from '../exemplars/rows.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
 import {
   classifyWorkerError,

@@ -1,5 +1,5 @@
-import { byteSize } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { byteSize } from '../exemplars/rows.ts';
 import type { Transfer } from '../partition/types.ts';
 import { firstError, settled } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { RunFailure } from '../errors.ts';
-import { copyIntoBatches } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { copyIntoBatches } from '../exemplars/rows.ts';
 import { unitRate } from './calibration.ts';
 import { type FaultPlan, isWorkerFault } from './faults.ts';
 import { threadTransport } from './thread-worker.ts';

@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
-import { byteSize, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { byteSize, transferListOf } from '../exemplars/rows.ts';
 import { moduleBeside } from '../util/module-url.ts';
 import { WorkerControl } from './control.ts';
 import { classifyWorkerError, WorkerFault } from './faults.ts';

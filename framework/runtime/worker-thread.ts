@@ -5,8 +5,8 @@
  */
 import { Piscina } from 'piscina';
 import type { PassKernel } from '../app/kernel.ts';
-import { batchRowsFor, transferListOf } from '../exemplars/batch.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { batchRowsFor, transferListOf } from '../exemplars/rows.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
 import { WorkerControl } from './control.ts';
 import { FaultInjector, PROTOCOL_ERROR_TAG } from './faults.ts';
