@@ -76,6 +76,8 @@ export function expandAgentEvents(trace: Trace, groups: ReadonlyMap<string, read
 /** The hosts of a job on agents (and local threads beside them), and how to start its workers. */
 export interface Cluster {
   readonly hosts: string[];
+  /** Memory caps by host (bytes; absent: none), in the order of `hosts`. */
+  readonly maxBytes: (number | undefined)[];
   readonly speeds: number[];
   /** Agents hosting several workers: their name → their workers' host names. */
   readonly groups: Map<string, string[]>;
@@ -114,6 +116,7 @@ export async function joinAgents(
   }
   return {
     hosts,
+    maxBytes: [...local.map(() => undefined), ...remote.map((h) => h.maxBytes)],
     speeds: [...local, ...remote.map((h) => h.speed)],
     groups,
     transport: agentTransport(remote, { secret }),

@@ -205,7 +205,10 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
   const { trainOpt } = await import('../opt/train.ts');
   const control = await openControlPort(values, secret, hosts, cluster?.groups, progress);
   const run = await trainOpt(data, settings, trace, progress, {
-    hosts,
+    hosts: hosts.map((name, i) => {
+      const maxBytes = cluster?.maxBytes[i];
+      return maxBytes === undefined ? { name } : { name, maxBytes };
+    }),
     transport: cluster?.transport,
     onJob: (job) => control?.attach(job),
     signal: stopSignal,

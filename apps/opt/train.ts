@@ -74,8 +74,8 @@ export interface RunControl {
   readonly soloRate?: number;
   /** Rebalance on measured speeds alone (default true). */
   readonly rebalance?: boolean;
-  /** Host names, one per `settings.speeds` item (default h0 … h(N-1)). */
-  readonly hosts?: readonly string[];
+  /** The hosts, one per `settings.speeds` item (default h0 … h(N-1), no memory caps). */
+  readonly hosts?: readonly { readonly name: string; readonly maxBytes?: number }[];
   /** How workers are started (default: threads on this machine; agents with --hosts). */
   readonly transport?: WorkerTransport;
   /** Called once the job runs: events may be sent to it from elsewhere (the control port). */
@@ -127,8 +127,8 @@ export async function trainOpt(
     kernelModule: KERNEL_MODULE,
     kernelConfig: shape,
     train: columnsFromTable(train.features, train.labels, train.dim),
-    hosts: (control.hosts ?? hostNames(settings.speeds.length)).map((name, i) => ({
-      name,
+    hosts: (control.hosts ?? hostNames(settings.speeds.length).map((name) => ({ name }))).map((h, i) => ({
+      ...h,
       speed: settings.speeds[i],
     })),
     transport: control.transport,

@@ -30,7 +30,8 @@ export async function receiveDirect(
   ticket: string,
   rows: number,
   dim: number,
-  admit: (bytes: number) => string | null,
+  /** Why taking this many rows would break the agent's memory cap, if it would. */
+  admit: (rows: number) => string | null,
 ): Promise<Received> {
   let channel: MessageChannel;
   try {
@@ -47,12 +48,12 @@ export async function receiveDirect(
       if (m.header.type === 'end') break;
       if (m.header.type !== 'rows') throw new Error(`unexpected ${String(m.header.type)} in a move`);
       for (const b of m.bodies) bytes += b.byteLength;
-      const why = admit(bytes);
-      if (why) throw new Error(why);
       for (const f of await exemplarsFrom(m.bodies, dim)) {
         got += f.count;
         fragments.push(f);
       }
+      const why = admit(got);
+      if (why) throw new Error(why);
       if (got > rows) throw new Error(`the sender sent more than the ${rows} rows of the move`);
     }
     if (got !== rows) throw new Error(`the sender sent ${got} of the ${rows} rows of the move`);

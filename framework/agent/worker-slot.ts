@@ -80,13 +80,13 @@ export class WorkerSlot {
       case 'insert': {
         const dim = h.dim;
         if (!(Number.isInteger(dim) && (dim as number) > 0)) throw refused('insert without a feature count');
-        const bytes = m.bodies.reduce((s, b) => s + b.byteLength, 0);
-        const why = this.admit(this.slot, bytes);
-        if (why) throw refused(why);
         const fragments = await exemplarsFrom(m.bodies, dim as number);
+        // The cap counts exemplar bytes (as the coordinator's partitioner does), not wire bytes.
+        this.rowBytes = rowBytesFor(dim as number);
         const rows = fragments.reduce((s, f) => s + f.count, 0);
+        const why = this.admit(this.slot, rows * this.rowBytes);
+        if (why) throw refused(why);
         const held = await this.link.insert(fragments);
-        if (rows > 0) this.rowBytes = bytes / rows;
         this.holds(held);
         return { header: { type: 'ok', held }, bodies: [] };
       }
@@ -137,8 +137,9 @@ export class WorkerSlot {
       case 'receive': {
         const dim = Number(h.dim);
         const rows = Number(h.rows);
-        const outcome = await receiveDirect(this.peers, String(h.ticket), rows, dim, (bytes) =>
-          this.admit(this.slot, bytes),
+        this.rowBytes = rowBytesFor(dim);
+        const outcome = await receiveDirect(this.peers, String(h.ticket), rows, dim, (rowsSoFar) =>
+          this.admit(this.slot, rowsSoFar * this.rowBytes),
         );
         if (outcome.fragments === null) {
           return {
@@ -147,7 +148,6 @@ export class WorkerSlot {
           };
         }
         const held = await this.link.insert(outcome.fragments);
-        this.rowBytes = outcome.bytes / Math.max(1, rows);
         this.holds(held);
         outcome.confirm();
         return { header: { type: 'ok', held, received: rows }, bodies: [] };
@@ -198,6 +198,11 @@ export class WorkerSlot {
 }
 
 class Refusal extends Error {}
+
+/** Bytes of one exemplar of `dim` features: id, label, features, processed flag. */
+function rowBytesFor(dim: number): number {
+  return 4 + 4 + 4 * dim + 1;
+}
 
 interface Part {
   readonly count: number;

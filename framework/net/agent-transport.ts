@@ -27,6 +27,8 @@ export interface RemoteHost {
   readonly speed: number;
   /** The agent's name: an event naming it applies to each of its workers. */
   readonly agent: string;
+  /** This worker's part of the agent's --max-memory (split evenly over its workers). */
+  readonly maxBytes?: number;
 }
 
 export interface AgentAddress {
@@ -48,6 +50,7 @@ export async function discoverAgents(
       slot,
       speed: addresses[k].speed ?? info.speed,
       agent: info.name,
+      ...(info.maxMemory === null ? {} : { maxBytes: Math.floor(info.maxMemory / info.workers) }),
     })),
   );
 }

@@ -15,11 +15,12 @@ export class NoHostAvailable extends Error {
   /** Number of workers the partitioner was given (all of them unavailable). */
   readonly workerCount: number;
 
-  constructor(workerCount: number) {
+  constructor(workerCount: number, message?: string) {
     super(
-      workerCount === 0
-        ? 'no host available: the worker list is empty'
-        : `no host available: all ${workerCount} workers are vacated; waiting for an 'available' event`,
+      message ??
+        (workerCount === 0
+          ? 'no host available: the worker list is empty'
+          : `no host available: all ${workerCount} workers are vacated; waiting for an 'available' event`),
     );
     this.workerCount = workerCount;
   }
@@ -64,4 +65,18 @@ export function sum(values: readonly number[]): number {
   let s = 0;
   for (const v of values) s += v;
   return s;
+}
+
+/** The available hosts may not hold all the exemplars (their caps, `maxCount`, sum to less). */
+export class NotEnoughRoom extends NoHostAvailable {
+  constructor(
+    workerCount: number,
+    readonly total: number,
+    readonly room: number,
+  ) {
+    super(
+      workerCount,
+      `not enough room: ${total} exemplars, but the available hosts may hold only ${room} (their memory caps); waiting for a host`,
+    );
+  }
 }

@@ -1,4 +1,4 @@
-export { isNoHostAvailable, NoHostAvailable, PartitionInputError } from './errors.ts';
+export { isNoHostAvailable, NoHostAvailable, NotEnoughRoom, PartitionInputError } from './errors.ts';
 export type {
   Measurement,
   SpeedEstimatorOptions,

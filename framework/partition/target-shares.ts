@@ -4,6 +4,7 @@ import {
   checkLoad,
   checkSpeed,
   NoHostAvailable,
+  NotEnoughRoom,
   PartitionInputError,
 } from './errors.ts';
 import type { WorkerCapacity } from './types.ts';
@@ -23,6 +24,11 @@ export function checkWorkers(workers: readonly WorkerCapacity[]): void {
     checkLoad(`workers[${i}].load`, w.load);
     if (typeof w.available !== 'boolean') {
       throw new PartitionInputError(`workers[${i}].available must be a boolean, got ${String(w.available)}`);
+    }
+    if (w.maxCount !== undefined && !(Number.isSafeInteger(w.maxCount) && w.maxCount >= 0)) {
+      throw new PartitionInputError(
+        `workers[${i}].maxCount must be an integer ≥ 0, got ${String(w.maxCount)}`,
+      );
     }
     if (w.available && !(w.speed * w.load > 0)) {
       throw new PartitionInputError(
@@ -62,7 +68,7 @@ export function effectiveWeights(workers: readonly WorkerCapacity[]): number[] {
  * Throws `NoHostAvailable` if no worker is available (also for `total = 0`: there is no
  * partition without a host), and `PartitionInputError` for invalid input.
  */
-export function partitionBySpeed(
+function proportionalShares(
   total: number,
   workers: readonly WorkerCapacity[],
   current?: readonly number[],
@@ -104,4 +110,50 @@ export function partitionBySpeed(
     }
   }
   return shares;
+}
+
+/**
+ * Splits `total` exemplars over the workers in proportion to `speed × load` of the available
+ * ones, as `proportionalShares` does, but never gives a worker more than its `maxCount`:
+ * a worker whose share would exceed its cap gets exactly its cap, and the rest is split
+ * over the others in proportion again (repeated until no share exceeds a cap — at most once
+ * per capped worker). Throws `NotEnoughRoom` (a `NoHostAvailable`) when the available
+ * workers' caps sum to less than `total`.
+ */
+export function partitionBySpeed(
+  total: number,
+  workers: readonly WorkerCapacity[],
+  current?: readonly number[],
+): number[] {
+  if (!workers.some((w) => w.maxCount !== undefined)) return proportionalShares(total, workers, current);
+  checkCount('total', total);
+  checkWorkers(workers);
+  if (!workers.some((w) => w.available)) throw new NoHostAvailable(workers.length);
+  let room = 0;
+  for (const w of workers) if (w.available) room += w.maxCount ?? Number.POSITIVE_INFINITY;
+  if (room < total) throw new NotEnoughRoom(workers.length, total, room);
+  const atCap = new Array<boolean>(workers.length).fill(false);
+  for (;;) {
+    let rest = total;
+    workers.forEach((w, i) => {
+      if (atCap[i]) rest -= w.maxCount as number;
+    });
+    const free = workers.map((w, i) => (atCap[i] ? { ...w, available: false } : w));
+    const shares = free.some((w) => w.available)
+      ? proportionalShares(rest, free, current)
+      : new Array<number>(workers.length).fill(0);
+    let over = false;
+    workers.forEach((w, i) => {
+      if (!atCap[i] && w.maxCount !== undefined && shares[i] > w.maxCount) {
+        atCap[i] = true;
+        over = true;
+      }
+    });
+    if (!over) {
+      workers.forEach((w, i) => {
+        if (atCap[i]) shares[i] = w.maxCount as number;
+      });
+      return shares;
+    }
+  }
 }

@@ -6,6 +6,8 @@ export interface WorkerCapacity {
   readonly load: number;
   /** False when vacated (or lost): it must end with no exemplar and receive none. */
   readonly available: boolean;
+  /** The most exemplars it may hold (its memory cap, e.g. an agent's --max-memory); none if absent. */
+  readonly maxCount?: number;
 }
 
 /** Move `count` exemplars from worker `from` to worker `to` (indices into the worker list). */

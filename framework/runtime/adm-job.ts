@@ -5,10 +5,11 @@ import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import { byteSize, gatherRows, viewRows } from '../exemplars/rows.ts';
 import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
-import { NoHostAvailable } from '../partition/errors.ts';
+import { NoHostAvailable, NotEnoughRoom } from '../partition/errors.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { DEFAULT_MIN_GAIN, planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
+import type { WorkerCapacity } from '../partition/types.ts';
 import { chunkRowsFor } from './calibration.ts';
 import { deadlinesOf, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
 import { type FaultRecord, faultsIn, firstError, isWorkerFault } from './faults.ts';
@@ -18,7 +19,7 @@ import type { PassReply } from './messages.ts';
 import { moveData } from './move-data.ts';
 import { assignMissing, attributeReloads, checkCoverage, idCensus } from './recovery.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
-import { emulatedRate, type HostSpec, startOrExplain, type WorkerSetup } from './start-workers.ts';
+import { emulatedRate, type HostSpec, maxCounts, startOrExplain, type WorkerSetup } from './start-workers.ts';
 import { realTimers, type Timers } from './timers.ts';
 import { TransitionLog } from './transition-log.ts';
 import type { WorkerLink } from './worker-link.ts';
@@ -105,16 +106,33 @@ export class AdmJob implements DataParallelJob {
       // Recovery reloads exemplars by id from `train`, so ids must be row numbers.
       throw new RangeError('AdmJob: train.ids must be 0, 1, 2, … (the row numbers)');
     }
-    const shares = partitionBySpeed(
-      options.train.count,
-      options.hosts.map((h) => ({ speed: h.speed, load: 1, available: true })),
-    );
+    const caps = maxCounts(options.hosts, rowBytesOf(options.train));
+    let shares: number[];
+    try {
+      shares = partitionBySpeed(
+        options.train.count,
+        options.hosts.map((h, i) => ({ speed: h.speed, load: 1, available: true, maxCount: caps[i] })),
+      );
+    } catch (error) {
+      if (error instanceof NotEnoughRoom) {
+        throw new RunFailure(
+          `the ${error.total} training exemplars do not fit: the hosts' memory caps allow ${error.room}; raise --max-memory on the agents, or add hosts`,
+        );
+      }
+      throw error;
+    }
     const setup = await startOrExplain({ ...options, shares });
     return new AdmJob(options, setup, shares);
   }
 
   get hosts(): readonly HostSpec[] {
     return this.options.hosts;
+  }
+
+  /** The hosts' memory caps (in exemplars) added to what the estimator says of them. */
+  private capped(capacities: WorkerCapacity[]): WorkerCapacity[] {
+    const caps = maxCounts(this.options.hosts, rowBytesOf(this.options.train));
+    return capacities.map((c, i) => (caps[i] === undefined ? c : { ...c, maxCount: caps[i] }));
   }
 
   get trainCount(): number {
@@ -164,7 +182,7 @@ export class AdmJob implements DataParallelJob {
   /** After a complete pass: would the measured speeds' partition be clearly faster? Counts the streak. */
   private measureGain(): void {
     if (this.options.rebalance === false) return;
-    const capacities = this.estimator.capacities(this.available);
+    const capacities = this.capped(this.estimator.capacities(this.available));
     let gain = false;
     try {
       const targets = partitionBySpeed(this.options.train.count, capacities, this.held);
@@ -317,7 +335,7 @@ export class AdmJob implements DataParallelJob {
     const receiving = this.available.map(
       (a, i) => a && !this.queue.vacatePending(this.options.hosts[i].name),
     );
-    const capacities = this.estimator.capacities(receiving);
+    const capacities = this.capped(this.estimator.capacities(receiving));
     const total = this.options.train.count;
     let targets: number[];
     try {
@@ -458,7 +476,7 @@ export class AdmJob implements DataParallelJob {
     }
     const targets = partitionBySpeed(
       this.options.train.count,
-      this.estimator.capacities(this.available.map((_, i) => receivers.includes(i))),
+      this.capped(this.estimator.capacities(this.available.map((_, i) => receivers.includes(i)))),
       this.held,
     );
     const plan = assignMissing(missing, receivers, targets, this.held);
@@ -573,6 +591,11 @@ export class AdmJob implements DataParallelJob {
     for (const a of this.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));
   }
+}
+
+/** Bytes of one exemplar of `train` (what a memory cap is divided by). */
+function rowBytesOf(train: { readonly dim: number }): number {
+  return 4 + 4 + 4 * train.dim + 1;
 }
 
 /** A promise actor whose body is a coordinator method (the effects the machine names). */

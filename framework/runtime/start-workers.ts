@@ -11,6 +11,13 @@ export interface HostSpec {
   readonly name: string;
   /** Declared rating, higher is faster. */
   readonly speed: number;
+  /** Exemplar bytes the host may hold at most (an agent's --max-memory); no cap if absent. */
+  readonly maxBytes?: number;
+}
+
+/** Each host's cap in exemplars (undefined: none), for rows of `rowBytes` bytes. */
+export function maxCounts(hosts: readonly HostSpec[], rowBytes: number): (number | undefined)[] {
+  return hosts.map((h) => (h.maxBytes === undefined ? undefined : Math.floor(h.maxBytes / rowBytes)));
 }
 
 export interface WorkerSetup {
@@ -62,6 +69,15 @@ export function validateStartOptions(options: StartOptions): void {
   if (options.shares.length !== n || total !== options.train.count) {
     throw new RangeError(`shares must cover the ${options.train.count} exemplars over ${n} hosts`);
   }
+  const caps = maxCounts(options.hosts, 4 + 4 + 4 * options.train.dim + 1);
+  options.shares.forEach((n, i) => {
+    const cap = caps[i];
+    if (cap !== undefined && n > cap) {
+      throw new RunFailure(
+        `host ${options.hosts[i].name} would start with ${n} exemplars, more than the ${cap} its memory cap allows; give it more memory, or add hosts`,
+      );
+    }
+  });
   for (const w of options.injectFaults?.keys() ?? []) {
     if (!(Number.isInteger(w) && w >= 0 && w < n))
       throw new RangeError(`fault for worker ${w}: no such worker`);

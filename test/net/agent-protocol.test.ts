@@ -141,6 +141,53 @@ describe('faults in the middle of a direct move', () => {
   );
 });
 
+describe('agents with --max-memory', () => {
+  it('no host is given more than its cap, at the start or after a vacate; a job that cannot fit is refused in one line', async () => {
+    // 3000 exemplars of 4 features: 25 bytes each. c0 may hold 400 of them (10,000 bytes).
+    const capped = await Promise.all([
+      Agent.start({ host: '127.0.0.1', port: 0, name: 'c0', maxMemory: 10_000 }),
+      Agent.start({ host: '127.0.0.1', port: 0, name: 'c1' }),
+      Agent.start({ host: '127.0.0.1', port: 0, name: 'c2', maxMemory: 100_000 }),
+    ]);
+    try {
+      const data = randomColumns(3000, 4, 9);
+      const hosts = await discoverAgents(capped.map(endpointOf), {});
+      expect(hosts.map((h) => h.maxBytes)).toEqual([10_000, undefined, 100_000]);
+      const transport = agentTransport(hosts, {});
+      const job = await AdmJob.start({
+        ...jobOptions(data, [1, 1, 1], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
+        hosts: hosts.map((h) => ({ name: h.name, speed: 1, maxBytes: h.maxBytes })),
+      });
+      try {
+        expect(job.counts()).toEqual([400, 1300, 1300]);
+        job.send({ type: 'vacate', host: 'c1' });
+        const acc = await job.pass(new Float64Array(1));
+        expect(acc[0]).toBe(3000);
+        // c0 is full: all of c1's 1300 go to c2 (which may hold 4000).
+        expect(job.counts()).toEqual([400, 0, 2600]);
+        const held = (await job.heldIds()).map((ids) => ids.length);
+        expect(held).toEqual([400, 0, 2600]);
+      } finally {
+        await job.close();
+        transport.close();
+      }
+      // c0 alone cannot hold the 3000: refused before any data moves, in one line.
+      const alone = agentTransport([hosts[0]], {});
+      await expect(
+        AdmJob.start({
+          ...jobOptions(data, [1], { emulateSpeeds: false, soloRate: 1e6, transport: alone }),
+          hosts: [{ name: 'c0', speed: 1, maxBytes: 10_000 }],
+        }),
+      ).rejects.toThrow(
+        /^the 3000 training exemplars do not fit: the hosts' memory caps allow 400; raise --max-memory on the agents, or add hosts$/,
+      );
+      alone.close();
+    } finally {
+      await Promise.all(capped.map((a) => a.close()));
+    }
+  }, 60_000);
+});
+
 describe('what an agent refuses', () => {
   async function hello(agent: Agent, header: Record<string, unknown>): Promise<MessageChannel> {
     const channel = new MessageChannel(await connect(agent.address));

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  NotEnoughRoom,
   partitionBySpeed,
   planRedistribution,
   planTransfers,
@@ -61,6 +62,41 @@ describe('partition properties (fast-check)', () => {
             expect(Number.isInteger(s) && s >= 0).toBe(true);
             expect(Math.abs(s - (total * w[i]) / sw)).toBeLessThan(1);
             if (!workers[i].available) expect(s).toBe(0);
+          });
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('with memory caps: no share above its cap, shares sum to the total, and an uncapped worker is never below its uncapped quota', () => {
+    const capArb = fc.option(fc.nat({ max: 3000 }), { nil: undefined });
+    fc.assert(
+      fc.property(
+        scenarioArb.chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.array(capArb, { minLength: s.workers.length, maxLength: s.workers.length }),
+          ),
+        ),
+        fc.nat({ max: 20_000 }),
+        ([{ workers, current }, caps], total) => {
+          const capped = workers.map((w, i) => (caps[i] === undefined ? w : { ...w, maxCount: caps[i] }));
+          const room = sum(capped.map((w) => (w.available ? (w.maxCount ?? Number.POSITIVE_INFINITY) : 0)));
+          if (room < total) {
+            expect(() => partitionBySpeed(total, capped, current)).toThrow(NotEnoughRoom);
+            return;
+          }
+          const shares = partitionBySpeed(total, capped, current);
+          const free = partitionBySpeed(total, workers, current);
+          expect(sum(shares)).toBe(total);
+          shares.forEach((s, i) => {
+            expect(Number.isInteger(s) && s >= 0).toBe(true);
+            if (!capped[i].available) expect(s).toBe(0);
+            const cap = capped[i].maxCount;
+            if (cap !== undefined) expect(s).toBeLessThanOrEqual(cap);
+            // What the capped hosts cannot take goes to the others: nobody uncapped gets less.
+            else expect(s).toBeGreaterThanOrEqual(free[i] - 1);
           });
         },
       ),
