@@ -32,8 +32,9 @@ export async function moveDirect(
     ),
   );
   // A sender that failed will never connect: its receivers stop waiting.
-  if (send.status === 'rejected')
-    parts.forEach((p, k) => p.to.cancelReceive(tickets[k], 'the sender failed'));
+  if (send.status === 'rejected') {
+    for (const [k, p] of parts.entries()) p.to.cancelReceive(tickets[k], 'the sender failed');
+  }
   const received = await Promise.all(receives);
   let held = send.status === 'fulfilled' ? send.value.held : -1;
   const settles: PromiseSettledResult<number>[] = [];

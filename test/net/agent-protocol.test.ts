@@ -239,6 +239,23 @@ describe('what an agent refuses', () => {
     expect(agents[1].busyWith).toBeNull();
   });
 
+  it('a coordinator that falls silent: the agent ends its job after the liveness limit and is free again', async () => {
+    const control = await hello(agents[2], { version: ADMOVE_VERSION, role: 'job', job: 'silent' });
+    expect((await control.next()).header.type).toBe('welcome');
+    await control.send({
+      type: 'setup',
+      kernel: 'admove:apps/opt/model/kernel',
+      kernelConfig: {},
+      livenessMs: 400,
+    });
+    expect((await control.next()).header.type).toBe('ready');
+    expect(agents[2].busyWith).toBe('silent');
+    // No heartbeat from here on, but the connection stays open.
+    for (let i = 0; i < 100 && agents[2].busyWith !== null; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(agents[2].busyWith).toBeNull();
+    expect(logs.join('\n')).toMatch(/a2: job silent ended \(the coordinator was silent for 400 ms\)/);
+  });
+
   it('a worker connection for a job the agent does not serve', async () => {
     const channel = await hello(agents[2], { version: ADMOVE_VERSION, role: 'worker', job: 'nope', slot: 0 });
     expect((await channel.next()).header).toMatchObject({
