@@ -3,6 +3,7 @@ import { adaptation } from './adaptation.ts';
 import { balance } from './balance.ts';
 import type { Benchmark } from './lib/context.ts';
 import { micro } from './micro.ts';
+import { paperNetwork } from './paper-network.ts';
 import { quiet } from './quiet.ts';
 import { redistribution } from './redistribution.ts';
 import { scale } from './scale.ts';
@@ -16,4 +17,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   scale,
   micro,
   tcp,
+  paperNetwork,
 ];
