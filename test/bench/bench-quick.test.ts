@@ -127,3 +127,21 @@ describe('quick mode never writes over bench/results', () => {
     expect(r.stderr).toMatch(/unknown benchmark nosuch; choose from quiet, redistribution/);
   });
 });
+
+describe('bench/agent-memory.ts --quick', () => {
+  it('moves a vacated agent’s share straight to the other agent: the coordinator receives only replies', async () => {
+    const r = await runNode(['--import', 'tsx', 'bench/agent-memory.ts', '--quick'], 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      movedMB: number;
+      coordinatorReceivedBytes: number;
+      agents: { host: string; gainedDataMB: number; peakDuringMoveMB: number }[];
+    };
+    expect(out.movedMB).toBeGreaterThan(7);
+    // The 8 MB went a0 → a1; what reached the coordinator is the replies and one pass's sums.
+    expect(out.coordinatorReceivedBytes).toBeLessThan(100_000);
+    expect(out.agents.map((a) => a.host)).toEqual(['a0', 'a1']);
+    expect(out.agents[1].gainedDataMB).toBeCloseTo(out.movedMB, 1);
+    expect(out.agents.every((a) => a.peakDuringMoveMB > 0)).toBe(true);
+  }, 150_000);
+});
