@@ -47,6 +47,15 @@ export class JobClient {
     });
   }
 
+  /** Connect the job to the agent at `address`; resolves with its hosts' `available` records. */
+  add(address: string): Promise<EventRecord[]> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.channel.send({ type: 'add', id, address }).catch(reject);
+    });
+  }
+
   close(): void {
     this.channel.close();
   }
@@ -64,7 +73,13 @@ export class JobClient {
       const w = this.waiting.get(Number(m.header.id));
       if (!w) continue;
       this.waiting.delete(Number(m.header.id));
-      w.resolve(Array.isArray(m.header.records) ? (m.header.records as EventRecord[]) : []);
+      if (typeof m.header.error === 'string') w.reject(new AddRefused(m.header.error));
+      else w.resolve(Array.isArray(m.header.records) ? (m.header.records as EventRecord[]) : []);
     }
   }
+}
+
+/** The job could not take the agent (unreachable, name taken, a plain job): the reason, one line. */
+export class AddRefused extends Error {
+  override readonly name = 'AddRefused';
 }

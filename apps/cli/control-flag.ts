@@ -1,5 +1,6 @@
 /** `admove opt --control HOST:PORT`: the running job's control port, for `admove scheduler`. */
 import type { DataParallelJob, EventRecord, SchedulerEvent } from '../../framework/index.ts';
+import type { AgentTransport } from '../../framework/net/agent-transport.ts';
 import { parseEndpoint } from '../../framework/net/secure-socket.ts';
 import { type FlagValues, stringFlag } from './flags.ts';
 import { print } from './stdout.ts';
@@ -14,13 +15,56 @@ export async function openControlPort(
   values: FlagValues,
   secret: Buffer | undefined,
   hosts: readonly string[],
-  groups: ReadonlyMap<string, readonly string[]> | undefined,
+  groups: Map<string, string[]>,
   progress: { onEvent(record: EventRecord): void },
+  /** The job's agent transport: agents added while it runs start their workers through it. */
+  transport: AgentTransport | undefined,
 ): Promise<OpenControlPort | null> {
   const flag = stringFlag(values, 'control');
   if (flag === undefined) return null;
   const endpoint = parseEndpoint(flag, '--control');
   let job: DataParallelJob | null = null;
+  const known = new Set([...hosts, ...groups.keys()]);
+  // `add HOST:PORT`: ask the agent who it is, then every one of its workers joins the job.
+  // One at a time: two adds of the same agent must not both pass the name check.
+  let adding: Promise<unknown> = Promise.resolve();
+  const add = (address: string): Promise<EventRecord[]> => {
+    const next = adding.then(() => addNow(address));
+    adding = next.catch(() => {});
+    return next;
+  };
+  const addNow = async (address: string): Promise<EventRecord[]> => {
+    const target = job;
+    if (!target?.addHost)
+      throw new Error('this job cannot take new hosts (it has not started, or runs --mode plain)');
+    if (!transport) throw new Error('this job was started without an agent transport');
+    const { discoverAgents } = await import('../../framework/net/agent-transport.ts');
+    const remote = await discoverAgents([{ endpoint: parseEndpoint(address, 'add') }], { secret });
+    const clash = remote.find((h) => known.has(h.name) || known.has(h.agent));
+    if (clash)
+      throw new Error(
+        `a host named ${clash.name} is already in the job; start the agent with another --name`,
+      );
+    transport.addHosts(remote);
+    const records: EventRecord[] = [];
+    for (const h of remote) {
+      const record = await target.addHost({
+        name: h.name,
+        speed: h.speed,
+        ...(h.maxBytes === undefined ? {} : { maxBytes: h.maxBytes }),
+      });
+      known.add(h.name);
+      progress.onEvent(record);
+      records.push(record);
+    }
+    if (remote.length > 1)
+      groups.set(
+        remote[0].agent,
+        remote.map((h) => h.name),
+      );
+    known.add(remote[0]?.agent ?? '');
+    return records;
+  };
   const send = (event: SchedulerEvent): EventRecord[] => {
     const target = job;
     if (!target) {
@@ -34,7 +78,7 @@ export async function openControlPort(
       ];
     }
     // An event naming an agent with several workers applies to each of them.
-    const hosts = groups?.get(event.host) ?? [event.host];
+    const hosts = groups.get(event.host) ?? [event.host];
     return hosts.map((host) => {
       const record = target.send({ ...event, host });
       progress.onEvent(record);
@@ -47,7 +91,8 @@ export async function openControlPort(
     port: endpoint.port,
     secret,
     send,
-    hosts: [...hosts, ...(groups?.keys() ?? [])],
+    add,
+    hosts: [...hosts, ...groups.keys()],
     log: (line) => process.stderr.write(`admove: ${line}\n`),
   });
   print(

@@ -203,13 +203,21 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
   }
   progress.dataLoaded(data);
   const { trainOpt } = await import('../opt/train.ts');
-  const control = await openControlPort(values, secret, hosts, cluster?.groups, progress);
+  // With a control port, agents may join while the job runs: workers start through the agent
+  // transport (which runs hosts that are not agents as local threads).
+  let transport = cluster?.transport;
+  if (!transport && values.control !== undefined) {
+    const { agentTransport } = await import('../../framework/net/agent-transport.ts');
+    transport = agentTransport([], { secret });
+  }
+  const groups = cluster?.groups ?? new Map<string, string[]>();
+  const control = await openControlPort(values, secret, hosts, groups, progress, transport);
   const run = await trainOpt(data, settings, trace, progress, {
     hosts: hosts.map((name, i) => {
       const maxBytes = cluster?.maxBytes[i];
       return maxBytes === undefined ? { name } : { name, maxBytes };
     }),
-    transport: cluster?.transport,
+    transport,
     onJob: (job) => control?.attach(job),
     signal: stopSignal,
     checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
@@ -220,7 +228,7 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
       trace: traceFlag ?? 'default',
     },
   });
-  cluster?.transport.close();
+  transport?.close();
   await control?.close();
   const { report, model } = run;
   progress.finished(report);

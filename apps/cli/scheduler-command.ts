@@ -18,7 +18,8 @@ once the job has answered it: applied, superseded, or rejected with the reason.
   vacate h2 deadline 500   … within 500 ms; what cannot move in time is reloaded
   available h2             h2 may take work again
   load h3 0.5              h3 now runs at half its speed
-  add HOST:PORT            (not supported yet: a running job cannot take a new agent)
+  add HOST:PORT            connect the job to the agent there: its workers join and take
+                           their share like hosts made available
 
 A bad line is reported (with its number) and skipped; the others still go.
 
@@ -50,7 +51,7 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
   const endpoint = parseEndpoint(jobFlag, '--job');
   const secretFile = stringFlag(values, 'secret-file');
   const secret = secretFile ? await readSecretFile(secretFile) : undefined;
-  const { JobClient } = await import('../../scheduler-stub/job-client.ts');
+  const { AddRefused, JobClient } = await import('../../scheduler-stub/job-client.ts');
   const client = await JobClient.connect(endpoint, secret);
   const json = Boolean(values.json);
   const show = (records: readonly EventRecord[]) => {
@@ -80,8 +81,12 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
         continue;
       }
       if (parsed.kind === 'add') {
-        process.stderr.write(
-          `admove scheduler: line ${n}: add ${parsed.address}: not supported yet — a running job cannot take a new agent; start the job with it in --hosts\n`,
+        const line = n;
+        pending.push(
+          client.add(parsed.address).then(show, (error: unknown) => {
+            if (!(error instanceof AddRefused)) throw error;
+            process.stderr.write(`admove scheduler: line ${line}: add ${parsed.address}: ${error.message}\n`);
+          }),
         );
         continue;
       }

@@ -7,6 +7,7 @@
 
 import { greet } from '../net/agent-connection.ts';
 import type { Message, MessageChannel } from '../net/message-channel.ts';
+import { preloadCodec } from '../net/payloads.ts';
 import { type AgentInfo, BEAT_MS, type JobSetup } from '../net/protocol.ts';
 import type { Endpoint } from '../net/secure-socket.ts';
 import type { FaultPlan } from '../runtime/faults.ts';
@@ -143,6 +144,7 @@ export class JobSession {
           return;
         }
         this.setup = setup;
+        preloadCodec(); // exemplars arrive as Arrow IPC: load the codec before they do
         this.control.send({ type: 'ready' }).catch(() => {});
         return;
       }

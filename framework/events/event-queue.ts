@@ -108,9 +108,9 @@ interface PendingSlots {
 }
 
 export class EventQueue {
-  readonly hosts: readonly HostName[];
+  private readonly hostList: HostName[];
   readonly recordLimit: number;
-  private readonly hostSet: ReadonlySet<HostName>;
+  private readonly hostSet: Set<HostName>;
   private readonly state = new Map<HostName, HostState>();
   /** Only hosts with at least one pending event. */
   private readonly waiting = new Map<HostName, PendingSlots>();
@@ -132,11 +132,23 @@ export class EventQueue {
         `EventQueue: recordLimit must be a non-negative integer or Infinity, got ${limit}`,
       );
     }
-    this.hosts = Object.freeze([...hosts]);
+    this.hostList = [...hosts];
     this.hostSet = set;
     this.recordLimit = limit;
     this.refuse = options.refuse;
     for (const h of hosts) this.state.set(h, INITIAL_HOST_STATE);
+  }
+
+  get hosts(): readonly HostName[] {
+    return this.hostList;
+  }
+
+  /** A host joined the job (it starts with no event pending). */
+  addHost(host: HostName): void {
+    if (this.hostSet.has(host)) throw new RangeError(`EventQueue: host ${host} is already in the job`);
+    this.hostList.push(host);
+    this.hostSet.add(host);
+    this.state.set(host, INITIAL_HOST_STATE);
   }
 
   /**

@@ -7,6 +7,7 @@ import { threadTransport } from '../runtime/thread-worker.ts';
 import type { WorkerLink, WorkerSpec, WorkerTransport } from '../runtime/worker-link.ts';
 import { portableKernel } from '../util/kernel-specifier.ts';
 import { type AgentAccess, AgentConnection, probeAgent } from './agent-connection.ts';
+import { preloadCodec } from './payloads.ts';
 import { RemoteWorker } from './remote-worker.ts';
 import { type Endpoint, formatEndpoint } from './secure-socket.ts';
 
@@ -16,6 +17,8 @@ export interface AgentTransport extends WorkerTransport {
   close(): void;
   /** Bytes of exemplars, parameters and results the coordinator has received from agents. */
   bytesReceived(): number;
+  /** Hosts of an agent that joins the running job (then started like the others). */
+  addHosts(hosts: readonly RemoteHost[]): void;
 }
 
 /** One worker slot of one agent, as a host of the job. */
@@ -87,6 +90,7 @@ export function agentTransport(
     async start(spec: WorkerSpec): Promise<WorkerLink> {
       const host = byName.get(spec.host);
       if (!host) return fallback.start(spec);
+      preloadCodec();
       const agent = await agentFor(host, spec);
       const channel = await agent.openWorker(host.slot, spec.fault);
       const worker = new RemoteWorker(spec.index, spec.host, host.slot, agent, channel);
@@ -94,6 +98,9 @@ export function agentTransport(
       return worker;
     },
     bytesReceived: () => workers.reduce((s, w) => s + w.bytesReceived, 0),
+    addHosts(more) {
+      for (const h of more) byName.set(h.name, h);
+    },
     close() {
       for (const a of agents.values())
         a.then(

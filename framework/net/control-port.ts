@@ -16,6 +16,8 @@ export interface ControlPortOptions {
   readonly secret?: Buffer;
   /** Hand an event to the job; the record's `outcome` is filled in when the job decides. */
   send(event: SchedulerEvent): readonly EventRecord[];
+  /** Connect the job to the agent at `address` (HOST:PORT); its hosts' `available` records. */
+  add(address: string): Promise<readonly EventRecord[]>;
   /** The job's host names (and names of agents with several workers), told to schedulers. */
   readonly hosts: readonly string[];
   readonly log?: (line: string) => void;
@@ -69,11 +71,24 @@ async function serve(channel: MessageChannel, options: ControlPortOptions): Prom
   for (;;) {
     const m = await channel.next().catch(() => null);
     if (!m) return;
+    const id = m.header.id;
+    if (m.header.type === 'add' && typeof m.header.address === 'string') {
+      void options
+        .add(m.header.address)
+        .then((records) => Promise.all(records.map(decided)))
+        .then(
+          (records) => channel.send({ type: 'records', id, records }).catch(() => {}),
+          (error: unknown) =>
+            channel
+              .send({ type: 'records', id, records: [], error: (error as Error).message })
+              .catch(() => {}),
+        );
+      continue;
+    }
     if (m.header.type !== 'event' || !isObject(m.header.event)) {
       channel.destroy('expected an event message');
       return;
     }
-    const id = m.header.id;
     // The job validates the event itself: a bad one comes back as a rejected record.
     const records = options.send(m.header.event as unknown as SchedulerEvent);
     void Promise.all(records.map(decided)).then((done) =>

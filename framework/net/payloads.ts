@@ -11,6 +11,11 @@ import { copyRows } from '../exemplars/rows.ts';
 /** The Arrow IPC codec, loaded on first use: a job on threads alone never loads Arrow (≈ 0.25 s). */
 const ipc = () => import('../exemplars/ipc.ts');
 
+/** Load the codec now (a job that uses agents), so the first move does not wait for it. */
+export function preloadCodec(): void {
+  ipc().catch(() => {});
+}
+
 export function bytesOf(a: Float64Array | Int32Array | Uint8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }

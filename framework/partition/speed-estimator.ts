@@ -75,7 +75,7 @@ export class SpeedEstimator {
   readonly minExemplars: number;
   readonly minSeconds: number;
 
-  private readonly declared: readonly number[];
+  private readonly declared: number[];
   private readonly loads: number[];
   /** Base speed in exemplars/s, NaN until the first sample. */
   private readonly estimates: number[];
@@ -113,6 +113,18 @@ export class SpeedEstimator {
   /** Number of workers. */
   get size(): number {
     return this.declared.length;
+  }
+
+  /** A worker joined the job, rated `declaredRating`; it is estimated like the others from now on. */
+  addWorker(declaredRating: number): void {
+    checkSpeed(`declared rating of worker ${this.declared.length}`, declaredRating);
+    this.declared.push(declaredRating);
+    this.loads.push(1);
+    this.estimates.push(Number.NaN);
+    this.sampleCounts.push(0);
+    this.pendingCount.push(0);
+    this.pendingSeconds.push(0);
+    this.pendingLoadSeconds.push(0);
   }
 
   /** The host now runs at `fraction` of its speed (a `load` event). Affects `capacities()` at once. */

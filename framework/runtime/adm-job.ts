@@ -20,6 +20,7 @@ import { moveData } from './move-data.ts';
 import { assignMissing, attributeReloads, checkCoverage, idCensus } from './recovery.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
 import { emulatedRate, type HostSpec, maxCounts, startOrExplain, type WorkerSetup } from './start-workers.ts';
+import { threadTransport } from './thread-worker.ts';
 import { realTimers, type Timers } from './timers.ts';
 import { TransitionLog } from './transition-log.ts';
 import type { WorkerLink } from './worker-link.ts';
@@ -70,6 +71,8 @@ export class AdmJob implements DataParallelJob {
   private readonly timers: Timers;
   /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
   private readonly emulatedLoads: number[];
+  /** The job's hosts: those it started with, then any that joined (`addHost`). */
+  private readonly hostList: HostSpec[];
 
   private constructor(
     private readonly options: JobOptions,
@@ -77,6 +80,7 @@ export class AdmJob implements DataParallelJob {
     shares: number[],
   ) {
     const names = options.hosts.map((h) => h.name);
+    this.hostList = [...options.hosts];
     this.log = new TransitionLog(options.clock, options.onTransition);
     this.queue = new EventQueue(names);
     this.estimator = new SpeedEstimator(options.hosts.map((h) => h.speed));
@@ -126,12 +130,61 @@ export class AdmJob implements DataParallelJob {
   }
 
   get hosts(): readonly HostSpec[] {
-    return this.options.hosts;
+    return this.hostList;
+  }
+
+  /**
+   * A host joins the running job: its worker is started (no data yet) and then made
+   * available, so it takes its share at the next redistribution like any host made
+   * available. Everything per worker grows by one entry at once, synchronously, so every
+   * step of the coordinator sees the same number of workers.
+   */
+  async addHost(host: HostSpec): Promise<EventRecord> {
+    if (this.hostList.some((h) => h.name === host.name)) {
+      throw new RangeError(`host ${host.name} is already in the job`);
+    }
+    if (!(Number.isFinite(host.speed) && host.speed > 0))
+      throw new RangeError(`host ${host.name}: speed must be > 0`);
+    const transport = this.options.transport ?? threadTransport;
+    const index = this.setup.links.length;
+    const link = await transport.start({
+      index,
+      host: host.name,
+      kernelModule: this.options.kernelModule,
+      kernelConfig: this.options.kernelConfig,
+      livenessMs: this.options.livenessMs ?? 3000,
+    });
+    if (this.setup.links.length !== index || this.hostList.some((h) => h.name === host.name)) {
+      await link.close(); // another join got there first
+      throw new RangeError(`host ${host.name} joined twice at once`);
+    }
+    this.hostList.push(host);
+    this.setup.links.push(link);
+    this.setup.speeds.push(host.speed);
+    this.available.push(false);
+    this.held.push(0);
+    this.processed.push(0);
+    this.lost.push(false);
+    this.loads.push(1);
+    this.emulatedLoads.push(1);
+    this.estimator.addWorker(host.speed);
+    this.queue.addHost(host.name);
+    const actor = createActor(workerMachine, {
+      input: { host: host.name },
+      id: `worker:${host.name}`,
+      inspect: this.log.inspect,
+    });
+    actor.start();
+    actor.send({ type: 'holding', count: 0 });
+    this.workerActors.push(actor);
+    const rate = emulatedRate(this.setup, index);
+    if (rate !== null) link.setRateLimit(rate);
+    return this.send({ type: 'available', host: host.name });
   }
 
   /** The hosts' memory caps (in exemplars) added to what the estimator says of them. */
   private capped(capacities: WorkerCapacity[]): WorkerCapacity[] {
-    const caps = maxCounts(this.options.hosts, rowBytesOf(this.options.train));
+    const caps = maxCounts(this.hostList, rowBytesOf(this.options.train));
     return capacities.map((c, i) => (caps[i] === undefined ? c : { ...c, maxCount: caps[i] }));
   }
 
@@ -149,7 +202,7 @@ export class AdmJob implements DataParallelJob {
     const checked = record.event;
     if (checked.type === 'load') {
       this.emulateLoad(
-        this.options.hosts.findIndex((h) => h.name === checked.host),
+        this.hostList.findIndex((h) => h.name === checked.host),
         checked.fraction,
       );
     }
@@ -312,7 +365,7 @@ export class AdmJob implements DataParallelJob {
     const startedAt = this.options.clock();
     const drain = this.queue.drain(startedAt);
     this.urgent = false;
-    this.options.hosts.forEach((h, i) => {
+    this.hostList.forEach((h, i) => {
       const state = drain.states.get(h.name)!;
       this.available[i] = state.available && !this.lost[i];
       if (state.load !== this.loads[i]) {
@@ -332,9 +385,7 @@ export class AdmJob implements DataParallelJob {
       return { noHostAvailable: false };
     };
     // A host whose vacate came in during this redistribution takes no data (it leaves next).
-    const receiving = this.available.map(
-      (a, i) => a && !this.queue.vacatePending(this.options.hosts[i].name),
-    );
+    const receiving = this.available.map((a, i) => a && !this.queue.vacatePending(this.hostList[i].name));
     const capacities = this.capped(this.estimator.capacities(receiving));
     const total = this.options.train.count;
     let targets: number[];
@@ -353,7 +404,7 @@ export class AdmJob implements DataParallelJob {
     const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
     const deadlines = deadlinesOf(
       drain.applied,
-      this.options.hosts.map((h) => h.name),
+      this.hostList.map((h) => h.name),
     );
     const rowBytes = byteSize(viewRows(this.options.train, 0, 1));
     const budgets = moveBudgets(deadlines, this.held, this.options.clock(), rowBytes, this.moveBytesPerMs);
@@ -515,7 +566,7 @@ export class AdmJob implements DataParallelJob {
   /** Whether worker `i` may take data now: alive, and available — by the last word of the scheduler. */
   private mayReceive(i: number): boolean {
     if (this.lost[i]) return false;
-    const host = this.options.hosts[i].name;
+    const host = this.hostList[i].name;
     if (this.queue.vacatePending(host)) return false;
     return this.available[i] || this.queue.availablePending(host);
   }
@@ -562,7 +613,7 @@ export class AdmJob implements DataParallelJob {
 
   workers(): WorkerRecord[] {
     const measured = this.estimator.snapshot();
-    return this.options.hosts.map((h, i) => ({
+    return this.hostList.map((h, i) => ({
       host: h.name,
       declaredSpeed: h.speed,
       emulatedRate: emulatedRate(this.setup, i),

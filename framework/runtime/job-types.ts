@@ -83,6 +83,12 @@ export interface DataParallelJob {
   calibration(): { readonly soloRate: number; readonly unitRate: number | null };
   /** Chunks the workers have completed since they started (progress; grows during a pass). */
   chunksDone(): number;
+  /**
+   * A host joins the running job and takes its share like a host made available (ADM only;
+   * resolves with the `available` event's record). Rejects if the name is taken or its
+   * worker cannot start.
+   */
+  addHost?(host: HostSpec): Promise<EventRecord>;
   /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
   heldIds(): Promise<Int32Array[]>;
   close(): Promise<void>;

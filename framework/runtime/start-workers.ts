@@ -27,7 +27,8 @@ export interface WorkerSetup {
   /** Emulated exemplars/s of a speed-1 host (null: not emulating). */
   readonly unitRate: number | null;
   /** The speed each worker is throttled to (× unitRate): the declared one unless overridden. */
-  readonly speeds: readonly number[];
+  /** Grows when a host joins a running job. */
+  readonly speeds: number[];
 }
 
 export interface StartOptions {
@@ -135,7 +136,7 @@ export async function startWorkers(options: StartOptions): Promise<WorkerSetup> 
         links[i].setRateLimit(s * r);
       });
     }
-    return { links, soloRate, unitRate: rate, speeds };
+    return { links, soloRate, unitRate: rate, speeds: [...speeds] };
   } catch (error) {
     await Promise.allSettled(links.map((l) => l.close()));
     throw error;

@@ -1,9 +1,15 @@
 /** `admove scheduler` driving a running `admove opt --control` job: two real processes. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHostfile } from '../../apps/cli/agent-hosts.ts';
 import { parseEventLine } from '../../scheduler-stub/event-line.ts';
 import { REPO, spawnAdmove } from '../cli/run-cli.ts';
+import { startAgent } from './agent-processes.ts';
+
+const scratchDir = mkdtempSync(join(tmpdir(), 'admove-scheduler-'));
 
 const CLI = `${REPO}apps/cli/admove.mjs`;
 
@@ -77,6 +83,62 @@ describe('admove scheduler', () => {
       expect(await jobDone).toBe(143);
     }
   }, 120_000);
+
+  it('add HOST:PORT: an agent joins a running job, takes its share, and the run ends with it as a host', async () => {
+    const agent = await startAgent(['--name', 'late', '--workers', '2']);
+    const report = join(scratchDir, 'joined.json');
+    const job = spawnAdmove([
+      'opt',
+      '--synthetic',
+      '20000x64',
+      '--hidden',
+      '64',
+      '--workers',
+      '2',
+      '--iterations',
+      '40',
+      '--trace',
+      'none',
+      '--control',
+      '127.0.0.1:0',
+      '--report',
+      report,
+    ]);
+    let out = '';
+    job.stdout?.on('data', (d) => {
+      out += d;
+    });
+    const jobDone = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
+    try {
+      for (let i = 0; i < 600 && !/iter\s+1\b/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const port = /control port listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+      expect(port, out).toBeDefined();
+      const r = await scheduler(
+        ['--job', `127.0.0.1:${port}`],
+        `add ${agent.address}\nadd ${agent.address}\nadd 127.0.0.1:1\n`,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(
+        /^#\d+ available late\.0: applied at \d+ ms\n#\d+ available late\.1: applied at \d+ ms\n$/,
+      );
+      // The same agent twice: refused by name; nobody there: refused with the reason. The job goes on.
+      expect(r.stderr).toMatch(/line 2: add 127\.0\.0\.1:\d+: a host named late\.0 is already in the job/);
+      expect(r.stderr).toMatch(/line 3: add 127\.0\.0\.1:1: could not connect/);
+      expect(await jobDone, out).toBe(0);
+      const run = JSON.parse(readFileSync(report, 'utf8')) as {
+        workers: { host: string }[];
+        iterations: { exemplars: number[] }[];
+      };
+      expect(run.workers.map((w) => w.host)).toEqual(['h0', 'h1', 'late.0', 'late.1']);
+      const last = run.iterations.at(-1)?.exemplars ?? [];
+      expect(last).toHaveLength(4);
+      expect(last[2] + last[3]).toBeGreaterThan(0);
+      expect(last.reduce((a, b) => a + b, 0)).toBe(16000);
+    } finally {
+      job.kill('SIGKILL');
+      await agent.kill('SIGKILL');
+    }
+  }, 180_000);
 
   it('without a job to talk to: one line, exit 1', async () => {
     const r = await scheduler(['--job', '127.0.0.1:1'], 'vacate h1\n');
