@@ -21,6 +21,7 @@ Flags
                        and an event naming NAME applies to all of them
   --speed S            declared speed, higher is faster (default 1; a hostfile's speed wins)
   --max-memory SIZE    accept at most this many bytes of exemplars (e.g. 2GB; default: no cap)
+  --accept-faults      let coordinators inject worker faults (admove opt --inject-fault): tests only
   --help               show this help
 `;
 
@@ -31,6 +32,7 @@ const SPEC: FlagSpec = {
   workers: { type: 'string' },
   speed: { type: 'string' },
   'max-memory': { type: 'string' },
+  'accept-faults': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -61,6 +63,7 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
     workers,
     speed,
     maxMemory,
+    acceptFaults: Boolean(values['accept-faults']),
     log,
   });
   const where = `${agent.address.host}:${agent.address.port}`;

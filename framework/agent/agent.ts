@@ -25,6 +25,11 @@ export interface AgentOptions {
   readonly maxMemory?: number | null;
   /** A silent peer in the middle of a frame is dropped after this long (default 10 s). */
   readonly stallMs?: number;
+  /**
+   * Honour the fault a coordinator asks a worker to inject (`--inject-fault`): for tests
+   * only — otherwise whoever may start a job could make the agent's workers fail.
+   */
+  readonly acceptFaults?: boolean;
   /** One line per thing worth telling the operator (connections refused, jobs begun and ended). */
   readonly log?: (line: string) => void;
 }
@@ -87,7 +92,7 @@ export class Agent {
   }
 
   private accept(conn: FramedConnection): void {
-    const channel = new MessageChannel(conn);
+    const channel = new MessageChannel(conn, { headersOnly: true });
     const timer = setTimeout(() => channel.destroy('no hello'), HELLO_MS);
     channel.next().then(
       (m) => {
@@ -114,6 +119,7 @@ export class Agent {
         `admove version mismatch: agent ${this.info.name} runs ${ADMOVE_VERSION}, the coordinator ${hello.version}; install the same version on both`,
       );
     }
+    channel.allowBodies();
     switch (hello.role) {
       case 'probe':
         await channel.send({ type: 'welcome', ...this.info });
@@ -150,7 +156,11 @@ export class Agent {
       case 'worker': {
         const job = this.job;
         if (!job || job.id !== hello.job) return refuse(`agent ${this.info.name} serves no job ${hello.job}`);
-        const why = await job.attach(hello.slot ?? -1, channel, hello.fault);
+        const why = await job.attach(
+          hello.slot ?? -1,
+          channel,
+          this.options.acceptFaults ? hello.fault : undefined,
+        );
         if (why) return refuse(why);
         return;
       }

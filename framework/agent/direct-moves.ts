@@ -5,11 +5,13 @@
  * a few batches beyond the data itself. The receiver inserts the rows into its worker only
  * once all of them are in, then confirms. The coordinator learns from the receiver whether
  * it took them, and tells the sender to drop or keep its copy: every row ends up exactly once.
+ *
+ * Neither side waits forever: a peer that goes quiet for the job's liveness limit (between
+ * batches, or before it connects at all) ends that part, which the sender then keeps.
  */
-
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { byteSize } from '../exemplars/rows.ts';
-import type { MessageChannel } from '../net/message-channel.ts';
+import type { Message, MessageChannel } from '../net/message-channel.ts';
 import { exemplarBodies, exemplarsFrom } from '../net/payloads.ts';
 import type { Endpoint } from '../net/secure-socket.ts';
 import type { PeerRendezvous } from './peer-rendezvous.ts';
@@ -18,11 +20,33 @@ export interface PeerAccess {
   readonly rendezvous: PeerRendezvous;
   /** A peer connection to the agent at `endpoint`, for move `ticket` to its slot `slot`. */
   dial(endpoint: Endpoint, slot: number, ticket: string): Promise<MessageChannel>;
+  /** The job's liveness limit: a peer silent this long is given up on. */
+  livenessMs(): number;
 }
 
 export type Received =
   | { readonly fragments: ExemplarColumns[]; readonly bytes: number; confirm(): void }
   | { readonly fragments: null; readonly reason: string };
+
+/** `p`, or a rejection once `ms` pass (and `onTimeout` has run). */
+function within<T>(p: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`${what}: nothing for ${ms} ms`));
+    }, ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
 
 /** Wait for move `ticket`'s sender and take all `rows` rows from it, or nothing. */
 export async function receiveDirect(
@@ -33,9 +57,12 @@ export async function receiveDirect(
   /** Why taking this many rows would break the agent's memory cap, if it would. */
   admit: (rows: number) => string | null,
 ): Promise<Received> {
+  const limit = peers.livenessMs();
   let channel: MessageChannel;
   try {
-    channel = await peers.rendezvous.await(ticket);
+    channel = await within(peers.rendezvous.await(ticket), limit, 'the sender did not connect', () =>
+      peers.rendezvous.cancel(ticket, 'the sender did not connect in time'),
+    );
   } catch (error) {
     return { fragments: null, reason: (error as Error).message };
   }
@@ -44,7 +71,9 @@ export async function receiveDirect(
   let bytes = 0;
   try {
     for (;;) {
-      const m = await channel.next();
+      const m: Message = await within(channel.next(), limit, 'the sender went quiet', () =>
+        channel.destroy('the sender went quiet'),
+      );
       if (m.header.type === 'end') break;
       if (m.header.type !== 'rows') throw new Error(`unexpected ${String(m.header.type)} in a move`);
       for (const b of m.bodies) bytes += b.byteLength;
@@ -61,8 +90,10 @@ export async function receiveDirect(
     const reason = (error as Error).message;
     channel.send({ type: 'refused', reason }).catch(() => {});
     channel.destroy(reason);
+    peers.rendezvous.done(ticket);
     return { fragments: null, reason };
   }
+  peers.rendezvous.done(ticket);
   return {
     fragments,
     bytes,
@@ -102,18 +133,26 @@ async function sendOne(
   part: SendPart,
   fragments: readonly ExemplarColumns[],
 ): Promise<Sent> {
+  const limit = peers.livenessMs();
   let bytes = 0;
   let channel: MessageChannel | null = null;
   try {
-    channel = await peers.dial({ host: part.host, port: part.port }, part.slot, part.ticket);
+    channel = await within(
+      peers.dial({ host: part.host, port: part.port }, part.slot, part.ticket),
+      limit,
+      'the receiver did not answer',
+      () => {},
+    );
+    const c = channel;
+    const quiet = () => c.destroy('the receiver went quiet');
     for (const f of fragments) {
       const [body] = await exemplarBodies([f]);
       bytes += byteSize(f);
       // Resolves once the socket has taken the batch: back-pressure bounds what is buffered.
-      await channel.send({ type: 'rows' }, [body]);
+      await within(c.send({ type: 'rows' }, [body]), limit, 'the receiver stopped reading', quiet);
     }
-    await channel.send({ type: 'end' });
-    const ack = await channel.next();
+    await within(c.send({ type: 'end' }), limit, 'the receiver stopped reading', quiet);
+    const ack = await within(c.next(), limit, 'the receiver did not confirm', quiet);
     if (ack.header.type !== 'committed') throw new Error(String(ack.header.reason ?? 'the receiver refused'));
     return { delivered: true, bytes };
   } catch (error) {

@@ -38,6 +38,8 @@ export class JobSession {
     this.slots = new Array<WorkerSlot | null>(info.workers).fill(null);
     this.peers = {
       rendezvous: this.rendezvous,
+      // Known once the job is set up (peers only move data after that).
+      livenessMs: () => this.setup?.livenessMs ?? 10_000,
       dial: async (endpoint: Endpoint, slot: number, ticket: string) =>
         (await greet(endpoint, { role: 'peer', job: id, slot, ticket }, { secret })).channel,
     };
@@ -107,6 +109,13 @@ export class JobSession {
     const worker = new WorkerSlot(slot, link, (s, extra) => this.admit(s, extra), this.peers);
     this.slots[slot] = worker;
     this.workerChannels.push(channel);
+    // The coordinator gave up on this worker (or lost its connection): free the slot, its
+    // thread and its rows, so they stop counting against the memory cap.
+    channel.onClose(() => {
+      if (this.slots[slot] !== worker) return;
+      this.slots[slot] = null;
+      void worker.close();
+    });
     await channel.send({ type: 'welcome', ...this.info, host: this.hostOf(slot) });
     void worker.serve(channel);
     return null;
@@ -141,6 +150,16 @@ export class JobSession {
         const setup = asSetup(h);
         if (!setup) {
           void this.end('a malformed job setup');
+          return;
+        }
+        try {
+          resolveKernel(setup.kernel);
+        } catch (error) {
+          const reason = (error as Error).message;
+          this.control
+            .send({ type: 'refused', reason })
+            .catch(() => {})
+            .finally(() => void this.end(reason));
           return;
         }
         this.setup = setup;

@@ -1,7 +1,8 @@
 /**
  * Where a direct move's two halves meet on the receiving agent: the coordinator's `receive`
  * request and the sending agent's peer connection carry the same ticket, and either may
- * arrive first. A ticket the coordinator cancels (its sender failed) ends the wait.
+ * arrive first. A ticket the coordinator cancels (its sender failed or never came) ends the
+ * wait, or the transfer already under way.
  */
 import type { MessageChannel } from '../net/message-channel.ts';
 
@@ -13,14 +14,18 @@ interface Meeting {
 
 /** A peer connection that nobody asks for within this long is dropped. */
 const UNCLAIMED_MS = 60_000;
+/** Tickets cancelled before anything arrived are remembered this long, then forgotten. */
+const CANCELLED_MS = 60_000;
 
 export class PeerRendezvous {
   private readonly meetings = new Map<string, Meeting>();
+  /** Transfers under way, by ticket: a cancel destroys their connection. */
+  private readonly claimed = new Map<string, MessageChannel>();
 
   /** A sending agent's connection for `ticket` arrived. */
   arrive(ticket: string, channel: MessageChannel): void {
     const m = this.meetings.get(ticket) ?? {};
-    if (m.channel || m.cancelled) {
+    if (m.channel || m.cancelled || this.claimed.has(ticket)) {
       channel.destroy(
         m.cancelled ? `move ${ticket} was cancelled` : `a second connection for move ${ticket}`,
       );
@@ -28,6 +33,7 @@ export class PeerRendezvous {
     }
     if (m.waiter) {
       this.meetings.delete(ticket);
+      this.claimed.set(ticket, channel);
       m.waiter.resolve(channel);
       return;
     }
@@ -50,6 +56,7 @@ export class PeerRendezvous {
     }
     if (m.channel) {
       this.meetings.delete(ticket);
+      this.claimed.set(ticket, m.channel);
       return Promise.resolve(m.channel);
     }
     return new Promise((resolve, reject) => {
@@ -58,8 +65,19 @@ export class PeerRendezvous {
     });
   }
 
-  /** The coordinator gave up on this move (its sender failed): whoever waits stops waiting. */
+  /** The transfer for `ticket` is over (taken or refused). */
+  done(ticket: string): void {
+    this.claimed.delete(ticket);
+  }
+
+  /** The coordinator gave up on this move: whoever waits stops waiting, a transfer stops. */
   cancel(ticket: string, reason: string): void {
+    const under = this.claimed.get(ticket);
+    if (under) {
+      this.claimed.delete(ticket);
+      under.destroy(reason);
+      return;
+    }
     const m = this.meetings.get(ticket) ?? {};
     if (m.waiter) {
       this.meetings.delete(ticket);
@@ -70,6 +88,9 @@ export class PeerRendezvous {
     delete m.channel;
     m.cancelled = reason;
     this.meetings.set(ticket, m);
+    setTimeout(() => {
+      if (this.meetings.get(ticket) === m) this.meetings.delete(ticket);
+    }, CANCELLED_MS).unref();
   }
 
   clear(reason: string): void {
@@ -77,6 +98,8 @@ export class PeerRendezvous {
       m.waiter?.reject(new Error(reason));
       m.channel?.destroy(reason);
     }
+    for (const c of this.claimed.values()) c.destroy(reason);
     this.meetings.clear();
+    this.claimed.clear();
   }
 }

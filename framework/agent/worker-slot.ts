@@ -39,7 +39,8 @@ export class WorkerSlot {
   /** A stop for pass `seq`: applied now if that pass has begun, else when it begins. */
   stop(seq: number): void {
     this.stopFor = Math.max(this.stopFor, seq);
-    if (this.passBegun >= seq) this.link.stop();
+    // Only that pass: a stop that arrives late must not interrupt the next one.
+    if (this.passBegun === seq) this.link.stop();
   }
 
   setRateLimit(rate: number): void {
@@ -78,6 +79,8 @@ export class WorkerSlot {
     const h = m.header;
     switch (h.op) {
       case 'insert': {
+        // Nothing to insert (a host whose share is 0): nothing to check either.
+        if (m.bodies.length === 0) return { header: { type: 'ok', held: this.heldRows }, bodies: [] };
         const dim = h.dim;
         if (!(Number.isInteger(dim) && (dim as number) > 0)) throw refused('insert without a feature count');
         const fragments = await exemplarsFrom(m.bodies, dim as number);

@@ -43,12 +43,17 @@ export async function greet(
   }
   await channel.send({ type: 'hello', version: ADMOVE_VERSION, ...hello });
   let reply: Readonly<Record<string, unknown>>;
+  const waitMs = access.connectMs ?? 10_000;
+  // A stopped agent's kernel still accepts connections: its answer is what proves it alive.
+  const silent = setTimeout(() => channel.destroy(`no answer within ${waitMs} ms`), waitMs);
   try {
     reply = (await channel.next()).header;
   } catch (error) {
     throw new AgentUnavailable(
       `agent ${where} closed the connection at the handshake (${(error as Error).message}); with a secret on one side only, or a different secret, this is what happens`,
     );
+  } finally {
+    clearTimeout(silent);
   }
   if (reply.type === 'refused') {
     channel.close();
@@ -122,8 +127,10 @@ export class AgentConnection implements AgentControl {
     const ready = await channel.next().catch((e: Error) => {
       throw new AgentUnavailable(`agent ${formatEndpoint(endpoint)} dropped the job at setup: ${e.message}`);
     });
-    if (ready.header.type !== 'ready')
-      throw new AgentUnavailable(`agent ${formatEndpoint(endpoint)} refused the job setup`);
+    if (ready.header.type !== 'ready') {
+      const why = typeof ready.header.reason === 'string' ? `: ${ready.header.reason}` : '';
+      throw new AgentUnavailable(`agent ${formatEndpoint(endpoint)} refused the job setup${why}`);
+    }
     return new AgentConnection(
       endpoint,
       welcome as unknown as AgentInfo,

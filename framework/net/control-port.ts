@@ -23,6 +23,9 @@ export interface ControlPortOptions {
   readonly log?: (line: string) => void;
 }
 
+/** A connection must say who it is within this long. */
+const HELLO_MS = 10_000;
+
 /** How often a pending record is looked at for its outcome. */
 const OUTCOME_POLL_MS = 25;
 
@@ -34,7 +37,8 @@ export class ControlPort {
       host: options.host,
       port: options.port,
       secret: options.secret,
-      onConnection: (conn) => void serve(new MessageChannel(conn), options),
+      // Event messages have no bodies: a scheduler never needs to send any.
+      onConnection: (conn) => void serve(new MessageChannel(conn, { headersOnly: true }), options),
       onRejected: (remote, reason) => options.log?.(`control port refused ${remote}: ${reason}`),
     });
     return new ControlPort(listener);
@@ -50,7 +54,9 @@ export class ControlPort {
 }
 
 async function serve(channel: MessageChannel, options: ControlPortOptions): Promise<void> {
+  const silent = setTimeout(() => channel.destroy('no hello'), HELLO_MS);
   const first = await channel.next().catch(() => null);
+  clearTimeout(silent);
   if (!first) return;
   const h = first.header;
   if (h.type !== 'hello' || h.role !== 'scheduler') {

@@ -35,13 +35,22 @@ export async function moveDirect(
   if (send.status === 'rejected') {
     for (const [k, p] of parts.entries()) p.to.cancelReceive(tickets[k], 'the sender failed');
   }
+  // A part the sender could not deliver (its receiver unreachable from it, or quiet): the
+  // receiver may still be waiting for a sender that will never come.
+  if (send.status === 'fulfilled') {
+    for (const [k, p] of parts.entries()) {
+      if (!send.value.delivered[k]) p.to.cancelReceive(tickets[k], 'the sender could not deliver it');
+    }
+  }
   const received = await Promise.all(receives);
   let held = send.status === 'fulfilled' ? send.value.held : -1;
   const settles: PromiseSettledResult<number>[] = [];
+  const undelivered = parts.map(() => 0);
   if (send.status === 'fulfilled') {
     for (const [k, r] of received.entries()) {
       if (send.value.delivered[k]) continue;
       const took = r.status === 'fulfilled' && r.value.received === parts[k].count;
+      if (!took) undelivered[k] = parts[k].count;
       const s = await settled(sender.settleDirect(tickets[k], !took));
       settles.push(s);
       if (s.status === 'fulfilled') held = s.value;
@@ -52,6 +61,7 @@ export async function moveDirect(
   return {
     held,
     receivers: received.map((r) => (r.status === 'fulfilled' ? r.value.held : -1)),
+    undelivered,
     bytes: send.status === 'fulfilled' ? send.value.bytes : 0,
   };
 }

@@ -278,9 +278,10 @@ export class FramedConnection {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.socket.end(() => {
-      setTimeout(() => this.socket.destroy(), this.stallMs).unref();
-    });
+    this.socket.end();
+    // Armed now, not when our data has gone out: a peer that never reads would otherwise keep
+    // the socket (and a listener waiting for it to close) forever.
+    setTimeout(() => this.socket.destroy(), this.stallMs).unref();
   }
 
   destroy(reason?: Error): void {

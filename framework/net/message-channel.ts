@@ -12,6 +12,11 @@ export type Body = Uint8Array | readonly Uint8Array[];
 
 /** More binary frames than this behind one header is not something admove sends. */
 const MAX_BODIES = 1 << 20;
+/**
+ * Bytes of messages received and not yet taken by `next()`. Past this the peer is sending
+ * far more than anyone reads (a flood, or a sender racing far ahead): the connection closes.
+ */
+const MAX_QUEUED_BYTES = 512 << 20;
 
 /** The connection closed: why, in one line. */
 export class ChannelClosed extends Error {
@@ -29,9 +34,17 @@ export class MessageChannel {
   private partial: { header: Record<string, unknown>; bodies: Uint8Array[]; expected: number } | null = null;
   private closedWith: ChannelClosed | null = null;
   private received = 0;
+  private queuedBytes = 0;
+  /** Until the peer has said who it is, it may send headers only (see `allowBodies`). */
+  private bodiesAllowed: boolean;
   private readonly closeHandlers: ((reason: ChannelClosed) => void)[] = [];
 
-  constructor(readonly conn: FramedConnection) {
+  /** `headersOnly`: refuse binary bodies until `allowBodies()` (a server before the hello). */
+  constructor(
+    readonly conn: FramedConnection,
+    options: { headersOnly?: boolean } = {},
+  ) {
+    this.bodiesAllowed = !options.headersOnly;
     conn.onFrame((frame) => this.take(frame));
     conn.onClose((reason) => this.closed(reason));
   }
@@ -56,10 +69,18 @@ export class MessageChannel {
     return Promise.all(sends).then(() => undefined);
   }
 
+  /** The peer is known now: it may send message bodies. */
+  allowBodies(): void {
+    this.bodiesAllowed = true;
+  }
+
   /** The next message; rejects with `ChannelClosed` once the connection is gone. */
   next(): Promise<Message> {
     const m = this.ready.shift();
-    if (m) return Promise.resolve(m);
+    if (m) {
+      this.queuedBytes -= sizeOf(m);
+      return Promise.resolve(m);
+    }
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
@@ -89,6 +110,10 @@ export class MessageChannel {
         this.destroy('protocol error: bad body count in a message header');
         return;
       }
+      if (!this.bodiesAllowed && expected !== 0) {
+        this.destroy('protocol error: message bodies before the hello');
+        return;
+      }
       this.partial = { header: frame.value, bodies: [], expected: expected as number };
     } else if (frame.kind === 'bytes') {
       this.received += frame.bytes.byteLength;
@@ -102,8 +127,13 @@ export class MessageChannel {
     this.partial = null;
     const message: Message = { header: p.header, bodies: p.bodies };
     const w = this.waiting.shift();
-    if (w) w.resolve(message);
-    else this.ready.push(message);
+    if (w) {
+      w.resolve(message);
+      return;
+    }
+    this.ready.push(message);
+    this.queuedBytes += sizeOf(message);
+    if (this.queuedBytes > MAX_QUEUED_BYTES) this.destroy('the peer sends far more than is read');
   }
 
   private closed(reason: Error | null): void {
@@ -114,4 +144,10 @@ export class MessageChannel {
     for (const w of this.waiting.splice(0)) w.reject(this.closedWith);
     for (const h of this.closeHandlers.splice(0)) h(this.closedWith);
   }
+}
+
+function sizeOf(m: Message): number {
+  let n = 0;
+  for (const b of m.bodies) n += b.byteLength;
+  return n;
 }

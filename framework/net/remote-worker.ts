@@ -7,12 +7,13 @@
  */
 
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { byteSize } from '../exemplars/rows.ts';
+import { batchRowsFor, byteSize, viewRows } from '../exemplars/rows.ts';
 import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
 import type { ExtractReply, PassReply } from '../runtime/messages.ts';
 import type { DirectMoveResult, WorkerLink } from '../runtime/worker-link.ts';
 import type { AgentControl } from './agent-connection.ts';
 import { moveDirect } from './direct-move.ts';
+import { FrameError } from './frames.ts';
 import type { Body, Message, MessageChannel } from './message-channel.ts';
 import { bytesOf, exemplarBodies, exemplarsFrom, float64From, int32From } from './payloads.ts';
 import { isObject } from './protocol.ts';
@@ -109,19 +110,23 @@ export class RemoteWorker implements WorkerLink {
   }
 
   /**
-   * Sent in requests of at most `INSERT_GROUP_BYTES`, one after the other, so an agent
-   * receiving a large share (the initial load) holds at most one group beyond its data.
+   * Sent in requests of at most `INSERT_GROUP_BYTES` (a large fragment, such as a recovery's
+   * reload, is first cut into ~1 MB views), one after the other and as one step of the queue,
+   * so an agent receiving a large share holds at most one group beyond its data, and no
+   * other request slips in between.
    */
-  async insert(fragments: readonly ExemplarColumns[]): Promise<number> {
-    const dim = fragments[0]?.dim ?? this.dim;
-    let held = -1;
-    for (const group of groupsOf(fragments, INSERT_GROUP_BYTES)) {
-      const rows = group.reduce((s, f) => s + f.count, 0);
-      const m = await this.call('insert', { op: 'insert', dim, rows }, await exemplarBodies(group));
-      held = Number(m.header.held);
-    }
-    if (dim > 0) this.dim = dim;
-    return held; // groupsOf always yields at least one (possibly empty) group
+  insert(fragments: readonly ExemplarColumns[]): Promise<number> {
+    return this.enqueue(async () => {
+      const dim = fragments[0]?.dim ?? this.dim;
+      let held = -1;
+      for (const group of groupsOf(fragments.flatMap(batchesOf), INSERT_GROUP_BYTES)) {
+        const rows = group.reduce((s, f) => s + f.count, 0);
+        const m = await this.exchange('insert', { op: 'insert', dim, rows }, await exemplarBodies(group));
+        held = Number(m.header.held);
+      }
+      if (dim > 0) this.dim = dim;
+      return held; // groupsOf always yields at least one (possibly empty) group
+    });
   }
 
   async extract(counts: readonly number[]): Promise<ExtractReply> {
@@ -190,19 +195,32 @@ export class RemoteWorker implements WorkerLink {
 
   /** One request, after every earlier one has finished: its reply, or the worker's fault. */
   private call(kind: string, header: Record<string, unknown>, bodies: Body[]): Promise<Message> {
-    const run = async (): Promise<Message> => {
-      if (this.dead) throw this.dead;
-      const reply = this.channel.send({ type: 'call', ...header }, bodies).then(() => this.channel.next());
-      const m = await Promise.race([reply, this.lost]).catch((error: unknown) => {
-        throw error instanceof WorkerFault ? error : this.giveUp('exited', kind, (error as Error).message);
-      });
-      if (this.dead) throw this.dead;
-      if (m.header.type === 'ok') return m;
-      throw this.failure(kind, m.header.failure);
-    };
-    const p = this.queue.then(run, run);
+    return this.enqueue(() => this.exchange(kind, header, bodies));
+  }
+
+  /** Run `step` after every earlier request has finished (the in-order rule). */
+  private enqueue<T>(step: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(step, step);
     this.queue = p.catch(() => {});
     return p;
+  }
+
+  /** One request and its reply, now: its reply, or the worker's fault. */
+  private async exchange(kind: string, header: Record<string, unknown>, bodies: Body[]): Promise<Message> {
+    if (this.dead) throw this.dead;
+    const sent = this.channel.send({ type: 'call', ...header }, bodies).catch((error: unknown) => {
+      // A frame this side refuses to send (over a limit) is admove's bug, not the worker's.
+      if (error instanceof FrameError) throw new CoordinatorBug(this.host, kind, error.message);
+      throw error;
+    });
+    const reply = sent.then(() => this.channel.next());
+    const m = await Promise.race([reply, this.lost]).catch((error: unknown) => {
+      if (error instanceof WorkerFault || error instanceof CoordinatorBug) throw error;
+      throw this.giveUp('exited', kind, (error as Error).message);
+    });
+    if (this.dead) throw this.dead;
+    if (m.header.type === 'ok') return m;
+    throw this.failure(kind, m.header.failure);
   }
 
   private failure(kind: string, f: unknown): Error {
@@ -234,6 +252,15 @@ export class RemoteWorker implements WorkerLink {
     this.agent.release(this.slot);
     return this.dead;
   }
+}
+
+/** `f` as views of about `BATCH_BYTES` each: frames stay far below the 64 MiB limit. */
+function batchesOf(f: ExemplarColumns): ExemplarColumns[] {
+  const rows = batchRowsFor(f);
+  if (f.count <= rows) return [f];
+  const out: ExemplarColumns[] = [];
+  for (let s = 0; s < f.count; s += rows) out.push(viewRows(f, s, Math.min(f.count, s + rows)));
+  return out;
 }
 
 /** Above this many bytes, an insert goes as several requests. */

@@ -525,11 +525,19 @@ export class AdmJob implements DataParallelJob {
         `no worker left to take ${missing.length} exemplars after ${hosts} failed (the others are vacated or failed too)`,
       );
     }
-    const targets = partitionBySpeed(
-      this.options.train.count,
-      this.capped(this.estimator.capacities(this.available.map((_, i) => receivers.includes(i)))),
-      this.held,
-    );
+    let targets: number[];
+    try {
+      targets = partitionBySpeed(
+        this.options.train.count,
+        this.capped(this.estimator.capacities(this.available.map((_, i) => receivers.includes(i)))),
+        this.held,
+      );
+    } catch (error) {
+      if (!(error instanceof NotEnoughRoom)) throw error;
+      throw new RunFailure(
+        `no room for the ${missing.length} exemplars ${hosts} held: the other hosts' memory caps allow ${error.room} of ${error.total} in all`,
+      );
+    }
     const plan = assignMissing(missing, receivers, targets, this.held);
     const inserts = await Promise.allSettled(
       [...plan].map(async ([i, ids]) => {

@@ -39,21 +39,27 @@ export async function moveData(
   // Settle every call before reporting a fault: recovery must not race a delivery still in flight.
   const extracted = await Promise.allSettled(
     [...bySender].map(async ([from, list]) => {
+      let relay = list;
       const direct = workers[from].moveTo?.(list.map((t) => ({ count: t.count, to: workers[t.to] })));
       if (direct) {
         const r = await direct;
-        senderDoneAt.set(from, clock());
         held[from] = r.held;
         list.forEach((t, k) => {
           held[t.to] = Math.max(held[t.to], r.receivers[k]);
         });
         bytes += r.bytes;
-        return;
+        // What could not go directly (receiver unreachable from the sender, a peer gone quiet)
+        // goes through the coordinator instead: a vacated host must still end up empty.
+        relay = list.flatMap((t, k) => (r.undelivered[k] > 0 ? [{ ...t, count: r.undelivered[k] }] : []));
+        if (relay.length === 0) {
+          senderDoneAt.set(from, clock());
+          return;
+        }
       }
-      const reply = await workers[from].extract(list.map((t) => t.count));
+      const reply = await workers[from].extract(relay.map((t) => t.count));
       senderDoneAt.set(from, clock());
       held[from] = reply.held;
-      list.forEach((t, k) => {
+      relay.forEach((t, k) => {
         const fragments: readonly ExemplarColumns[] = reply.parts[k];
         for (const f of fragments) bytes += byteSize(f);
         deliveries.push(

@@ -67,6 +67,11 @@ export interface DirectMoveResult {
   readonly receivers: readonly number[];
   /** Bytes that travelled. */
   readonly bytes: number;
+  /**
+   * Rows of each part that stayed with the sender (the direct path failed for that part,
+   * with both ends alive): the caller moves them another way.
+   */
+  readonly undelivered: readonly number[];
 }
 
 /** What it takes to start one worker. */

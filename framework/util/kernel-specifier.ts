@@ -6,7 +6,7 @@ import { moduleBeside } from './module-url.ts';
  * perhaps compiled where the coordinator runs the sources. A kernel inside admove's tree
  * travels as `admove:<path without extension>` (e.g. `admove:apps/opt/model/kernel`) and
  * each side resolves it below its own code root, in its own flavour (.ts or .js). Anything
- * else (a package specifier, a URL outside the tree) travels as it is and is imported as it is.
+ * else (a package specifier, a URL outside the tree) travels as it is, and an agent refuses it.
  */
 const PREFIX = 'admove:';
 
@@ -19,9 +19,24 @@ export function portableKernel(href: string): string {
   return PREFIX + relative;
 }
 
+/**
+ * The module an agent imports for a job's kernel. Only kernels inside this installation's
+ * tree are accepted: whoever may start a job on an agent must not be able to make it import
+ * anything else (a `data:` URL, a file elsewhere). Checked after URL normalisation, so
+ * encoded `..` segments cannot leave the tree either.
+ */
 export function resolveKernel(specifier: string): string {
-  if (!specifier.startsWith(PREFIX)) return specifier;
+  if (!specifier.startsWith(PREFIX)) {
+    throw new Error(
+      `kernel ${specifier} is not part of admove (agents run only kernels inside their installation)`,
+    );
+  }
   const relative = specifier.slice(PREFIX.length);
-  if (relative.split('/').includes('..')) throw new Error(`kernel ${specifier} leaves admove's tree`);
-  return moduleBeside(import.meta.url, `../../${relative}`);
+  if (!/^[A-Za-z0-9_\-./]+$/.test(relative))
+    throw new Error(`kernel ${specifier} is not a plain module path`);
+  const href = moduleBeside(import.meta.url, `../../${relative}`);
+  if (!href.startsWith(codeRoot) || relative.split('/').includes('..')) {
+    throw new Error(`kernel ${specifier} leaves admove's tree`);
+  }
+  return href;
 }

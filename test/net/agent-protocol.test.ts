@@ -24,7 +24,13 @@ const logs: string[] = [];
 beforeAll(async () => {
   agents = await Promise.all(
     ['a0', 'a1', 'a2'].map((name) =>
-      Agent.start({ host: '127.0.0.1', port: 0, name, log: (line) => logs.push(`${name}: ${line}`) }),
+      Agent.start({
+        host: '127.0.0.1',
+        port: 0,
+        name,
+        acceptFaults: true,
+        log: (line) => logs.push(`${name}: ${line}`),
+      }),
     ),
   );
 });

@@ -233,7 +233,10 @@ describe('security and bad peers', () => {
 
   it('an agent ends cleanly on SIGTERM', async () => {
     const agent = await startAgent();
-    expect(await agent.kill('SIGTERM')).toBe(0);
+    const still = new Promise((r) =>
+      setTimeout(() => r(`still running after 10 s; its log: ${agent.log()}`), 10_000),
+    );
+    expect(await Promise.race([agent.kill('SIGTERM'), still])).toBe(0);
   });
 });
 
