@@ -3,6 +3,7 @@
  * and a job on them through the agent transport; and what an agent does with a peer that
  * speaks another version or sends exemplars of another schema.
  */
+import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOptKernel } from '../../apps/opt/model/kernel.ts';
 import { initWeights, type NetworkShape } from '../../apps/opt/model/network.ts';
@@ -145,6 +146,72 @@ describe('faults in the middle of a direct move', () => {
     },
     60_000,
   );
+});
+
+describe('a direct move that cannot go directly', () => {
+  it('a receiver the sender cannot reach (a forwarded port): the rows go through the coordinator, the vacated host ends empty', async () => {
+    // The coordinator reaches a1 through a forward that serves only the first three
+    // connections (probe, job, worker); a0's peer connection to that address is refused.
+    const hosts = await discoverAgents(agents.slice(0, 2).map(endpointOf), {});
+    let served = 0;
+    const target = agents[1].address;
+    const forward = createServer((client) => {
+      served++;
+      if (served > 3) {
+        client.destroy();
+        return;
+      }
+      const upstream = tcpConnect(target.port, target.host);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => forward.listen(0, '127.0.0.1', () => r()));
+    const port = (forward.address() as AddressInfo).port;
+    const viaForward = [hosts[0], { ...hosts[1], endpoint: { host: '127.0.0.1', port } }];
+    served = 1; // the probe above went to a1 directly
+    const transport = agentTransport(viaForward, {});
+    const data = randomColumns(3000, 4, 11);
+    const job = await AdmJob.start({
+      ...jobOptions(data, [1, 1], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
+      hosts: viaForward.map((h) => ({ name: h.name, speed: 1 })),
+    });
+    try {
+      const before = await job.pass(new Float64Array(1));
+      job.send({ type: 'vacate', host: 'a0' });
+      const after = await job.pass(new Float64Array(1));
+      expect([after[0], after[1]]).toEqual([before[0], before[1]]);
+      expect(job.counts()).toEqual([0, 3000]);
+      const held = (await job.heldIds()).map((ids) => ids.length);
+      expect(held).toEqual([0, 3000]);
+      expect(job.faults()).toEqual([]);
+    } finally {
+      await job.close();
+      transport.close();
+      forward.close();
+    }
+    for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
+      await new Promise((r) => setTimeout(r, 20));
+  }, 60_000);
+
+  it('a host whose share is 0 starts and computes nothing', async () => {
+    const hosts = await discoverAgents(agents.slice(0, 2).map(endpointOf), {});
+    const transport = agentTransport(hosts, {});
+    const data = randomColumns(100, 4, 12);
+    const job = await AdmJob.start({
+      ...jobOptions(data, [1, 0.001], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
+      hosts: hosts.map((h, i) => ({ name: h.name, speed: [1, 0.001][i] })),
+    });
+    try {
+      expect(job.counts()).toEqual([100, 0]);
+      expect((await job.pass(new Float64Array(1)))[0]).toBe(100);
+    } finally {
+      await job.close();
+      transport.close();
+    }
+    for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
+      await new Promise((r) => setTimeout(r, 20));
+  });
 });
 
 describe('agents with --max-memory', () => {
