@@ -39,6 +39,5 @@ if (compiledIsCurrent()) {
   register();
   ({ run } = await import('./main.ts'));
 }
-process.off('SIGINT', exitAtOnce);
-process.off('SIGTERM', exitAtOnce);
+// `run` replaces exitAtOnce with its own handlers (apps/cli/signals.ts) once they are in.
 await run(process.argv.slice(2));

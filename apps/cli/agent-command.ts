@@ -55,6 +55,16 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
   const maxMemory = values['max-memory'] === undefined ? null : byteSizeFlag(values, 'max-memory', 0);
   const { Agent } = await import('../../framework/agent/agent.ts');
   const log = (line: string) => process.stderr.write(`admove agent: ${line}\n`);
+  // The agent has nothing to save: a signal closes it, cleanly, with exit 0. Our handlers go
+  // in before the command's are taken out: a signal that arrives while a process has no
+  // handler at all, or while one is being replaced, is lost or kills it.
+  let stopNow: (signal: NodeJS.Signals) => void = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    stopNow = resolve;
+  });
+  process.once('SIGINT', stopNow);
+  process.once('SIGTERM', stopNow);
+  signals.dispose();
   const agent = await Agent.start({
     host: listen.host,
     port: listen.port,
@@ -65,21 +75,16 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
     maxMemory,
     acceptFaults: Boolean(values['accept-faults']),
     log,
+  }).catch((error: unknown) => {
+    process.off('SIGINT', stopNow);
+    process.off('SIGTERM', stopNow);
+    throw error;
   });
   const where = `${agent.address.host}:${agent.address.port}`;
   print(
     `admove agent ${agent.name} listening on ${where} (${workers} worker${workers === 1 ? '' : 's'}, speed ${speed}${secret ? ', TLS with a pre-shared key' : ', loopback only, no secret'})\n`,
   );
-  // The agent has nothing to save: a signal closes it at once, cleanly, with exit 0.
-  signals.dispose();
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log(`${signal}: closing`);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  log(`${await stopped}: closing`);
   await agent.close();
   return 0;
 }

@@ -21,6 +21,13 @@ export class StopSignals {
   constructor() {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
+    // Take over from the launcher's early handler (admove.mjs, `exitAtOnce`) only now that
+    // ours is in: between removing one handler and adding another, a signal can be lost.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      for (const listener of process.listeners(signal)) {
+        if (listener.name === 'exitAtOnce') process.off(signal, listener);
+      }
+    }
   }
 
   /** From now on the first signal stops the run gracefully; returns the signal to watch. */
