@@ -86,10 +86,13 @@ describe.concurrent('item 16: outputs are never lost to a closed stdout or a sha
 
 describe.concurrent('item 17: --resume from the checkpoint of the last iteration', () => {
   it('reports the checkpoint’s error and test accuracy, not NaN', async () => {
-    const checkpoint = join(dir, 'last.ckpt');
+    // A directory of its own: item 18's cases, running at the same time, check `dir` for
+    // temporary files, and this checkpoint's is there while it is being written.
+    const own = subdir(dir, 'resume-last');
+    const checkpoint = join(own, 'last.ckpt');
     const first = await admove(['opt', ...tiny(2), '--checkpoint', checkpoint, '--quiet']);
     expect(first.code, first.stderr).toBe(0);
-    const report = join(dir, 'resumed-last.json');
+    const report = join(own, 'resumed-last.json');
     const r = await admove(['opt', ...tiny(2), '--resume', checkpoint, '--report', report]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/NaN/);
