@@ -104,21 +104,24 @@ describe.concurrent('item 17: --resume from the checkpoint of the last iteration
 });
 
 describe.concurrent('item 18: output paths are checked before any work; writes leave no *.tmp', () => {
+  // Its own directory: other tests of this file write files (and their temporary files) in
+  // `dir` at the same time.
+  const d18 = subdir(dir, 'item18');
   const cases: [string, () => string[], RegExp][] = [
     [
       '--report in a missing directory',
-      () => ['--report', join(dir, 'nope', 'r.json')],
+      () => ['--report', join(d18, 'nope', 'r.json')],
       /--report .*nope.*(no such directory|does not exist)/,
     ],
-    ['--report a directory', () => ['--report', subdir(dir, 'adir')], /--report .*adir.* is a directory/],
+    ['--report a directory', () => ['--report', subdir(d18, 'adir')], /--report .*adir.* is a directory/],
     [
       '--save-model a directory',
-      () => ['--save-model', subdir(dir, 'mdir')],
+      () => ['--save-model', subdir(d18, 'mdir')],
       /--save-model .*mdir.* is a directory/,
     ],
     [
       '--checkpoint a directory',
-      () => ['--checkpoint', subdir(dir, 'cdir')],
+      () => ['--checkpoint', subdir(d18, 'cdir')],
       /--checkpoint .*cdir.* is a directory/,
     ],
     [
@@ -136,7 +139,7 @@ describe.concurrent('item 18: output paths are checked before any work; writes l
     const r = await admove(['opt', ...TINY, ...args()]);
     expectUserError(r, message);
     expect(r.stdout).toBe('');
-    expect(tmpLeft(dir)).toEqual([]);
+    expect(tmpLeft(d18)).toEqual([]);
   });
 });
 
