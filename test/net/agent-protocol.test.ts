@@ -194,6 +194,63 @@ describe('a direct move that cannot go directly', () => {
       await new Promise((r) => setTimeout(r, 20));
   }, 60_000);
 
+  it('a connection reset in the middle of a direct move: nothing lost or doubled, the vacated host ends empty', async () => {
+    // a1 is reached through a forward that serves the probe, job and worker connections
+    // whole, and resets the fourth (a0's peer connection) after 500 kB have gone through.
+    const hosts = await discoverAgents(agents.slice(0, 2).map(endpointOf), {});
+    const target = agents[1].address;
+    let served = 1; // the probe above went to a1 directly
+    let resets = 0;
+    const forward = createServer((client) => {
+      served++;
+      const upstream = tcpConnect(target.port, target.host);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      upstream.pipe(client);
+      if (served <= 3) {
+        client.pipe(upstream);
+        return;
+      }
+      let passed = 0;
+      client.on('data', (chunk: Buffer) => {
+        passed += chunk.length;
+        if (passed > 500_000) {
+          resets++;
+          client.resetAndDestroy();
+          upstream.resetAndDestroy();
+          return;
+        }
+        upstream.write(chunk);
+      });
+    });
+    await new Promise<void>((r) => forward.listen(0, '127.0.0.1', () => r()));
+    const port = (forward.address() as AddressInfo).port;
+    const viaForward = [hosts[0], { ...hosts[1], endpoint: { host: '127.0.0.1', port } }];
+    const transport = agentTransport(viaForward, {});
+    const data = randomColumns(20_000, 64, 13);
+    const job = await AdmJob.start({
+      ...jobOptions(data, [1, 1], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
+      hosts: viaForward.map((h) => ({ name: h.name, speed: 1 })),
+    });
+    try {
+      const before = await job.pass(new Float64Array(1));
+      job.send({ type: 'vacate', host: 'a0' });
+      const after = await job.pass(new Float64Array(1));
+      expect(resets).toBe(1);
+      expect([after[0], after[1], after[2]]).toEqual([before[0], before[1], before[2]]);
+      expect(job.counts()).toEqual([0, 20_000]);
+      const held = (await job.heldIds()).flatMap((ids) => [...ids]).sort((x, y) => x - y);
+      expect(held).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+      expect(job.faults()).toEqual([]);
+    } finally {
+      await job.close();
+      transport.close();
+      forward.close();
+    }
+    for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
+      await new Promise((r) => setTimeout(r, 20));
+  }, 60_000);
+
   it('a host whose share is 0 starts and computes nothing', async () => {
     const hosts = await discoverAgents(agents.slice(0, 2).map(endpointOf), {});
     const transport = agentTransport(hosts, {});
