@@ -76,7 +76,10 @@ describe('admove scheduler', () => {
       expect(record.event.host).toBe('h9');
       expect(record.outcome.status).toBe('rejected');
       expect(record.outcome.reason).toMatch(/h9/);
-      // The job took the vacate and goes on.
+      // The job took the vacate and goes on (its line is printed once the move is done).
+      for (let i = 0; i < 200 && !/redistribution #\d+ \(evacuate\)/.test(out); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       expect(out).toMatch(/redistribution #\d+ \(evacuate\)/);
     } finally {
       job.kill('SIGTERM');
