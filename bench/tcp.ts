@@ -10,20 +10,18 @@ import { initWeights, type NetworkShape } from '../apps/opt/model/index.ts';
 import { barChart } from '../apps/plot/chart/index.ts';
 import { syntheticDataset } from '../framework/datasets/index.ts';
 import {
-  agentTransport,
   columnsFromTable,
-  type DataParallelJob,
   discoverAgents,
   type ExemplarColumns,
   type RedistributionRecord,
   SeededRandom,
-  startJob,
 } from '../framework/index.ts';
+import { vacateOnAgents } from './lib/agent-vacate.ts';
 import { boundCheck, conditionCheck } from './lib/checks.ts';
 import type { Benchmark } from './lib/context.ts';
 import { LowerBoundProbe, type LowerBounds } from './lib/lower-bounds.ts';
 import { num, table, verdict } from './lib/markdown.ts';
-import { bytesPerExemplar, OPT_KERNEL } from './lib/opt-job.ts';
+import { bytesPerExemplar } from './lib/opt-job.ts';
 import { median, ratio, sig, spread } from './lib/stats.ts';
 import {
   type AgentProcess,
@@ -401,10 +399,7 @@ export const tcp: Benchmark = {
   },
 };
 
-/**
- * One fresh job on the two agents: a warm-up pass, a vacate of the first agent between
- * passes, and the pass that applies it. The evacuation's record, found by the vacate's seq.
- */
+/** One fresh job on the two agents, the first one vacated between passes (lib/agent-vacate.ts). */
 async function vacateBetweenAgents(
   agents: readonly AgentProcess[],
   secret: Buffer | undefined,
@@ -412,56 +407,21 @@ async function vacateBetweenAgents(
   shape: NetworkShape,
   weights: Float64Array,
 ): Promise<{ record: RedistributionRecord; heldExemplars: number; redistributions: number }> {
-  const access = { secret };
   const remote = await discoverAgents(
     agents.map((a) => ({ endpoint: a.endpoint })),
-    access,
+    { secret },
   );
-  const vacated = remote[0].name;
-  const t0 = performance.now();
-  const deadline = t0 + BUSY_RETRY_MS;
-  for (;;) {
-    const transport = agentTransport(remote, access);
-    let job: DataParallelJob | null = null;
-    try {
-      try {
-        job = await startJob('adm', {
-          kernelModule: OPT_KERNEL,
-          kernelConfig: shape,
-          train,
-          hosts: remote.map((h) => ({ name: h.name, speed: h.speed })),
-          emulateSpeeds: false,
-          calibrationParams: weights,
-          clock: () => performance.now() - t0,
-          transport,
-          // The only move must be the vacate's: none on measured speeds.
-          rebalance: false,
-          waitTimeoutMs: 30_000,
-          // Two agents, the coordinator and the moves share 2 cores: no false "hung".
-          livenessMs: 10_000,
-        });
-      } catch (error) {
-        // The previous job's end may not have reached an agent yet: it refuses as busy.
-        if (/busy with job/.test(String((error as Error).message)) && performance.now() < deadline) {
-          await sleep(100);
-          continue;
-        }
-        throw error;
-      }
-      await job.pass(weights); // warm-up
-      const heldExemplars = job.counts()[0];
-      const vacate = job.send({ type: 'vacate', host: vacated });
-      await job.pass(weights);
-      const all = job.redistributions();
-      const record = all.find((r) => r.events.includes(vacate.seq));
-      if (record?.migrationMs == null)
-        throw new Error(`vacating ${vacated} (event ${vacate.seq}) moved no data`);
-      return { record, heldExemplars, redistributions: all.length };
-    } finally {
-      await job?.close();
-      transport.close();
-    }
-  }
+  // Two agents, the coordinator and the moves share 2 cores: no false "hung".
+  return vacateOnAgents({
+    remote,
+    secret,
+    train,
+    shape,
+    weights,
+    livenessMs: 10_000,
+    waitTimeoutMs: 30_000,
+    busyRetryMs: BUSY_RETRY_MS,
+  });
 }
 
 function finiteMedian(values: readonly (number | null)[]): number | null {

@@ -21,17 +21,14 @@ import { createInterface } from 'node:readline';
 import { initWeights, type NetworkShape } from '../../apps/opt/model/index.ts';
 import { syntheticDataset } from '../../framework/datasets/index.ts';
 import {
-  agentTransport,
   columnsFromTable,
-  type DataParallelJob,
   discoverAgents,
   type ExemplarColumns,
   SeededRandom,
-  startJob,
 } from '../../framework/index.ts';
 import { readSecretFile } from '../../framework/net/secure-socket.ts';
-import { bytesPerExemplar, measureSoloRate, OPT_KERNEL, type SharedCalibration } from './opt-job.ts';
-import { sleep } from './timing.ts';
+import { vacateOnAgents } from './agent-vacate.ts';
+import { bytesPerExemplar, measureSoloRate, type SharedCalibration } from './opt-job.ts';
 
 /** Opt's network on MNIST-sized exemplars, as in `tcp` and `redistribution`. */
 const DIM = 784;
@@ -95,7 +92,6 @@ async function main(): Promise<void> {
     endpoints.map((endpoint) => ({ endpoint })),
     access,
   );
-  const vacated = remote[0].name;
   let soloRate: number | undefined;
   let cached: { perHost: number; train: ExemplarColumns } | null = null;
 
@@ -106,73 +102,36 @@ async function main(): Promise<void> {
       const data = dataset(perHost);
       cached = { perHost, train: columnsFromTable(data.train.features, data.train.labels, DIM) };
     }
-    const train = cached.train;
-    const t0 = performance.now();
-    const deadline = t0 + BUSY_RETRY_MS;
-    for (;;) {
-      const transport = agentTransport(remote, access);
-      let job: DataParallelJob | null = null;
-      try {
-        const loadStart = performance.now();
-        try {
-          job = await startJob('adm', {
-            kernelModule: OPT_KERNEL,
-            kernelConfig: shape,
-            train,
-            hosts: remote.map((h) => ({ name: h.name, speed: h.speed })),
-            emulateSpeeds: false,
-            calibrationParams: weights,
-            soloRate,
-            clock: () => performance.now() - t0,
-            transport,
-            // The only move must be the vacate's: none on measured speeds.
-            rebalance: false,
-            waitTimeoutMs: 120_000,
-            livenessMs: LIVENESS_MS,
-          });
-        } catch (error) {
-          // The previous job's end may not have reached an agent yet: it refuses as busy.
-          if (/busy with job/.test(String((error as Error).message)) && performance.now() < deadline) {
-            await sleep(200);
-            continue;
-          }
-          throw error;
-        }
-        const loadMs = performance.now() - loadStart;
-        const beforeWarmUp = transport.bytesReceived();
-        await job.pass(weights); // warm-up
-        const heldExemplars = job.counts()[0];
-        const before = transport.bytesReceived();
-        const coordinatorBytesPerPass = before - beforeWarmUp;
-        const event = job.send({ type: 'vacate', host: vacated });
-        await job.pass(weights);
-        const coordinatorBytesDuringMove = transport.bytesReceived() - before;
-        const all = job.redistributions();
-        const r = all.find((x) => x.events.includes(event.seq));
-        if (r?.migrationMs == null) throw new Error(`vacating ${vacated} (event ${event.seq}) moved no data`);
-        return {
-          ok: true,
-          shape: { dim: DIM, hidden: HIDDEN, classes: CLASSES, bytesPerExemplar: bytesPerExemplar(DIM) },
-          perHost,
-          heldExemplars,
-          redistributions: all.length,
-          reason: r.reason,
-          exemplarsMoved: r.exemplarsMoved,
-          bytesMoved: r.bytesMoved,
-          transfers: r.transfers,
-          migrationMs: r.migrationMs,
-          obtrusivenessMs: r.obtrusivenessMs,
-          deferralMs: r.startedAt - r.triggeredAt,
-          loadMs,
-          coordinatorBytesDuringMove,
-          coordinatorBytesPerPass,
-          countsAfter: r.countsAfter,
-        };
-      } finally {
-        await job?.close();
-        transport.close();
-      }
-    }
+    const m = await vacateOnAgents({
+      remote,
+      secret: access.secret,
+      train: cached.train,
+      shape,
+      weights,
+      soloRate,
+      livenessMs: LIVENESS_MS,
+      waitTimeoutMs: 120_000,
+      busyRetryMs: BUSY_RETRY_MS,
+    });
+    const r = m.record;
+    return {
+      ok: true,
+      shape: { dim: DIM, hidden: HIDDEN, classes: CLASSES, bytesPerExemplar: bytesPerExemplar(DIM) },
+      perHost,
+      heldExemplars: m.heldExemplars,
+      redistributions: m.redistributions,
+      reason: r.reason,
+      exemplarsMoved: r.exemplarsMoved,
+      bytesMoved: r.bytesMoved,
+      transfers: r.transfers,
+      migrationMs: r.migrationMs,
+      obtrusivenessMs: r.obtrusivenessMs,
+      deferralMs: r.startedAt - r.triggeredAt,
+      loadMs: m.loadMs,
+      coordinatorBytesDuringMove: m.coordinatorBytesDuringMove,
+      coordinatorBytesPerPass: m.coordinatorBytesPerPass,
+      countsAfter: r.countsAfter,
+    };
   };
 
   const calibrate = async (): Promise<CalibrateAnswer> => {
