@@ -7,10 +7,10 @@
  * (netns-sender.ts) and the coordinator in its own (netns-coordinator.ts). Every child is
  * tracked; a process exit that skipped `stopAll` still kills whatever is left.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Child } from './tcp-processes.ts';
+import { type Child, track } from './tcp-processes.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../apps/cli/admove.mjs', import.meta.url));
@@ -20,24 +20,6 @@ const COORDINATOR = fileURLToPath(new URL('./netns-coordinator.ts', import.meta.
 const LOOPBACK = fileURLToPath(new URL('./netns-loopback.ts', import.meta.url));
 /** Loading tsx and the modules, several at once on a busy 2-core machine. */
 const START_TIMEOUT_MS = 90_000;
-
-const children = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of children) c.kill('SIGKILL');
-    });
-    // Ctrl-C or SIGTERM mid-run: exit through the 'exit' hooks (these children, and the
-    // namespaces: netns-topology.ts), instead of leaving agents running in deleted namespaces.
-    for (const signal of ['SIGINT', 'SIGTERM'] as const)
-      process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
-  }
-}
 
 /** A child in a namespace that answers one stdout line per stdin line. */
 export interface NetnsChild extends Child {

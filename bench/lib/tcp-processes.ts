@@ -28,7 +28,12 @@ export const WRITE_BYTES = 1 << 20;
 const children = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-function track(child: ChildProcess): void {
+/**
+ * Remember `child` until it exits: a process exit that skipped `stopAll` kills it, and so
+ * does Ctrl-C or SIGTERM mid-run (they exit through the 'exit' hooks — also netns-topology's,
+ * which removes the namespaces — instead of leaving children behind).
+ */
+export function track(child: ChildProcess): void {
   children.add(child);
   child.once('exit', () => children.delete(child));
   if (!exitHookInstalled) {
@@ -36,6 +41,8 @@ function track(child: ChildProcess): void {
     process.once('exit', () => {
       for (const c of children) c.kill('SIGKILL');
     });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
   }
 }
 
