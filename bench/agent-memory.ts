@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createOptKernel } from '../apps/opt/model/kernel.ts';
 import { initWeights, type NetworkShape } from '../apps/opt/model/network.ts';
 import { agentTransport, discoverAgents, parseEndpoint, SeededRandom, startJob } from '../framework/index.ts';
+import { bytesPerExemplar } from './lib/opt-job.ts';
 
 const CLI = fileURLToPath(new URL('../apps/cli/admove.mjs', import.meta.url));
 const KERNEL = new URL('../apps/opt/model/kernel.ts', import.meta.url).href;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   const mbAt = args.indexOf('--mb');
   const mb = mbAt >= 0 ? Number(args[mbAt + 1]) : quick ? 8 : 400;
   const dim = 784;
-  const rowBytes = 4 + 4 + 4 * dim + 1;
+  const rowBytes = bytesPerExemplar(dim);
   const perAgent = Math.round((mb * 1e6) / rowBytes);
   const count = 2 * perAgent;
   const features = new Float32Array(count * dim);

@@ -2,6 +2,7 @@
 
 import { initWeights, type NetworkShape } from '../../apps/opt/model/index.ts';
 import type { ExemplarTable } from '../../framework/datasets/index.ts';
+import { exemplarBytes } from '../../framework/exemplars/rows.ts';
 import { columnsFromTable, type DataParallelJob, SeededRandom, startJob } from '../../framework/index.ts';
 
 export const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
@@ -73,7 +74,7 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
 
 /** Bytes one exemplar takes in the store: id, label (int32), features (float32), processed flag. */
 export function bytesPerExemplar(dim: number): number {
-  return 4 + 4 + 4 * dim + 1;
+  return exemplarBytes(dim);
 }
 
 /** The shared calibration of one benchmark run, as written into its JSON. */

@@ -5,6 +5,7 @@
  */
 
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { exemplarBytes } from '../exemplars/rows.ts';
 import type { Body, Message, MessageChannel } from '../net/message-channel.ts';
 import { bytesOf, exemplarBodies, exemplarsFrom, float64From } from '../net/payloads.ts';
 import type { CallFailure } from '../net/protocol.ts';
@@ -85,7 +86,7 @@ export class WorkerSlot {
         if (!(Number.isInteger(dim) && (dim as number) > 0)) throw refused('insert without a feature count');
         const fragments = await exemplarsFrom(m.bodies, dim as number);
         // The cap counts exemplar bytes (as the coordinator's partitioner does), not wire bytes.
-        this.rowBytes = rowBytesFor(dim as number);
+        this.rowBytes = exemplarBytes(dim as number);
         const rows = fragments.reduce((s, f) => s + f.count, 0);
         const why = this.admit(this.slot, rows * this.rowBytes);
         if (why) throw refused(why);
@@ -140,7 +141,7 @@ export class WorkerSlot {
       case 'receive': {
         const dim = Number(h.dim);
         const rows = Number(h.rows);
-        this.rowBytes = rowBytesFor(dim);
+        this.rowBytes = exemplarBytes(dim);
         const outcome = await receiveDirect(this.peers, String(h.ticket), rows, dim, (rowsSoFar) =>
           this.admit(this.slot, rowsSoFar * this.rowBytes),
         );
@@ -201,11 +202,6 @@ export class WorkerSlot {
 }
 
 class Refusal extends Error {}
-
-/** Bytes of one exemplar of `dim` features: id, label, features, processed flag. */
-function rowBytesFor(dim: number): number {
-  return 4 + 4 + 4 * dim + 1;
-}
 
 interface Part {
   readonly count: number;

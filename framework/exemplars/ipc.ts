@@ -35,6 +35,7 @@ import {
 import { columnsOf, exemplarSchema, toRecordBatch, viewRows } from './batch.ts';
 import type { ExemplarColumns } from './columns.ts';
 import { ByteReader, readMessage, SchemaMismatch, TruncatedStream } from './ipc-framing.ts';
+import { exemplarBytes } from './rows.ts';
 
 export { SchemaMismatch, TruncatedStream };
 
@@ -349,7 +350,7 @@ function finishedWriter(
 }
 
 function batchRows(dim: number, options: EncodeOptions): number {
-  const rowBytes = 4 + 4 + 4 * dim + 1;
+  const rowBytes = exemplarBytes(dim);
   const byBytes = Math.max(1, Math.floor(MAX_BATCH_BYTES / rowBytes));
   const rows = options.maxBatchRows ?? Math.min(MAX_BATCH_ROWS, byBytes);
   if (!Number.isSafeInteger(rows) || rows < 1) throw new RangeError(`maxBatchRows must be ≥ 1, not ${rows}`);

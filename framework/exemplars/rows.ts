@@ -19,13 +19,17 @@ export function copyRows(cols: ExemplarColumns, start: number, end: number): Exe
   };
 }
 
+/** Bytes one exemplar of `dim` features takes: id and label (int32), features (float32), processed flag. */
+export function exemplarBytes(dim: number): number {
+  return 4 + 4 + 4 * dim + 1;
+}
+
 /** About this many bytes per stored batch: small enough that cutting one is cheap, large enough for tight loops. */
 export const BATCH_BYTES = 1 << 20;
 
 /** Rows per batch of about `BATCH_BYTES` for rows like those of `cols` (at least 256). */
 export function batchRowsFor(cols: ExemplarColumns): number {
-  const rowBytes = 4 + 4 + 4 * cols.dim + 1;
-  return Math.max(256, Math.floor(BATCH_BYTES / rowBytes));
+  return Math.max(256, Math.floor(BATCH_BYTES / exemplarBytes(cols.dim)));
 }
 
 /**

@@ -2,7 +2,7 @@ import { type Actor, createActor, fromPromise, toPromise } from 'xstate';
 import { JobInterrupted, RunFailure } from '../errors.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
-import { byteSize, gatherRows, viewRows } from '../exemplars/rows.ts';
+import { exemplarBytes, gatherRows } from '../exemplars/rows.ts';
 import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
 import { NoHostAvailable, NotEnoughRoom } from '../partition/errors.ts';
@@ -110,7 +110,7 @@ export class AdmJob implements DataParallelJob {
       // Recovery reloads exemplars by id from `train`, so ids must be row numbers.
       throw new RangeError('AdmJob: train.ids must be 0, 1, 2, … (the row numbers)');
     }
-    const caps = maxCounts(options.hosts, rowBytesOf(options.train));
+    const caps = maxCounts(options.hosts, exemplarBytes(options.train.dim));
     let shares: number[];
     try {
       shares = partitionBySpeed(
@@ -184,7 +184,7 @@ export class AdmJob implements DataParallelJob {
 
   /** The hosts' memory caps (in exemplars) added to what the estimator says of them. */
   private capped(capacities: WorkerCapacity[]): WorkerCapacity[] {
-    const caps = maxCounts(this.hostList, rowBytesOf(this.options.train));
+    const caps = maxCounts(this.hostList, exemplarBytes(this.options.train.dim));
     return capacities.map((c, i) => (caps[i] === undefined ? c : { ...c, maxCount: caps[i] }));
   }
 
@@ -406,7 +406,7 @@ export class AdmJob implements DataParallelJob {
       drain.applied,
       this.hostList.map((h) => h.name),
     );
-    const rowBytes = byteSize(viewRows(this.options.train, 0, 1));
+    const rowBytes = exemplarBytes(this.options.train.dim);
     const budgets = moveBudgets(deadlines, this.held, this.options.clock(), rowBytes, this.moveBytesPerMs);
     const split = splitForDeadlines(transfers, budgets);
     // moveData first: by the in-order rule a sender's extract runs before its drop, so the
@@ -650,11 +650,6 @@ export class AdmJob implements DataParallelJob {
     for (const a of this.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));
   }
-}
-
-/** Bytes of one exemplar of `train` (what a memory cap is divided by). */
-function rowBytesOf(train: { readonly dim: number }): number {
-  return 4 + 4 + 4 * train.dim + 1;
 }
 
 /** A promise actor whose body is a coordinator method (the effects the machine names). */

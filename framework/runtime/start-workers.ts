@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { RunFailure } from '../errors.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { copyIntoBatches } from '../exemplars/rows.ts';
+import { copyIntoBatches, exemplarBytes } from '../exemplars/rows.ts';
 import { unitRate } from './calibration.ts';
 import { type FaultPlan, isWorkerFault } from './faults.ts';
 import { threadTransport } from './thread-worker.ts';
@@ -70,7 +70,7 @@ export function validateStartOptions(options: StartOptions): void {
   if (options.shares.length !== n || total !== options.train.count) {
     throw new RangeError(`shares must cover the ${options.train.count} exemplars over ${n} hosts`);
   }
-  const caps = maxCounts(options.hosts, 4 + 4 + 4 * options.train.dim + 1);
+  const caps = maxCounts(options.hosts, exemplarBytes(options.train.dim));
   options.shares.forEach((n, i) => {
     const cap = caps[i];
     if (cap !== undefined && n > cap) {
