@@ -3,12 +3,12 @@
  * and a job on them through the agent transport; and what an agent does with a peer that
  * speaks another version or sends exemplars of another schema.
  */
-import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOptKernel } from '../../apps/opt/model/kernel.ts';
 import { initWeights, type NetworkShape } from '../../apps/opt/model/network.ts';
 import { Agent } from '../../framework/agent/agent.ts';
 import { columnsFromTable } from '../../framework/exemplars/batch.ts';
+import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
 import { encodeExemplars } from '../../framework/exemplars/ipc.ts';
 import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
 import { MessageChannel } from '../../framework/net/message-channel.ts';
@@ -16,7 +16,8 @@ import { connect } from '../../framework/net/secure-socket.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
 import { ADMOVE_VERSION } from '../../framework/util/version.ts';
-import { computingWatch, jobOptions, randomColumns } from '../runtime/helpers.ts';
+import { computingWatch, jobOptions, randomColumns, worstRelativeError } from '../runtime/helpers.ts';
+import { type Forward, startForward } from './forward.ts';
 
 const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
 
@@ -38,6 +39,12 @@ beforeAll(async () => {
 afterAll(() => Promise.all(agents.map((a) => a.close())));
 
 const endpointOf = (a: Agent) => ({ endpoint: a.address });
+
+/** Until every agent has ended its last job (a job's end reaches them a moment after close). */
+async function agentsFree(): Promise<void> {
+  for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
+    await new Promise((r) => setTimeout(r, 20));
+}
 
 describe('a job on agents', () => {
   it('a gradient whose pass is interrupted by a vacate over TCP equals the single-thread one to 1e-9', async () => {
@@ -85,20 +92,14 @@ describe('a job on agents', () => {
       expect(held).toEqual(Array.from({ length: data.count }, (_, i) => i));
       for (const acc of [quiet, interrupted, next]) {
         expect(acc[1]).toBe(data.count);
-        let worst = 0;
-        for (let i = 0; i < reference.length; i++) {
-          const scale = Math.max(Math.abs(reference[i]), 1e-3 * Math.abs(reference[0]));
-          worst = Math.max(worst, Math.abs(acc[i] - reference[i]) / scale);
-        }
-        expect(worst).toBeLessThan(1e-9);
+        expect(worstRelativeError(acc, reference)).toBeLessThan(1e-9);
       }
     } finally {
       await job.close();
       transport.close();
     }
     // Closing the job frees the agents for the next one.
-    for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
-      await new Promise((r) => setTimeout(r, 20));
+    await agentsFree();
     expect(agents.map((a) => a.busyWith)).toEqual([null, null, null]);
   }, 60_000);
 });
@@ -141,37 +142,22 @@ describe('faults in the middle of a direct move', () => {
         await job.close();
         transport.close();
       }
-      for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await agentsFree();
     },
     60_000,
   );
 });
 
 describe('a direct move that cannot go directly', () => {
-  it('a receiver the sender cannot reach (a forwarded port): the rows go through the coordinator, the vacated host ends empty', async () => {
-    // The coordinator reaches a1 through a forward that serves only the first three
-    // connections (probe, job, worker); a0's peer connection to that address is refused.
+  /**
+   * A two-agent job whose coordinator reaches a1 through `forward` (a0 also dials that
+   * address for its direct move): vacate a0, and check that every id is counted once and
+   * held once, a0 ends empty, and no worker was given up on.
+   */
+  async function vacateThroughForward(forward: Forward, data: ExemplarColumns): Promise<void> {
     const hosts = await discoverAgents(agents.slice(0, 2).map(endpointOf), {});
-    let served = 0;
-    const target = agents[1].address;
-    const forward = createServer((client) => {
-      served++;
-      if (served > 3) {
-        client.destroy();
-        return;
-      }
-      const upstream = tcpConnect(target.port, target.host);
-      client.pipe(upstream).pipe(client);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-    });
-    await new Promise<void>((r) => forward.listen(0, '127.0.0.1', () => r()));
-    const port = (forward.address() as AddressInfo).port;
-    const viaForward = [hosts[0], { ...hosts[1], endpoint: { host: '127.0.0.1', port } }];
-    served = 1; // the probe above went to a1 directly
+    const viaForward = [hosts[0], { ...hosts[1], endpoint: forward.endpoint }];
     const transport = agentTransport(viaForward, {});
-    const data = randomColumns(3000, 4, 11);
     const job = await AdmJob.start({
       ...jobOptions(data, [1, 1], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
       hosts: viaForward.map((h) => ({ name: h.name, speed: 1 })),
@@ -180,75 +166,32 @@ describe('a direct move that cannot go directly', () => {
       const before = await job.pass(new Float64Array(1));
       job.send({ type: 'vacate', host: 'a0' });
       const after = await job.pass(new Float64Array(1));
-      expect([after[0], after[1]]).toEqual([before[0], before[1]]);
-      expect(job.counts()).toEqual([0, 3000]);
-      const held = (await job.heldIds()).map((ids) => ids.length);
-      expect(held).toEqual([0, 3000]);
+      expect([after[0], after[1], after[2]]).toEqual([before[0], before[1], before[2]]);
+      expect(job.counts()).toEqual([0, data.count]);
+      const held = (await job.heldIds()).flatMap((ids) => [...ids]).sort((x, y) => x - y);
+      expect(held).toEqual(Array.from({ length: data.count }, (_, i) => i));
       expect(job.faults()).toEqual([]);
     } finally {
       await job.close();
       transport.close();
       forward.close();
     }
-    for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
-      await new Promise((r) => setTimeout(r, 20));
+    await agentsFree();
+  }
+
+  it('a receiver the sender cannot reach (a forwarded port): the rows go through the coordinator, the vacated host ends empty', async () => {
+    // The forward passes the coordinator's job and worker connections and refuses a0's.
+    await vacateThroughForward(
+      await startForward(agents[1].address, { whole: 2 }),
+      randomColumns(3000, 4, 11),
+    );
   }, 60_000);
 
   it('a connection reset in the middle of a direct move: nothing lost or doubled, the vacated host ends empty', async () => {
-    // a1 is reached through a forward that serves the probe, job and worker connections
-    // whole, and resets the fourth (a0's peer connection) after 500 kB have gone through.
-    const hosts = await discoverAgents(agents.slice(0, 2).map(endpointOf), {});
-    const target = agents[1].address;
-    let served = 1; // the probe above went to a1 directly
-    let resets = 0;
-    const forward = createServer((client) => {
-      served++;
-      const upstream = tcpConnect(target.port, target.host);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-      upstream.pipe(client);
-      if (served <= 3) {
-        client.pipe(upstream);
-        return;
-      }
-      let passed = 0;
-      client.on('data', (chunk: Buffer) => {
-        passed += chunk.length;
-        if (passed > 500_000) {
-          resets++;
-          client.resetAndDestroy();
-          upstream.resetAndDestroy();
-          return;
-        }
-        upstream.write(chunk);
-      });
-    });
-    await new Promise<void>((r) => forward.listen(0, '127.0.0.1', () => r()));
-    const port = (forward.address() as AddressInfo).port;
-    const viaForward = [hosts[0], { ...hosts[1], endpoint: { host: '127.0.0.1', port } }];
-    const transport = agentTransport(viaForward, {});
-    const data = randomColumns(20_000, 64, 13);
-    const job = await AdmJob.start({
-      ...jobOptions(data, [1, 1], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
-      hosts: viaForward.map((h) => ({ name: h.name, speed: 1 })),
-    });
-    try {
-      const before = await job.pass(new Float64Array(1));
-      job.send({ type: 'vacate', host: 'a0' });
-      const after = await job.pass(new Float64Array(1));
-      expect(resets).toBe(1);
-      expect([after[0], after[1], after[2]]).toEqual([before[0], before[1], before[2]]);
-      expect(job.counts()).toEqual([0, 20_000]);
-      const held = (await job.heldIds()).flatMap((ids) => [...ids]).sort((x, y) => x - y);
-      expect(held).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
-      expect(job.faults()).toEqual([]);
-    } finally {
-      await job.close();
-      transport.close();
-      forward.close();
-    }
-    for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
-      await new Promise((r) => setTimeout(r, 20));
+    // a0's peer connection is reset after 500 kB of the 2.6 MB it carries.
+    const forward = await startForward(agents[1].address, { whole: 2, resetAfterBytes: 500_000 });
+    await vacateThroughForward(forward, randomColumns(20_000, 64, 13));
+    expect(forward.resets()).toBe(1);
   }, 60_000);
 
   it('a host whose share is 0 starts and computes nothing', async () => {
@@ -266,8 +209,7 @@ describe('a direct move that cannot go directly', () => {
       await job.close();
       transport.close();
     }
-    for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
-      await new Promise((r) => setTimeout(r, 20));
+    await agentsFree();
   });
 });
 

@@ -88,3 +88,16 @@ export function computingWatch() {
     },
   };
 }
+
+/**
+ * The largest |acc − reference| relative to each entry of `reference`, entries smaller than
+ * 1e-3 of the first one (the loss) measured against that instead: a gradient equal "to 1e-9".
+ */
+export function worstRelativeError(acc: Float64Array, reference: Float64Array): number {
+  let worst = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const scale = Math.max(Math.abs(reference[i]), 1e-3 * Math.abs(reference[0]));
+    worst = Math.max(worst, Math.abs(acc[i] - reference[i]) / scale);
+  }
+  return worst;
+}

@@ -4,7 +4,7 @@ import { initWeights, type NetworkShape } from '../../apps/opt/model/network.ts'
 import { columnsFromTable } from '../../framework/exemplars/batch.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
-import { computingWatch, jobOptions, randomColumns } from './helpers.ts';
+import { computingWatch, jobOptions, randomColumns, worstRelativeError } from './helpers.ts';
 
 const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
 
@@ -42,12 +42,7 @@ describe('exactly once with the Opt kernel', () => {
       expect(job.stateTransitions().map((t) => t.state)).toContain('{"computing":"migrationPending"}');
       for (const acc of [quiet, interrupted]) {
         expect(acc[1]).toBe(data.count);
-        let worst = 0;
-        for (let i = 0; i < reference.length; i++) {
-          const scale = Math.max(Math.abs(reference[i]), 1e-3 * Math.abs(reference[0]));
-          worst = Math.max(worst, Math.abs(acc[i] - reference[i]) / scale);
-        }
-        expect(worst).toBeLessThan(1e-9);
+        expect(worstRelativeError(acc, reference)).toBeLessThan(1e-9);
       }
     } finally {
       await job.close();
