@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnAdmove } from '../cli/run-cli.ts';
+import { watchAdmove } from '../cli/run-cli.ts';
 import { admove, scratch } from '../hostile/helpers.ts';
 import { type AgentProcess, secretFile, startAgent, startAgents, stopAgents } from './agent-processes.ts';
 
@@ -84,12 +84,8 @@ describe('a coordinator and three agent processes', () => {
   }, 120_000);
 
   it('a second job while one runs is refused by name, and served after it', async () => {
-    const first = spawnAdmove([...job(30), '--hosts', agents[0].address, '--trace', 'none']);
-    let out = '';
-    first.stdout?.on('data', (d) => {
-      out += d;
-    });
-    const firstDone = new Promise<number | null>((r) => first.on('exit', (code) => r(code)));
+    const first = watchAdmove([...job(30), '--hosts', agents[0].address, '--trace', 'none']);
+    const firstDone = first.done;
     // Wait until the first job has claimed the agent.
     for (let i = 0; i < 200 && !/serving job/.test(agents[0].log().split('ended').at(-1) ?? ''); i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -101,7 +97,7 @@ describe('a coordinator and three agent processes', () => {
         /^admove: agent 127\.0\.0\.1:\d+ refused: agent h0 is busy with job \w+; try again when it ends\n$/,
       );
     }
-    expect(await firstDone, out).toBe(0);
+    expect(await firstDone, first.out()).toBe(0);
     const third = await admove([...job(8), '--hosts', agents[0].address, '--trace', 'none']);
     expect(third.code, third.stderr).toBe(0);
   }, 120_000);
@@ -112,32 +108,10 @@ describe('faults over the network', () => {
     const agents = await startAgents(3, (k) => ['--name', `a${k}`]);
     try {
       const report = join(dir, 'killed.json');
-      const job = spawnAdmove([
-        'opt',
-        '--synthetic',
-        '3000x16',
-        '--iterations',
-        '25',
-        '--hosts',
-        agents.map((a) => a.address).join(','),
-        '--trace',
-        'none',
-        '--report',
-        report,
-      ]);
-      let out = '';
-      let err = '';
-      job.stdout?.on('data', (d) => {
-        out += d;
-      });
-      job.stderr?.on('data', (d) => {
-        err += d;
-      });
-      const done = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
-      for (let i = 0; i < 2400 && !/iter\s+3\b/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
-      expect(out).toMatch(/iter\s+3\b/);
+      const run = watchAdmove([...job25(agents), '--report', report]);
+      expect(await run.waitFor(/iter\s+3\b/, 60_000), run.out()).toBe(true);
       await agents[1].kill('SIGKILL');
-      expect(await done, err).toBe(0);
+      expect(await run.done, run.err()).toBe(0);
       const r = readReport(report);
       expect(r.status).toBe('completed');
       expect(r.final.iterations).toBe(25);
@@ -156,16 +130,10 @@ describe('an agent that stops answering', () => {
     const agents = await startAgents(3, (k) => ['--name', `s${k}`]);
     try {
       const report = join(dir, 'stopped.json');
-      const job = spawnAdmove([...job25(agents), '--report', report]);
-      let out = '';
-      job.stdout?.on('data', (d) => {
-        out += d;
-      });
-      const done = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
-      for (let i = 0; i < 2400 && !/iter\s+3\b/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
-      expect(out).toMatch(/iter\s+3\b/);
+      const run = watchAdmove([...job25(agents), '--report', report]);
+      expect(await run.waitFor(/iter\s+3\b/, 60_000), run.out()).toBe(true);
       agents[2].child.kill('SIGSTOP');
-      expect(await done, out).toBe(0);
+      expect(await run.done, run.out()).toBe(0);
       const r = readReport(report);
       expect(r.final.iterations).toBe(25);
       expect(r.faults.map((f) => `${f.host} ${f.cause}`)).toEqual(['s2 hung']);

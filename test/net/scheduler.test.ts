@@ -1,66 +1,44 @@
 /** `admove scheduler` driving a running `admove opt --control` job: two real processes. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHostfile } from '../../apps/cli/agent-hosts.ts';
 import { parseEventLine } from '../../scheduler-stub/event-line.ts';
-import { REPO, spawnAdmove } from '../cli/run-cli.ts';
+import { admove, type WatchedRun, watchAdmove } from '../cli/run-cli.ts';
 import { startAgent } from './agent-processes.ts';
 
 const scratchDir = mkdtempSync(join(tmpdir(), 'admove-scheduler-'));
 
-const CLI = `${REPO}apps/cli/admove.mjs`;
+/** `admove scheduler …` with `stdin` typed in. */
+function scheduler(args: string[], stdin: string) {
+  return admove(['scheduler', ...args], 60_000, stdin);
+}
 
-function scheduler(
-  args: string[],
-  stdin: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'scheduler', ...args], {
-      cwd: REPO,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+/** An Opt job with a control port on a free port, after its first iteration: the run and the port. */
+async function jobWithControlPort(args: string[]): Promise<{ run: WatchedRun; port: string }> {
+  const run = watchAdmove([
+    'opt',
+    '--synthetic',
+    '20000x64',
+    '--hidden',
+    '64',
+    '--trace',
+    'none',
+    '--control',
+    '127.0.0.1:0',
+    ...args,
+  ]);
+  expect(await run.waitFor(/iter\s+1\b/, 30_000), run.out()).toBe(true);
+  const port = /control port listening on 127\.0\.0\.1:(\d+)/.exec(run.out())?.[1];
+  expect(port, run.out()).toBeDefined();
+  return { run, port: port as string };
 }
 
 describe('admove scheduler', () => {
   it('sends a vacate to a running job and prints the applied record; a bad line is reported alone', async () => {
-    const job = spawnAdmove([
-      'opt',
-      '--synthetic',
-      '20000x64',
-      '--hidden',
-      '64',
-      '--workers',
-      '3',
-      '--iterations',
-      '400',
-      '--trace',
-      'none',
-      '--control',
-      '127.0.0.1:0',
-    ]);
-    let out = '';
-    job.stdout?.on('data', (d) => {
-      out += d;
-    });
-    const jobDone = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
+    const { run: job, port } = await jobWithControlPort(['--workers', '3', '--iterations', '400']);
     try {
-      for (let i = 0; i < 600 && !/iter\s+1\b/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
-      const port = /control port listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
-      expect(port, out).toBeDefined();
       const r = await scheduler(['--job', `127.0.0.1:${port}`], 'vacate h1\nfoo h1\nload h2 0.5\n');
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^#0 vacate h1: applied at \d+ ms\n#1 load h2 0\.5: applied at \d+ ms\n$/);
@@ -77,45 +55,25 @@ describe('admove scheduler', () => {
       expect(record.outcome.status).toBe('rejected');
       expect(record.outcome.reason).toMatch(/h9/);
       // The job took the vacate and goes on (its line is printed once the move is done).
-      for (let i = 0; i < 200 && !/redistribution #\d+ \(evacuate\)/.test(out); i++) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(out).toMatch(/redistribution #\d+ \(evacuate\)/);
+      expect(await job.waitFor(/redistribution #\d+ \(evacuate\)/, 10_000), job.out()).toBe(true);
     } finally {
-      job.kill('SIGTERM');
-      expect(await jobDone).toBe(143);
+      job.child.kill('SIGTERM');
+      expect(await job.done).toBe(143);
     }
   }, 120_000);
 
   it('add HOST:PORT: an agent joins a running job, takes its share, and the run ends with it as a host', async () => {
     const agent = await startAgent(['--name', 'late', '--workers', '2']);
     const report = join(scratchDir, 'joined.json');
-    const job = spawnAdmove([
-      'opt',
-      '--synthetic',
-      '20000x64',
-      '--hidden',
-      '64',
+    const { run: job, port } = await jobWithControlPort([
       '--workers',
       '2',
       '--iterations',
       '40',
-      '--trace',
-      'none',
-      '--control',
-      '127.0.0.1:0',
       '--report',
       report,
     ]);
-    let out = '';
-    job.stdout?.on('data', (d) => {
-      out += d;
-    });
-    const jobDone = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
     try {
-      for (let i = 0; i < 600 && !/iter\s+1\b/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
-      const port = /control port listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
-      expect(port, out).toBeDefined();
       const r = await scheduler(
         ['--job', `127.0.0.1:${port}`],
         `add ${agent.address}\nadd ${agent.address}\nadd 127.0.0.1:1\n`,
@@ -127,7 +85,7 @@ describe('admove scheduler', () => {
       // The same agent twice: refused by name; nobody there: refused with the reason. The job goes on.
       expect(r.stderr).toMatch(/line 2: add 127\.0\.0\.1:\d+: a host named late\.0 is already in the job/);
       expect(r.stderr).toMatch(/line 3: add 127\.0\.0\.1:1: could not connect/);
-      expect(await jobDone, out).toBe(0);
+      expect(await job.done, job.out()).toBe(0);
       const run = JSON.parse(readFileSync(report, 'utf8')) as {
         workers: { host: string }[];
         iterations: { exemplars: number[] }[];
@@ -138,7 +96,7 @@ describe('admove scheduler', () => {
       expect(last[2] + last[3]).toBeGreaterThan(0);
       expect(last.reduce((a, b) => a + b, 0)).toBe(16000);
     } finally {
-      job.kill('SIGKILL');
+      job.child.kill('SIGKILL');
       await agent.kill('SIGKILL');
     }
   }, 180_000);
