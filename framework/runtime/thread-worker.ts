@@ -50,6 +50,15 @@ export class ThreadWorker implements WorkerLink {
       idleTimeout: Number.POSITIVE_INFINITY,
       atomics: 'disabled',
     });
+    // Destroying the pool rejects the tasks it knows, but a reply already on its way from the
+    // thread then arrives for no task, and piscina reports that as an 'error' event, which
+    // would be an uncaught exception without a listener. Once the worker is given up on,
+    // that is expected and ignored; before, an error outside any task is a fault.
+    this.pool.on('error', (error: unknown) => {
+      if (this.dead) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.giveUp(new WorkerFault(this.index, this.host, 'threw', 'idle', message));
+    });
   }
 
   static async start(spec: WorkerSpec): Promise<ThreadWorker> {
@@ -132,10 +141,7 @@ export class ThreadWorker implements WorkerLink {
         },
         (error: unknown) => {
           // A clone error from the thread arrives as a plain object with a message.
-          const message =
-            error instanceof Error
-              ? error.message
-              : String((error as { message?: unknown } | null)?.message ?? error);
+          const message = describeThreadError(error);
           const exited = /exit/i.test(message) && !/injected fault: throw/.test(message);
           const outcome = classifyWorkerError(
             this.index,
@@ -233,4 +239,13 @@ export class ThreadWorker implements WorkerLink {
     this.control.requestStop();
     await this.pool.destroy();
   }
+}
+
+/** A thread's error in words: clone errors arrive as plain objects, some with only a code. */
+function describeThreadError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const e = error as { message?: unknown; code?: unknown } | null;
+  if (typeof e?.message === 'string') return e.message;
+  if (typeof e?.code === 'string') return e.code;
+  return typeof error === 'object' ? JSON.stringify(error) : String(error);
 }
