@@ -2,7 +2,7 @@
  * Events typed one per line, as `admove scheduler` reads them from stdin:
  *
  *   vacate h2              vacate h2 deadline 500     available h2
- *   load h3 0.5            add 10.0.0.7:7000          # a comment
+ *   load h3 0.5            add 10.0.0.7:7000          end maintenance at 6   # a comment
  *
  * Pure: a line becomes an event, nothing (blank or comment), or a one-line reason.
  */
@@ -11,16 +11,18 @@ import type { SchedulerEvent } from '../framework/events/types.ts';
 export type EventLine =
   | { readonly kind: 'event'; readonly event: SchedulerEvent }
   | { readonly kind: 'add'; readonly address: string }
+  | { readonly kind: 'end'; readonly reason: string }
   | { readonly kind: 'blank' }
   | { readonly kind: 'error'; readonly reason: string };
 
 const USAGE =
-  'expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION" or "add HOST:PORT"';
+  'expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION", "add HOST:PORT" or "end [REASON]"';
 
 export function parseEventLine(line: string): EventLine {
   const words = line.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return { kind: 'blank' };
   const [verb, host, ...rest] = words;
+  if (verb === 'end') return { kind: 'end', reason: words.slice(1).join(' ') };
   if (host === undefined) return { kind: 'error', reason: `"${verb}" needs a host; ${USAGE}` };
   switch (verb) {
     case 'vacate': {

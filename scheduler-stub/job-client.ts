@@ -7,6 +7,11 @@ import { ADMOVE_VERSION } from '../framework/util/version.ts';
 
 export class JobClient {
   private nextId = 0;
+  private markClosed: () => void = () => {};
+  /** Resolves when the job's control port has gone (the job ended). */
+  readonly closed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
   private readonly waiting = new Map<number, { resolve(r: EventRecord[]): void; reject(e: Error): void }>();
 
   private constructor(
@@ -56,6 +61,15 @@ export class JobClient {
     });
   }
 
+  /** Ask the job to stop cleanly (checkpoint and report, marked interrupted). */
+  async end(reason: string): Promise<void> {
+    const id = this.nextId++;
+    await new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.channel.send({ type: 'end', id, reason }).catch(reject);
+    });
+  }
+
   close(): void {
     this.channel.close();
   }
@@ -68,6 +82,7 @@ export class JobClient {
       } catch (error) {
         for (const w of this.waiting.values()) w.reject(error as Error);
         this.waiting.clear();
+        this.markClosed();
         return;
       }
       const w = this.waiting.get(Number(m.header.id));

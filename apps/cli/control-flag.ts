@@ -19,6 +19,8 @@ export async function openControlPort(
   progress: { onEvent(record: EventRecord): void },
   /** The job's agent transport: agents added while it runs start their workers through it. */
   transport: AgentTransport | undefined,
+  /** A scheduler's `end`: stop the run cleanly, as on Ctrl-C. */
+  end: (reason: string) => void,
 ): Promise<OpenControlPort | null> {
   const flag = stringFlag(values, 'control');
   if (flag === undefined) return null;
@@ -92,6 +94,7 @@ export async function openControlPort(
     secret,
     send,
     add,
+    end,
     hosts: [...hosts, ...groups.keys()],
     log: (line) => process.stderr.write(`admove: ${line}\n`),
   });

@@ -13,6 +13,7 @@ Commands
   plot      SVG charts of a run report written by admove opt --report
   agent     host worker threads for jobs run from other machines (admove opt --hosts)
   scheduler send scheduler events to a running job (admove opt --control)
+  slurm     run opt as the tasks of a Slurm step: srun admove slurm opt [flags]
 
 Run admove <command> --help for its flags.
 `;
@@ -30,6 +31,8 @@ async function main(argv: readonly string[], signals: StopSignals): Promise<numb
       return (await import('./agent-command.ts')).agentCommand(rest, signals);
     case 'scheduler':
       return (await import('./scheduler-command.ts')).schedulerCommand(rest, signals);
+    case 'slurm':
+      return (await import('./slurm-command.ts')).slurmCommand(rest, signals);
     case undefined:
     case 'help':
     case '--help':
@@ -38,7 +41,7 @@ async function main(argv: readonly string[], signals: StopSignals): Promise<numb
       return 0;
     default:
       process.stderr.write(
-        `admove: unknown command "${command}"; commands are opt, predict, plot, agent and scheduler (admove --help)\n`,
+        `admove: unknown command "${command}"; commands are opt, predict, plot, agent, scheduler and slurm (admove --help)\n`,
       );
       return 2;
   }

@@ -140,7 +140,17 @@ const SPEC: FlagSpec = {
 
 const DEFAULT_MAX_MEMORY = 4 * 2 ** 30;
 
-export async function optCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
+/** What a launcher (admove slurm) hands to opt directly rather than through flags. */
+export interface OptLaunch {
+  /** The pre-shared key, when it came from the environment rather than --secret-file. */
+  readonly secret?: Buffer;
+}
+
+export async function optCommand(
+  argv: readonly string[],
+  signals: StopSignals,
+  launch: OptLaunch = {},
+): Promise<number> {
   const values = parseFlags('opt', argv, SPEC);
   if (values.help) {
     print(OPT_HELP);
@@ -154,7 +164,7 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
   }
   let settings = readSettings(values);
   // With agents, their answers name the hosts: asked before the trace is checked against them.
-  const secret = await readSecret(values);
+  const secret = launch.secret ?? (await readSecret(values));
   const cluster = await joinAgents(values, settings.speeds, secret);
   if (cluster) settings = { ...settings, speeds: cluster.speeds };
   const hosts = cluster?.hosts ?? hostNames(settings.speeds.length);
@@ -211,7 +221,9 @@ export async function optCommand(argv: readonly string[], signals: StopSignals):
     transport = agentTransport([], { secret });
   }
   const groups = cluster?.groups ?? new Map<string, string[]>();
-  const control = await openControlPort(values, secret, hosts, groups, progress, transport);
+  const control = await openControlPort(values, secret, hosts, groups, progress, transport, (reason) =>
+    signals.requestStop(reason),
+  );
   const run = await trainOpt(data, settings, trace, progress, {
     hosts: hosts.map((name, i) => {
       const maxBytes = cluster?.maxBytes[i];

@@ -2,13 +2,14 @@ import { createInterface } from 'node:readline';
 import { RunFailure, UserError } from '../../framework/errors.ts';
 import type { EventRecord } from '../../framework/events/types.ts';
 import { parseEventLine } from '../../scheduler-stub/event-line.ts';
-import { type FlagSpec, parseFlags, stringFlag } from './flags.ts';
+import { type FlagSpec, intFlag, parseFlags, stringFlag } from './flags.ts';
 import type { StopSignals } from './signals.ts';
 import { print } from './stdout.ts';
 
 export const SCHEDULER_HELP = `admove scheduler — send scheduler events to a running job
 
 Usage: admove scheduler --job HOST:PORT [flags]
+       admove scheduler --job HOST:PORT --slurm   (inside a Slurm job: started by admove slurm)
 
 The job must have been started with admove opt --control HOST:PORT. Events are read from
 stdin, one per line (or from --trace), sent as they come, and each event's record is printed
@@ -20,6 +21,8 @@ once the job has answered it: applied, superseded, or rejected with the reason.
   load h3 0.5              h3 now runs at half its speed
   add HOST:PORT            connect the job to the agent there: its workers join and take
                            their share like hosts made available
+  end [REASON]             stop the job cleanly: it writes its checkpoint and its report,
+                           marked interrupted (the coordinator's own host is going away)
 
 A bad line is reported (with its number) and skipped; the others still go.
 
@@ -28,6 +31,11 @@ Flags
   --secret-file FILE       the job's pre-shared key (when it was started with one)
   --trace FILE.json        send the events of a trace file at their "ms" times instead of stdin
   --json                   print each record as one JSON line (for plotting and scripts)
+  --slurm                  instead of reading events, poll the Slurm job's nodes (sinfo, scontrol):
+                           vacate a node that turns draining, failing or down (deadline: the
+                           start of a reservation covering it), available when it returns, end
+                           when it is the coordinator's node; the key comes from ADMOVE_SECRET
+  --poll MS                how often --slurm asks Slurm (default 2000)
   --help                   show this help
 `;
 
@@ -36,6 +44,8 @@ const SPEC: FlagSpec = {
   'secret-file': { type: 'string' },
   trace: { type: 'string' },
   json: { type: 'boolean' },
+  slurm: { type: 'boolean' },
+  poll: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -50,15 +60,33 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
   const { parseEndpoint, readSecretFile } = await import('../../framework/net/secure-socket.ts');
   const endpoint = parseEndpoint(jobFlag, '--job');
   const secretFile = stringFlag(values, 'secret-file');
-  const secret = secretFile ? await readSecretFile(secretFile) : undefined;
+  const slurm = Boolean(values.slurm);
+  if (values.poll !== undefined && !slurm) throw new UserError('--poll goes with --slurm');
+  if (slurm && values.trace !== undefined)
+    throw new UserError('--slurm and --trace are two sources of events; give one');
+  const pollMs = intFlag(values, 'poll', 2000, 100, 3_600_000);
+  const secret = secretFile ? await readSecretFile(secretFile) : slurm ? secretFromEnvironment() : undefined;
   const { AddRefused, JobClient } = await import('../../scheduler-stub/job-client.ts');
-  const client = await JobClient.connect(endpoint, secret);
+  // Started beside the job (admove slurm), the watcher may be up before the control port is.
+  const client = slurm
+    ? await connectWithin(JobClient, endpoint, secret, 60_000)
+    : await JobClient.connect(endpoint, secret);
   const json = Boolean(values.json);
   const show = (records: readonly EventRecord[]) => {
     for (const r of records) print(json ? `${JSON.stringify(r)}\n` : `${describeRecord(r)}\n`);
   };
   signals.dispose();
   const pending: Promise<void>[] = [];
+  if (slurm) {
+    const { watchSlurmNodes } = await import('./slurm-node-watch.ts');
+    const log = (line: string) => process.stderr.write(`admove scheduler: ${line}\n`);
+    try {
+      await watchSlurmNodes(client, { pollMs, show, log });
+    } finally {
+      client.close();
+    }
+    return 0;
+  }
   const traceFile = stringFlag(values, 'trace');
   if (traceFile) {
     const { loadTraceFile } = await import('../../scheduler-stub/trace.ts');
@@ -78,6 +106,10 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
       if (parsed.kind === 'blank') continue;
       if (parsed.kind === 'error') {
         process.stderr.write(`admove scheduler: line ${n}: ${parsed.reason}\n`);
+        continue;
+      }
+      if (parsed.kind === 'end') {
+        pending.push(client.end(parsed.reason).then(() => print('end: the job is stopping\n')));
         continue;
       }
       if (parsed.kind === 'add') {
@@ -128,4 +160,28 @@ export function describeRecord(r: EventRecord): string {
           ? `superseded by #${o.by}`
           : `rejected: ${o.reason}`;
   return `${r.seq >= 0 ? `#${r.seq} ` : ''}${what}: ${fate}`;
+}
+
+/** The key `admove slurm` hands its node watcher, taken out of the environment once read. */
+function secretFromEnvironment(): Buffer | undefined {
+  const text = process.env.ADMOVE_SECRET;
+  delete process.env.ADMOVE_SECRET;
+  return text ? Buffer.from(text.trim(), 'utf8') : undefined;
+}
+
+async function connectWithin(
+  client: typeof import('../../scheduler-stub/job-client.ts').JobClient,
+  endpoint: import('../../framework/net/secure-socket.ts').Endpoint,
+  secret: Buffer | undefined,
+  limitMs: number,
+) {
+  const until = performance.now() + limitMs;
+  for (;;) {
+    try {
+      return await client.connect(endpoint, secret);
+    } catch (error) {
+      if (performance.now() > until || !/connection refused/.test((error as Error).message)) throw error;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

@@ -5,17 +5,22 @@
  * outputs, the first signal asks the run to stop after the current iteration — it then ends
  * the threads and writes the report marked "interrupted" and the checkpoint — and a second
  * one exits at once. Files being written are never left half-done either way (atomic-file.ts).
+ *
+ * Under Slurm (`admove slurm`) SIGUSR1 is a notice too, and a repeated signal never forces an
+ * exit: Slurm sends a notice to a task more than once (from the step and through srun) and
+ * kills what is left itself when the grace time is over.
  */
 export class StopSignals {
   private readonly controller = new AbortController();
   private graceful = false;
+  private repeatsForce = true;
+  private readonly watched: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   private code = 130;
+  private reason = '';
   private readonly onSignal = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGTERM' ? 143 : 130;
-    if (!this.graceful || this.controller.signal.aborted) process.exit(code);
-    this.code = code;
-    process.stderr.write(`admove: ${signal}: stopping after this iteration (again to quit at once)\n`);
-    this.controller.abort();
+    const code = exitCodeOf(signal);
+    if (!this.graceful || (this.controller.signal.aborted && this.repeatsForce)) process.exit(code);
+    this.stop(code, signal);
   };
 
   constructor() {
@@ -30,19 +35,56 @@ export class StopSignals {
     }
   }
 
+  /** Also treat `signal` as a notice to stop (SIGUSR1 under Slurm). */
+  stopAlsoOn(signal: NodeJS.Signals): void {
+    if (this.watched.includes(signal)) return;
+    this.watched.push(signal);
+    process.on(signal, this.onSignal);
+  }
+
+  /** From now on a repeated signal is one more notice, never an exit at once. */
+  ignoreRepeats(): void {
+    this.repeatsForce = false;
+  }
+
   /** From now on the first signal stops the run gracefully; returns the signal to watch. */
   stopGracefully(): AbortSignal {
     this.graceful = true;
     return this.controller.signal;
   }
 
-  /** 130 after SIGINT, 143 after SIGTERM. */
+  /**
+   * Stop gracefully for a reason other than a signal (the scheduler ended the job): exit code 75
+   * (EX_TEMPFAIL: the work is not done and can go on from its checkpoint).
+   */
+  requestStop(reason: string): void {
+    this.stop(75, reason);
+  }
+
+  private stop(code: number, why: string): void {
+    if (this.controller.signal.aborted) return;
+    this.code = code;
+    this.reason = why;
+    const again = this.repeatsForce && why.startsWith('SIG') ? ' (again to quit at once)' : '';
+    process.stderr.write(`admove: ${why}: stopping after this iteration${again}\n`);
+    this.controller.abort();
+  }
+
+  /** 130 after SIGINT, 143 after SIGTERM, 138 after SIGUSR1, 75 after `requestStop`. */
   get exitCode(): number {
     return this.code;
   }
 
-  dispose(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
+  /** What stopped the run: the signal's name or the reason given; '' while it runs. */
+  get stopReason(): string {
+    return this.reason;
   }
+
+  dispose(): void {
+    for (const signal of this.watched) process.off(signal, this.onSignal);
+  }
+}
+
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? 143 : signal === 'SIGUSR1' ? 138 : 130;
 }

@@ -32,6 +32,8 @@ export interface AgentOptions {
   readonly acceptFaults?: boolean;
   /** One line per thing worth telling the operator (connections refused, jobs begun and ended). */
   readonly log?: (line: string) => void;
+  /** Called when a job's session ends, however it ended (admove slurm serves one job, then exits). */
+  readonly onJobEnded?: (job: string) => void;
 }
 
 /** A connection must say who it is within this long. */
@@ -136,6 +138,7 @@ export class Agent {
           (line) => this.log(line),
           () => {
             if (this.job === session) this.job = null;
+            this.options.onJobEnded?.(hello.job);
           },
           this.options.secret,
         );

@@ -1,7 +1,8 @@
 /**
  * A running job's control port: the global scheduler as a process of its own
  * (`admove scheduler --job HOST:PORT`) sends events here and gets each event's record back
- * once the job has decided its fate (applied, superseded, or rejected with the reason).
+ * once the job has decided its fate (applied, superseded, or rejected with the reason), or
+ * asks the job to end cleanly (`end`).
  * Several schedulers may connect; a malformed message closes that connection only.
  */
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
@@ -18,6 +19,11 @@ export interface ControlPortOptions {
   send(event: SchedulerEvent): readonly EventRecord[];
   /** Connect the job to the agent at `address` (HOST:PORT); its hosts' `available` records. */
   add(address: string): Promise<readonly EventRecord[]>;
+  /**
+   * Stop the job cleanly, as on Ctrl-C (it writes its checkpoint and report, marked
+   * interrupted): the scheduler is taking the coordinator's own host away.
+   */
+  end(reason: string): void;
   /** The job's host names (and names of agents with several workers), told to schedulers. */
   readonly hosts: readonly string[];
   readonly log?: (line: string) => void;
@@ -89,6 +95,12 @@ async function serve(channel: MessageChannel, options: ControlPortOptions): Prom
               .send({ type: 'records', id, records: [], error: (error as Error).message })
               .catch(() => {}),
         );
+      continue;
+    }
+    if (m.header.type === 'end') {
+      const reason = typeof m.header.reason === 'string' ? m.header.reason.slice(0, 200) : '';
+      options.end(`the scheduler ended the job${reason ? `: ${reason}` : ''}`);
+      await channel.send({ type: 'records', id, records: [] }).catch(() => {});
       continue;
     }
     if (m.header.type !== 'event' || !isObject(m.header.event)) {

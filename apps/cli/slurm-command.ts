@@ -1,0 +1,215 @@
+/**
+ * `srun admove slurm opt [opt flags]`: a job as the tasks of one Slurm step. Every task runs
+ * an agent on its node; task 0 also runs the coordinator, which dials every agent (their
+ * ports follow from the job, see framework/slurm/layout.ts) and starts `admove scheduler
+ * --slurm` to turn node drains into events. No shared filesystem is needed.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { RunFailure, UserError } from '../../framework/errors.ts';
+import type { Endpoint } from '../../framework/net/secure-socket.ts';
+import { controlPort, type StepAgent, stepAgents } from '../../framework/slurm/layout.ts';
+import { readSlurmTask, type SlurmTask } from '../../framework/slurm/task.ts';
+import type { StopSignals } from './signals.ts';
+import { print } from './stdout.ts';
+
+export const SLURM_HELP = `admove slurm — run a job as the tasks of a Slurm step
+
+Usage (in an sbatch script): srun admove slurm opt [opt flags]
+
+Every task starts an agent on its node with SLURM_CPUS_PER_TASK worker threads, named after
+the node (NODE.k when a node runs several tasks). Task 0 also runs the coordinator: it dials
+every agent (ports derived from SLURM_JOB_ID and SLURM_LOCALID), runs admove opt on them, and
+starts admove scheduler --slurm, which vacates a node Slurm drains or loses and makes it
+available again when it returns. The other tasks exit 0 when the job ends.
+
+The secret: export ADMOVE_SECRET in the batch script (e.g. ADMOVE_SECRET=$(openssl rand -hex 32));
+srun passes it to the tasks and every connection is TLS 1.3 with it. It is needed when the
+step spans several nodes; on one node the agents listen on loopback without it.
+
+Notices: SIGUSR1 (sbatch --signal=USR1@SECONDS), SIGTERM (time limit, preemption, scancel)
+or a drain of task 0's node stop the coordinator after the current iteration; it writes its
+--checkpoint and --report (marked interrupted) and exits 138, 143 or 75. A requeued job
+(SLURM_RESTART_COUNT ≥ 1) resumes from --checkpoint when that file exists.
+
+Opt flags set here, not by you: --hosts, --hostfile, --secret-file, --control.
+`;
+
+/** Opt flags admove slurm sets itself. */
+const OWN_FLAGS = ['--hosts', '--hostfile', '--secret-file', '--control'];
+/** How long task 0 waits for every agent to answer, and the others for their coordinator. */
+const GATHER_MS = 120_000;
+
+export async function slurmCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
+  const [app, ...rest] = argv;
+  if (app === undefined || app === '--help' || app === '-h' || app === 'help') {
+    print(SLURM_HELP);
+    return 0;
+  }
+  if (app !== 'opt')
+    throw new UserError(`admove slurm runs opt: srun admove slurm opt [flags], not "${app}"`);
+  const own = rest.find((a) => OWN_FLAGS.includes(a.split('=')[0]));
+  if (own)
+    throw new UserError(`${own.split('=')[0]} is set by admove slurm from the Slurm step; leave it out`);
+  const task = readSlurmTask(process.env);
+  const secret = takeSecret();
+  const { expandNodes } = await import('../../framework/slurm/slurm-tools.ts');
+  const nodes = await expandNodes(task.nodeList);
+  const agents = stepAgents(nodes, task.tasksPerNode, task.jobId, task.stepId);
+  if (!secret && new Set(nodes).size > 1) {
+    throw new UserError(
+      `the step spans ${nodes.length} nodes: export ADMOVE_SECRET in the batch script (e.g. export ADMOVE_SECRET=$(openssl rand -hex 32)) so its connections are authenticated and encrypted`,
+    );
+  }
+  const me = agents.find((a) => a.node === task.nodeName && a.port === agents[0].port + task.localId);
+  if (!me) throw new UserError(`node ${task.nodeName} is not in the step's node list ${task.nodeList}`);
+  // Notices from Slurm may come twice (the step and srun): each is a notice, never a kill.
+  signals.stopAlsoOn('SIGUSR1');
+  signals.ignoreRepeats();
+  const log = (line: string) => process.stderr.write(`admove slurm [${task.procId}]: ${line}\n`);
+  const { Agent } = await import('../../framework/agent/agent.ts');
+  let jobEnded: () => void = () => {};
+  const ended = new Promise<void>((resolve) => {
+    jobEnded = resolve;
+  });
+  const agent = await Agent.start({
+    host: secret ? '0.0.0.0' : '127.0.0.1',
+    port: me.port,
+    name: me.name,
+    secret,
+    workers: task.cpusPerTask,
+    log,
+    onJobEnded: () => jobEnded(),
+  });
+  log(`agent ${me.name} listening on port ${me.port} with ${task.cpusPerTask} worker(s)`);
+  try {
+    if (task.procId !== 0) return await serveOneJob(agent, ended, signals, log);
+    return await coordinate(task, rest, agents, secret, signals, log);
+  } finally {
+    await agent.close();
+  }
+}
+
+/** ADMOVE_SECRET, taken out of the environment so no later child inherits it unasked. */
+function takeSecret(): Buffer | undefined {
+  const text = process.env.ADMOVE_SECRET;
+  delete process.env.ADMOVE_SECRET;
+  if (text === undefined || text === '') return undefined;
+  const secret = Buffer.from(text.trim(), 'utf8');
+  if (secret.length < 16) {
+    throw new UserError(
+      'ADMOVE_SECRET is shorter than 16 bytes: make it with e.g. export ADMOVE_SECRET=$(openssl rand -hex 32)',
+    );
+  }
+  return secret;
+}
+
+/** Tasks other than 0: host workers until the job ends; a notice while idle ends at once. */
+async function serveOneJob(
+  agent: { readonly busyWith: string | null },
+  ended: Promise<void>,
+  signals: StopSignals,
+  log: (line: string) => void,
+): Promise<number> {
+  const notice = signals.stopGracefully();
+  const noticed = new Promise<void>((resolve) => notice.addEventListener('abort', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), GATHER_MS);
+  });
+  const first = await Promise.race([
+    ended.then(() => 'ended' as const),
+    noticed.then(() => 'notice' as const),
+    timedOut,
+  ]);
+  clearTimeout(timer);
+  if (first === 'timeout' && agent.busyWith === null) {
+    throw new RunFailure(`no coordinator connected within ${GATHER_MS / 1000} s; did task 0 fail to start?`);
+  }
+  // A notice reaches every task at once: the coordinator is stopping too, and this agent
+  // serves it until it has (its checkpoint needs no data from here, but its last pass might).
+  if (first !== 'ended' && agent.busyWith !== null) await ended;
+  log(first === 'notice' ? 'notice received; the job has ended' : 'the job ended');
+  return 0;
+}
+
+/** Task 0: wait for every agent, run opt on them, with the Slurm node watcher beside it. */
+async function coordinate(
+  task: SlurmTask,
+  optArgs: readonly string[],
+  agents: readonly StepAgent[],
+  secret: Buffer | undefined,
+  signals: StopSignals,
+  log: (line: string) => void,
+): Promise<number> {
+  const endpoints: Endpoint[] = agents.map((a) => ({ host: secret ? a.node : '127.0.0.1', port: a.port }));
+  await waitForAgents(endpoints, secret, log);
+  const control = `127.0.0.1:${controlPort(task.jobId, task.stepId)}`;
+  const args = [
+    ...optArgs,
+    '--hosts',
+    endpoints.map((e) => `${e.host}:${e.port}`).join(','),
+    '--control',
+    control,
+  ];
+  const checkpoint = flagValue(optArgs, '--checkpoint');
+  if (task.restartCount > 0 && checkpoint && !flagValue(optArgs, '--resume') && existsSync(checkpoint)) {
+    log(`requeued (restart ${task.restartCount}): resuming from ${checkpoint}`);
+    args.push('--resume', checkpoint);
+  }
+  const watcher = startNodeWatcher(control, secret, log);
+  try {
+    const { optCommand } = await import('./opt-command.ts');
+    return await optCommand(args, signals, { secret });
+  } finally {
+    watcher?.kill('SIGTERM');
+  }
+}
+
+/** Every agent answers a probe, or a one-line error after GATHER_MS naming those that did not. */
+async function waitForAgents(
+  endpoints: readonly Endpoint[],
+  secret: Buffer | undefined,
+  log: (line: string) => void,
+) {
+  const { probeAgent } = await import('../../framework/net/agent-connection.ts');
+  const waiting = new Set(endpoints);
+  const until = performance.now() + GATHER_MS;
+  log(`waiting for ${endpoints.length} agent(s)`);
+  while (waiting.size > 0) {
+    await Promise.all(
+      [...waiting].map((e) =>
+        probeAgent(e, { secret }).then(
+          () => waiting.delete(e),
+          () => {},
+        ),
+      ),
+    );
+    if (waiting.size === 0) break;
+    if (performance.now() > until) {
+      const names = [...waiting].map((e) => `${e.host}:${e.port}`).join(', ');
+      throw new RunFailure(`agents did not answer within ${GATHER_MS / 1000} s: ${names}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** `admove scheduler --slurm` as a child, when sinfo is here to ask (the secret via its environment). */
+function startNodeWatcher(control: string, secret: Buffer | undefined, log: (line: string) => void) {
+  const launcher = process.argv[1];
+  if (!launcher) return null;
+  const child = spawn(process.execPath, [launcher, 'scheduler', '--slurm', '--job', control], {
+    env: secret ? { ...process.env, ADMOVE_SECRET: secret.toString('utf8') } : process.env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.on('error', (error) => log(`the node watcher did not start: ${error.message}`));
+  return child;
+}
+
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) return args[i + 1];
+    if (args[i].startsWith(`${flag}=`)) return args[i].slice(flag.length + 1);
+  }
+  return undefined;
+}
