@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 const exitAtOnce = (signal) => process.exit(signal === 'SIGTERM' ? 143 : 130);
 process.on('SIGINT', exitAtOnce);
 process.on('SIGTERM', exitAtOnce);
+// Unhandled, SIGUSR1 makes Node open its inspector on port 9229: a debugger anyone on the
+// host could attach to. Slurm sends it as a notice (admove slurm handles it); else it is ignored.
+process.on('SIGUSR1', () => {});
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const built = `${root}dist/.built`;
