@@ -53,15 +53,16 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
     throw new UserError(`${own.split('=')[0]} is set by admove slurm from the Slurm step; leave it out`);
   const task = readSlurmTask(process.env);
   const secret = takeSecret();
-  const { expandNodes } = await import('../../framework/slurm/slurm-tools.ts');
+  const { expandNodes, nodeAddresses } = await import('../../framework/slurm/slurm-tools.ts');
   const nodes = await expandNodes(task.nodeList);
-  const agents = stepAgents(nodes, task.tasksPerNode, task.jobId, task.stepId);
+  const addresses = await nodeAddresses(nodes);
+  const agents = stepAgents(nodes, addresses, task.tasksPerNode, task.jobId, task.stepId);
   if (!secret && new Set(nodes).size > 1) {
     throw new UserError(
       `the step spans ${nodes.length} nodes: export ADMOVE_SECRET in the batch script (e.g. export ADMOVE_SECRET=$(openssl rand -hex 32)) so its connections are authenticated and encrypted`,
     );
   }
-  const me = agents.find((a) => a.node === task.nodeName && a.port === agents[0].port + task.localId);
+  const me = agents.find((a) => a.node === task.nodeName && a.localId === task.localId);
   if (!me) throw new UserError(`node ${task.nodeName} is not in the step's node list ${task.nodeList}`);
   // Notices from Slurm may come twice (the step and srun): each is a notice, never a kill.
   signals.stopAlsoOn('SIGUSR1');
@@ -80,6 +81,12 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
     workers: task.cpusPerTask,
     log,
     onJobEnded: () => jobEnded(),
+  }).catch((error: unknown) => {
+    const message = (error as Error).message;
+    if (!/in use/.test(message)) throw error;
+    throw new RunFailure(
+      `port ${me.port} on node ${task.nodeName}, which agent ${me.name} of job ${task.jobId} must listen on, is taken by another program or job; resubmit the job (it gets another id, hence other ports)`,
+    );
   });
   log(`agent ${me.name} listening on port ${me.port} with ${task.cpusPerTask} worker(s)`);
   try {
@@ -142,7 +149,7 @@ async function coordinate(
   signals: StopSignals,
   log: (line: string) => void,
 ): Promise<number> {
-  const endpoints: Endpoint[] = agents.map((a) => ({ host: secret ? a.node : '127.0.0.1', port: a.port }));
+  const endpoints: Endpoint[] = agents.map((a) => ({ host: secret ? a.address : '127.0.0.1', port: a.port }));
   await waitForAgents(endpoints, secret, log);
   const control = `127.0.0.1:${controlPort(task.jobId, task.stepId)}`;
   const args = [

@@ -5,10 +5,14 @@
  */
 import { UserError } from '../errors.ts';
 
-/** Ranks on a node go up to this; the next port of the block is the job's control port. */
+/** Agents on one machine go up to this; the next port of the block is the job's control port. */
 export const MAX_TASKS_PER_NODE = 63;
-const PORT_FIRST = 20_000;
-const BLOCKS = 625; // 20000 + 625 × 64 = 60000: below the usual ephemeral range
+/**
+ * 10000–32767: below Linux's ephemeral ports (32768–60999 by default), which outgoing
+ * connections take — an agent port in that range can be found taken by any client.
+ */
+const PORT_FIRST = 10_000;
+const BLOCKS = 355; // 10000 + 355 × 64 = 32720
 
 /** The first port of this step's block of 64 (job and step spread over the blocks). */
 export function portBlock(jobId: number, stepId: number): number {
@@ -37,13 +41,22 @@ export function agentName(node: string, localId: number, tasksOnNode: number): s
 
 export interface StepAgent {
   readonly node: string;
+  /** Where the node is reached (Slurm's NodeAddr; usually its name). */
+  readonly address: string;
+  /** Rank on its node (SLURM_LOCALID). */
+  readonly localId: number;
   readonly name: string;
   readonly port: number;
 }
 
-/** Every agent of the step: node by node, rank by rank. */
+/**
+ * Every agent of the step: node by node, rank by rank. Ports count up per address, so nodes
+ * that share one machine (several slurmd on a test host) never share a port; on a real
+ * cluster, where every node has an address of its own, an agent's port is its rank's.
+ */
 export function stepAgents(
   nodes: readonly string[],
+  addresses: readonly string[],
   tasksPerNode: readonly number[],
   jobId: number,
   stepId: number,
@@ -53,11 +66,19 @@ export function stepAgents(
       `the step has ${nodes.length} nodes but task counts for ${tasksPerNode.length} (SLURM_STEP_TASKS_PER_NODE)`,
     );
   }
+  const used = new Map<string, number>();
   return nodes.flatMap((node, i) =>
-    Array.from({ length: tasksPerNode[i] }, (_, k) => ({
-      node,
-      name: agentName(node, k, tasksPerNode[i]),
-      port: agentPort(jobId, stepId, k),
-    })),
+    Array.from({ length: tasksPerNode[i] }, (_, k) => {
+      const address = addresses[i] ?? node;
+      const slot = used.get(address) ?? 0;
+      used.set(address, slot + 1);
+      return {
+        node,
+        address,
+        localId: k,
+        name: agentName(node, k, tasksPerNode[i]),
+        port: agentPort(jobId, stepId, slot),
+      };
+    }),
   );
 }

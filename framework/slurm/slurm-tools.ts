@@ -44,3 +44,20 @@ export async function jobEndTime(jobId: number): Promise<number | null> {
   const t = m ? Date.parse(m[1]) : Number.NaN;
   return Number.isFinite(t) ? t : null;
 }
+
+/** Each node's NodeAddr (`scontrol show node`), the node's own name where Slurm gives none. */
+export async function nodeAddresses(nodes: readonly string[]): Promise<string[]> {
+  let text = '';
+  try {
+    text = await slurmCommand('scontrol', ['show', 'node', '-o', nodes.join(',')]);
+  } catch {
+    return [...nodes];
+  }
+  const byName = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const name = /\bNodeName=(\S+)/.exec(line)?.[1];
+    const addr = /\bNodeAddr=(\S+)/.exec(line)?.[1];
+    if (name && addr) byName.set(name, addr);
+  }
+  return nodes.map((n) => byName.get(n) ?? n);
+}
