@@ -31,6 +31,7 @@ import { optMachine } from './opt-machine.ts';
 import {
   eventReport,
   type IterationRecord,
+  type LoadReadingReport,
   machineInfo,
   REPORT_SCHEMA_VERSION,
   type RunReport,
@@ -80,6 +81,8 @@ export interface RunControl {
   readonly transport?: WorkerTransport;
   /** Called once the job runs: events may be sent to it from elsewhere (the control port). */
   readonly onJob?: (job: DataParallelJob) => void;
+  /** The agents' load readings that caused events (`--load-watch`), for the report. */
+  readonly loadReadings?: () => readonly LoadReadingReport[];
 }
 
 /**
@@ -283,6 +286,7 @@ export async function trainOpt(
       events: job.events().map(eventReport),
       redistributions: job.redistributions(),
       faults: job.faults(),
+      loadReadings: [...(control.loadReadings?.() ?? [])],
       workers: job.workers(),
       states: job.stateTransitions(),
     };
