@@ -155,7 +155,6 @@ export async function trainOpt(
       observer.onEvent?.(job.send(event));
     },
   });
-  control.onJob?.(job);
   try {
     observer.onStarted?.({
       hosts: job.hosts.map((h) => h.name),
@@ -163,6 +162,9 @@ export async function trainOpt(
       unitRates: job.workers().map((w) => w.emulatedRate),
     });
     t0 = performance.now() - (resumed?.elapsedMs ?? 0);
+    // After the run clock starts: an event sent at once (an agent's load reading that came
+    // while the workers started) is received at the run's time 0, not before its start.
+    control.onJob?.(job);
     scheduler.start();
     // A resumed run replays the iteration-timed events it had already passed, so the hosts
     // are in the state they were in when the checkpoint was written.
