@@ -204,8 +204,12 @@ export class JobSession {
       this.log(`load watch could not start: ${(error as Error).message}`);
       return;
     }
-    if (this.ended) watcher.stop();
-    else this.watcher = watcher;
+    if (this.ended) {
+      watcher.stop();
+      return;
+    }
+    this.watcher = watcher;
+    this.log(`load watch for job ${this.id}: ${watcher.describe()}`);
   }
 
   /** Why `extra` more bytes on `slot` would break the agent's memory cap, if they would. */

@@ -65,6 +65,13 @@ export class LoadWatcher {
     return watcher;
   }
 
+  /** What is watched, for the agent's log. */
+  describe(): string {
+    const cores = this.last?.cores ?? [];
+    const pressure = this.pressureFile ? `CPU pressure from ${this.pressureFile}` : 'no CPU pressure file';
+    return `core${cores.length === 1 ? '' : 's'} ${cores.join(',')} every ${this.options.sampleMs} ms; a change of ≥ ${this.options.threshold} lasting ${this.options.holdMs / 1000} s is told; ${pressure}`;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
