@@ -136,6 +136,6 @@ describe.skipIf(skip !== null)(
       const [watched, plain] = report.workers;
       expect(watched.host).toBe('watched');
       expect(watched.exemplars, summary).toBeLessThan(plain.exemplars);
-    });
+    }, 120_000);
   },
 );
