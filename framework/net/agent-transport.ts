@@ -85,7 +85,7 @@ export function agentTransport(
         },
         access,
         (reading) => {
-          // Every host of this agent, including any that joined since it was first claimed.
+          // A reading is about the whole agent: it goes to every one of its worker slots (hosts).
           const hosts = [...byName.values()].filter((h) => formatEndpoint(h.endpoint) === key);
           loadListener({ ...reading, agent: host.agent, hosts: hosts.map((h) => h.name) });
         },
