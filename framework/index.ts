@@ -2,6 +2,7 @@
 
 // Across machines: host agents, and the transport that runs a job's workers on them.
 export { Agent, type AgentOptions } from './agent/agent.ts';
+export { DEFAULT_LOAD_WATCH, type LoadWatchOptions } from './agent/load-watcher.ts';
 // Authoring an app: a kernel (per-exemplar work, summed partial results) and a machine.
 export type { KernelModule, PassKernel } from './app/kernel.ts';
 export { passActor } from './app/pass-actor.ts';
@@ -27,6 +28,7 @@ export {
   discoverAgents,
   type RemoteHost,
 } from './net/agent-transport.ts';
+export { type AgentLoadReading, type LoadReadingRecord, LoadRelay } from './net/load-relay.ts';
 export { type Endpoint, parseEndpoint, readSecretFile } from './net/secure-socket.ts';
 // The partitioner, pure.
 export {

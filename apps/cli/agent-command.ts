@@ -1,5 +1,15 @@
+import { MIN_FRACTION_LEFT } from '../../framework/agent/cpu-share.ts';
+import { DEFAULT_LOAD_WATCH, type LoadWatchOptions } from '../../framework/agent/load-watcher.ts';
 import { UserError } from '../../framework/errors.ts';
-import { byteSizeFlag, type FlagSpec, intFlag, numberFlag, parseFlags, stringFlag } from './flags.ts';
+import {
+  byteSizeFlag,
+  type FlagSpec,
+  type FlagValues,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  stringFlag,
+} from './flags.ts';
 import type { StopSignals } from './signals.ts';
 import { print } from './stdout.ts';
 
@@ -22,6 +32,18 @@ Flags
   --speed S            declared speed, higher is faster (default 1; a hostfile's speed wins)
   --max-memory SIZE    accept at most this many bytes of exemplars (e.g. 2GB; default: no cap)
   --accept-faults      let coordinators inject worker faults (admove opt --inject-fault): tests only
+
+Load watch (Linux)
+  --load-watch         while serving a job, measure the share of this agent's cores other
+                       processes take (busy time in /proc/stat minus the agent's own CPU time,
+                       over the cores it may run on) and, when the fraction left for the job
+                       (1 - share, at least ${MIN_FRACTION_LEFT}) changes by ≥ --load-threshold and stays
+                       changed for --load-hold, send the job load(NAME, fraction): the mean
+                       over that time. The CPU pressure (PSI: the agent's cgroup v2
+                       cpu.pressure, else /proc/pressure/cpu) goes with it, for the report
+  --load-threshold F   least change worth an event, in (0, 1] (default ${DEFAULT_LOAD_WATCH.threshold})
+  --load-hold SECONDS  how long a change must last (default ${DEFAULT_LOAD_WATCH.holdMs / 1000})
+  --load-interval MS   how often the machine is looked at (default ${DEFAULT_LOAD_WATCH.sampleMs})
   --help               show this help
 `;
 
@@ -33,6 +55,10 @@ const SPEC: FlagSpec = {
   speed: { type: 'string' },
   'max-memory': { type: 'string' },
   'accept-faults': { type: 'boolean' },
+  'load-watch': { type: 'boolean' },
+  'load-threshold': { type: 'string' },
+  'load-hold': { type: 'string' },
+  'load-interval': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -53,6 +79,7 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
   const workers = intFlag(values, 'workers', 1, 1, 256);
   const speed = numberFlag(values, 'speed', 1, (n) => n > 0, 'a number > 0');
   const maxMemory = values['max-memory'] === undefined ? null : byteSizeFlag(values, 'max-memory', 0);
+  const loadWatch = readLoadWatch(values);
   const { Agent } = await import('../../framework/agent/agent.ts');
   const log = (line: string) => process.stderr.write(`admove agent: ${line}\n`);
   // The agent has nothing to save: a signal closes it, cleanly, with exit 0. Our handlers go
@@ -74,6 +101,7 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
     speed,
     maxMemory,
     acceptFaults: Boolean(values['accept-faults']),
+    loadWatch,
     log,
   }).catch((error: unknown) => {
     process.off('SIGINT', stopNow);
@@ -82,9 +110,43 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
   });
   const where = `${agent.address.host}:${agent.address.port}`;
   print(
-    `admove agent ${agent.name} listening on ${where} (${workers} worker${workers === 1 ? '' : 's'}, speed ${speed}${secret ? ', TLS with a pre-shared key' : ', loopback only, no secret'})\n`,
+    `admove agent ${agent.name} listening on ${where} (${workers} worker${workers === 1 ? '' : 's'}, speed ${speed}${loadWatch ? ', load watch' : ''}${secret ? ', TLS with a pre-shared key' : ', loopback only, no secret'})\n`,
   );
   log(`${await stopped}: closing`);
   await agent.close();
   return 0;
+}
+
+/** `--load-watch` and its settings; null without it (its settings alone are a mistake). */
+function readLoadWatch(values: FlagValues): LoadWatchOptions | null {
+  if (!values['load-watch']) {
+    const stray = ['load-threshold', 'load-hold', 'load-interval'].find((f) => values[f] !== undefined);
+    if (stray) throw new UserError(`--${stray} applies to --load-watch; add --load-watch or drop it`);
+    return null;
+  }
+  const d = DEFAULT_LOAD_WATCH;
+  return {
+    threshold: numberFlag(
+      values,
+      'load-threshold',
+      d.threshold,
+      (n) => n > 0 && n <= 1,
+      'a number in (0, 1]',
+    ),
+    holdMs:
+      numberFlag(
+        values,
+        'load-hold',
+        d.holdMs / 1000,
+        (n) => n >= 0 && n <= 3600,
+        'a number of seconds in [0, 3600]',
+      ) * 1000,
+    sampleMs: numberFlag(
+      values,
+      'load-interval',
+      d.sampleMs,
+      (n) => n >= 10 && n <= 60_000,
+      'a number of ms in [10, 60000]',
+    ),
+  };
 }

@@ -224,13 +224,21 @@ export async function optCommand(
   const control = await openControlPort(values, secret, hosts, groups, progress, transport, (reason) =>
     signals.requestStop(reason),
   );
+  // Agents run with --load-watch report lasting changes of their load: events for their hosts.
+  const { LoadRelay } = await import('../../framework/net/load-relay.ts');
+  const loadRelay = new LoadRelay((record) => progress.onEvent(record));
+  transport?.onLoadReading((reading) => loadRelay.take(reading));
   const run = await trainOpt(data, settings, trace, progress, {
     hosts: hosts.map((name, i) => {
       const maxBytes = cluster?.maxBytes[i];
       return maxBytes === undefined ? { name } : { name, maxBytes };
     }),
     transport,
-    onJob: (job) => control?.attach(job),
+    onJob: (job) => {
+      control?.attach(job);
+      loadRelay.attach(job);
+    },
+    loadReadings: () => loadRelay.records(),
     signal: stopSignal,
     checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
     resume,

@@ -2,11 +2,15 @@ import { availableParallelism, cpus } from 'node:os';
 import type {
   EventRecord,
   FaultRecord,
+  LoadReadingRecord,
   RedistributionRecord,
   StateTransition,
   WorkerRecord,
 } from '../../framework/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
+
+/** A load reading of an agent run with `--load-watch` that caused `load` events. */
+export type LoadReadingReport = LoadReadingRecord;
 
 /** Bump when a field changes meaning or goes away; adding fields keeps the version. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -69,6 +73,11 @@ export interface RunReport {
   readonly redistributions: readonly RedistributionRecord[];
   /** Workers that threw, exited or hung, and how their exemplars were reloaded. */
   readonly faults: readonly FaultRecord[];
+  /**
+   * Readings of agents run with `--load-watch` that caused `load` events (empty without
+   * any; absent from reports written before load watching existed).
+   */
+  readonly loadReadings?: readonly LoadReadingReport[];
   readonly workers: readonly WorkerRecord[];
   readonly states: readonly StateTransition[];
 }

@@ -31,6 +31,7 @@ import { optMachine } from './opt-machine.ts';
 import {
   eventReport,
   type IterationRecord,
+  type LoadReadingReport,
   machineInfo,
   REPORT_SCHEMA_VERSION,
   type RunReport,
@@ -80,6 +81,8 @@ export interface RunControl {
   readonly transport?: WorkerTransport;
   /** Called once the job runs: events may be sent to it from elsewhere (the control port). */
   readonly onJob?: (job: DataParallelJob) => void;
+  /** The agents' load readings that caused events (`--load-watch`), for the report. */
+  readonly loadReadings?: () => readonly LoadReadingReport[];
 }
 
 /**
@@ -152,7 +155,6 @@ export async function trainOpt(
       observer.onEvent?.(job.send(event));
     },
   });
-  control.onJob?.(job);
   try {
     observer.onStarted?.({
       hosts: job.hosts.map((h) => h.name),
@@ -160,6 +162,9 @@ export async function trainOpt(
       unitRates: job.workers().map((w) => w.emulatedRate),
     });
     t0 = performance.now() - (resumed?.elapsedMs ?? 0);
+    // After the run clock starts: an event sent at once (an agent's load reading that came
+    // while the workers started) is received at the run's time 0, not before its start.
+    control.onJob?.(job);
     scheduler.start();
     // A resumed run replays the iteration-timed events it had already passed, so the hosts
     // are in the state they were in when the checkpoint was written.
@@ -283,6 +288,7 @@ export async function trainOpt(
       events: job.events().map(eventReport),
       redistributions: job.redistributions(),
       faults: job.faults(),
+      loadReadings: [...(control.loadReadings?.() ?? [])],
       workers: job.workers(),
       states: job.stateTransitions(),
     };

@@ -12,6 +12,7 @@ import type { AgentInfo, Hello } from '../net/protocol.ts';
 import { type Endpoint, formatEndpoint, type Listener, listen } from '../net/secure-socket.ts';
 import { ADMOVE_VERSION } from '../util/version.ts';
 import { JobSession } from './job-session.ts';
+import { assertWatchable, type LoadWatchOptions } from './load-watcher.ts';
 
 export interface AgentOptions {
   readonly host: string;
@@ -30,6 +31,11 @@ export interface AgentOptions {
    * only — otherwise whoever may start a job could make the agent's workers fail.
    */
   readonly acceptFaults?: boolean;
+  /**
+   * Watch the machine while serving a job and tell the coordinator when the share of the
+   * agent's cores other processes leave it changes and stays changed (`--load-watch`).
+   */
+  readonly loadWatch?: LoadWatchOptions | null;
   /** One line per thing worth telling the operator (connections refused, jobs begun and ended). */
   readonly log?: (line: string) => void;
   /** Called when a job's session ends, however it ended (admove slurm serves one job, then exits). */
@@ -51,6 +57,10 @@ export class Agent {
     if (!(Number.isInteger(workers) && workers >= 1)) throw new UserError(`--workers must be an integer ≥ 1`);
     const speed = options.speed ?? 1;
     if (!(Number.isFinite(speed) && speed > 0)) throw new UserError(`--speed must be a number > 0`);
+    if (options.loadWatch) {
+      checkLoadWatch(options.loadWatch);
+      await assertWatchable();
+    }
     const agent = new Agent(options);
     agent.listener = await listen({
       host: options.host,
@@ -141,6 +151,7 @@ export class Agent {
             this.options.onJobEnded?.(hello.job);
           },
           this.options.secret,
+          this.options.loadWatch ?? null,
         );
         this.job = session;
         await channel.send({ type: 'welcome', ...this.info });
@@ -169,6 +180,13 @@ export class Agent {
       }
     }
   }
+}
+
+function checkLoadWatch(o: LoadWatchOptions): void {
+  if (!(o.threshold > 0 && o.threshold <= 1)) throw new UserError('--load-threshold must be in (0, 1]');
+  if (!(Number.isFinite(o.holdMs) && o.holdMs >= 0)) throw new UserError('--load-hold must be ≥ 0 seconds');
+  if (!(Number.isFinite(o.sampleMs) && o.sampleMs >= 10))
+    throw new UserError('--load-interval must be ≥ 10 ms');
 }
 
 function asHello(h: Readonly<Record<string, unknown>>): Hello | null {

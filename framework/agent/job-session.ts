@@ -8,12 +8,13 @@
 import { greet } from '../net/agent-connection.ts';
 import type { Message, MessageChannel } from '../net/message-channel.ts';
 import { preloadCodec } from '../net/payloads.ts';
-import { type AgentInfo, BEAT_MS, type JobSetup } from '../net/protocol.ts';
+import { type AgentInfo, BEAT_MS, type JobSetup, type LoadReading } from '../net/protocol.ts';
 import type { Endpoint } from '../net/secure-socket.ts';
 import type { FaultPlan } from '../runtime/faults.ts';
 import { threadTransport } from '../runtime/thread-worker.ts';
 import { resolveKernel } from '../util/kernel-specifier.ts';
 import type { PeerAccess } from './direct-moves.ts';
+import { LoadWatcher, type LoadWatchOptions } from './load-watcher.ts';
 import { PeerRendezvous } from './peer-rendezvous.ts';
 import { WorkerSlot } from './worker-slot.ts';
 
@@ -26,6 +27,7 @@ export class JobSession {
   private ended = false;
   private readonly rendezvous = new PeerRendezvous();
   private readonly peers: PeerAccess;
+  private watcher: LoadWatcher | null = null;
 
   constructor(
     readonly id: string,
@@ -34,6 +36,8 @@ export class JobSession {
     private readonly log: (line: string) => void,
     private readonly onEnd: () => void,
     secret: Buffer | undefined,
+    /** With `--load-watch`: how the agent watches its machine while it serves the job. */
+    private readonly loadWatch: LoadWatchOptions | null = null,
   ) {
     this.slots = new Array<WorkerSlot | null>(info.workers).fill(null);
     this.peers = {
@@ -124,6 +128,7 @@ export class JobSession {
   async end(reason: string): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.watcher?.stop();
     this.onEnd();
     this.control.destroy(reason);
     for (const c of this.workerChannels) c.destroy(reason);
@@ -165,6 +170,7 @@ export class JobSession {
         this.setup = setup;
         preloadCodec(); // exemplars arrive as Arrow IPC: load the codec before they do
         this.control.send({ type: 'ready' }).catch(() => {});
+        void this.watchLoad();
         return;
       }
       case 'stop':
@@ -181,6 +187,31 @@ export class JobSession {
     }
   }
 
+  /**
+   * Tell the coordinator each lasting change of the share of the machine left for the job.
+   * Started per job: a new job believes every host is at load 1, so the watch starts there.
+   */
+  private async watchLoad(): Promise<void> {
+    const options = this.loadWatch;
+    if (options === null) return;
+    let watcher: LoadWatcher;
+    try {
+      watcher = await LoadWatcher.start(options, (reading) => {
+        this.log(describeReading(reading));
+        this.control.send({ ...reading }).catch(() => {});
+      });
+    } catch (error) {
+      this.log(`load watch could not start: ${(error as Error).message}`);
+      return;
+    }
+    if (this.ended) {
+      watcher.stop();
+      return;
+    }
+    this.watcher = watcher;
+    this.log(`load watch for job ${this.id}: ${watcher.describe()}`);
+  }
+
   /** Why `extra` more bytes on `slot` would break the agent's memory cap, if they would. */
   private admit(_slot: number, extra: number): string | null {
     const cap = this.info.maxMemory;
@@ -189,6 +220,13 @@ export class JobSession {
     if (held + extra <= cap) return null;
     return `agent ${this.info.name} would hold ${mb(held + extra)} of exemplars, above its --max-memory of ${mb(cap)}`;
   }
+}
+
+function describeReading(r: LoadReading): string {
+  const pressure = r.pressure
+    ? `; CPU pressure some avg10 ${r.pressure.someAvg10}% (${r.pressure.source})`
+    : '';
+  return `load watch: other processes took ${(r.othersShare * 100).toFixed(0)}% of core${r.cores.length === 1 ? '' : 's'} ${r.cores.join(',')} for ${(r.heldMs / 1000).toFixed(1)} s${pressure}; the job is told fraction ${r.fraction.toFixed(2)}`;
 }
 
 function mb(bytes: number): string {

@@ -1,7 +1,7 @@
 /**
  * The coordinator's end of one agent's job connection: it claims the agent for the job,
- * sends the job's setup, exchanges heartbeats, carries stops and rate limits, and opens a
- * worker connection per worker. If the agent falls silent past the liveness limit, or the
+ * sends the job's setup, exchanges heartbeats, carries stops and rate limits, hands on the
+ * agent's load readings, and opens a worker connection per worker. If the agent falls silent past the liveness limit, or the
  * job connection breaks, every worker on it fails at once with a `WorkerFault`.
  */
 
@@ -9,7 +9,7 @@ import { RunFailure } from '../errors.ts';
 import type { FaultPlan } from '../runtime/faults.ts';
 import { ADMOVE_VERSION } from '../util/version.ts';
 import { MessageChannel } from './message-channel.ts';
-import { type AgentInfo, BEAT_MS, type Hello } from './protocol.ts';
+import { type AgentInfo, asLoadReading, BEAT_MS, type Hello, type LoadReading } from './protocol.ts';
 import { connect, type Endpoint, formatEndpoint } from './secure-socket.ts';
 
 export interface AgentAccess {
@@ -105,6 +105,7 @@ export class AgentConnection implements AgentControl {
     private readonly channel: MessageChannel,
     private readonly access: AgentAccess,
     private readonly livenessMs: number,
+    private readonly onLoadReading: (reading: LoadReading) => void,
   ) {
     this.lost = new Promise<never>((_, reject) => {
       this.rejectLost = reject;
@@ -121,6 +122,8 @@ export class AgentConnection implements AgentControl {
     job: string,
     setup: { kernel: string; kernelConfig: unknown; livenessMs: number },
     access: AgentAccess,
+    /** What the agent's load watcher (`--load-watch`) reports, if it runs one. */
+    onLoadReading: (reading: LoadReading) => void = () => {},
   ): Promise<AgentConnection> {
     const { channel, welcome } = await greet(endpoint, { role: 'job', job }, access);
     await channel.send({ type: 'setup', ...setup });
@@ -138,6 +141,7 @@ export class AgentConnection implements AgentControl {
       channel,
       access,
       setup.livenessMs,
+      onLoadReading,
     );
   }
 
@@ -195,6 +199,11 @@ export class AgentConnection implements AgentControl {
       this.lastHeard = performance.now();
       const chunks = m.header.chunks;
       if (m.header.type === 'beat' && Array.isArray(chunks)) this.chunks = chunks.map(Number);
+      if (m.header.type === 'load-reading') {
+        // Same admove version on both ends (the handshake checks it): a malformed one is a bug; dropped.
+        const reading = asLoadReading(m.header);
+        if (reading) this.onLoadReading(reading);
+      }
     }
   }
 

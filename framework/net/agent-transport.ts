@@ -7,6 +7,7 @@ import { threadTransport } from '../runtime/thread-worker.ts';
 import type { WorkerLink, WorkerSpec, WorkerTransport } from '../runtime/worker-link.ts';
 import { portableKernel } from '../util/kernel-specifier.ts';
 import { type AgentAccess, AgentConnection, probeAgent } from './agent-connection.ts';
+import type { AgentLoadReading } from './load-relay.ts';
 import { preloadCodec } from './payloads.ts';
 import { RemoteWorker } from './remote-worker.ts';
 import { type Endpoint, formatEndpoint } from './secure-socket.ts';
@@ -19,6 +20,8 @@ export interface AgentTransport extends WorkerTransport {
   bytesReceived(): number;
   /** Hosts of an agent that joins the running job (then started like the others). */
   addHosts(hosts: readonly RemoteHost[]): void;
+  /** Where the load readings of agents run with `--load-watch` go (one listener). */
+  onLoadReading(listener: (reading: AgentLoadReading) => void): void;
 }
 
 /** One worker slot of one agent, as a host of the job. */
@@ -67,6 +70,7 @@ export function agentTransport(
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const agents = new Map<string, Promise<AgentConnection>>();
   const workers: RemoteWorker[] = [];
+  let loadListener: (reading: AgentLoadReading) => void = () => {};
   const agentFor = (host: RemoteHost, spec: WorkerSpec): Promise<AgentConnection> => {
     const key = formatEndpoint(host.endpoint);
     let a = agents.get(key);
@@ -80,6 +84,11 @@ export function agentTransport(
           livenessMs: spec.livenessMs,
         },
         access,
+        (reading) => {
+          // A reading is about the whole agent: it goes to every one of its worker slots (hosts).
+          const hosts = [...byName.values()].filter((h) => formatEndpoint(h.endpoint) === key);
+          loadListener({ ...reading, agent: host.agent, hosts: hosts.map((h) => h.name) });
+        },
       );
       agents.set(key, a);
     }
@@ -100,6 +109,9 @@ export function agentTransport(
     bytesReceived: () => workers.reduce((s, w) => s + w.bytesReceived, 0),
     addHosts(more) {
       for (const h of more) byName.set(h.name, h);
+    },
+    onLoadReading(listener) {
+      loadListener = listener;
     },
     close() {
       for (const a of agents.values())

@@ -17,9 +17,14 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Start `admove agent --listen 127.0.0.1:0 …args` and wait until it says where it listens. */
-export function startAgent(args: readonly string[] = []): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [CLI, 'agent', '--listen', '127.0.0.1:0', ...args], {
+/**
+ * Start `admove agent --listen 127.0.0.1:0 …args` and wait until it says where it listens.
+ * `pin`: run it under `taskset -c PIN` (a CPU list), so it may use only those cores.
+ */
+export function startAgent(args: readonly string[] = [], pin?: string): Promise<AgentProcess> {
+  const command = [process.execPath, CLI, 'agent', '--listen', '127.0.0.1:0', ...args];
+  if (pin !== undefined) command.unshift('taskset', '-c', pin);
+  const child = spawn(command[0], command.slice(1), {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
