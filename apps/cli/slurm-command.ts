@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { DEFAULT_LOAD_WATCH } from '../../framework/agent/load-watcher.ts';
 import { RunFailure, UserError } from '../../framework/errors.ts';
 import type { Endpoint } from '../../framework/net/secure-socket.ts';
 import { controlPort, type StepAgent, stepAgents } from '../../framework/slurm/layout.ts';
@@ -32,6 +33,10 @@ or a drain of task 0's node stop the coordinator after the current iteration; it
 --checkpoint and --report (marked interrupted) and exits 138, 143 or 75. A requeued job
 (SLURM_RESTART_COUNT ≥ 1) resumes from --checkpoint when that file exists.
 
+Flags of admove slurm itself (before or among the opt flags):
+  --load-watch   every agent watches its node's load (as admove agent --load-watch) and
+                 sends the job load events when other programs take its CPUs
+
 Opt flags set here, not by you: --hosts, --hostfile, --secret-file, --control.
 `;
 
@@ -41,7 +46,9 @@ const OWN_FLAGS = ['--hosts', '--hostfile', '--secret-file', '--control'];
 const GATHER_MS = 120_000;
 
 export async function slurmCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
-  const [app, ...rest] = argv;
+  const [app, ...given] = argv;
+  const loadWatch = given.includes('--load-watch');
+  const rest = given.filter((a) => a !== '--load-watch');
   if (app === undefined || app === '--help' || app === '-h' || app === 'help') {
     print(SLURM_HELP);
     return 0;
@@ -79,6 +86,7 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
     name: me.name,
     secret,
     workers: task.cpusPerTask,
+    loadWatch: loadWatch ? DEFAULT_LOAD_WATCH : null,
     log,
     onJobEnded: () => jobEnded(),
   }).catch((error: unknown) => {
