@@ -63,6 +63,8 @@ Training
   --iterations N           conjugate-gradient iterations (default ${DEFAULT_SETTINGS.iterations})
   --optimizer scg|prcg     Møller's scaled CG (default) or Polak–Ribière with restarts and line search
   --loss xent|mse          softmax cross-entropy (default) or squared error as in the original Opt
+  --kernel simd|js         the pass kernel on every worker: WebAssembly SIMD (default, float32
+                           forward products) or the plain-JS float64 reference
   --mode adm|plain         adaptive data movement (default) or a static equal partition
   --seed N                 seeds weights, splits and synthetic data (default ${DEFAULT_SETTINGS.seed})
 
@@ -115,6 +117,7 @@ const SPEC: FlagSpec = {
   iterations: { type: 'string' },
   optimizer: { type: 'string' },
   loss: { type: 'string' },
+  kernel: { type: 'string' },
   mode: { type: 'string' },
   seed: { type: 'string' },
   workers: { type: 'string' },
@@ -289,6 +292,7 @@ function readSettings(values: FlagValues): OptSettings {
     iterations: intFlag(values, 'iterations', DEFAULT_SETTINGS.iterations, 0, 1_000_000),
     optimizer: choiceFlag(values, 'optimizer', DEFAULT_SETTINGS.optimizer, ['scg', 'prcg']),
     loss: choiceFlag(values, 'loss', DEFAULT_SETTINGS.loss, ['xent', 'mse']),
+    kernel: choiceFlag(values, 'kernel', DEFAULT_SETTINGS.kernel, ['simd', 'js']),
     mode: choiceFlag(values, 'mode', DEFAULT_SETTINGS.mode, ['adm', 'plain']),
     seed: intFlag(values, 'seed', DEFAULT_SETTINGS.seed, 0, 2 ** 31 - 1),
     speeds,

@@ -2,6 +2,8 @@ import type { JobMode } from '../../framework/index.ts';
 
 export type OptimizerName = 'scg' | 'prcg';
 export type LossName = 'mse' | 'xent';
+/** Opt's pass kernels: WebAssembly SIMD (simd-kernel.ts) or the plain-JS reference (kernel.ts). */
+export type KernelName = 'simd' | 'js';
 
 /** Everything that decides an Opt run apart from the data itself. */
 export interface OptSettings {
@@ -9,6 +11,8 @@ export interface OptSettings {
   readonly iterations: number;
   readonly optimizer: OptimizerName;
   readonly loss: LossName;
+  /** Every worker of a job runs this one kernel, on every host. */
+  readonly kernel: KernelName;
   readonly mode: JobMode;
   readonly seed: number;
   /** Declared speed of each host h0…h(N−1); higher is faster. */
@@ -27,6 +31,7 @@ export const DEFAULT_SETTINGS: OptSettings = {
   iterations: 50,
   optimizer: 'scg',
   loss: 'xent',
+  kernel: 'simd',
   mode: 'adm',
   seed: 1,
   speeds: [1, 1, 2, 4],

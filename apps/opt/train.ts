@@ -37,7 +37,11 @@ import {
 } from './report.ts';
 import { hostNames, type OptSettings } from './settings.ts';
 
-const KERNEL_MODULE = moduleBeside(import.meta.url, './model/kernel');
+/** The module each worker imports for its kernel (agents resolve it in their own installation). */
+const KERNEL_MODULES = {
+  simd: moduleBeside(import.meta.url, './model/simd-kernel'),
+  js: moduleBeside(import.meta.url, './model/kernel'),
+} as const;
 
 /** What a running job tells whoever watches it (the CLI prints it). */
 export interface OptObserver {
@@ -108,6 +112,7 @@ export async function trainOpt(
     data: [data.source, data.dim, data.train.count, data.test.count, data.classes.length],
     hidden: settings.hidden,
     loss: settings.loss,
+    kernel: settings.kernel,
     optimizer: settings.optimizer,
     seed: settings.seed,
     standardise: settings.standardise,
@@ -124,7 +129,7 @@ export async function trainOpt(
   const clock = () => performance.now() - t0;
   const workersStarted = performance.now();
   const job = await startJob(settings.mode, {
-    kernelModule: KERNEL_MODULE,
+    kernelModule: KERNEL_MODULES[settings.kernel],
     kernelConfig: shape,
     train: columnsFromTable(train.features, train.labels, train.dim),
     hosts: (control.hosts ?? hostNames(settings.speeds.length).map((name) => ({ name }))).map((h, i) => ({
