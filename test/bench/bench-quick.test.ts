@@ -25,7 +25,13 @@ const REQUIRED: Record<string, { always: string[]; maybeNull?: string[]; skippab
   adaptation: { always: ['adaptationRatio', 'adaptationRatioMin', 'adaptationRatioMax', 'soloRate'] },
   scale: { always: ['growthFirstToLast'], maybeNull: ['growth2to32'] },
   micro: {
-    always: ['kernelExemplarsPerSecond', 'kernelGflops', 'jsKernelGflops', 'referenceGflops', 'checkNanoseconds'],
+    always: [
+      'kernelExemplarsPerSecond',
+      'kernelGflops',
+      'jsKernelGflops',
+      'referenceGflops',
+      'checkNanoseconds',
+    ],
     // null where python3 has no numpy (summary.numpySkipped says so).
     maybeNull: ['kernelVsNumpy', 'numpyExemplarsPerSecond'],
   },
