@@ -19,6 +19,7 @@ import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
 import { checkResumeFits, fingerprintOf, type ResumeFrom, writeCheckpoint } from './checkpoint.ts';
 import {
   accuracy,
+  addWeightDecay,
   createOptimiser,
   initWeights,
   type NetworkShape,
@@ -112,6 +113,7 @@ export async function trainOpt(
     data: [data.source, data.dim, data.train.count, data.test.count, data.classes.length],
     hidden: settings.hidden,
     loss: settings.loss,
+    weightDecay: settings.weightDecay,
     kernel: settings.kernel,
     optimizer: settings.optimizer,
     seed: settings.seed,
@@ -194,7 +196,9 @@ export async function trainOpt(
       }
       const gradient = new Float64Array(acc.length - 2);
       for (let p = 0; p < gradient.length; p++) gradient[p] = acc[2 + p] / count;
-      return { error: acc[0] / count, gradient };
+      // Decay once here, on the whole pass's mean: the workers' sums stay plain data sums.
+      const error = addWeightDecay(shape, settings.weightDecay, weights, acc[0] / count, gradient);
+      return { error, gradient };
     };
     const testAccuracy = () =>
       accuracy(predictClasses(shape, optimiser.weights, test.features, test.count, test.dim), test.labels);
