@@ -2,30 +2,31 @@
 ;;
 ;; forward, output and backward work on a block of rows in linear memory laid out by the
 ;; caller (byte offsets):
-;;   x32  f32 [rows][ip]   the block's features, rows padded with zeros to ip (a multiple of 8)
-;;   x64  f64 [rows][ip]   the same features as float64 (exact: every float32 is a float64)
-;;   w32  f32 [hp][ip]     W1 rounded to float32, hidden units padded with zero rows to hp (even)
+;;   x64  f64 [rows][ip]   the block's features as float64 (exact: every float32 is one),
+;;                         rows padded with zeros to ip (a multiple of 8)
+;;   w    f64 [hp][ip]     W1, hidden units padded with zero rows to hp (even)
 ;;   z    f64 [rows][hp]   hidden pre-activations without the bias (forward's output)
 ;;   d    f64 [rows][hp]   hidden deltas (backward's input; 0 for padding rows and units)
 ;;   g    f64 [hp][ip]     the W1 gradient, accumulated in place
 ;; rows is a multiple of 4.
 ;;
-;; Chunk invariance: each row's pre-activation is a float32 sum in a fixed order (four lanes
-;; over i ≡ 0..3 mod 4, then (l0+l1)+(l2+l3)) whichever slot of the block the row is in, and
-;; each row's gradient term d·x is one float64 product; only the float64 sums over rows
-;; depend on how rows are grouped, so any split of a range agrees to float64 rounding.
+;; Float64 throughout, like the JS reference kernel. A float32 forward pass was measured
+;; (twice as fast in that loop, ~25 % overall) and dropped: rounding W1 to float32 makes the
+;; error a step function at 1e-8, and SCG's finite-difference curvature (a step of ~1e-5
+;; relative) turns the 1e-15 differences between two partitions of the rows into 1e-5
+;; differences in the trajectory within 10 iterations, so a resumed run no longer matches an
+;; uninterrupted one (test/apps/opt-resume.test.ts).
+;;
+;; Chunk invariance: each row's pre-activation is a sum in a fixed order (two lanes over even
+;; and odd i, then l0+l1) whichever slot of the block the row is in, and each row's gradient
+;; term d·x is one product; only the sums over rows depend on how rows are grouped, so any
+;; split of a range agrees to float64 rounding.
 (module
   (memory (export "memory") 1)
 
-  ;; (l0 + l1) + (l2 + l3) of a float32x4, as float64.
-  (func $hsum (param $v v128) (result f64)
-    (f64.promote_f32
-      (f32.add
-        (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
-        (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v))))))
-
-  ;; z[r][j] = Σ_i w32[j][i]·x32[r][i]. Register tile: 2 hidden units × 4 rows, 4 inputs a
-  ;; lane; per 4 inputs, 2 weight and 4 feature loads feed 8 multiplies and 8 adds.
+  ;; z[r][j] = Σ_i w[j][i]·x64[r][i], float64. Register tile: 2 hidden units × 4 rows, 2 inputs a
+  ;; lane; per 2 inputs, 2 weight and 4 feature loads feed 8 multiplies and 8 adds. Each
+  ;; row's sum is its two lanes (even and odd i, in order) added last, whichever slot it is in.
   (func (export "forward")
     (param $x i32) (param $w i32) (param $z i32) (param $ip i32) (param $hp i32) (param $rows i32)
     (local $rowBytes i32) (local $zRow i32) (local $r i32) (local $j i32) (local $i i32)
@@ -34,7 +35,7 @@
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
     (local $va v128) (local $vc v128) (local $v v128)
-    (local.set $rowBytes (i32.shl (local.get $ip) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $ip) (i32.const 3)))
     (local.set $zRow (i32.shl (local.get $hp) (i32.const 3)))
     (local.set $r (i32.const 0))
     (block $rowsDone
@@ -63,17 +64,17 @@
               (local.set $va (v128.load (i32.add (local.get $wa) (local.get $i))))
               (local.set $vc (v128.load (i32.add (local.get $wc) (local.get $i))))
               (local.set $v (v128.load (i32.add (local.get $x0) (local.get $i))))
-              (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $va) (local.get $v))))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $vc) (local.get $v))))
+              (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $va) (local.get $v))))
+              (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $vc) (local.get $v))))
               (local.set $v (v128.load (i32.add (local.get $x1) (local.get $i))))
-              (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $va) (local.get $v))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $vc) (local.get $v))))
+              (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $va) (local.get $v))))
+              (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $vc) (local.get $v))))
               (local.set $v (v128.load (i32.add (local.get $x2) (local.get $i))))
-              (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $va) (local.get $v))))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $vc) (local.get $v))))
+              (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $va) (local.get $v))))
+              (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $vc) (local.get $v))))
               (local.set $v (v128.load (i32.add (local.get $x3) (local.get $i))))
-              (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $va) (local.get $v))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $vc) (local.get $v))))
+              (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $va) (local.get $v))))
+              (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $vc) (local.get $v))))
               (local.set $i (i32.add (local.get $i) (i32.const 16)))
               (br_if $inputLoop (i32.lt_u (local.get $i) (local.get $rowBytes))))
             ;; z[r+q][j] and z[r+q][j+1] for q = 0..3.
@@ -94,6 +95,10 @@
             (br $unitLoop)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
         (br $rowLoop))))
+
+  ;; l0 + l1 of a float64x2.
+  (func $hsum (param $v v128) (result f64)
+    (f64.add (f64x2.extract_lane 0 (local.get $v)) (f64x2.extract_lane 1 (local.get $v))))
 
   ;; g[j][i] += Σ_r d[r][j]·x64[r][i]. Register tile: 2 hidden units × 8 inputs (4 float64x2),
   ;; summed over the block's rows in registers, so each g element is read and written once a
