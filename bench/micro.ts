@@ -1,10 +1,13 @@
 /**
  * Micro-benchmarks with the `benchmark` package (ops/s with error margins): the partitioner
  * and transfer plan, the event queue, the migration check in the inner loop, and Opt's
- * kernel (exemplars/s, GFLOP/s) beside a plain row-at-a-time reference loop.
+ * kernels (exemplars/s, GFLOP/s): the WebAssembly SIMD one (the default), the JS one and a
+ * plain row-at-a-time reference loop; then the SIMD kernel against numpy + BLAS on one
+ * thread, the same pass over the same rows, in alternating rounds (lib/numpy-anchor.ts).
  */
 import Benchmark from 'benchmark';
 import { createOptKernel, initWeights, type NetworkShape } from '../apps/opt/model/index.ts';
+import { createSimdKernel } from '../apps/opt/model/simd-kernel.ts';
 import { barChart } from '../apps/plot/chart/index.ts';
 import { syntheticDataset } from '../framework/datasets/index.ts';
 import { EventQueue } from '../framework/events/event-queue.ts';
@@ -18,8 +21,9 @@ import {
 import { WorkerControl } from '../framework/runtime/control.ts';
 import type { Benchmark as BenchDef } from './lib/context.ts';
 import { num, table } from './lib/markdown.ts';
+import { NumpyAnchor, type NumpyPass, numpyMissing } from './lib/numpy-anchor.ts';
 import { flopsPerExemplar, referenceAccumulate } from './lib/reference-kernel.ts';
-import { sig } from './lib/stats.ts';
+import { median, sig } from './lib/stats.ts';
 
 interface MicroResult {
   readonly name: string;
@@ -37,11 +41,24 @@ interface MicroResult {
 
 const CHECKS = 1000;
 const KERNEL_ROWS = 256;
+/** Rows of the numpy comparison: Opt's default MNIST training set is 8,000. */
+const ANCHOR_ROWS = 8000;
+
+/** max |a − b| / max |b| over two gradients. */
+function gradientDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let p = 0; p < b.length; p++) {
+    diff = Math.max(diff, Math.abs(a[p] - b[p]));
+    scale = Math.max(scale, Math.abs(b[p]));
+  }
+  return diff / scale;
+}
 
 export const micro: BenchDef = {
   name: 'micro',
   title: 'Micro-benchmarks: partitioner, event queue, inner-loop check, Opt kernel',
-  estimatedSeconds: 60,
+  estimatedSeconds: 90,
   async run(ctx) {
     const q = ctx.quick;
     const options = q ? { maxTime: 0.05, minSamples: 2, initCount: 1 } : { maxTime: 3, minSamples: 20 };
@@ -115,17 +132,38 @@ export const micro: BenchDef = {
     const rows = columnsFromTable(data.train.features, data.train.labels, shape.inputs);
     const w = initWeights(shape, new SeededRandom(3));
     const kernel = createOptKernel(shape);
+    const simd = createSimdKernel(shape);
     const acc = new Float64Array(kernel.accumulatorLength(w, shape.inputs));
     const ref = new Float64Array(acc.length);
+    const simdAcc = new Float64Array(acc.length);
     kernel.accumulate(rows, 0, KERNEL_ROWS, w, acc);
+    simd.accumulate(rows, 0, KERNEL_ROWS, w, simdAcc);
     referenceAccumulate(shape, rows, 0, KERNEL_ROWS, w, ref);
     const maxRelDiff = acc.reduce(
       (m, v, i) => Math.max(m, Math.abs(v - ref[i]) / Math.max(1, Math.abs(ref[i]))),
       0,
     );
-    add(`Opt kernel, ${KERNEL_ROWS} rows 784-32-10`, 'Opt kernel', 'kernel', KERNEL_ROWS, 'exemplars', () => {
-      kernel.accumulate(rows, 0, KERNEL_ROWS, w, acc);
-    });
+    const simdDiff = gradientDifference(simdAcc.subarray(2), acc.subarray(2));
+    add(
+      `Opt SIMD kernel, ${KERNEL_ROWS} rows 784-32-10`,
+      'Opt SIMD kernel',
+      'kernel',
+      KERNEL_ROWS,
+      'exemplars',
+      () => {
+        simd.accumulate(rows, 0, KERNEL_ROWS, w, simdAcc);
+      },
+    );
+    add(
+      `Opt JS kernel, ${KERNEL_ROWS} rows 784-32-10`,
+      'Opt JS kernel',
+      'kernel',
+      KERNEL_ROWS,
+      'exemplars',
+      () => {
+        kernel.accumulate(rows, 0, KERNEL_ROWS, w, acc);
+      },
+    );
     add(
       `reference loop, ${KERNEL_ROWS} rows 784-32-10`,
       'reference loop',
@@ -146,20 +184,29 @@ export const micro: BenchDef = {
     });
     suite.run({ async: false });
     if (sink < 0) throw new Error('unreachable');
+    const anchor = measureAnchor(shape, w, q, ctx.log);
 
     const by = (name: string) => results.find((r) => r.name.startsWith(name))!;
     const flops = flopsPerExemplar(shape);
-    const optRate = by('Opt kernel').hz * KERNEL_ROWS;
+    const simdRate = by('Opt SIMD kernel').hz * KERNEL_ROWS;
+    const optRate = by('Opt JS kernel').hz * KERNEL_ROWS;
     const refRate = by('reference loop').hz * KERNEL_ROWS;
     const checkNs = 1e9 / (by(`${CHECKS} migration checks`).hz * CHECKS);
     const readNs = 1e9 / (by(`${CHECKS} plain reads`).hz * CHECKS);
     const summary = {
-      kernelExemplarsPerSecond: sig(optRate),
-      kernelGflops: sig((optRate * flops) / 1e9),
+      // Opt's default kernel (SIMD), then the JS kernel and the plain reference loop.
+      kernelExemplarsPerSecond: sig(simdRate),
+      kernelGflops: sig((simdRate * flops) / 1e9),
+      jsKernelExemplarsPerSecond: sig(optRate),
+      jsKernelGflops: sig((optRate * flops) / 1e9),
       referenceExemplarsPerSecond: sig(refRate),
       referenceGflops: sig((refRate * flops) / 1e9),
-      kernelSpeedup: sig(optRate / refRate),
+      kernelSpeedup: sig(simdRate / refRate),
+      simdVsJs: sig(simdRate / optRate),
       kernelMatchesReference: maxRelDiff < 1e-6,
+      simdGradientVsJs: sig(simdDiff, 2),
+      simdMatchesJs: simdDiff < 1e-5,
+      ...anchor.summary,
       checkNanoseconds: sig(checkNs),
       plainReadNanoseconds: sig(readNs),
       planMicros4: sig(1e6 / by('partition + plan, 4').hz),
@@ -167,7 +214,9 @@ export const micro: BenchDef = {
       eventMicros: sig(1e6 / (by('event queue').hz * 4)),
     };
     const md = [
-      `[benchmark.js](https://benchmarkjs.com) ${Benchmark.version}, ${q ? 'quick (0.05 s per test)' : 'up to 3 s per test, at least 20 samples'}, one thread. GFLOP/s counts ${flops.toLocaleString('en-US')} floating-point operations per exemplar (4·I·H + 6·H·O for I-H-O = 784-32-10, multiply-adds as two). The reference loop computes the same error and gradient (largest relative difference ${maxRelDiff.toExponential(1)}).`,
+      `[benchmark.js](https://benchmarkjs.com) ${Benchmark.version}, ${q ? 'quick (0.05 s per test)' : 'up to 3 s per test, at least 20 samples'}, one thread. GFLOP/s counts ${flops.toLocaleString('en-US')} floating-point operations per exemplar (4·I·H + 6·H·O for I-H-O = 784-32-10, multiply-adds as two). The reference loop computes the same error and gradient as the JS kernel (largest relative difference ${maxRelDiff.toExponential(1)}); the SIMD kernel's gradient equals the JS kernel's to ${simdDiff.toExponential(1)} (max |a−b| / max |b|).`,
+      '',
+      anchor.text,
       '',
       table(
         ['test', 'ops/s', '± %', 'samples', 'per unit'],
@@ -183,9 +232,15 @@ export const micro: BenchDef = {
       table(
         ['figure', 'value'],
         [
-          ['Opt kernel', `${num(optRate)} exemplars/s, ${num(summary.kernelGflops ?? 0)} GFLOP/s`],
+          ['Opt SIMD kernel', `${num(simdRate)} exemplars/s, ${num(summary.kernelGflops ?? 0)} GFLOP/s`],
+          ['Opt JS kernel', `${num(optRate)} exemplars/s, ${num(summary.jsKernelGflops ?? 0)} GFLOP/s`],
           ['reference loop', `${num(refRate)} exemplars/s, ${num(summary.referenceGflops ?? 0)} GFLOP/s`],
-          ['kernel ÷ reference', `${num(summary.kernelSpeedup ?? 0)} ×`],
+          ['SIMD kernel ÷ reference loop', `${num(summary.kernelSpeedup ?? 0)} ×`],
+          [
+            'SIMD kernel ÷ JS kernel',
+            `${num(summary.simdVsJs ?? 0)} × (gradients agree to ${simdDiff.toExponential(1)})`,
+          ],
+          ...anchor.rows,
           ['migration check', `${num(checkNs)} ns (plain read ${num(readNs)} ns)`],
           [
             'partition + plan',
@@ -197,7 +252,7 @@ export const micro: BenchDef = {
     ].join('\n');
     const chart = barChart({
       title: 'Micro-benchmarks: time per unit of work (log scale)',
-      subtitle: `benchmark.js · Opt kernel ${num(summary.kernelGflops ?? 0)} GFLOP/s vs reference ${num(summary.referenceGflops ?? 0)} GFLOP/s`,
+      subtitle: `benchmark.js · Opt SIMD kernel ${num(summary.kernelGflops ?? 0)} GFLOP/s, JS kernel ${num(summary.jsKernelGflops ?? 0)}, reference ${num(summary.referenceGflops ?? 0)}`,
       categories: results.map((r) => r.label),
       x: { label: 'test (unit: plan, event, check, exemplar)' },
       y: { label: 'time per unit', unit: 'ns', log: true },
@@ -206,7 +261,13 @@ export const micro: BenchDef = {
       ],
     });
     return {
-      settings: { benchmarkOptions: options, kernelRows: KERNEL_ROWS, shape, checks: CHECKS },
+      settings: {
+        benchmarkOptions: options,
+        kernelRows: KERNEL_ROWS,
+        shape,
+        checks: CHECKS,
+        anchor: anchor.settings,
+      },
       samples: results,
       summary,
       markdown: md,
@@ -214,3 +275,100 @@ export const micro: BenchDef = {
     };
   },
 };
+
+/**
+ * Opt's SIMD kernel against numpy + BLAS on one thread: the same 784-32-10 pass over the
+ * same rows and weights. Rounds alternate (admove's passes, then a python process's), so
+ * both see the same machine; the ratio is the median of the rounds' ratios. admove takes
+ * the rows in chunks of KERNEL_ROWS, as a worker does; numpy takes them all at once.
+ */
+function measureAnchor(shape: NetworkShape, w: Float64Array, quick: boolean, log: (m: string) => void) {
+  const n = quick ? 512 : ANCHOR_ROWS;
+  const rounds = quick ? 1 : 5;
+  const repeats = quick ? 2 : 9;
+  const settings = { rows: n, rounds, repeatsPerRound: repeats, chunkRows: KERNEL_ROWS, dtype: 'float32' };
+  const missing = numpyMissing();
+  if (missing) {
+    log(`micro: numpy anchor skipped: ${missing}`);
+    return {
+      settings,
+      summary: { kernelVsNumpy: null, numpyExemplarsPerSecond: null, numpySkipped: missing },
+      rows: [['numpy anchor', `skipped: ${missing}`]],
+      text: `numpy anchor skipped: ${missing}.`,
+    };
+  }
+  const data = syntheticDataset({
+    count: n,
+    dim: shape.inputs,
+    classes: shape.outputs,
+    seed: 23,
+    testFraction: 0,
+  });
+  const rows = columnsFromTable(data.train.features, data.train.labels, shape.inputs);
+  const kernel = createSimdKernel(shape);
+  const acc = new Float64Array(kernel.accumulatorLength(w, shape.inputs));
+  const admovePass = () => {
+    acc.fill(0);
+    for (let s = 0; s < n; s += KERNEL_ROWS) kernel.accumulate(rows, s, Math.min(n, s + KERNEL_ROWS), w, acc);
+  };
+  const anchor = new NumpyAnchor(shape, rows, w, repeats);
+  const admoveRates: number[] = [];
+  const numpyRates: number[] = [];
+  const ratios: number[] = [];
+  let last: NumpyPass | null = null;
+  try {
+    admovePass(); // warm-up
+    for (let round = 0; round < rounds; round++) {
+      const times: number[] = [];
+      for (let r = 0; r < repeats; r++) {
+        const t = performance.now();
+        admovePass();
+        times.push(performance.now() - t);
+      }
+      const admoveRate = n / (median(times) / 1000);
+      last = anchor.pass();
+      admoveRates.push(admoveRate);
+      numpyRates.push(last.exemplarsPerSecond);
+      ratios.push(admoveRate / last.exemplarsPerSecond);
+      log(
+        `micro: anchor round ${round + 1}: admove ${num(admoveRate)}/s, numpy ${num(last.exemplarsPerSecond)}/s`,
+      );
+    }
+  } finally {
+    anchor.close();
+  }
+  const np = last!;
+  const gradientDiff = gradientDifference(acc.subarray(2), np.gradient);
+  const errorDiff = Math.abs(acc[0] - np.error) / Math.abs(np.error);
+  if (!(gradientDiff < 1e-4 && errorDiff < 1e-4)) {
+    throw new Error(
+      `numpy and admove computed different passes: gradient ${gradientDiff.toExponential(2)}, error ${errorDiff.toExponential(2)} (want < 1e-4)`,
+    );
+  }
+  const blas = np.blas;
+  const blasName = `${String(blas.name ?? 'unknown BLAS')} ${String(blas.version ?? '')}`.trim();
+  const blasRuntime = blas.coretype
+    ? ` (kernel ${String(blas.coretype)}, ${String(blas.threads)} thread)`
+    : '';
+  const ratio = median(ratios);
+  return {
+    settings: { ...settings, numpy: np.numpy, python: np.python, blas },
+    summary: {
+      kernelVsNumpy: sig(ratio),
+      kernelVsNumpyMin: sig(Math.min(...ratios)),
+      kernelVsNumpyMax: sig(Math.max(...ratios)),
+      anchorExemplarsPerSecond: sig(median(admoveRates)),
+      numpyExemplarsPerSecond: sig(median(numpyRates)),
+      numpyGflops: sig((median(numpyRates) * flopsPerExemplar(shape)) / 1e9),
+      numpyGradientVsAdmove: sig(gradientDiff, 2),
+      numpyBlas: `${blasName}${blasRuntime}`,
+    },
+    rows: [
+      [
+        'SIMD kernel ÷ numpy (one thread)',
+        `${num(ratio)} × (rounds ${ratios.map((r) => num(r)).join(', ')}): ${num(median(admoveRates))} vs ${num(median(numpyRates))} exemplars/s`,
+      ],
+    ],
+    text: `The anchor: numpy ${np.numpy} with ${blasName}${blasRuntime}, float32, the same pass over the same ${n.toLocaleString('en-US')} rows (bench/numpy-anchor.py), ${rounds} round${rounds === 1 ? '' : 's'} of ${repeats} passes each alternating with admove's SIMD kernel (chunks of ${KERNEL_ROWS} rows, as a worker). numpy's gradient equals admove's to ${gradientDiff.toExponential(1)} (max |a−b| / max |b|), its error to ${errorDiff.toExponential(1)}.`,
+  };
+}

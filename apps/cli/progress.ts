@@ -67,7 +67,7 @@ export class ProgressPrinter implements OptObserver {
     }
     const applied = job.events().filter((e) => e.outcome?.status === 'applied').length;
     this.line(
-      `iter ${String(it.iteration).padStart(4)}  error ${it.error.toFixed(5)}  test ${percent(it.testAccuracy).padStart(6)}  exemplars ${it.exemplars.join('/')}  events ${applied}  ${it.seconds.toFixed(1)} s`,
+      `iter ${String(it.iteration).padStart(4)}  error ${it.error.toFixed(5)}  test ${percent(it.testAccuracy).padStart(6)}  exemplars ${it.exemplars.join('/')}  ${rates(job)}  events ${applied}  ${it.seconds.toFixed(1)} s`,
     );
   }
 
@@ -99,4 +99,13 @@ export class ProgressPrinter implements OptObserver {
         .join(', ')}`,
     );
   }
+}
+
+/** Each worker's measured exemplars/s and their total, e.g. "exemplars/s 19k/19k/39k/78k = 155k". */
+function rates(job: DataParallelJob): string {
+  const measured = job.workers().map((w) => w.measuredRate);
+  if (measured.every((r) => r === null)) return 'exemplars/s –';
+  const k = (r: number) => (r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r)));
+  const total = measured.reduce<number>((sum, r) => sum + (r ?? 0), 0);
+  return `exemplars/s ${measured.map((r) => (r === null ? '–' : k(r))).join('/')} = ${k(total)}`;
 }

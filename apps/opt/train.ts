@@ -19,6 +19,7 @@ import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
 import { checkResumeFits, fingerprintOf, type ResumeFrom, writeCheckpoint } from './checkpoint.ts';
 import {
   accuracy,
+  addWeightDecay,
   createOptimiser,
   initWeights,
   type NetworkShape,
@@ -38,7 +39,11 @@ import {
 } from './report.ts';
 import { hostNames, type OptSettings } from './settings.ts';
 
-const KERNEL_MODULE = moduleBeside(import.meta.url, './model/kernel');
+/** The module each worker imports for its kernel (agents resolve it in their own installation). */
+const KERNEL_MODULES = {
+  simd: moduleBeside(import.meta.url, './model/simd-kernel'),
+  js: moduleBeside(import.meta.url, './model/kernel'),
+} as const;
 
 /** What a running job tells whoever watches it (the CLI prints it). */
 export interface OptObserver {
@@ -111,6 +116,8 @@ export async function trainOpt(
     data: [data.source, data.dim, data.train.count, data.test.count, data.classes.length],
     hidden: settings.hidden,
     loss: settings.loss,
+    weightDecay: settings.weightDecay,
+    kernel: settings.kernel,
     optimizer: settings.optimizer,
     seed: settings.seed,
     standardise: settings.standardise,
@@ -127,7 +134,7 @@ export async function trainOpt(
   const clock = () => performance.now() - t0;
   const workersStarted = performance.now();
   const job = await startJob(settings.mode, {
-    kernelModule: KERNEL_MODULE,
+    kernelModule: KERNEL_MODULES[settings.kernel],
     kernelConfig: shape,
     train: columnsFromTable(train.features, train.labels, train.dim),
     hosts: (control.hosts ?? hostNames(settings.speeds.length).map((name) => ({ name }))).map((h, i) => ({
@@ -194,7 +201,9 @@ export async function trainOpt(
       }
       const gradient = new Float64Array(acc.length - 2);
       for (let p = 0; p < gradient.length; p++) gradient[p] = acc[2 + p] / count;
-      return { error: acc[0] / count, gradient };
+      // Decay once here, on the whole pass's mean: the workers' sums stay plain data sums.
+      const error = addWeightDecay(shape, settings.weightDecay, weights, acc[0] / count, gradient);
+      return { error, gradient };
     };
     const testAccuracy = () =>
       accuracy(predictClasses(shape, optimiser.weights, test.features, test.count, test.dim), test.labels);

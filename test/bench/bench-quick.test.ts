@@ -24,7 +24,17 @@ const REQUIRED: Record<string, { always: string[]; maybeNull?: string[]; skippab
   balance: { always: ['ratioToIdeal', 'soloRate'] },
   adaptation: { always: ['adaptationRatio', 'adaptationRatioMin', 'adaptationRatioMax', 'soloRate'] },
   scale: { always: ['growthFirstToLast'], maybeNull: ['growth2to32'] },
-  micro: { always: ['kernelExemplarsPerSecond', 'kernelGflops', 'referenceGflops', 'checkNanoseconds'] },
+  micro: {
+    always: [
+      'kernelExemplarsPerSecond',
+      'kernelGflops',
+      'jsKernelGflops',
+      'referenceGflops',
+      'checkNanoseconds',
+    ],
+    // null where python3 has no numpy (summary.numpySkipped says so).
+    maybeNull: ['kernelVsNumpy', 'numpyExemplarsPerSecond'],
+  },
   // Quick mode moves tiny sizes: the ratios named for 20.8 and 100 MB are null there.
   tcp: {
     always: ['tcpRatioSmall', 'tcpRatioLarge', 'tlsRatioSmall', 'movedMBSmall', 'movedMBLarge'],

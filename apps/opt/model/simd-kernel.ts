@@ -1,0 +1,209 @@
+import type { PassKernel } from '../../../framework/app/kernel.ts';
+import type { ExemplarColumns } from '../../../framework/exemplars/columns.ts';
+import { assertNetworkShape, type NetworkShape, weightLayout } from './network.ts';
+import { optKernelWasm } from './simd/wasm-bytes.ts';
+
+/**
+ * Opt's pass kernel in WebAssembly with 128-bit SIMD (simd/opt-kernel.wat): the accumulator
+ * of kernel.ts (the reference), to about 1e-13 relative. This file lays out linear memory,
+ * copies rows and weights in and the gradient out, and sums the loss (log is not in wasm).
+ *
+ * Float64 throughout, as the reference (why not float32: see the .wat); what differs is
+ * only the order of the sums (2 SIMD lanes) and wasm's own e^x (Taylor, ~1e-16).
+ *
+ * Rows go through in blocks of BLOCK; a short last block is padded with zero rows whose
+ * deltas are 0, so every row, wherever it falls, takes exactly the same arithmetic, and any
+ * split of a range regroups only float64 sums over rows (chunks agree to ~1e-15).
+ */
+const BLOCK = 8;
+
+/** Bytes of linear memory, 16-aligned pieces, and the 64 KiB pages that hold them. */
+function layoutMemory(sizes: readonly number[]): { offsets: number[]; pages: number } {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const size of sizes) {
+    offsets.push(at);
+    at += Math.ceil(size / 16) * 16;
+  }
+  return { offsets, pages: Math.ceil(at / 65536) };
+}
+
+interface WasmExports {
+  memory: WebAssembly.Memory;
+  forward(x: number, w: number, z: number, ip: number, hp: number, rows: number): void;
+  backward(x: number, d: number, g: number, ip: number, hp: number, rows: number): void;
+  output(
+    z: number,
+    d: number,
+    hp: number,
+    o: number,
+    n: number,
+    rows: number,
+    b1: number,
+    w2: number,
+    b2: number,
+    labels: number,
+    ob: number,
+    err: number,
+    gb1: number,
+    gw2: number,
+    gb2: number,
+    mse: number,
+  ): void;
+}
+
+export function createSimdKernel(shape: NetworkShape): PassKernel {
+  assertNetworkShape(shape);
+  const I = shape.inputs;
+  const H = shape.hidden;
+  const O = shape.outputs;
+  const xent = shape.loss === 'xent';
+  const layout = weightLayout(shape);
+  const P = layout.count;
+  const B1 = layout.b1;
+  const W2 = layout.w2;
+  const B2 = layout.b2;
+  const gB1 = 2 + B1;
+  const gW2 = 2 + W2;
+  const gB2 = 2 + B2;
+  // Inputs padded to whole 8-wide tiles, hidden units to pairs; the padding is zero.
+  const IP = Math.ceil(I / 8) * 8;
+  const HP = H + (H % 2);
+
+  const { offsets, pages } = layoutMemory([
+    HP * IP * 8, // w: W1
+    BLOCK * IP * 8, // x64
+    BLOCK * HP * 8, // z
+    BLOCK * HP * 8, // d
+    HP * IP * 8, // g: W1's gradient
+    HP * 8, // b1
+    O * HP * 8, // w2
+    O * 8, // b2
+    BLOCK * 4, // labels
+    O * 8, // ob: output pre-activations, then deltas, of one row
+    BLOCK * 16, // err: two numbers per row (see the .wat)
+    HP * 8, // gb1
+    O * HP * 8, // gw2
+    O * 8, // gb2
+  ]);
+  const [W1W, X64, Z, D, G, B1W, W2W, B2W, LAB, OB, ERR, GB1, GW2, GB2] = offsets;
+  const instance = new WebAssembly.Instance(optKernelWasm);
+  const wasm = instance.exports as unknown as WasmExports;
+  const have = wasm.memory.buffer.byteLength / 65536;
+  if (pages > have) wasm.memory.grow(pages - have);
+  // Views made after the one growth: the memory never grows again, so they stay valid.
+  const buffer = wasm.memory.buffer;
+  const w1 = new Float64Array(buffer, W1W, HP * IP);
+  const x64 = new Float64Array(buffer, X64, BLOCK * IP);
+  const g = new Float64Array(buffer, G, HP * IP);
+  const b1 = new Float64Array(buffer, B1W, HP);
+  const w2 = new Float64Array(buffer, W2W, O * HP);
+  const b2 = new Float64Array(buffer, B2W, O);
+  const labelBlock = new Int32Array(buffer, LAB, BLOCK);
+  const err = new Float64Array(buffer, ERR, BLOCK * 2);
+  const gb1 = new Float64Array(buffer, GB1, HP);
+  const gw2 = new Float64Array(buffer, GW2, O * HP);
+  const gb2 = new Float64Array(buffer, GB2, O);
+
+  /**
+   * The weights into linear memory and acc's gradient beside them, to be accumulated in place and copied back
+   * by `store`. The padding (units H..HP-1, inputs I..IP-1) stays zero throughout.
+   */
+  function load(w: Float64Array, acc: Float64Array): void {
+    if (IP === I) {
+      w1.set(w.subarray(0, H * I));
+      g.set(acc.subarray(2, 2 + H * I));
+    } else {
+      for (let j = 0; j < H; j++) {
+        w1.set(w.subarray(j * I, (j + 1) * I), j * IP);
+        g.set(acc.subarray(2 + j * I, 2 + (j + 1) * I), j * IP);
+      }
+    }
+    b1.set(w.subarray(B1, B1 + H));
+    gb1.set(acc.subarray(gB1, gB1 + H));
+    for (let k = 0; k < O; k++) {
+      w2.set(w.subarray(W2 + k * H, W2 + (k + 1) * H), k * HP);
+      gw2.set(acc.subarray(gW2 + k * H, gW2 + (k + 1) * H), k * HP);
+    }
+    b2.set(w.subarray(B2, B2 + O));
+    gb2.set(acc.subarray(gB2, gB2 + O));
+  }
+
+  /** The gradient back from linear memory into acc. */
+  function store(acc: Float64Array): void {
+    if (IP === I) acc.set(g.subarray(0, H * I), 2);
+    else for (let j = 0; j < H; j++) acc.set(g.subarray(j * IP, j * IP + I), 2 + j * I);
+    acc.set(gb1.subarray(0, H), gB1);
+    for (let k = 0; k < O; k++) acc.set(gw2.subarray(k * HP, k * HP + H), gW2 + k * H);
+    acc.set(gb2, gB2);
+  }
+
+  /** Features of rows [first, first+n) into x64 (as float64); rows n..BLOCK-1 are zero. */
+  function copyRows(features: Float32Array, first: number, n: number): void {
+    if (IP === I) {
+      const rows = features.subarray(first * I, (first + n) * I);
+      x64.set(rows);
+    } else {
+      for (let r = 0; r < n; r++) {
+        const row = features.subarray((first + r) * I, (first + r + 1) * I);
+        x64.set(row, r * IP);
+      }
+    }
+    if (n < BLOCK) {
+      x64.fill(0, n * IP);
+    }
+  }
+
+  function check(dim: number, params: Float64Array): void {
+    if (dim !== I) throw new RangeError(`opt simd kernel: rows have ${dim} features, network expects ${I}`);
+    if (params.length !== P) {
+      throw new RangeError(
+        `opt simd kernel: ${params.length} weights given, network ${I}-${H}-${O} has ${P}`,
+      );
+    }
+  }
+
+  return {
+    accumulatorLength(params: Float64Array, dim: number): number {
+      check(dim, params);
+      return 2 + P;
+    },
+    accumulate(rows: ExemplarColumns, start: number, end: number, params: Float64Array, acc: Float64Array) {
+      check(rows.dim, params);
+      if (!(start >= 0 && start <= end && end <= rows.count)) {
+        throw new RangeError(`opt simd kernel: range [${start}, ${end}) outside 0..${rows.count}`);
+      }
+      if (acc.length < 2 + P)
+        throw new RangeError(`opt simd kernel: accumulator has ${acc.length}, needs ${2 + P}`);
+      // Labels first: a bad one must throw before acc is touched.
+      const labels = rows.labels;
+      for (let r = start; r < end; r++) {
+        const label = labels[r];
+        if (!(label >= 0 && label < O)) {
+          throw new RangeError(`opt simd kernel: row ${r} has label ${label}, expected 0..${O - 1}`);
+        }
+      }
+      if (start === end) return;
+      load(params, acc);
+      for (let r = start; r < end; r += BLOCK) {
+        const n = Math.min(BLOCK, end - r);
+        copyRows(rows.features, r, n);
+        labelBlock.set(labels.subarray(r, r + n));
+        wasm.forward(X64, W1W, Z, IP, HP, BLOCK);
+        wasm.output(Z, D, HP, O, n, BLOCK, B1W, W2W, B2W, LAB, OB, ERR, GB1, GW2, GB2, xent ? 0 : 1);
+        wasm.backward(X64, D, G, IP, HP, BLOCK);
+        let error = 0;
+        for (let q = 0; q < n; q++) error += Math.log(err[2 * q]) - err[2 * q + 1];
+        acc[0] += error;
+        acc[1] += n;
+      }
+      store(acc);
+    },
+  };
+}
+
+/** Entry point for a worker thread that imports this module by URL; config is the NetworkShape. */
+export function createKernel(config: unknown): PassKernel {
+  assertNetworkShape(config);
+  return createSimdKernel(config);
+}
