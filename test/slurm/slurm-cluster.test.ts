@@ -131,7 +131,7 @@ function resume(node: string): void {
 
 describe.skipIf(why !== null)('admove slurm on a real Slurm', () => {
   it('trains the default MNIST job as 3 tasks on 2 nodes; a node drained under it is vacated and taken back', async () => {
-    const id = submit('mnist', ['-N', '2', '-n', '3', '-c', '1'], []);
+    const id = submit('mnist', ['-N', '2', '-n', '3', '-c', '1'], ['--iterations', '50']);
     // Drain the node that is not the coordinator's once the job computes, resume it a little later.
     await until('iteration 5', 90_000, () => /iter\s+5\b/.test(output(id, 'mnist')));
     drain(secondNode);
