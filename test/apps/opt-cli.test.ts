@@ -119,12 +119,14 @@ describe.skipIf(!hasData)('Opt learns the real data sets, through the CLI', () =
 describe('the default data and the run report', () => {
   it('trains on the embedded MNIST digits and writes a report that matches its schema', async () => {
     const report = join(dir, 'mnist.json');
-    const r = await admove(['opt', '--hidden', '8', '--iterations', '6', '--report', report]);
+    // Raw pixels (the default since weight decay) learn slower at first: 6 iterations reach
+    // about 30 %, 10 about 66 %.
+    const r = await admove(['opt', '--hidden', '8', '--iterations', '10', '--report', report]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/8000 train, 2000 test, 784 features, 10 classes/);
     const run = readReport(report);
-    expect(run.iterations).toHaveLength(6);
+    expect(run.iterations).toHaveLength(10);
     expect(run.final.testAccuracy).toBeGreaterThan(0.5);
     expect(run.events.map((e) => e.type)).toEqual(['vacate', 'available']);
     expect(run.events.every((e) => e.outcome === 'applied' && e.appliedAt !== null)).toBe(true);

@@ -47,7 +47,7 @@ describe('admove scheduler', () => {
       expect(lines[0]).toMatch(/^#0 vacate h1: applied at \d+ ms$/);
       expect(lines[1]).toMatch(/^#1 load h2 0\.5: applied at \d+ ms$/);
       expect(r.stderr).toBe(
-        'admove scheduler: line 2: unknown event "foo"; expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION" or "add HOST:PORT"\n',
+        'admove scheduler: line 2: unknown event "foo"; expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION", "add HOST:PORT" or "end [REASON]"\n',
       );
       const bad = await scheduler(['--job', `127.0.0.1:${port}`, '--json'], 'vacate h9\n');
       expect(bad.code).toBe(0);

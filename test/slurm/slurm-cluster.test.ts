@@ -156,17 +156,22 @@ describe.skipIf(why !== null)('admove slurm on a real Slurm', () => {
     const reference = submit('reference', [...sbatch, '-w', secondNode], opt);
     const id = submit('notices', [...sbatch, '-w', firstNode], [...opt, '--checkpoint-every', '1']);
     const out = () => output(id, 'notices');
-    // The iterations of the run going on now (a requeued job's output is appended to).
-    const iterationsNow = () =>
-      out()
-        .split(/^data: /m)
-        .at(-1)
-        ?.match(/^iter\s+\d+/gm)?.length ?? 0;
+    // Iterations of run `restarts` (1: the first): counted after its own first line, since a
+    // requeued job's output is appended to the last run's.
+    const iterationsOf = (restarts: number) => {
+      const marker = restarts === 1 ? 'data: ' : `requeued (restart ${restarts - 1})`;
+      const at = out().lastIndexOf(marker);
+      return at < 0
+        ? 0
+        : (out()
+            .slice(at)
+            .match(/^iter\s+\d+/gm)?.length ?? 0);
+    };
     const interruptedBy = async (notice: () => void, restarts: number) => {
       await until(
         'a few iterations',
         90_000,
-        () => job(id).JobState === 'RUNNING' && iterationsNow() >= 3,
+        () => job(id).JobState === 'RUNNING' && iterationsOf(restarts) >= 3,
         out,
       );
       const endTime = Date.parse(job(id).EndTime);
