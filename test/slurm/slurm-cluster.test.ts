@@ -150,7 +150,7 @@ describe.skipIf(why !== null)('admove slurm on a real Slurm', () => {
   }, 240_000);
 
   it('USR1 and a drain of the coordinator node each stop the job with checkpoint and report; requeued, it ends as an uninterrupted run', async () => {
-    const opt = ['--synthetic', '6000x20', '--hidden', '16', '--iterations', '150', '--trace', 'none'];
+    const opt = ['--synthetic', '30000x20', '--hidden', '16', '--iterations', '50', '--trace', 'none'];
     const sbatch = ['-N', '1', '-n', '3', '-c', '1', '--time=10'];
     // The uninterrupted run goes on the second node meanwhile; the interrupted one stays on the first.
     const reference = submit('reference', [...sbatch, '-w', secondNode], opt);
