@@ -61,6 +61,15 @@ export class JobClient {
     });
   }
 
+  /** Let go of vacated hosts that hold nothing; rejects (RequestRefused) with the job's reason. */
+  async release(hosts: readonly string[]): Promise<void> {
+    const id = this.nextId++;
+    await new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.channel.send({ type: 'release', id, hosts: [...hosts] }).catch(reject);
+    });
+  }
+
   /** Ask the job to stop cleanly (checkpoint and report, marked interrupted). */
   async end(reason: string): Promise<void> {
     const id = this.nextId++;
@@ -88,13 +97,13 @@ export class JobClient {
       const w = this.waiting.get(Number(m.header.id));
       if (!w) continue;
       this.waiting.delete(Number(m.header.id));
-      if (typeof m.header.error === 'string') w.reject(new AddRefused(m.header.error));
+      if (typeof m.header.error === 'string') w.reject(new RequestRefused(m.header.error));
       else w.resolve(Array.isArray(m.header.records) ? (m.header.records as EventRecord[]) : []);
     }
   }
 }
 
-/** The job could not take the agent (unreachable, name taken, a plain job): the reason, one line. */
-export class AddRefused extends Error {
-  override readonly name = 'AddRefused';
+/** The job refused a request (an agent it could not take, hosts it cannot release): the reason, one line. */
+export class RequestRefused extends Error {
+  override readonly name = 'RequestRefused';
 }

@@ -87,6 +87,21 @@ export async function openControlPort(
       return record;
     });
   };
+  const release = async (names: readonly string[]): Promise<void> => {
+    const target = job;
+    if (!target) throw new Error('the job has not started yet');
+    if (!transport) throw new Error('this job runs no agents: nothing to release');
+    const hosts = names.flatMap((n) => groups.get(n) ?? [n]);
+    const records = target.workers();
+    const counts = target.counts();
+    for (const host of hosts) {
+      const i = records.findIndex((w) => w.host === host);
+      if (i < 0) throw new Error(`the job has no host ${host}`);
+      if (records[i].available) throw new Error(`host ${host} is not vacated; vacate it first`);
+      if (counts[i] > 0) throw new Error(`host ${host} still holds ${counts[i]} exemplars`);
+    }
+    for (const host of hosts) await transport.release(host);
+  };
   const { ControlPort } = await import('../../framework/net/control-port.ts');
   const port = await ControlPort.open({
     host: endpoint.host,
@@ -95,6 +110,7 @@ export async function openControlPort(
     send,
     add,
     end,
+    release,
     hosts: [...hosts, ...groups.keys()],
     log: (line) => process.stderr.write(`admove: ${line}\n`),
   });

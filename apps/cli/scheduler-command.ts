@@ -36,6 +36,8 @@ Flags
                            start of a reservation covering it), available when it returns, end
                            when it is the coordinator's node; the key comes from ADMOVE_SECRET
   --poll MS                how often --slurm asks Slurm (default 2000)
+  --keep-nodes             with --slurm: keep a vacated node in the job (to take it back when it
+                           returns) instead of releasing it once its data has left
   --help                   show this help
 `;
 
@@ -46,6 +48,7 @@ const SPEC: FlagSpec = {
   json: { type: 'boolean' },
   slurm: { type: 'boolean' },
   poll: { type: 'string' },
+  'keep-nodes': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -61,12 +64,13 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
   const endpoint = parseEndpoint(jobFlag, '--job');
   const secretFile = stringFlag(values, 'secret-file');
   const slurm = Boolean(values.slurm);
-  if (values.poll !== undefined && !slurm) throw new UserError('--poll goes with --slurm');
+  if ((values.poll !== undefined || values['keep-nodes']) && !slurm)
+    throw new UserError(`--${values.poll !== undefined ? 'poll' : 'keep-nodes'} goes with --slurm`);
   if (slurm && values.trace !== undefined)
     throw new UserError('--slurm and --trace are two sources of events; give one');
   const pollMs = intFlag(values, 'poll', 2000, 100, 3_600_000);
   const secret = secretFile ? await readSecretFile(secretFile) : slurm ? secretFromEnvironment() : undefined;
-  const { AddRefused, JobClient } = await import('../../scheduler-stub/job-client.ts');
+  const { RequestRefused, JobClient } = await import('../../scheduler-stub/job-client.ts');
   // Started beside the job (admove slurm), the watcher may be up before the control port is.
   const client = slurm
     ? await connectWithin(JobClient, endpoint, secret, 60_000)
@@ -81,7 +85,7 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
     const { watchSlurmNodes } = await import('./slurm-node-watch.ts');
     const log = (line: string) => process.stderr.write(`admove scheduler: ${line}\n`);
     try {
-      await watchSlurmNodes(client, { pollMs, show, log });
+      await watchSlurmNodes(client, { pollMs, show, log, releaseNodes: !values['keep-nodes'] });
     } finally {
       client.close();
     }
@@ -116,7 +120,7 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
         const line = n;
         pending.push(
           client.add(parsed.address).then(show, (error: unknown) => {
-            if (!(error instanceof AddRefused)) throw error;
+            if (!(error instanceof RequestRefused)) throw error;
             process.stderr.write(`admove scheduler: line ${line}: add ${parsed.address}: ${error.message}\n`);
           }),
         );

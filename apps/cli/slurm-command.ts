@@ -36,6 +36,8 @@ or a drain of task 0's node stop the coordinator after the current iteration; it
 Flags of admove slurm itself (before or among the opt flags):
   --load-watch   every agent watches its node's load (as admove agent --load-watch) and
                  sends the job load events when other programs take its CPUs
+  --keep-nodes   keep a drained node in the job, to take it back when it returns; by default
+                 it is released (scontrol update jobid=J NodeList=…) once its data has left
 
 Opt flags set here, not by you: --hosts, --hostfile, --secret-file, --control.
 `;
@@ -48,7 +50,8 @@ const GATHER_MS = 120_000;
 export async function slurmCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
   const [app, ...given] = argv;
   const loadWatch = given.includes('--load-watch');
-  const rest = given.filter((a) => a !== '--load-watch');
+  const keepNodes = given.includes('--keep-nodes');
+  const rest = given.filter((a) => a !== '--load-watch' && a !== '--keep-nodes');
   if (app === undefined || app === '--help' || app === '-h' || app === 'help') {
     print(SLURM_HELP);
     return 0;
@@ -99,7 +102,7 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   log(`agent ${me.name} listening on port ${me.port} with ${task.cpusPerTask} worker(s)`);
   try {
     if (task.procId !== 0) return await serveOneJob(agent, ended, signals, log);
-    return await coordinate(task, rest, agents, secret, signals, log);
+    return await coordinate(task, rest, agents, secret, signals, log, keepNodes);
   } finally {
     await agent.close();
   }
@@ -156,6 +159,7 @@ async function coordinate(
   secret: Buffer | undefined,
   signals: StopSignals,
   log: (line: string) => void,
+  keepNodes: boolean,
 ): Promise<number> {
   const endpoints: Endpoint[] = agents.map((a) => ({ host: secret ? a.address : '127.0.0.1', port: a.port }));
   await waitForAgents(endpoints, secret, log);
@@ -172,7 +176,7 @@ async function coordinate(
     log(`requeued (restart ${task.restartCount}): resuming from ${checkpoint}`);
     args.push('--resume', checkpoint);
   }
-  const watcher = startNodeWatcher(control, secret, log);
+  const watcher = startNodeWatcher(control, secret, log, keepNodes);
   try {
     const { optCommand } = await import('./opt-command.ts');
     return await optCommand(args, signals, { secret });
@@ -210,10 +214,16 @@ async function waitForAgents(
 }
 
 /** `admove scheduler --slurm` as a child, when sinfo is here to ask (the secret via its environment). */
-function startNodeWatcher(control: string, secret: Buffer | undefined, log: (line: string) => void) {
+function startNodeWatcher(
+  control: string,
+  secret: Buffer | undefined,
+  log: (line: string) => void,
+  keepNodes: boolean,
+) {
   const launcher = process.argv[1];
   if (!launcher) return null;
-  const child = spawn(process.execPath, [launcher, 'scheduler', '--slurm', '--job', control], {
+  const args = [launcher, 'scheduler', '--slurm', '--job', control, ...(keepNodes ? ['--keep-nodes'] : [])];
+  const child = spawn(process.execPath, args, {
     env: secret ? { ...process.env, ADMOVE_SECRET: secret.toString('utf8') } : process.env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });

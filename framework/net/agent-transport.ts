@@ -22,6 +22,11 @@ export interface AgentTransport extends WorkerTransport {
   addHosts(hosts: readonly RemoteHost[]): void;
   /** Where the load readings of agents run with `--load-watch` go (one listener). */
   onLoadReading(listener: (reading: AgentLoadReading) => void): void;
+  /**
+   * Let go of the worker of `host` (it holds nothing: the job vacated it): its slot is freed,
+   * and an agent left with no slot of the job ends its session. False for an unknown host.
+   */
+  release(host: string): Promise<boolean>;
 }
 
 /** One worker slot of one agent, as a host of the job. */
@@ -112,6 +117,12 @@ export function agentTransport(
     },
     onLoadReading(listener) {
       loadListener = listener;
+    },
+    async release(host) {
+      const worker = workers.find((w) => w.host === host);
+      if (!worker) return false;
+      await worker.close();
+      return true;
     },
     close() {
       for (const a of agents.values())

@@ -24,6 +24,11 @@ export interface ControlPortOptions {
    * interrupted): the scheduler is taking the coordinator's own host away.
    */
   end(reason: string): void;
+  /**
+   * Let go of `hosts` (vacated, holding nothing) so their machine can leave the job; rejects
+   * with the reason when one still holds data or is not the job's.
+   */
+  release(hosts: readonly string[]): Promise<void>;
   /** The job's host names (and names of agents with several workers), told to schedulers. */
   readonly hosts: readonly string[];
   readonly log?: (line: string) => void;
@@ -95,6 +100,15 @@ async function serve(channel: MessageChannel, options: ControlPortOptions): Prom
               .send({ type: 'records', id, records: [], error: (error as Error).message })
               .catch(() => {}),
         );
+      continue;
+    }
+    if (m.header.type === 'release' && Array.isArray(m.header.hosts)) {
+      const hosts = m.header.hosts.map(String);
+      void options.release(hosts).then(
+        () => channel.send({ type: 'records', id, records: [] }).catch(() => {}),
+        (error: unknown) =>
+          channel.send({ type: 'records', id, records: [], error: (error as Error).message }).catch(() => {}),
+      );
       continue;
     }
     if (m.header.type === 'end') {

@@ -70,12 +70,21 @@ export function parseReservations(text: string): Reservation[] {
 /** Follows the job's nodes from poll to poll; each change is acted on once. */
 export class NodeWatch {
   private readonly leaving = new Set<string>();
+  private nodes: readonly string[];
 
   constructor(
-    private readonly nodes: readonly string[],
+    nodes: readonly string[],
     /** Task 0's node, where the coordinator runs. */
     private readonly coordinatorNode: string,
-  ) {}
+  ) {
+    this.nodes = nodes;
+  }
+
+  /** The job let `node` go: nothing more is said about it. */
+  forget(node: string): void {
+    this.nodes = this.nodes.filter((n) => n !== node);
+    this.leaving.delete(node);
+  }
 
   /** What to send after a poll that saw `states` and `reservations` at `nowMs`. */
   update(
