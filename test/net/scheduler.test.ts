@@ -105,6 +105,43 @@ describe('admove scheduler', () => {
     }
   }, 180_000);
 
+  it('end: the job stops cleanly, as on Ctrl-C (checkpoint, report marked interrupted, exit 75); a release of a host still computing is refused', async () => {
+    const report = join(scratchDir, 'ended.json');
+    const checkpoint = join(scratchDir, 'ended.checkpoint.json');
+    const { run: job, port } = await jobWithControlPort([
+      '--workers',
+      '2',
+      '--iterations',
+      '400',
+      '--report',
+      report,
+      '--checkpoint',
+      checkpoint,
+    ]);
+    const { JobClient, RequestRefused } = await import('../../scheduler-stub/job-client.ts');
+    const client = await JobClient.connect({ host: '127.0.0.1', port: Number(port) });
+    try {
+      const refused = await client.release(['h1']).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RequestRefused);
+      expect((refused as Error).message).toBe('host h1 is not vacated; vacate it first');
+      expect(await client.release(['h7']).catch((e: Error) => e.message)).toBe('the job has no host h7');
+    } finally {
+      client.close();
+    }
+    const r = await scheduler(['--job', `127.0.0.1:${port}`], 'end node going down\n');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('end: the job is stopping\n');
+    expect(await job.done, job.out()).toBe(75);
+    expect(job.err()).toMatch(/the scheduler ended the job: node going down: stopping after this iteration/);
+    const written = JSON.parse(readFileSync(report, 'utf8')) as {
+      status: string;
+      final: { iterations: number };
+    };
+    expect(written.status).toBe('interrupted');
+    expect(written.final.iterations).toBeLessThan(400);
+    expect(JSON.parse(readFileSync(checkpoint, 'utf8')).iteration).toBe(written.final.iterations);
+  }, 120_000);
+
   it('without a job to talk to: one line, exit 1', async () => {
     const r = await scheduler(['--job', '127.0.0.1:1'], 'vacate h1\n');
     expect(r.code).toBe(1);
@@ -124,6 +161,8 @@ describe('event lines', () => {
     ['available h2', { kind: 'event', event: { type: 'available', host: 'h2' } }],
     ['load h3 0.5', { kind: 'event', event: { type: 'load', host: 'h3', fraction: 0.5 } }],
     ['add 10.0.0.7:7000', { kind: 'add', address: '10.0.0.7:7000' }],
+    ['end', { kind: 'end', reason: '' }],
+    ['end node n3 drained', { kind: 'end', reason: 'node n3 drained' }],
     ['# only a comment', { kind: 'blank' }],
   ])('%s', (line, parsed) => {
     expect(parseEventLine(line)).toEqual(parsed);
