@@ -44,8 +44,13 @@ Opt flags set here, not by you: --hosts, --hostfile, --secret-file, --control.
 
 /** Opt flags admove slurm sets itself. */
 const OWN_FLAGS = ['--hosts', '--hostfile', '--secret-file', '--control'];
-/** How long task 0 waits for every agent to answer, and the others for their coordinator. */
+/** How long task 0 waits for every agent to answer. */
 const GATHER_MS = 120_000;
+/**
+ * How long the other tasks wait for the job to begin: task 0 reads the data set first, which
+ * can take minutes; past this, task 0 is taken to have failed and the task exits 1.
+ */
+const JOB_BEGINS_WITHIN_MS = 600_000;
 
 export async function slurmCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
   const [app, ...given] = argv;
@@ -133,7 +138,7 @@ async function serveOneJob(
   const noticed = new Promise<void>((resolve) => notice.addEventListener('abort', () => resolve()));
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), GATHER_MS);
+    timer = setTimeout(() => resolve('timeout'), JOB_BEGINS_WITHIN_MS);
   });
   const first = await Promise.race([
     ended.then(() => 'ended' as const),
@@ -142,7 +147,9 @@ async function serveOneJob(
   ]);
   clearTimeout(timer);
   if (first === 'timeout' && agent.busyWith === null) {
-    throw new RunFailure(`no coordinator connected within ${GATHER_MS / 1000} s; did task 0 fail to start?`);
+    throw new RunFailure(
+      `no job began within ${JOB_BEGINS_WITHIN_MS / 1000} s; did task 0 fail? (its output says why)`,
+    );
   }
   // A notice reaches every task at once: the coordinator is stopping too, and this agent
   // serves it until it has (its checkpoint needs no data from here, but its last pass might).
