@@ -3,7 +3,7 @@
  * and transfer plan, the event queue, the migration check in the inner loop, and Opt's
  * kernels (exemplars/s, GFLOP/s): the WebAssembly SIMD one (the default), the JS one and a
  * plain row-at-a-time reference loop; then the SIMD kernel against numpy + BLAS on one
- * thread, the same pass over the same rows, in alternating rounds (lib/numpy-anchor.ts).
+ * thread, the same pass over the same rows, single passes alternating (lib/numpy-anchor.ts).
  */
 import Benchmark from 'benchmark';
 import { createOptKernel, initWeights, type NetworkShape } from '../apps/opt/model/index.ts';
@@ -20,8 +20,9 @@ import {
 } from '../framework/index.ts';
 import { WorkerControl } from '../framework/runtime/control.ts';
 import type { Benchmark as BenchDef } from './lib/context.ts';
+import { loadSnapshot } from './lib/machine.ts';
 import { num, table } from './lib/markdown.ts';
-import { NumpyAnchor, type NumpyPass, numpyMissing } from './lib/numpy-anchor.ts';
+import { NumpyAnchor, type NumpyInfo, type NumpyResult, numpyMissing } from './lib/numpy-anchor.ts';
 import { flopsPerExemplar, referenceAccumulate } from './lib/reference-kernel.ts';
 import { median, sig } from './lib/stats.ts';
 
@@ -184,7 +185,7 @@ export const micro: BenchDef = {
     });
     suite.run({ async: false });
     if (sink < 0) throw new Error('unreachable');
-    const anchor = measureAnchor(shape, w, q, ctx.log);
+    const anchor = await measureAnchor(shape, w, q, ctx.log);
 
     const by = (name: string) => results.find((r) => r.name.startsWith(name))!;
     const flops = flopsPerExemplar(shape);
@@ -278,15 +279,17 @@ export const micro: BenchDef = {
 
 /**
  * Opt's SIMD kernel against numpy + BLAS on one thread: the same 784-32-10 pass over the
- * same rows and weights. Rounds alternate (admove's passes, then a python process's), so
- * both see the same machine; the ratio is the median of the rounds' ratios. admove takes
- * the rows in chunks of KERNEL_ROWS, as a worker does; numpy takes them all at once.
+ * same rows and weights. One python process holds the rows; single passes alternate (admove,
+ * numpy, admove, …), so both see the same machine state, and each round's ratio is the median
+ * admove rate over the median numpy rate of its passes; the figure is the median of the
+ * rounds. admove takes the rows in chunks of KERNEL_ROWS, as a worker does; numpy takes them
+ * all at once.
  */
-function measureAnchor(shape: NetworkShape, w: Float64Array, quick: boolean, log: (m: string) => void) {
+async function measureAnchor(shape: NetworkShape, w: Float64Array, quick: boolean, log: (m: string) => void) {
   const n = quick ? 512 : ANCHOR_ROWS;
-  const rounds = quick ? 1 : 5;
-  const repeats = quick ? 2 : 9;
-  const settings = { rows: n, rounds, repeatsPerRound: repeats, chunkRows: KERNEL_ROWS, dtype: 'float32' };
+  const rounds = quick ? 1 : 9;
+  const pairs = quick ? 2 : 9;
+  const settings = { rows: n, rounds, passPairsPerRound: pairs, chunkRows: KERNEL_ROWS, dtype: 'float32' };
   const missing = numpyMissing();
   if (missing) {
     log(`micro: numpy anchor skipped: ${missing}`);
@@ -311,33 +314,35 @@ function measureAnchor(shape: NetworkShape, w: Float64Array, quick: boolean, log
     acc.fill(0);
     for (let s = 0; s < n; s += KERNEL_ROWS) kernel.accumulate(rows, s, Math.min(n, s + KERNEL_ROWS), w, acc);
   };
-  const anchor = new NumpyAnchor(shape, rows, w, repeats);
+  const anchor = new NumpyAnchor(shape, rows, w);
   const admoveRates: number[] = [];
   const numpyRates: number[] = [];
   const ratios: number[] = [];
-  let last: NumpyPass | null = null;
+  const loadStart = loadSnapshot();
+  let info: NumpyInfo;
+  let np: NumpyResult;
   try {
-    admovePass(); // warm-up
+    info = await anchor.ready(); // python has run its warm-up pass
+    admovePass(); // and admove its own
     for (let round = 0; round < rounds; round++) {
-      const times: number[] = [];
-      for (let r = 0; r < repeats; r++) {
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let r = 0; r < pairs; r++) {
         const t = performance.now();
         admovePass();
-        times.push(performance.now() - t);
+        a.push(n / ((performance.now() - t) / 1000));
+        b.push(n / ((await anchor.pass()) / 1000));
       }
-      const admoveRate = n / (median(times) / 1000);
-      last = anchor.pass();
-      admoveRates.push(admoveRate);
-      numpyRates.push(last.exemplarsPerSecond);
-      ratios.push(admoveRate / last.exemplarsPerSecond);
-      log(
-        `micro: anchor round ${round + 1}: admove ${num(admoveRate)}/s, numpy ${num(last.exemplarsPerSecond)}/s`,
-      );
+      admoveRates.push(median(a));
+      numpyRates.push(median(b));
+      ratios.push(median(a) / median(b));
+      log(`micro: anchor round ${round + 1}: admove ${num(median(a))}/s, numpy ${num(median(b))}/s`);
     }
+    np = await anchor.finish();
   } finally {
     anchor.close();
   }
-  const np = last!;
+  const loadEnd = loadSnapshot();
   const gradientDiff = gradientDifference(acc.subarray(2), np.gradient);
   const errorDiff = Math.abs(acc[0] - np.error) / Math.abs(np.error);
   if (!(gradientDiff < 1e-4 && errorDiff < 1e-4)) {
@@ -345,14 +350,22 @@ function measureAnchor(shape: NetworkShape, w: Float64Array, quick: boolean, log
       `numpy and admove computed different passes: gradient ${gradientDiff.toExponential(2)}, error ${errorDiff.toExponential(2)} (want < 1e-4)`,
     );
   }
-  const blas = np.blas;
+  const blas = info.blas;
   const blasName = `${String(blas.name ?? 'unknown BLAS')} ${String(blas.version ?? '')}`.trim();
   const blasRuntime = blas.coretype
     ? ` (kernel ${String(blas.coretype)}, ${String(blas.threads)} thread)`
     : '';
   const ratio = median(ratios);
+  const load = `load average ${loadStart.loadAverage[0]} → ${loadEnd.loadAverage[0]}`;
   return {
-    settings: { ...settings, numpy: np.numpy, python: np.python, blas },
+    settings: {
+      ...settings,
+      numpy: info.numpy,
+      python: info.python,
+      blas,
+      load: { start: loadStart, end: loadEnd },
+      roundRatios: ratios.map((r) => sig(r)),
+    },
     summary: {
       kernelVsNumpy: sig(ratio),
       kernelVsNumpyMin: sig(Math.min(...ratios)),
@@ -366,9 +379,9 @@ function measureAnchor(shape: NetworkShape, w: Float64Array, quick: boolean, log
     rows: [
       [
         'SIMD kernel ÷ numpy (one thread)',
-        `${num(ratio)} × (rounds ${ratios.map((r) => num(r)).join(', ')}): ${num(median(admoveRates))} vs ${num(median(numpyRates))} exemplars/s`,
+        `${num(ratio)} × (rounds ${num(Math.min(...ratios))}–${num(Math.max(...ratios))}): ${num(median(admoveRates))} vs ${num(median(numpyRates))} exemplars/s`,
       ],
     ],
-    text: `The anchor: numpy ${np.numpy} with ${blasName}${blasRuntime}, float32, the same pass over the same ${n.toLocaleString('en-US')} rows (bench/numpy-anchor.py), ${rounds} round${rounds === 1 ? '' : 's'} of ${repeats} passes each alternating with admove's SIMD kernel (chunks of ${KERNEL_ROWS} rows, as a worker). numpy's gradient equals admove's to ${gradientDiff.toExponential(1)} (max |a−b| / max |b|), its error to ${errorDiff.toExponential(1)}.`,
+    text: `The anchor: numpy ${info.numpy} with ${blasName}${blasRuntime}, float32, the same pass over the same ${n.toLocaleString('en-US')} rows (bench/numpy-anchor.py, one process throughout), ${rounds} round${rounds === 1 ? '' : 's'} of ${pairs} single passes each alternating with admove's SIMD kernel (chunks of ${KERNEL_ROWS} rows, as a worker); ${load} during the comparison. numpy's gradient equals admove's to ${gradientDiff.toExponential(1)} (max |a−b| / max |b|), its error to ${errorDiff.toExponential(1)}.`,
   };
 }

@@ -1,11 +1,14 @@
 """The anchor for admove's Opt kernel: the same pass in numpy + BLAS, float32, one thread.
 
-Run by bench/micro.ts as `python3 bench/numpy-anchor.py DIR`; DIR holds what admove's
-kernel was given: meta.json {n, inputs, hidden, outputs, repeats}, features.f32 (n x inputs,
-row-major), labels.i32, weights.f64 (admove's flat layout, see apps/opt/model/network.ts).
-Writes gradient.f64 (the summed gradient, admove's accumulator layout without the first two
-entries) beside them and prints one JSON line: timings, the summed error, numpy's version
-and the BLAS it used. The caller pins one thread (OPENBLAS_NUM_THREADS=1 etc.).
+Run by bench/micro.ts as `python3 bench/numpy-anchor.py DIR`, one process for the whole
+comparison; DIR holds what admove's kernel was given: meta.json {n, inputs, hidden, outputs},
+features.f32 (n x inputs, row-major), labels.i32, weights.f64 (admove's flat layout, see
+apps/opt/model/network.ts). After a warm-up pass it prints one JSON line (numpy's version and
+the BLAS it used), then answers each line on stdin: `pass` runs one timed pass and prints
+{"ms": …}; `done` writes gradient.f64 (the summed gradient, admove's accumulator layout
+without the first two entries) beside the inputs, prints {"error": …} and exits. So the
+caller can alternate single passes of admove and numpy on the same machine state. The caller
+pins one thread (OPENBLAS_NUM_THREADS=1 etc.).
 """
 
 import ctypes
@@ -72,25 +75,20 @@ def main(folder):
         dh = (da @ W2) * h * (1 - h)
         return error, dh.T @ X, dh.sum(axis=0), da.T @ h, da.sum(axis=0)
 
-    pass_()  # warm-up
-    times = []
-    for _ in range(meta["repeats"]):
-        t = time.perf_counter()
-        result = pass_()
-        times.append((time.perf_counter() - t) * 1000)
+    result = pass_()  # warm-up
+    print(json.dumps({"numpy": np.__version__, "python": sys.version.split()[0], "blas": blas_info()}), flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "pass":
+            t = time.perf_counter()
+            result = pass_()
+            print(json.dumps({"ms": (time.perf_counter() - t) * 1000}), flush=True)
+        elif command == "done":
+            break
     error, gW1, gb1, gW2, gb2 = result
     gradient = np.concatenate([gW1.ravel(), gb1, gW2.ravel(), gb2]).astype(np.float64)
     gradient.tofile(os.path.join(folder, "gradient.f64"))
-    median = sorted(times)[len(times) // 2]
-    print(json.dumps({
-        "numpy": np.__version__,
-        "python": sys.version.split()[0],
-        "blas": blas_info(),
-        "timesMs": times,
-        "medianMs": median,
-        "exemplarsPerSecond": n / (median / 1000),
-        "error": error,
-    }))
+    print(json.dumps({"error": error}), flush=True)
 
 
 if __name__ == "__main__":
