@@ -16,6 +16,17 @@ export interface OptSettings {
    * iterations, 1e-3 underfits within them (93.6 %).
    */
   readonly weightDecay: number;
+  /**
+   * Fraction of the training rows held out, chosen by `seed`, on which the coordinator
+   * scores every iteration; the run keeps the weights of the best one (0: no split, the
+   * last iteration's weights). The test set never chooses weights.
+   */
+  readonly validationFraction: number;
+  /**
+   * Stop after this many iterations without a better validation accuracy, but never before
+   * the trace's last iteration-timed event is applied (early-stopping.ts); 0: never.
+   */
+  readonly patience: number;
   readonly optimizer: OptimizerName;
   readonly loss: LossName;
   /** Every worker of a job runs this one kernel, on every host. */
@@ -37,6 +48,8 @@ export const DEFAULT_SETTINGS: OptSettings = {
   hidden: 32,
   iterations: 150,
   weightDecay: 3e-4,
+  validationFraction: 0.1,
+  patience: 0,
   optimizer: 'scg',
   loss: 'xent',
   kernel: 'simd',
