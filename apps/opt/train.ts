@@ -255,7 +255,8 @@ export async function trainOpt(
           const testAccuracy = accuracyOn(test, optimiser.weights);
           const score = scorer?.score(optimiser.weights) ?? null;
           if (score) best.observe(iteration, score, optimiser.weights);
-          const stopEarly = patienceOut(iteration);
+          // At the last iteration the run ends anyway: not an early stop.
+          const stopEarly = iteration < settings.iterations && patienceOut(iteration);
           const every = control.checkpoint?.every ?? 0;
           const due =
             iteration % every === 0 ||
@@ -278,7 +279,10 @@ export async function trainOpt(
       },
       guards: {
         finished: ({ context }) =>
-          control.signal?.aborted === true || context.converged || context.iteration >= context.maxIterations,
+          control.signal?.aborted === true ||
+          context.converged ||
+          context.stoppedEarly ||
+          context.iteration >= context.maxIterations,
       },
       actions: {
         iterationDone: (_, p) => {
@@ -302,7 +306,8 @@ export async function trainOpt(
         maxIterations: settings.iterations,
         startIteration: resumed?.iteration ?? 0,
         // A checkpoint written as patience ran out resumes to the same end, not a step more.
-        stoppedEarly: resumed !== null && patienceOut(resumed.iteration),
+        stoppedEarly:
+          resumed !== null && resumed.iteration < settings.iterations && patienceOut(resumed.iteration),
       },
     });
     actor.start();
