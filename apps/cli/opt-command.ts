@@ -73,8 +73,8 @@ Training
                            --save-model; the test set never chooses weights (default ${DEFAULT_SETTINGS.validationFraction};
                            0: no validation, the last iteration's weights)
   --patience N             stop after N iterations without a lower validation error, but never
-                           before the iteration after the trace's last iteration-timed event, so
-                           those events are all applied (default ${DEFAULT_SETTINGS.patience}; 0: run all --iterations)
+                           before the trace's last iteration-timed event has fired and every
+                           event received has been applied (default ${DEFAULT_SETTINGS.patience}; 0: run all --iterations)
   --optimizer scg|prcg     Møller's scaled CG (default) or Polak–Ribière with restarts and line search
   --loss xent|mse          softmax cross-entropy (default) or squared error as in the original Opt
   --kernel simd|js         the pass kernel on every worker: WebAssembly SIMD (default, ~5× faster)

@@ -21,6 +21,8 @@ export interface OptCheckpoint {
   readonly optimiser: unknown;
   /** The best iteration on the validation rows and the patience counter; null without a split. */
   readonly best: BestState | null;
+  /** Written as --patience ended the run: a resumed run has nothing left to do. */
+  readonly stoppedEarly: boolean;
   readonly iterations: readonly IterationRecord[];
   readonly passes: number;
   /** ms on the run clock when it was written (the resumed run's clock continues from here). */
@@ -77,6 +79,7 @@ export async function readCheckpointFile(path: string, maxIterations: number): P
     f.numbers(item['exemplars'], `${at}.exemplars`);
   });
   checkOptimiserState(f, c['optimiser']);
+  f.boolean(c['stoppedEarly'], 'stoppedEarly');
   checkBest(f, c['best'], iteration, (c['optimiser'] as { weights: unknown[] }).weights.length);
   return { path, checkpoint: c as unknown as OptCheckpoint };
 }

@@ -17,7 +17,9 @@ export function earliestEarlyStop(trace: Trace): number {
 
 /**
  * Whether patience ends the run after `iteration`: `patience` iterations (≥ 1; 0 means
- * never) have passed without a better validation accuracy, and the trace is played out.
+ * never) have passed without a lower validation error, and the trace is played out. The
+ * runner also waits until the job has applied every event it received (a return can wait
+ * for a later pass boundary than the first after it arrived).
  */
 export function patienceRunsOut(rule: {
   readonly patience: number;

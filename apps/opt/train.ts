@@ -154,14 +154,18 @@ export async function trainOpt(
         )
       : null;
   const earliestStop = earliestEarlyStop(trace);
-  const patienceOut = (iteration: number) =>
+  // Patience ends a run only once the trace has fired its last iteration-timed event and the
+  // job has applied (or superseded, or rejected) every event it received: a return may wait
+  // for a later pass boundary, and the run must not end before it.
+  const patienceOut = (iteration: number, job: DataParallelJob) =>
     validation.count > 0 &&
     patienceRunsOut({
       patience: settings.patience,
       sinceBest: best.sinceBest,
       iteration,
       earliest: earliestStop,
-    });
+    }) &&
+    job.events().every((e) => e.outcome !== undefined);
   const loadMs = performance.now() - loadStarted;
 
   let t0 = performance.now();
@@ -213,7 +217,7 @@ export async function trainOpt(
     if (resumed) scheduler.onIteration(resumed.iteration);
     const iterations: IterationRecord[] = [...(resumed?.iterations ?? [])];
     let passes = resumed?.passes ?? 0;
-    const saveCheckpoint = async (iteration: number, current: IterationRecord) => {
+    const saveCheckpoint = async (iteration: number, current: IterationRecord, stoppedEarly: boolean) => {
       if (!control.checkpoint) return;
       await writeCheckpoint(control.checkpoint.path, {
         format: 'admove-opt-checkpoint',
@@ -222,6 +226,7 @@ export async function trainOpt(
         iteration,
         optimiser: optimiser.toJSON(),
         best: best.toJSON(),
+        stoppedEarly,
         iterations: [...iterations, current],
         passes,
         elapsedMs: clock(),
@@ -256,7 +261,7 @@ export async function trainOpt(
           const score = scorer?.score(optimiser.weights) ?? null;
           if (score) best.observe(iteration, score, optimiser.weights);
           // At the last iteration the run ends anyway: not an early stop.
-          const stopEarly = iteration < settings.iterations && patienceOut(iteration);
+          const stopEarly = iteration < settings.iterations && patienceOut(iteration, job);
           const every = control.checkpoint?.every ?? 0;
           const due =
             iteration % every === 0 ||
@@ -264,15 +269,19 @@ export async function trainOpt(
             stopEarly ||
             control.signal?.aborted;
           if (every > 0 && due) {
-            await saveCheckpoint(iteration, {
+            await saveCheckpoint(
               iteration,
-              error: optimiser.error,
-              testAccuracy,
-              validationError: score?.error ?? Number.NaN,
-              validationAccuracy: score?.accuracy ?? Number.NaN,
-              seconds: clock() / 1000,
-              exemplars: [...job.counts()],
-            });
+              {
+                iteration,
+                error: optimiser.error,
+                testAccuracy,
+                validationError: score?.error ?? Number.NaN,
+                validationAccuracy: score?.accuracy ?? Number.NaN,
+                seconds: clock() / 1000,
+                exemplars: [...job.counts()],
+              },
+              stopEarly,
+            );
           }
           return { testAccuracy, validation: score, stopEarly };
         }),
@@ -306,8 +315,7 @@ export async function trainOpt(
         maxIterations: settings.iterations,
         startIteration: resumed?.iteration ?? 0,
         // A checkpoint written as patience ran out resumes to the same end, not a step more.
-        stoppedEarly:
-          resumed !== null && resumed.iteration < settings.iterations && patienceOut(resumed.iteration),
+        stoppedEarly: resumed?.stoppedEarly ?? false,
       },
     });
     actor.start();

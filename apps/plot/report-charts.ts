@@ -20,7 +20,8 @@ function describeRun(r: RunReport): string {
   const speeds = Array.isArray(r.settings['speeds'])
     ? ` · speeds ${(r.settings['speeds'] as number[]).join(':')}`
     : '';
-  return `${r.data.source} · ${r.data.train} train / ${r.data.test} test${speeds} · mode ${String(r.settings['mode'] ?? '?')} · ${r.createdAt.slice(0, 16).replace('T', ' ')}`;
+  const held = r.data.validation ? ` + ${r.data.validation} validation` : '';
+  return `${r.data.source} · ${r.data.train} train${held} / ${r.data.test} test${speeds} · mode ${String(r.settings['mode'] ?? '?')} · ${r.createdAt.slice(0, 16).replace('T', ' ')}`;
 }
 
 /**

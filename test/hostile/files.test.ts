@@ -365,6 +365,13 @@ const bestCases = [
     /verr\.ckpt: field "best\.validationError" must be a number, got null/,
   ),
   resume(
+    'stoppedEarly not a boolean',
+    mutated(base.checkpoint, 'stop.ckpt', (j) => {
+      j['stoppedEarly'] = 'yes';
+    }),
+    /stop\.ckpt: field "stoppedEarly" must be true or false, got "yes"/,
+  ),
+  resume(
     'other --patience',
     () => base.checkpoint,
     /--resume .*base\.ckpt: it was made with other data or settings/,
