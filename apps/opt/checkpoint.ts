@@ -1,5 +1,6 @@
 import { UserError } from '../../framework/errors.ts';
 import { writeFileAtomic } from './atomic-file.ts';
+import type { BestState } from './best-weights.ts';
 import { JsonFields } from './json-fields.ts';
 import { restoreOptimiser } from './model/index.ts';
 import { readJsonFile } from './read-json-file.ts';
@@ -18,6 +19,10 @@ export interface OptCheckpoint {
   readonly fingerprint: string;
   readonly iteration: number;
   readonly optimiser: unknown;
+  /** The best iteration on the validation rows and the patience counter; null without a split. */
+  readonly best: BestState | null;
+  /** Written as --patience ended the run: a resumed run has nothing left to do. */
+  readonly stoppedEarly: boolean;
   readonly iterations: readonly IterationRecord[];
   readonly passes: number;
   /** ms on the run clock when it was written (the resumed run's clock continues from here). */
@@ -68,10 +73,14 @@ export async function readCheckpointFile(path: string, maxIterations: number): P
     if (item['iteration'] !== k + 1) throw f.fail(`${at}.iteration`, `must be ${k + 1}`);
     f.numberOrNull(item['error'], `${at}.error`);
     f.numberOrNull(item['testAccuracy'], `${at}.testAccuracy`);
+    f.numberOrNull(item['validationError'], `${at}.validationError`);
+    f.numberOrNull(item['validationAccuracy'], `${at}.validationAccuracy`);
     f.number(item['seconds'], `${at}.seconds`, { min: 0 });
     f.numbers(item['exemplars'], `${at}.exemplars`);
   });
   checkOptimiserState(f, c['optimiser']);
+  f.boolean(c['stoppedEarly'], 'stoppedEarly');
+  checkBest(f, c['best'], iteration, (c['optimiser'] as { weights: unknown[] }).weights.length);
   return { path, checkpoint: c as unknown as OptCheckpoint };
 }
 
@@ -101,6 +110,32 @@ function checkOptimiserState(f: JsonFields, value: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     const field = /field (\w+)/.exec(message)?.[1];
     throw f.fail(field ? `optimiser.${field}` : 'optimiser', `is wrong (${message.replace(/\s+/g, ' ')})`);
+  }
+}
+
+/**
+ * The best-weights bookkeeping: null, or an iteration already done with its scores, as many
+ * weights as the optimiser holds, and a patience counter that counts the iterations since.
+ */
+function checkBest(f: JsonFields, value: unknown, iteration: number, weightCount: number): void {
+  if (value === null) return;
+  if (value === undefined)
+    throw f.fail('best', 'must be an object or null, got nothing (the field is missing)');
+  const b = f.object(value, 'best');
+  const at = f.number(b['iteration'], 'best.iteration', { integer: true, min: 1 });
+  if (at > iteration)
+    throw f.fail('best.iteration', `must be at most the checkpoint's iteration ${iteration}, got ${at}`);
+  f.number(b['validationError'], 'best.validationError', { min: 0 });
+  const accuracy = f.number(b['validationAccuracy'], 'best.validationAccuracy', { min: 0 });
+  if (accuracy > 1) throw f.fail('best.validationAccuracy', `must be a fraction in [0, 1], got ${accuracy}`);
+  f.numbers(b['weights'], 'best.weights', weightCount);
+  const since = f.number(b['sinceBest'], 'best.sinceBest', { integer: true, min: 0 });
+  // Every iteration after the best one failed to beat it, so the counter is fixed by the two.
+  if (since !== iteration - at) {
+    throw f.fail(
+      'best.sinceBest',
+      `must be ${iteration - at} (iterations since best.iteration ${at}), got ${since}`,
+    );
   }
 }
 

@@ -13,6 +13,17 @@ export interface OptModel {
   readonly standardisation: { readonly mean: readonly number[]; readonly std: readonly number[] } | null;
   readonly weights: readonly number[];
   readonly trainedOn: string;
+  /**
+   * How the weights were chosen: the iteration with the lowest mean error on `rows` held-out
+   * training rows. Null (or absent, in models written before validation) when they are the
+   * last iteration's.
+   */
+  readonly validation?: {
+    readonly rows: number;
+    readonly bestIteration: number;
+    readonly error: number;
+    readonly accuracy: number;
+  } | null;
 }
 
 /** Written whole or not at all (see atomic-file.ts). */
@@ -60,5 +71,13 @@ function checkModel(value: unknown, path: string): OptModel {
     });
   }
   f.string(m['trainedOn'], 'trainedOn');
+  if (m['validation'] !== undefined && m['validation'] !== null) {
+    const v = f.object(m['validation'], 'validation');
+    f.number(v['rows'], 'validation.rows', { integer: true, min: 1 });
+    f.number(v['bestIteration'], 'validation.bestIteration', { integer: true, min: 1 });
+    f.number(v['error'], 'validation.error', { min: 0 });
+    const accuracy = f.number(v['accuracy'], 'validation.accuracy', { min: 0 });
+    if (accuracy > 1) throw f.fail('validation.accuracy', `must be a fraction in [0, 1], got ${accuracy}`);
+  }
   return m as unknown as OptModel;
 }

@@ -21,6 +21,10 @@ export interface IterationRecord {
   /** Mean training error after the iteration. */
   readonly error: number;
   readonly testAccuracy: number;
+  /** Mean error on the validation rows, without weight decay (NaN, null in JSON, without them). */
+  readonly validationError: number;
+  /** Accuracy on the validation rows (NaN, null in JSON, without them). */
+  readonly validationAccuracy: number;
   /** Seconds since the run started. */
   readonly seconds: number;
   /** Exemplars held by each worker at the end of the iteration, in host order. */
@@ -54,16 +58,30 @@ export interface RunReport {
     readonly source: string;
     readonly features: number;
     readonly classes: readonly string[];
+    /** Rows the workers trained on (the training set less the validation rows). */
     readonly train: number;
+    /** Training rows held out for validation, on the coordinator. */
+    readonly validation: number;
     readonly test: number;
   };
   /** ms spent before the run clock started: loading data, starting and calibrating workers. */
   readonly setup: { readonly loadMs: number; readonly startWorkersMs: number };
+  /**
+   * The figures of the weights the run keeps: with a validation split, those of
+   * `bestIteration` (highest validation accuracy); without one, the last iteration's.
+   */
   readonly final: {
     readonly testAccuracy: number;
     readonly trainAccuracy: number;
     readonly error: number;
+    /** Iterations run (the kept weights may be from an earlier one: bestIteration). */
     readonly iterations: number;
+    /** The iteration whose weights were kept (lowest validation error); null without a split. */
+    readonly bestIteration: number | null;
+    readonly validationError: number;
+    readonly validationAccuracy: number;
+    /** Ended by --patience before --iterations. */
+    readonly stoppedEarly: boolean;
     readonly converged: boolean;
     readonly seconds: number;
     readonly passes: number;

@@ -1,4 +1,5 @@
 import { createActor, fromPromise, toPromise } from 'xstate';
+import type { KernelModule } from '../../framework/app/kernel.ts';
 import { applyStandardisation, type Dataset, fitStandardisation } from '../../framework/datasets/index.ts';
 import {
   columnsFromTable,
@@ -16,7 +17,9 @@ import {
   type WorkerTransport,
 } from '../../framework/index.ts';
 import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
+import { BestWeights } from './best-weights.ts';
 import { checkResumeFits, fingerprintOf, type ResumeFrom, writeCheckpoint } from './checkpoint.ts';
+import { earliestEarlyStop, patienceRunsOut } from './early-stopping.ts';
 import {
   accuracy,
   addWeightDecay,
@@ -38,6 +41,8 @@ import {
   type RunReport,
 } from './report.ts';
 import { hostNames, type OptSettings } from './settings.ts';
+import { ValidationScorer } from './validation-score.ts';
+import { splitValidation } from './validation-split.ts';
 
 /** The module each worker imports for its kernel (agents resolve it in their own installation). */
 const KERNEL_MODULES = {
@@ -51,6 +56,8 @@ export interface OptObserver {
     hosts: readonly string[];
     counts: readonly number[];
     unitRates: (number | null)[];
+    /** Training rows held out for validation on the coordinator (0: none). */
+    validation: number;
   }): void;
   onIteration?(it: IterationRecord, job: DataParallelJob): void;
   onEvent?(record: EventRecord): void;
@@ -102,9 +109,15 @@ export async function trainOpt(
   control: RunControl = {},
 ): Promise<OptRun> {
   const loadStarted = performance.now();
-  const standardisation = settings.standardise ? fitStandardisation(data.train) : null;
-  const train = standardisation ? applyStandardisation(data.train, standardisation) : data.train;
-  const test = standardisation ? applyStandardisation(data.test, standardisation) : data.test;
+  // Validation rows never reach a worker, and the standardisation is fitted on the rows
+  // trained on, so nothing about the held-out rows leaks into the training.
+  const split = splitValidation(data.train, settings.validationFraction, settings.seed);
+  const standardisation = settings.standardise ? fitStandardisation(split.train) : null;
+  const standardised = (t: Dataset['train']) =>
+    standardisation ? applyStandardisation(t, standardisation) : t;
+  const train = standardised(split.train);
+  const validation = standardised(split.validation);
+  const test = standardised(data.test);
   const shape: NetworkShape = {
     inputs: data.dim,
     hidden: settings.hidden,
@@ -117,6 +130,8 @@ export async function trainOpt(
     hidden: settings.hidden,
     loss: settings.loss,
     weightDecay: settings.weightDecay,
+    validationFraction: settings.validationFraction,
+    patience: settings.patience,
     kernel: settings.kernel,
     optimizer: settings.optimizer,
     seed: settings.seed,
@@ -128,6 +143,29 @@ export async function trainOpt(
     ? restoreOptimiser(resumed.optimiser)
     : createOptimiser(settings.optimizer, initWeights(shape, rng));
   const initial = optimiser.weights;
+  const best = new BestWeights(resumed?.best ?? null);
+  // The validation error goes through the kernel the workers run, here on the coordinator.
+  const scorer =
+    validation.count > 0
+      ? new ValidationScorer(
+          shape,
+          ((await import(KERNEL_MODULES[settings.kernel])) as KernelModule).createKernel(shape),
+          validation,
+        )
+      : null;
+  const earliestStop = earliestEarlyStop(trace);
+  // Patience ends a run only once the trace has fired its last iteration-timed event and the
+  // job has applied (or superseded, or rejected) every event it received: a return may wait
+  // for a later pass boundary, and the run must not end before it.
+  const patienceOut = (iteration: number, job: DataParallelJob) =>
+    validation.count > 0 &&
+    patienceRunsOut({
+      patience: settings.patience,
+      sinceBest: best.sinceBest,
+      iteration,
+      earliest: earliestStop,
+    }) &&
+    job.events().every((e) => e.outcome !== undefined);
   const loadMs = performance.now() - loadStarted;
 
   let t0 = performance.now();
@@ -167,6 +205,7 @@ export async function trainOpt(
       hosts: job.hosts.map((h) => h.name),
       counts: job.counts(),
       unitRates: job.workers().map((w) => w.emulatedRate),
+      validation: validation.count,
     });
     t0 = performance.now() - (resumed?.elapsedMs ?? 0);
     // After the run clock starts: an event sent at once (an agent's load reading that came
@@ -178,7 +217,7 @@ export async function trainOpt(
     if (resumed) scheduler.onIteration(resumed.iteration);
     const iterations: IterationRecord[] = [...(resumed?.iterations ?? [])];
     let passes = resumed?.passes ?? 0;
-    const saveCheckpoint = async (iteration: number, current: IterationRecord) => {
+    const saveCheckpoint = async (iteration: number, current: IterationRecord, stoppedEarly: boolean) => {
       if (!control.checkpoint) return;
       await writeCheckpoint(control.checkpoint.path, {
         format: 'admove-opt-checkpoint',
@@ -186,6 +225,8 @@ export async function trainOpt(
         fingerprint,
         iteration,
         optimiser: optimiser.toJSON(),
+        best: best.toJSON(),
+        stoppedEarly,
         iterations: [...iterations, current],
         passes,
         elapsedMs: clock(),
@@ -205,8 +246,10 @@ export async function trainOpt(
       const error = addWeightDecay(shape, settings.weightDecay, weights, acc[0] / count, gradient);
       return { error, gradient };
     };
-    const testAccuracy = () =>
-      accuracy(predictClasses(shape, optimiser.weights, test.features, test.count, test.dim), test.labels);
+    const accuracyOn = (rows: Dataset['test'], weights: Float64Array) =>
+      rows.count > 0
+        ? accuracy(predictClasses(shape, weights, rows.features, rows.count, rows.dim), rows.labels)
+        : Number.NaN;
     const machine = optMachine.provide({
       actors: {
         step: fromStep(async () => {
@@ -214,24 +257,41 @@ export async function trainOpt(
           return { error: result.error, converged: optimiser.converged };
         }),
         test: fromStep(async (iteration: number) => {
-          const accuracy = test.count > 0 ? testAccuracy() : Number.NaN;
+          const testAccuracy = accuracyOn(test, optimiser.weights);
+          const score = scorer?.score(optimiser.weights) ?? null;
+          if (score) best.observe(iteration, score, optimiser.weights);
+          // At the last iteration the run ends anyway: not an early stop.
+          const stopEarly = iteration < settings.iterations && patienceOut(iteration, job);
           const every = control.checkpoint?.every ?? 0;
-          const due = iteration % every === 0 || iteration === settings.iterations || control.signal?.aborted;
+          const due =
+            iteration % every === 0 ||
+            iteration === settings.iterations ||
+            stopEarly ||
+            control.signal?.aborted;
           if (every > 0 && due) {
-            await saveCheckpoint(iteration, {
+            await saveCheckpoint(
               iteration,
-              error: optimiser.error,
-              testAccuracy: accuracy,
-              seconds: clock() / 1000,
-              exemplars: [...job.counts()],
-            });
+              {
+                iteration,
+                error: optimiser.error,
+                testAccuracy,
+                validationError: score?.error ?? Number.NaN,
+                validationAccuracy: score?.accuracy ?? Number.NaN,
+                seconds: clock() / 1000,
+                exemplars: [...job.counts()],
+              },
+              stopEarly,
+            );
           }
-          return accuracy;
+          return { testAccuracy, validation: score, stopEarly };
         }),
       },
       guards: {
         finished: ({ context }) =>
-          control.signal?.aborted === true || context.converged || context.iteration >= context.maxIterations,
+          control.signal?.aborted === true ||
+          context.converged ||
+          context.stoppedEarly ||
+          context.iteration >= context.maxIterations,
       },
       actions: {
         iterationDone: (_, p) => {
@@ -239,6 +299,8 @@ export async function trainOpt(
             iteration: p.iteration,
             error: p.error,
             testAccuracy: p.testAccuracy,
+            validationError: p.validation?.error ?? Number.NaN,
+            validationAccuracy: p.validation?.accuracy ?? Number.NaN,
             seconds: clock() / 1000,
             exemplars: [...job.counts()],
           };
@@ -249,7 +311,12 @@ export async function trainOpt(
       },
     });
     const actor = createActor(machine, {
-      input: { maxIterations: settings.iterations, startIteration: resumed?.iteration ?? 0 },
+      input: {
+        maxIterations: settings.iterations,
+        startIteration: resumed?.iteration ?? 0,
+        // A checkpoint written as patience ran out resumes to the same end, not a step more.
+        stoppedEarly: resumed?.stoppedEarly ?? false,
+      },
     });
     actor.start();
     const out = await toPromise(actor);
@@ -261,10 +328,10 @@ export async function trainOpt(
     // A resumed run whose checkpoint was already at the last iteration takes no step: its
     // figures are the restored optimiser's, not the machine's NaN starting values.
     const stepped = out.iterations > (resumed?.iteration ?? 0);
-    const trainAccuracy = accuracy(
-      predictClasses(shape, optimiser.weights, train.features, train.count, train.dim),
-      train.labels,
-    );
+    // The weights the run keeps: the best iteration's on the validation rows, else the last.
+    const kept = best.weights ?? optimiser.weights;
+    const keptRecord = best.iteration === null ? undefined : iterations[best.iteration - 1];
+    const trainAccuracy = accuracyOn(train, kept);
     const report: RunReport = {
       schemaVersion: REPORT_SCHEMA_VERSION,
       tool: 'admove',
@@ -280,15 +347,20 @@ export async function trainOpt(
         source: data.source,
         features: data.dim,
         classes: data.classes,
-        train: data.train.count,
+        train: train.count,
+        validation: validation.count,
         test: data.test.count,
       },
       setup: { loadMs, startWorkersMs },
       final: {
-        testAccuracy: stepped ? out.testAccuracy : test.count > 0 ? testAccuracy() : Number.NaN,
+        testAccuracy: keptRecord || !stepped ? accuracyOn(test, kept) : out.testAccuracy,
         trainAccuracy,
-        error: stepped ? out.error : optimiser.error,
+        error: keptRecord?.error ?? (stepped ? out.error : optimiser.error),
         iterations: out.iterations,
+        bestIteration: best.iteration,
+        validationError: best.score?.error ?? Number.NaN,
+        validationAccuracy: best.score?.accuracy ?? Number.NaN,
+        stoppedEarly: out.stoppedEarly,
         converged: out.converged,
         seconds: clock() / 1000,
         passes,
@@ -309,8 +381,17 @@ export async function trainOpt(
       standardisation: standardisation
         ? { mean: [...standardisation.mean], std: [...standardisation.std] }
         : null,
-      weights: [...optimiser.weights],
+      weights: [...kept],
       trainedOn: data.source,
+      validation:
+        best.iteration === null
+          ? null
+          : {
+              rows: validation.count,
+              bestIteration: best.iteration,
+              error: best.score?.error ?? 0,
+              accuracy: best.score?.accuracy ?? 0,
+            },
     };
     return { report, model };
   } finally {

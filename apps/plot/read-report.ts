@@ -30,6 +30,10 @@ export async function readRunReport(path: string): Promise<RunReport> {
 function checkChartFields(f: JsonFields, r: Record<string, unknown>): void {
   const final = f.object(r['final'], 'final');
   f.numberOrNull(final['testAccuracy'], 'final.testAccuracy');
+  // Absent from reports written before validation rows existed.
+  if (final['bestIteration'] !== undefined && final['bestIteration'] !== null) {
+    f.number(final['bestIteration'], 'final.bestIteration', { integer: true, min: 1 });
+  }
   const workers = f.objects(r['workers'], 'workers');
   for (const { item, at } of workers) {
     f.string(item['host'], `${at}.host`);
@@ -40,6 +44,9 @@ function checkChartFields(f: JsonFields, r: Record<string, unknown>): void {
     f.number(item['iteration'], `${at}.iteration`, { integer: true, min: 0 });
     f.numberOrNull(item['error'], `${at}.error`);
     f.numberOrNull(item['testAccuracy'], `${at}.testAccuracy`);
+    for (const key of ['validationError', 'validationAccuracy']) {
+      if (item[key] !== undefined) f.numberOrNull(item[key], `${at}.${key}`);
+    }
     f.number(item['seconds'], `${at}.seconds`, { min: 0 });
     f.numbers(item['exemplars'], `${at}.exemplars`, hostCount);
   }

@@ -20,18 +20,39 @@ function describeRun(r: RunReport): string {
   const speeds = Array.isArray(r.settings['speeds'])
     ? ` · speeds ${(r.settings['speeds'] as number[]).join(':')}`
     : '';
-  return `${r.data.source} · ${r.data.train} train / ${r.data.test} test${speeds} · mode ${String(r.settings['mode'] ?? '?')} · ${r.createdAt.slice(0, 16).replace('T', ' ')}`;
+  const held = r.data.validation ? ` + ${r.data.validation} validation` : '';
+  return `${r.data.source} · ${r.data.train} train${held} / ${r.data.test} test${speeds} · mode ${String(r.settings['mode'] ?? '?')} · ${r.createdAt.slice(0, 16).replace('T', ' ')}`;
 }
 
-/** Training error (left) and test accuracy (right) per iteration. */
+/**
+ * Training error (left) and test accuracy (right) per iteration; with validation rows, their
+ * error (the curve that chose the weights) and accuracy too, and a marker at the iteration kept.
+ */
 export function trainingChart(r: RunReport): string {
   const acc = r.iterations.filter((it) => Number.isFinite(it.testAccuracy));
+  // Absent from reports written before validation, null (JSON's NaN) in runs without it.
+  const val = r.iterations.filter(
+    (it) => Number.isFinite(it.validationAccuracy) && Number.isFinite(it.validationError),
+  );
+  const best = r.final.bestIteration ?? null;
+  const kept = best === null ? '' : `, weights of iteration ${best}`;
   return lineChart({
-    title: `Training error and test accuracy (final: ${(r.final.testAccuracy * 100).toFixed(1)} %)`,
+    title: `Training error and ${val.length ? 'test / validation' : 'test'} accuracy (final: ${(r.final.testAccuracy * 100).toFixed(1)} %${kept})`,
     subtitle: describeRun(r),
     x: { label: 'iteration', unit: 'CG iterations', min: 0 },
-    y: { label: 'training error', unit: 'mean per exemplar' },
-    y2: { label: 'test accuracy', unit: '%', min: 0, max: 100 },
+    y: { label: val.length ? 'training and validation error' : 'training error', unit: 'mean per exemplar' },
+    y2: { label: val.length ? 'test and validation accuracy' : 'test accuracy', unit: '%', min: 0, max: 100 },
+    markers:
+      best === null
+        ? []
+        : [
+            {
+              x: best,
+              label: `kept: iteration ${best} (lowest validation error)`,
+              colour: '#009E73',
+              dashed: true,
+            },
+          ],
     series: [
       { name: 'training error', points: r.iterations.map((it) => [it.iteration, it.error]), dots: true },
       {
@@ -40,6 +61,23 @@ export function trainingChart(r: RunReport): string {
         right: true,
         dots: true,
       },
+      ...(val.length
+        ? [
+            {
+              name: 'validation error',
+              points: val.map((it) => [it.iteration, it.validationError] as const),
+              dashed: true,
+              colour: '#CC79A7',
+            },
+            {
+              name: 'validation accuracy',
+              points: val.map((it) => [it.iteration, it.validationAccuracy * 100] as const),
+              right: true,
+              dashed: true,
+              colour: '#009E73',
+            },
+          ]
+        : []),
     ],
     emptyNote: 'no iterations in this report',
   });

@@ -13,11 +13,18 @@ const schema = JSON.parse(readFileSync(join(REPO, 'apps/opt/report.schema.json')
 const validate = new Ajv2020({ strict: false }).compile(schema);
 
 interface Report {
-  final: { testAccuracy: number; iterations: number };
+  data: { train: number; validation: number };
+  final: {
+    testAccuracy: number;
+    iterations: number;
+    bestIteration: number | null;
+    validationAccuracy: number | null;
+    stoppedEarly: boolean;
+  };
   events: { type: string; host: string; outcome: string; appliedAt: number | null }[];
   redistributions: { obtrusivenessMs: number | null; migrationMs: number | null; countsAfter: number[] }[];
   workers: { declaredSpeed: number; measuredRate: number | null }[];
-  iterations: unknown[];
+  iterations: { iteration: number; testAccuracy: number | null; validationAccuracy: number | null }[];
 }
 
 function readReport(path: string): Report {
@@ -65,7 +72,9 @@ describe.skipIf(!hasData)('Opt learns the real data sets, through the CLI', () =
     ]);
     // (Rebalances on measured speed may come first: find the evacuation.)
     const evacuation = run.redistributions.find((x) => x.obtrusivenessMs !== null)!;
-    expect(evacuation.countsAfter).toEqual([0, 16000]);
+    // 16,000 training rows less the validation rows, which stay on the coordinator.
+    expect(run.data.train + run.data.validation).toBe(16000);
+    expect(evacuation.countsAfter).toEqual([0, run.data.train]);
     expect(evacuation.obtrusivenessMs).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/redistribution #\d+ \(evacuate\)/);
   }, 240_000);
@@ -133,6 +142,78 @@ describe('the default data and the run report', () => {
     expect(run.workers.map((w) => w.declaredSpeed)).toEqual([1, 1, 2, 4]);
     expect(run.workers.every((w) => w.measuredRate !== null && w.measuredRate > 0)).toBe(true);
     expect(run.redistributions.length).toBeGreaterThanOrEqual(2);
+    // The validation rows: held out of the 8,000, scored every iteration; the kept
+    // iteration is the best of that curve, and the final figures are its own.
+    expect(run.data.validation).toBe(800);
+    expect(run.data.train).toBe(7200);
+    expect(r.stdout).toMatch(/validation: 800 training exemplars held out on the coordinator/);
+    const curve = run.iterations.map((it) => it.validationAccuracy as number);
+    expect(curve.every((v) => v >= 0 && v <= 1)).toBe(true);
+    const best = run.final.bestIteration as number;
+    expect(curve[best - 1]).toBe(Math.max(...curve));
+    expect(curve.indexOf(Math.max(...curve))).toBe(best - 1); // the first of any ties
+    expect(run.final.validationAccuracy).toBe(curve[best - 1]);
+    expect(run.final.testAccuracy).toBe(run.iterations[best - 1].testAccuracy);
+  }, 120_000);
+
+  it('--validation-fraction 0 is the run without validation: the last weights, no curve', async () => {
+    const report = join(dir, 'no-validation.json');
+    const r = await admove(
+      ['opt', '--synthetic', '1000x8', '--hidden', '6', '--iterations', '4', '--validation-fraction', '0'],
+      60_000,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/validation|kept the weights/);
+    const s = await admove([
+      'opt',
+      '--synthetic',
+      '1000x8',
+      '--hidden',
+      '6',
+      '--iterations',
+      '4',
+      '--validation-fraction',
+      '0',
+      '--quiet',
+      '--report',
+      report,
+    ]);
+    expect(s.code).toBe(0);
+    const run = readReport(report);
+    expect(run.data.train).toBe(800);
+    expect(run.data.validation).toBe(0);
+    expect(run.final.bestIteration).toBeNull();
+    expect(run.iterations.every((it) => it.validationAccuracy === null)).toBe(true);
+    expect(run.final.testAccuracy).toBe(run.iterations[3].testAccuracy);
+  }, 120_000);
+
+  it('--patience stops early, but only after the trace has been played out', async () => {
+    const report = join(dir, 'patience.json');
+    // 40 iterations: the default trace is at 13 and 27, so patience may end the run from 28 on.
+    const r = await admove([
+      'opt',
+      '--synthetic',
+      '1500x8',
+      '--classes',
+      '3',
+      '--hidden',
+      '6',
+      '--iterations',
+      '40',
+      '--patience',
+      '1',
+      '--quiet',
+      '--report',
+      report,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const run = readReport(report);
+    expect(run.final.stoppedEarly).toBe(true);
+    expect(run.final.iterations).toBeGreaterThanOrEqual(28);
+    expect(run.final.iterations).toBeLessThan(40);
+    expect(run.events.map((e) => `${e.type} ${e.outcome}`)).toEqual(['vacate applied', 'available applied']);
+    expect(r.stdout).toMatch(/stopped early: --patience/);
   }, 120_000);
 
   it('recovers from a worker that exits mid-run (--inject-fault) and reports it', async () => {

@@ -50,6 +50,47 @@ describe('a crashed coordinator resumes from its last checkpoint', () => {
     expect(r.final.testAccuracy).toBe(s.final.testAccuracy);
   }, 180_000);
 
+  it('resumes the best-weights bookkeeping and patience exactly (a run that stops early)', async () => {
+    // Synthetic data whose validation error stops falling within the run; no trace, so the
+    // two halves of the resumed run play the same (empty) trace as the whole one.
+    const flags = ['opt', '--synthetic', '1500x8', '--classes', '3', '--hidden', '6', '--quiet'];
+    const run = [...flags, '--trace', 'none', '--patience', '3', '--validation-fraction', '0.2'];
+    const straight = join(dir, 'patience-straight.json');
+    const s = await admove([...run, '--iterations', '60', '--report', straight]);
+    expect(s.code, s.stderr).toBe(0);
+    const whole = read(straight) as Report & {
+      final: { bestIteration: number; stoppedEarly: boolean };
+    };
+    expect(whole.final.stoppedEarly).toBe(true);
+    const stop = whole.final.iterations;
+    const bestAt = whole.final.bestIteration;
+    expect(stop - bestAt).toBe(3);
+    // Interrupted after the best iteration and before patience ran out: the checkpoint holds
+    // best weights that are not the current ones and a patience counter part-way up.
+    const checkpoint = join(dir, 'patience.ckpt');
+    const first = await admove([...run, '--iterations', String(bestAt + 1), '--checkpoint', checkpoint]);
+    expect(first.code, first.stderr).toBe(0);
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as {
+      best: { iteration: number; sinceBest: number };
+    };
+    expect(saved.best).toMatchObject({ iteration: bestAt, sinceBest: 1 });
+    const resumed = join(dir, 'patience-resumed.json');
+    const second = await admove([...run, '--iterations', '60', '--resume', checkpoint, '--report', resumed]);
+    expect(second.code, second.stderr).toBe(0);
+    const r = read(resumed) as typeof whole;
+    expect(r.final.iterations).toBe(stop);
+    expect(r.final.bestIteration).toBe(bestAt);
+    expect(r.final.stoppedEarly).toBe(true);
+    expect(Math.abs(r.final.error - whole.final.error) / whole.final.error).toBeLessThan(1e-9);
+    expect(r.final.testAccuracy).toBe(whole.final.testAccuracy);
+    // A checkpoint written as patience ran out resumes to the same end, without a step.
+    const last = join(dir, 'patience-end.ckpt');
+    expect((await admove([...run, '--iterations', '60', '--checkpoint', last])).code).toBe(0);
+    const ended = join(dir, 'patience-ended.json');
+    expect((await admove([...run, '--iterations', '60', '--resume', last, '--report', ended])).code).toBe(0);
+    expect(read(ended).final).toMatchObject({ iterations: stop, bestIteration: bestAt, stoppedEarly: true });
+  }, 180_000);
+
   it('stops cleanly on SIGTERM: report marked interrupted, checkpoint complete, exit 143', async () => {
     const checkpoint = join(dir, 'term.ckpt');
     const report = join(dir, 'term.json');

@@ -47,7 +47,13 @@ describe('admove plot', () => {
 
     const training = await readFile(join(out, 'run-training.svg'), 'utf8');
     expect(training.startsWith('<svg')).toBe(true);
-    expect(training).toContain('test accuracy (%)');
+    // The validation curve (error and accuracy) and the iteration whose weights were kept.
+    expect(training).toContain('test and validation accuracy (%)');
+    expect(training).toContain('training and validation error (mean per exemplar)');
+    expect(training).toContain('validation error (left)');
+    expect(training).toContain('validation accuracy (right)');
+    expect(training).toMatch(/kept: iteration \d+ \(lowest validation error\)/);
+    expect(training).toMatch(/\d+ train \+ \d+ validation \/ 300 test/);
     expect(training).toContain('iteration (CG iterations)');
     expect(training.match(/<circle/g)?.length).toBeGreaterThanOrEqual(6); // a dot per iteration
 

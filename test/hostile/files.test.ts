@@ -291,6 +291,102 @@ const resumeCases = [
   resume('a directory', () => fixtures, /--resume .*fixtures: is a directory, not a checkpoint/),
 ];
 
+// The best-weights bookkeeping of a checkpoint (the fixture run holds validation rows).
+const best = (j: Json) => j['best'] as Json;
+const bestCases = [
+  resume(
+    'best missing',
+    mutated(base.checkpoint, 'nobest.ckpt', (j) => {
+      delete j['best'];
+    }),
+    /nobest\.ckpt: field "best" must be an object or null, got nothing/,
+  ),
+  resume(
+    'best a number',
+    mutated(base.checkpoint, 'bestnum.ckpt', (j) => {
+      j['best'] = 3;
+    }),
+    /bestnum\.ckpt: field "best" must be an object, got 3/,
+  ),
+  resume(
+    'best weights truncated',
+    mutated(base.checkpoint, 'bestw.ckpt', (j) => {
+      best(j)['weights'] = (best(j)['weights'] as number[]).slice(0, 3);
+    }),
+    /bestw\.ckpt: field "best\.weights" must have \d+ items, got 3/,
+  ),
+  resume(
+    'best weight a string',
+    mutated(base.checkpoint, 'bestws.ckpt', (j) => {
+      (best(j)['weights'] as unknown[])[1] = 'x';
+    }),
+    /bestws\.ckpt: field "best\.weights\[1\]" must be a number/,
+  ),
+  resume(
+    'best iteration after the checkpoint',
+    mutated(base.checkpoint, 'bestit.ckpt', (j) => {
+      best(j)['iteration'] = 5;
+    }),
+    /bestit\.ckpt: field "best\.iteration" must be at most the checkpoint's iteration 2, got 5/,
+  ),
+  resume(
+    'best iteration 0',
+    mutated(base.checkpoint, 'bestit0.ckpt', (j) => {
+      best(j)['iteration'] = 0;
+    }),
+    /bestit0\.ckpt: field "best\.iteration" must be ≥ 1, got 0/,
+  ),
+  resume(
+    'patience counter that does not fit',
+    mutated(base.checkpoint, 'since.ckpt', (j) => {
+      best(j)['sinceBest'] = 7;
+    }),
+    /since\.ckpt: field "best\.sinceBest" must be \d \(iterations since best\.iteration \d\), got 7/,
+  ),
+  resume(
+    'patience counter negative',
+    mutated(base.checkpoint, 'sinceneg.ckpt', (j) => {
+      best(j)['sinceBest'] = -1;
+    }),
+    /sinceneg\.ckpt: field "best\.sinceBest" must be ≥ 0, got -1/,
+  ),
+  resume(
+    'validation accuracy above 1',
+    mutated(base.checkpoint, 'vacc.ckpt', (j) => {
+      best(j)['validationAccuracy'] = 1.5;
+    }),
+    /vacc\.ckpt: field "best\.validationAccuracy" must be a fraction in \[0, 1\], got 1\.5/,
+  ),
+  resume(
+    'validation error null',
+    mutated(base.checkpoint, 'verr.ckpt', (j) => {
+      best(j)['validationError'] = null;
+    }),
+    /verr\.ckpt: field "best\.validationError" must be a number, got null/,
+  ),
+  resume(
+    'stoppedEarly not a boolean',
+    mutated(base.checkpoint, 'stop.ckpt', (j) => {
+      j['stoppedEarly'] = 'yes';
+    }),
+    /stop\.ckpt: field "stoppedEarly" must be true or false, got "yes"/,
+  ),
+  resume(
+    'other --patience',
+    () => base.checkpoint,
+    /--resume .*base\.ckpt: it was made with other data or settings/,
+    2,
+    ['--patience', '9'],
+  ),
+  resume(
+    'other --validation-fraction',
+    () => base.checkpoint,
+    /--resume .*base\.ckpt: it was made with other data or settings/,
+    2,
+    ['--validation-fraction', '0.2'],
+  ),
+];
+
 // predict --model
 const model = (name: string, body: () => string, message: RegExp) => ({
   name: `model: ${name}`,
@@ -403,6 +499,45 @@ const modelCases = [
       delete j['trainedOn'];
     }),
     /to\.model: field "trainedOn" must be a string/,
+  ),
+];
+
+const validation = (j: Json) => j['validation'] as Json;
+const modelValidationCases = [
+  model(
+    'validation a string',
+    mutated(base.model, 'vs.model', (j) => {
+      j['validation'] = 'best';
+    }),
+    /vs\.model: field "validation" must be an object, got "best"/,
+  ),
+  model(
+    'validation best iteration 0',
+    mutated(base.model, 'vb.model', (j) => {
+      validation(j)['bestIteration'] = 0;
+    }),
+    /vb\.model: field "validation\.bestIteration" must be ≥ 1, got 0/,
+  ),
+  model(
+    'validation rows fractional',
+    mutated(base.model, 'vr.model', (j) => {
+      validation(j)['rows'] = 2.5;
+    }),
+    /vr\.model: field "validation\.rows" must be a whole number, got 2\.5/,
+  ),
+  model(
+    'validation accuracy above 1',
+    mutated(base.model, 'va.model', (j) => {
+      validation(j)['accuracy'] = 2;
+    }),
+    /va\.model: field "validation\.accuracy" must be a fraction in \[0, 1\], got 2/,
+  ),
+  model(
+    'validation error missing',
+    mutated(base.model, 've.model', (j) => {
+      delete validation(j)['error'];
+    }),
+    /ve\.model: field "validation\.error" must be a number, got nothing/,
   ),
 ];
 
@@ -535,6 +670,21 @@ describe.concurrent('hostile files: admove opt --resume (checked before any data
   it.each(sample(resumeCases, 3).map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     const args = ['opt', ...c.flags, '--quiet', '--resume', c.make()];
     await runCase({ name: c.name, args, outcome: c.message }, dir);
+  });
+});
+
+describe.concurrent('hostile files: the best weights of a checkpoint, the choice of a model', () => {
+  it.each(bestCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+    const args = ['opt', ...c.flags, '--quiet', '--resume', c.make()];
+    await runCase({ name: c.name, args, outcome: c.message }, dir);
+  });
+  it.each(modelValidationCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+    const args = ['predict', '--model', c.body(), '--data', trainCsv, '--label-column', 'label'];
+    await runCase({ name: c.name, args, outcome: c.message }, dir);
+  });
+  it('the fixture checkpoint holds best weights and the fixture model says how they were chosen', () => {
+    expect(read(base.checkpoint)['best']).toMatchObject({ sinceBest: expect.any(Number) });
+    expect(read(base.model)['validation']).toMatchObject({ rows: 3, bestIteration: expect.any(Number) });
   });
 });
 

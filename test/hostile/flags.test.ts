@@ -256,6 +256,64 @@ const optCases: Case[] = [
   ok('--seed 2147483647', ['--seed', '2147483647']),
 ];
 
+/** --validation-fraction and --patience at and beyond their limits (all run: they are new). */
+const validationCases: Case[] = [
+  opt(
+    '--validation-fraction 0.51',
+    ['--validation-fraction', '0.51'],
+    /--validation-fraction must be a number in \[0, 0\.5\], got "0\.51"/,
+  ),
+  opt(
+    '--validation-fraction -0.1',
+    ['--validation-fraction', '-0.1'],
+    /--validation-fraction must be a number in \[0, 0\.5\], got "-0\.1"/,
+  ),
+  opt(
+    '--validation-fraction NaN',
+    ['--validation-fraction', 'NaN'],
+    /--validation-fraction must be a number in \[0, 0\.5\], got "NaN"/,
+  ),
+  opt(
+    '--validation-fraction word',
+    ['--validation-fraction', 'some'],
+    /--validation-fraction must be a number in \[0, 0\.5\], got "some"/,
+  ),
+  opt('--validation-fraction empty', ['--validation-fraction='], /--validation-fraction needs a value/),
+  opt(
+    '--validation-fraction repeated',
+    ['--validation-fraction', '0.1', '--validation-fraction', '0.2'],
+    /--validation-fraction is given more than once/,
+  ),
+  opt(
+    '--validation-fraction holding out no row',
+    ['--validation-fraction', '0.001'],
+    /--validation-fraction 0\.001 of 160 training exemplars holds out none/,
+  ),
+  bare(
+    '--validation-fraction leaving fewer rows than workers',
+    ['--synthetic', '20x4', '--workers', '10', '--validation-fraction', '0.5', '--trace', 'none'],
+    /10 workers but only 8 training exemplars \(16 less 8 held out by --validation-fraction\)/,
+  ),
+  opt('--patience -1', ['--patience', '-1'], /--patience must be between 0 and 1000000, got -1/),
+  opt('--patience 1.5', ['--patience', '1.5'], /--patience must be a whole number, got "1\.5"/),
+  opt(
+    '--patience 1000001',
+    ['--patience', '1000001'],
+    /--patience must be between 0 and 1000000, got 1000001/,
+  ),
+  opt('--patience word', ['--patience', 'long'], /--patience must be a whole number, got "long"/),
+  opt('--patience missing value', ['--patience'], /--patience needs a value/),
+  opt(
+    '--patience without validation rows',
+    ['--validation-fraction', '0', '--patience', '3'],
+    /--patience needs validation rows to watch; give --validation-fraction F > 0 with it/,
+  ),
+  ok('--validation-fraction 0 (no split)', ['--validation-fraction', '0']),
+  ok('--validation-fraction 0.5', ['--validation-fraction', '0.5']),
+  ok('--patience 0', ['--patience', '0'], 2),
+  ok('--patience 1000000', ['--patience', '1000000'], 2),
+];
+
 const predictCases: Case[] = [
   { name: 'predict: no flags', args: ['predict'], outcome: /admove predict needs --model FILE/ },
   {
@@ -295,6 +353,12 @@ const plotCases: Case[] = [
 
 describe.concurrent('hostile flags: admove opt', () => {
   it.each(sample(optCases, 3).map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    await runCase(c, dir);
+  });
+});
+
+describe.concurrent('hostile flags: --validation-fraction and --patience', () => {
+  it.each(validationCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     await runCase(c, dir);
   });
 });
