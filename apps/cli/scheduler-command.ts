@@ -3,6 +3,7 @@ import { RunFailure, UserError } from '../../framework/errors.ts';
 import type { EventRecord } from '../../framework/events/types.ts';
 import { parseEventLine } from '../../scheduler-stub/event-line.ts';
 import { type FlagSpec, intFlag, parseFlags, stringFlag } from './flags.ts';
+import { takeSecretFromEnvironment } from './secret-env.ts';
 import type { StopSignals } from './signals.ts';
 import { print } from './stdout.ts';
 
@@ -69,7 +70,11 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
   if (slurm && values.trace !== undefined)
     throw new UserError('--slurm and --trace are two sources of events; give one');
   const pollMs = intFlag(values, 'poll', 2000, 100, 3_600_000);
-  const secret = secretFile ? await readSecretFile(secretFile) : slurm ? secretFromEnvironment() : undefined;
+  const secret = secretFile
+    ? await readSecretFile(secretFile)
+    : slurm
+      ? takeSecretFromEnvironment()
+      : undefined;
   const { RequestRefused, JobClient } = await import('../../scheduler-stub/job-client.ts');
   // Started beside the job (admove slurm), the watcher may be up before the control port is.
   const client = slurm
@@ -164,13 +169,6 @@ export function describeRecord(r: EventRecord): string {
           ? `superseded by #${o.by}`
           : `rejected: ${o.reason}`;
   return `${r.seq >= 0 ? `#${r.seq} ` : ''}${what}: ${fate}`;
-}
-
-/** The key `admove slurm` hands its node watcher, taken out of the environment once read. */
-function secretFromEnvironment(): Buffer | undefined {
-  const text = process.env.ADMOVE_SECRET;
-  delete process.env.ADMOVE_SECRET;
-  return text ? Buffer.from(text.trim(), 'utf8') : undefined;
 }
 
 async function connectWithin(

@@ -11,6 +11,7 @@ import { RunFailure, UserError } from '../../framework/errors.ts';
 import type { Endpoint } from '../../framework/net/secure-socket.ts';
 import { controlPort, type StepAgent, stepAgents } from '../../framework/slurm/layout.ts';
 import { readSlurmTask, type SlurmTask } from '../../framework/slurm/task.ts';
+import { takeSecretFromEnvironment } from './secret-env.ts';
 import type { StopSignals } from './signals.ts';
 import { print } from './stdout.ts';
 
@@ -67,7 +68,7 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   if (own)
     throw new UserError(`${own.split('=')[0]} is set by admove slurm from the Slurm step; leave it out`);
   const task = readSlurmTask(process.env);
-  const secret = takeSecret();
+  const secret = takeSecretFromEnvironment();
   const { expandNodes, nodeAddresses } = await import('../../framework/slurm/slurm-tools.ts');
   const nodes = await expandNodes(task.nodeList);
   const addresses = await nodeAddresses(nodes);
@@ -111,20 +112,6 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   } finally {
     await agent.close();
   }
-}
-
-/** ADMOVE_SECRET, taken out of the environment so no later child inherits it unasked. */
-function takeSecret(): Buffer | undefined {
-  const text = process.env.ADMOVE_SECRET;
-  delete process.env.ADMOVE_SECRET;
-  if (text === undefined || text === '') return undefined;
-  const secret = Buffer.from(text.trim(), 'utf8');
-  if (secret.length < 16) {
-    throw new UserError(
-      'ADMOVE_SECRET is shorter than 16 bytes: make it with e.g. export ADMOVE_SECRET=$(openssl rand -hex 32)',
-    );
-  }
-  return secret;
 }
 
 /** Tasks other than 0: host workers until the job ends; a notice while idle ends at once. */
