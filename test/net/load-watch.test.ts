@@ -86,10 +86,14 @@ describe.skipIf(skip !== null)(
       const reportPath = join(dir, 'run.json');
       const run = watchAdmove([
         'opt',
+        // Enough rows that the run goes on for seconds after the hog starts (with the SIMD
+        // kernel 12,000 rows were done before the hog's event could be applied).
         '--synthetic',
-        '12000x32',
+        '40000x32',
         '--iterations',
         '30',
+        '--patience',
+        '0',
         '--no-emulate',
         '--trace',
         'none',
