@@ -24,6 +24,8 @@ export interface OptJobSpec {
    * emulate the same machine. Omitted, the job calibrates itself (never in a comparison).
    */
   readonly soloRate?: number;
+  /** Cores the emulated hosts may use together (default: all); jobs compared must share it. */
+  readonly emulationCores?: number;
   /** Rebalance on measured speeds without an event (default true; off where only events may move data). */
   readonly rebalance?: boolean;
 }
@@ -58,6 +60,7 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
     clock: now,
     minGain: spec.minGain,
     soloRate: spec.soloRate,
+    emulationCores: spec.emulationCores,
     rebalance: spec.rebalance,
     waitTimeoutMs: 30_000,
   });

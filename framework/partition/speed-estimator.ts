@@ -9,6 +9,8 @@ export interface SpeedEstimatorOptions {
   readonly minExemplars?: number;
   /** Shortest sample, seconds. Default 0.005 (5 ms). */
   readonly minSeconds?: number;
+  /** A worker's first samples that the next one replaces instead of joining. Default 1. */
+  readonly warmupSamples?: number;
 }
 
 export const DEFAULT_SPEED_ALPHA = 0.3;
@@ -16,6 +18,7 @@ export const DEFAULT_SPEED_ALPHA = 0.3;
 export const MIN_LOAD = 1e-6;
 export const DEFAULT_MIN_EXEMPLARS = 8;
 export const DEFAULT_MIN_SECONDS = 0.005;
+export const DEFAULT_WARMUP_SAMPLES = 1;
 
 /** One throughput report from a worker: `count` exemplars processed in `seconds` of wall time. */
 export interface Measurement {
@@ -65,6 +68,11 @@ export interface WorkerSpeedState {
  *   samples, so a real speed change is mostly adopted within 2–3 passes, while independent noise
  *   in the samples is damped to about √(a / (2 − a)) ≈ 0.42 of its size.
  *
+ * Warm-up: a worker's first sample includes its JIT compiling the kernel and its first page
+ *   faults (a fresh thread's first pass of Opt was measured at 64 % of its later rate, and
+ *   averaged in, it kept that host underfed for several passes). So each of the first
+ *   `warmupSamples` samples stands alone until the next one arrives, which replaces it.
+ *
  * Tiny samples: a measurement with fewer than `minExemplars` exemplars or shorter than
  *   `minSeconds` (timer resolution, scheduling jitter and start-up dominate it) is not used alone:
  *   it is accumulated with the worker's following small measurements until together they reach
@@ -74,12 +82,16 @@ export class SpeedEstimator {
   readonly alpha: number;
   readonly minExemplars: number;
   readonly minSeconds: number;
+  readonly warmupSamples: number;
 
   private readonly declared: number[];
   private readonly loads: number[];
   /** Base speed in exemplars/s, NaN until the first sample. */
   private readonly estimates: number[];
+  /** Samples that went into the estimate (a warm-up sample counts as one until replaced). */
   private readonly sampleCounts: number[];
+  /** Every sample taken, warm-up ones included. */
+  private readonly seenCounts: number[];
   private readonly pendingCount: number[];
   private readonly pendingSeconds: number[];
   /** Σ seconds × load of the pending measurements: the full-speed-equivalent time. */
@@ -93,10 +105,12 @@ export class SpeedEstimator {
     this.alpha = options.alpha ?? DEFAULT_SPEED_ALPHA;
     this.minExemplars = options.minExemplars ?? DEFAULT_MIN_EXEMPLARS;
     this.minSeconds = options.minSeconds ?? DEFAULT_MIN_SECONDS;
+    this.warmupSamples = options.warmupSamples ?? DEFAULT_WARMUP_SAMPLES;
     if (!(this.alpha > 0 && this.alpha <= 1)) {
       throw new PartitionInputError(`alpha must be in (0, 1], got ${this.alpha}`);
     }
     checkCount('minExemplars', this.minExemplars);
+    checkCount('warmupSamples', this.warmupSamples);
     if (!(Number.isFinite(this.minSeconds) && this.minSeconds >= 0)) {
       throw new PartitionInputError(`minSeconds must be a finite number ≥ 0, got ${this.minSeconds}`);
     }
@@ -105,6 +119,7 @@ export class SpeedEstimator {
     this.loads = new Array<number>(n).fill(1);
     this.estimates = new Array<number>(n).fill(Number.NaN);
     this.sampleCounts = new Array<number>(n).fill(0);
+    this.seenCounts = new Array<number>(n).fill(0);
     this.pendingCount = new Array<number>(n).fill(0);
     this.pendingSeconds = new Array<number>(n).fill(0);
     this.pendingLoadSeconds = new Array<number>(n).fill(0);
@@ -122,6 +137,7 @@ export class SpeedEstimator {
     this.loads.push(1);
     this.estimates.push(Number.NaN);
     this.sampleCounts.push(0);
+    this.seenCounts.push(0);
     this.pendingCount.push(0);
     this.pendingSeconds.push(0);
     this.pendingLoadSeconds.push(0);
@@ -167,7 +183,10 @@ export class SpeedEstimator {
     this.pendingCount[worker] = 0;
     this.pendingSeconds[worker] = 0;
     this.pendingLoadSeconds[worker] = 0;
-    const n = ++this.sampleCounts[worker];
+    const seen = ++this.seenCounts[worker];
+    // Until the warm-up is over each sample stands alone; then the n-th real one is averaged in.
+    const n = Math.max(1, seen - this.warmupSamples);
+    this.sampleCounts[worker] = n;
     const a = Math.max(this.alpha, 1 / n);
     this.estimates[worker] = n === 1 ? sample : (1 - a) * this.estimates[worker] + a * sample;
     return true;

@@ -34,6 +34,12 @@ export interface JobOptions {
    * calibration at start): jobs compared side by side share it, so they emulate the same machine.
    */
   readonly soloRate?: number;
+  /**
+   * Cores the emulated hosts may use together (default: every core of this machine). Less
+   * than all leaves the rest to the coordinator and the scheduler's wake-ups: hosts whose
+   * caps add up to nearly every core were measured below their caps while all computed.
+   */
+  readonly emulationCores?: number;
   /** Rebalance at pass boundaries on measured speeds alone, without an event (default true). */
   readonly rebalance?: boolean;
   /** How workers are started (default: threads on this machine). */

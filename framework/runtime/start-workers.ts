@@ -45,6 +45,8 @@ export interface StartOptions {
    * calibration here. Jobs compared side by side share one, so they emulate the same machine.
    */
   soloRate?: number;
+  /** Cores the emulated hosts may use together (default: every core of this machine). */
+  emulationCores?: number;
   livenessMs?: number;
   injectFaults?: ReadonlyMap<number, FaultPlan>;
   transport?: WorkerTransport;
@@ -65,6 +67,10 @@ export function validateStartOptions(options: StartOptions): void {
   }
   if (options.soloRate !== undefined && !(Number.isFinite(options.soloRate) && options.soloRate > 0)) {
     throw new RangeError(`soloRate must be > 0, got ${options.soloRate}`);
+  }
+  const cores = options.emulationCores;
+  if (cores !== undefined && !(Number.isFinite(cores) && cores > 0)) {
+    throw new RangeError(`emulationCores must be > 0, got ${cores}`);
   }
   const total = options.shares.reduce((a, b) => a + b, 0);
   if (options.shares.length !== n || total !== options.train.count) {
@@ -129,7 +135,7 @@ export async function startWorkers(options: StartOptions): Promise<WorkerSetup> 
     const speeds = options.emulatedSpeeds ?? hosts.map((h) => h.speed);
     const probe = links.find((_, i) => options.shares[i] > 0) ?? links[0];
     const soloRate = options.soloRate ?? (await probe.calibrate(options.calibrationParams, 150));
-    const rate = options.emulateSpeeds ? unitRate(soloRate, speeds) : null;
+    const rate = options.emulateSpeeds ? unitRate(soloRate, speeds, options.emulationCores) : null;
     if (rate !== null) {
       const r = rate;
       speeds.forEach((s, i) => {

@@ -247,6 +247,9 @@ describe('starting (items 12, 20)', () => {
     await expect(AdmJob.start(jobOptions(data, [1, 1], { emulatedSpeeds: [1] }))).rejects.toThrow(
       /emulatedSpeeds: need 2 speeds/,
     );
+    await expect(AdmJob.start(jobOptions(data, [1, 1], { emulationCores: 0 }))).rejects.toThrow(
+      /emulationCores must be > 0, got 0/,
+    );
     expect(threads()).toBe(before);
   });
 
