@@ -6,6 +6,7 @@ import { exemplarBytes, gatherRows } from '../exemplars/rows.ts';
 import { passMachine, type RedistributeResult, type SliceResult } from '../machine/pass-machine.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
 import { NoHostAvailable, NotEnoughRoom } from '../partition/errors.ts';
+import { evacuationTargets } from '../partition/evacuation.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { DEFAULT_MIN_GAIN, planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
@@ -388,9 +389,13 @@ export class AdmJob implements DataParallelJob {
     const receiving = this.available.map((a, i) => a && !this.queue.vacatePending(this.hostList[i].name));
     const capacities = this.capped(this.estimator.capacities(receiving));
     const total = this.options.train.count;
+    // Only vacates: move only the vacated data (a rebalance by speed waits for its own rule).
+    const evacuation = drain.applied.length > 0 && drain.applied.every((r) => r.event.type === 'vacate');
     let targets: number[];
     try {
-      targets = partitionBySpeed(total, capacities, this.held);
+      targets = evacuation
+        ? evacuationTargets(capacities, this.held)
+        : partitionBySpeed(total, capacities, this.held);
     } catch (error) {
       if (!(error instanceof NoHostAvailable)) throw error;
       this.waitingSince ??= startedAt;

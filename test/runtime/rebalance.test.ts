@@ -32,4 +32,32 @@ describe('rebalancing on measured speed alone', () => {
       await job.close();
     }
   }, 60_000);
+
+  it('an evacuation moves only the vacated data, even when measured speeds would move more', async () => {
+    const N = 6000;
+    const data = randomColumns(N, 3, 32);
+    const reference = referenceSums(data);
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1, 1], { kernelConfig: { spin: 800 }, rebalance: false }),
+    );
+    try {
+      // h1 really runs at a quarter of its speed: the estimator learns it, nothing moves yet.
+      const setup = (job as unknown as { setup: WorkerSetup }).setup;
+      const h1 = setup.links[1] as ThreadWorker;
+      h1.setRateLimit(h1.rateLimit() / 4);
+      for (let k = 0; k < 3; k++) expectSameSums(await job.pass(new Float64Array(1)), reference);
+      expect(job.redistributions()).toHaveLength(0);
+      const before = [...job.counts()];
+      job.send({ type: 'vacate', host: 'h0' });
+      expectSameSums(await job.pass(new Float64Array(1)), reference);
+      const [evacuation] = job.redistributions();
+      // A full re-partition by the measured speeds would also take most of h1's rows to h2.
+      expect(evacuation.exemplarsMoved).toBe(before[0]);
+      expect(evacuation.transfers).toBe(1);
+      expect([...job.counts()]).toEqual([0, before[1], before[2] + before[0]]);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
 });
