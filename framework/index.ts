@@ -32,6 +32,7 @@ export { type AgentLoadReading, type LoadReadingRecord, LoadRelay } from './net/
 export { type Endpoint, parseEndpoint, readSecretFile } from './net/secure-socket.ts';
 // The partitioner, pure.
 export {
+  evacuationTargets,
   NoHostAvailable,
   partitionBySpeed,
   planRedistribution,

@@ -1,4 +1,5 @@
 export { isNoHostAvailable, NoHostAvailable, NotEnoughRoom, PartitionInputError } from './errors.ts';
+export { evacuationTargets } from './evacuation.ts';
 export type {
   Measurement,
   SpeedEstimatorOptions,
