@@ -20,6 +20,15 @@ export interface PassKernel {
     params: Float64Array,
     acc: Float64Array,
   ): void;
+  /**
+   * Optional. A pass (or a piece of one) starts: until `endPass`, every `accumulate` gets
+   * these same `params` and `acc`, and nothing else reads or writes them. A kernel may then
+   * keep working copies (in WebAssembly memory, say) instead of copying them in and out on
+   * every call, so small chunks cost no more than big ones.
+   */
+  beginPass?(params: Float64Array, acc: Float64Array): void;
+  /** Optional. Bring `acc` up to date with every row accumulated since `beginPass`. */
+  endPass?(acc: Float64Array): void;
 }
 
 /** A module that a worker thread imports to build its kernel: `export function createKernel(config)`. */

@@ -10,7 +10,7 @@ import {
   WorkerFault,
 } from './faults.ts';
 import type { ExtractReply, PassReply } from './messages.ts';
-import { countChunk, kernelFailure } from './pass-loop.ts';
+import { beginPass, countChunk, endPass, kernelFailure } from './pass-loop.ts';
 import type { VirtualTime, VirtualTimer } from './virtual-time.ts';
 import type { WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
@@ -526,21 +526,27 @@ export class InProcessWorker implements WorkerLink {
       held: this.store.count,
       remaining: interrupted ? this.store.unprocessed() : 0,
     });
-    // The store cannot change during the pass: moves wait behind it (in-order rule).
-    for (const cols of this.store.columns()) {
-      for (let s = 0; s < cols.count; s += chunkRows) {
-        if (checkStop && this.stopFlag) return reply(true);
-        const counted = countChunk(cols, s, Math.min(s + chunkRows, cols.count), this.kernel, params, acc);
-        processed += counted;
-        if (counted > 0) {
-          const rate = this.rate > 0 ? this.rate : this.baseRate;
-          await this.sleep((counted / rate) * 1000, true, true);
+    // The store cannot change during the pass: moves wait behind it (in-order rule). So does
+    // every other call of this kernel, so the kernel session may span the awaits.
+    beginPass(this.kernel, params, acc);
+    try {
+      for (const cols of this.store.columns()) {
+        for (let s = 0; s < cols.count; s += chunkRows) {
+          if (checkStop && this.stopFlag) return reply(true);
+          const counted = countChunk(cols, s, Math.min(s + chunkRows, cols.count), this.kernel, params, acc);
+          processed += counted;
+          if (counted > 0) {
+            const rate = this.rate > 0 ? this.rate : this.baseRate;
+            await this.sleep((counted / rate) * 1000, true, true);
+          }
+          this.chunks++;
+          this.lastProgressAt = this.time.now();
+          const due = this.planned.chunkDone();
+          if (due !== null) await this.fire(due);
         }
-        this.chunks++;
-        this.lastProgressAt = this.time.now();
-        const due = this.planned.chunkDone();
-        if (due !== null) await this.fire(due);
       }
+    } finally {
+      endPass(this.kernel, acc);
     }
     return reply(false);
   }

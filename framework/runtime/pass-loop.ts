@@ -32,23 +32,46 @@ export function runPassLoop(
 ): PassProgress {
   const start = performance.now();
   let processed = 0;
-  for (const cols of store.columns()) {
-    for (let s = 0; s < cols.count; s += chunkRows) {
-      if (checkStop && control.stopRequested()) {
-        return { processed, interrupted: true, elapsedMs: performance.now() - start };
-      }
-      processed += countChunk(cols, s, Math.min(s + chunkRows, cols.count), kernel, params, acc);
-      control.chunkDone();
-      onChunk?.();
-      const rate = control.rateLimit();
-      if (rate > 0) {
-        // Emulated host speed: never run ahead of `rate` exemplars a second.
-        const ahead = (processed / rate) * 1000 - (performance.now() - start);
-        if (ahead > 0.05) control.idle(ahead);
+  beginPass(kernel, params, acc);
+  try {
+    for (const cols of store.columns()) {
+      for (let s = 0; s < cols.count; s += chunkRows) {
+        if (checkStop && control.stopRequested()) {
+          return { processed, interrupted: true, elapsedMs: performance.now() - start };
+        }
+        processed += countChunk(cols, s, Math.min(s + chunkRows, cols.count), kernel, params, acc);
+        control.chunkDone();
+        onChunk?.();
+        const rate = control.rateLimit();
+        if (rate > 0) {
+          // Emulated host speed: never run ahead of `rate` exemplars a second.
+          const ahead = (processed / rate) * 1000 - (performance.now() - start);
+          if (ahead > 0.05) control.idle(ahead);
+        }
       }
     }
+    return { processed, interrupted: false, elapsedMs: performance.now() - start };
+  } finally {
+    endPass(kernel, acc);
   }
-  return { processed, interrupted: false, elapsedMs: performance.now() - start };
+}
+
+/** `kernel.beginPass`, if it has one; its failure is the kernel's. */
+export function beginPass(kernel: PassKernel, params: Float64Array, acc: Float64Array): void {
+  try {
+    kernel.beginPass?.(params, acc);
+  } catch (error) {
+    throw kernelFailure(error);
+  }
+}
+
+/** `kernel.endPass`, if it has one: `acc` then holds every row counted. */
+export function endPass(kernel: PassKernel, acc: Float64Array): void {
+  try {
+    kernel.endPass?.(acc);
+  } catch (error) {
+    throw kernelFailure(error);
+  }
 }
 
 /**

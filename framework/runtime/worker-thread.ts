@@ -172,22 +172,28 @@ function calibrate(s: ThreadState, params: Float64Array, ms: number): number {
   if (!cols || cols.count === 0) return 0;
   const acc = new Float64Array(s.kernel.accumulatorLength(params, cols.dim));
   // Calls of the size a pass makes (chunkRowsFor: multiples of 16, about half a millisecond),
-  // so a kernel's fixed cost per call (the SIMD kernel copies the weights in) weighs as it will.
+  // so a kernel's fixed cost per call weighs as it will.
   const block = Math.min(cols.count, 64);
   const windowMs = Math.max(5, ms / 5);
   let offset = 0;
   let best = 0;
-  for (let w = 0; w < 6; w++) {
-    let rows = 0;
-    const start = performance.now();
-    while (performance.now() - start < windowMs) {
-      const end = Math.min(offset + block, cols.count);
-      s.kernel.accumulate(cols, offset, end, params, acc);
-      s.control.beat(); // a big model's call may take long: it is progress, not a hang
-      rows += end - offset;
-      offset = end === cols.count ? 0 : end;
+  // As in a pass: one kernel session (`beginPass`) around the calls.
+  s.kernel.beginPass?.(params, acc);
+  try {
+    for (let w = 0; w < 6; w++) {
+      let rows = 0;
+      const start = performance.now();
+      while (performance.now() - start < windowMs) {
+        const end = Math.min(offset + block, cols.count);
+        s.kernel.accumulate(cols, offset, end, params, acc);
+        s.control.beat(); // a big model's call may take long: it is progress, not a hang
+        rows += end - offset;
+        offset = end === cols.count ? 0 : end;
+      }
+      if (w > 0) best = Math.max(best, (rows / (performance.now() - start)) * 1000);
     }
-    if (w > 0) best = Math.max(best, (rows / (performance.now() - start)) * 1000);
+  } finally {
+    s.kernel.endPass?.(acc);
   }
   return best;
 }

@@ -97,6 +97,36 @@ describe('Opt SIMD kernel against the JS reference', () => {
     expect(worstRelativeError(acc, whole)).toBeLessThan(1e-12);
   });
 
+  it('a pass session (beginPass … endPass) gives what separate calls give, split anywhere', () => {
+    for (const shape of [SHAPES[0], SHAPES[3]]) {
+      const rows = randomColumns(4, 120, shape.inputs, shape.outputs);
+      const w = weights(shape, 5, 2);
+      const kernel = createSimdKernel(shape);
+      const calls = accumulate(kernel, rows, w, [16, 33, 7, 64]);
+      const acc = new Float64Array(calls.length);
+      // Two sessions into the same accumulator, as a pass interrupted by a move and resumed.
+      kernel.beginPass?.(w, acc);
+      kernel.accumulate(rows, 0, 16, w, acc);
+      kernel.accumulate(rows, 16, 49, w, acc);
+      kernel.endPass?.(acc);
+      kernel.beginPass?.(w, acc);
+      kernel.accumulate(rows, 49, 56, w, acc);
+      kernel.accumulate(rows, 56, 120, w, acc);
+      kernel.endPass?.(acc);
+      expect(worstRelativeError(acc, calls)).toBeLessThan(1e-12);
+      // A call with other arrays during a session ends the session first: nothing is lost.
+      const other = new Float64Array(calls.length);
+      const mixed = new Float64Array(calls.length);
+      kernel.beginPass?.(w, mixed);
+      kernel.accumulate(rows, 0, 60, w, mixed);
+      kernel.accumulate(rows, 60, 120, w, other);
+      kernel.accumulate(rows, 60, 120, w, mixed);
+      kernel.endPass?.(mixed);
+      expect(worstRelativeError(mixed, calls)).toBeLessThan(1e-12);
+      expect(other[1]).toBe(60);
+    }
+  });
+
   it('refuses a bad label before touching the accumulator, and a wrong shape or range', () => {
     const shape = SHAPES[2];
     const features = new Float32Array(2 * shape.inputs).fill(0.5);

@@ -15,10 +15,12 @@ import { optKernelWasm } from './simd/wasm-bytes.ts';
  * deltas are 0, so every row, wherever it falls, takes exactly the same arithmetic, and any
  * split of a range regroups only float64 sums over rows (chunks agree to ~1e-15).
  *
- * Each call copies W1 and its gradient into linear memory and the gradient back out (three
- * copies of hidden × inputs float64, ~25 µs at 784-32-10, 2 % of a 256-row call): linear
- * memory cannot alias the caller's arrays, and telling unchanged weights from changed ones
- * would cost a comparison as long as the copy. Per block of BLOCK rows: the float32 rows are
+ * A call copies W1 and its gradient into linear memory and the gradient back out (three
+ * copies of hidden × inputs float64, ~25 µs at 784-32-10, 5 % of a half-millisecond chunk):
+ * linear memory cannot alias the caller's arrays, and telling unchanged weights from changed
+ * ones would cost a comparison as long as the copy. So a pass opens a session (`beginPass`):
+ * the copies are made once, calls with the session's own arrays skip them, and `endPass`
+ * stores the gradient back. Per block of BLOCK rows: the float32 rows are
  * copied in as they are, and wasm converts and interleaves them (`stage`).
  */
 const BLOCK = 16; // baked into the .wat's offsets
@@ -178,18 +180,44 @@ export function createSimdKernel(shape: NetworkShape): PassKernel {
     }
   }
 
+  function checkAcc(acc: Float64Array): void {
+    if (acc.length < 2 + P)
+      throw new RangeError(`opt simd kernel: accumulator has ${acc.length}, needs ${2 + P}`);
+  }
+
+  /**
+   * The pass whose weights and gradient live in linear memory between calls (`beginPass`),
+   * or null: each call then loads and stores them itself.
+   */
+  let session: { readonly params: Float64Array; readonly acc: Float64Array } | null = null;
+
+  function endSession(): void {
+    if (session === null) return;
+    store(session.acc);
+    session = null;
+  }
+
   return {
     accumulatorLength(params: Float64Array, dim: number): number {
       check(dim, params);
       return 2 + P;
+    },
+    beginPass(params: Float64Array, acc: Float64Array): void {
+      endSession();
+      check(I, params);
+      checkAcc(acc);
+      load(params, acc);
+      session = { params, acc };
+    },
+    endPass(): void {
+      endSession();
     },
     accumulate(rows: ExemplarColumns, start: number, end: number, params: Float64Array, acc: Float64Array) {
       check(rows.dim, params);
       if (!(start >= 0 && start <= end && end <= rows.count)) {
         throw new RangeError(`opt simd kernel: range [${start}, ${end}) outside 0..${rows.count}`);
       }
-      if (acc.length < 2 + P)
-        throw new RangeError(`opt simd kernel: accumulator has ${acc.length}, needs ${2 + P}`);
+      checkAcc(acc);
       // Labels first: a bad one must throw before acc is touched.
       const labels = rows.labels;
       for (let r = start; r < end; r++) {
@@ -199,7 +227,12 @@ export function createSimdKernel(shape: NetworkShape): PassKernel {
         }
       }
       if (start === end) return;
-      load(params, acc);
+      // Inside a session for these arrays, the weights and gradient are already in place.
+      const inSession = session !== null && session.params === params && session.acc === acc;
+      if (!inSession) {
+        endSession(); // a call outside the session's arrays: the session is over
+        load(params, acc);
+      }
       const mse = xent ? 0 : 1;
       for (let r = start; r < end; r += BLOCK) {
         const n = Math.min(BLOCK, end - r);
@@ -213,7 +246,7 @@ export function createSimdKernel(shape: NetworkShape): PassKernel {
         acc[0] += error;
         acc[1] += n;
       }
-      store(acc);
+      if (!inSession) store(acc);
     },
   };
 }
