@@ -28,6 +28,8 @@ export interface AgentVacateOptions {
   readonly livenessMs: number;
   readonly waitTimeoutMs: number;
   readonly busyRetryMs: number;
+  /** Runs after the warm-up pass, right before the vacate is sent (not timed). */
+  readonly beforeVacate?: () => void;
 }
 
 export interface AgentVacate {
@@ -78,6 +80,7 @@ export async function vacateOnAgents(o: AgentVacateOptions): Promise<AgentVacate
       await job.pass(o.weights); // warm-up
       const heldExemplars = job.counts()[0];
       const before = transport.bytesReceived();
+      o.beforeVacate?.();
       const vacate = job.send({ type: 'vacate', host: vacated });
       await job.pass(o.weights);
       const all = job.redistributions();

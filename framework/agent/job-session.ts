@@ -16,6 +16,7 @@ import { resolveKernel } from '../util/kernel-specifier.ts';
 import type { PeerAccess } from './direct-moves.ts';
 import { LoadWatcher, type LoadWatchOptions } from './load-watcher.ts';
 import { PeerRendezvous } from './peer-rendezvous.ts';
+import { ReceiveMemory } from './receive-memory.ts';
 import { WorkerSlot } from './worker-slot.ts';
 
 export class JobSession {
@@ -28,6 +29,8 @@ export class JobSession {
   private readonly rendezvous = new PeerRendezvous();
   private readonly peers: PeerAccess;
   private watcher: LoadWatcher | null = null;
+  /** Pre-faulted memory that exemplar bodies arriving for this job are assembled in. */
+  private readonly memory: ReceiveMemory;
 
   constructor(
     readonly id: string,
@@ -40,6 +43,7 @@ export class JobSession {
     private readonly loadWatch: LoadWatchOptions | null = null,
   ) {
     this.slots = new Array<WorkerSlot | null>(info.workers).fill(null);
+    this.memory = new ReceiveMemory(info.maxMemory, () => this.heldBytes());
     this.peers = {
       rendezvous: this.rendezvous,
       // Known once the job is set up (peers only move data after that).
@@ -53,6 +57,7 @@ export class JobSession {
   async acceptPeer(ticket: string, channel: MessageChannel): Promise<void> {
     await channel.send({ type: 'welcome', ...this.info });
     this.workerChannels.push(channel);
+    channel.placeBodies(this.memory.placement);
     this.rendezvous.arrive(ticket, channel);
   }
 
@@ -110,7 +115,21 @@ export class JobSession {
       await link.close();
       return 'the job ended';
     }
-    const worker = new WorkerSlot(slot, link, (s, extra) => this.admit(s, extra), this.peers);
+    const worker = new WorkerSlot(
+      slot,
+      link,
+      {
+        admit: (s, extra) => this.admit(s, extra),
+        firstLoad: (bytes) => {
+          this.memory.firstLoad(bytes);
+          this.log(
+            `job ${this.id}: pre-faulting up to ${mb(this.memory.stats().budgetBytes)} for incoming moves`,
+          );
+        },
+        released: (fragments) => this.memory.released(fragments),
+      },
+      this.peers,
+    );
     this.slots[slot] = worker;
     this.workerChannels.push(channel);
     // The coordinator gave up on this worker (or lost its connection): free the slot, its
@@ -120,6 +139,7 @@ export class JobSession {
       this.slots[slot] = null;
       void worker.close();
     });
+    channel.placeBodies(this.memory.placement);
     await channel.send({ type: 'welcome', ...this.info, host: this.hostOf(slot) });
     void worker.serve(channel);
     return null;
@@ -133,9 +153,13 @@ export class JobSession {
     this.control.destroy(reason);
     for (const c of this.workerChannels) c.destroy(reason);
     this.rendezvous.clear(reason);
+    const pool = this.memory.stats();
+    this.memory.close();
     await Promise.allSettled(this.slots.map((s) => s?.close()));
     this.slots.fill(null);
-    this.log(`job ${this.id} ended (${reason}); its exemplars are dropped`);
+    this.log(
+      `job ${this.id} ended (${reason}); its exemplars are dropped; receive pool: ${mb(pool.faultedBytes)} pre-faulted, ${pool.hits} frames placed in it, ${pool.misses} in fresh memory`,
+    );
   }
 
   private beat(): void {
@@ -212,11 +236,15 @@ export class JobSession {
     this.log(`load watch for job ${this.id}: ${watcher.describe()}`);
   }
 
+  private heldBytes(): number {
+    return this.slots.reduce((s, w) => s + (w?.bytesHeld ?? 0), 0);
+  }
+
   /** Why `extra` more bytes on `slot` would break the agent's memory cap, if they would. */
   private admit(_slot: number, extra: number): string | null {
     const cap = this.info.maxMemory;
     if (cap === null) return null;
-    const held = this.slots.reduce((s, w) => s + (w?.bytesHeld ?? 0), 0);
+    const held = this.heldBytes();
     if (held + extra <= cap) return null;
     return `agent ${this.info.name} would hold ${mb(held + extra)} of exemplars, above its --max-memory of ${mb(cap)}`;
   }

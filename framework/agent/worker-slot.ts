@@ -25,11 +25,12 @@ export class WorkerSlot {
   private heldRows = 0;
   /** Rows sent directly whose receiver has not confirmed them, by ticket: kept until settled. */
   private readonly unconfirmed = new Map<string, ExemplarColumns[]>();
+  private loaded = false;
 
   constructor(
     readonly slot: number,
     private readonly link: WorkerLink,
-    private readonly admit: (slot: number, extraBytes: number) => string | null,
+    private readonly memory: SlotMemory,
     private readonly peers: PeerAccess,
   ) {}
 
@@ -88,7 +89,7 @@ export class WorkerSlot {
         // The cap counts exemplar bytes (as the coordinator's partitioner does), not wire bytes.
         this.rowBytes = exemplarBytes(dim as number);
         const rows = fragments.reduce((s, f) => s + f.count, 0);
-        const why = this.admit(this.slot, rows * this.rowBytes);
+        const why = this.memory.admit(this.slot, rows * this.rowBytes);
         if (why) throw refused(why);
         const held = await this.link.insert(fragments);
         this.holds(held);
@@ -105,6 +106,11 @@ export class WorkerSlot {
         return { header: { type: 'ok', held: reply.held, parts: reply.parts.map((p) => p.length) }, bodies };
       }
       case 'pass': {
+        // The first pass begins once the coordinator has loaded every initial share.
+        if (!this.loaded) {
+          this.loaded = true;
+          this.memory.firstLoad(this.bytesHeld);
+        }
         const seq = Number(h.seq);
         const params = float64From(one(m));
         const pending = this.link.pass(params, h.fresh === true, Number(h.chunkRows), h.checkStop === true);
@@ -143,7 +149,7 @@ export class WorkerSlot {
         const rows = Number(h.rows);
         this.rowBytes = exemplarBytes(dim);
         const outcome = await receiveDirect(this.peers, String(h.ticket), rows, dim, (rowsSoFar) =>
-          this.admit(this.slot, rowsSoFar * this.rowBytes),
+          this.memory.admit(this.slot, rowsSoFar * this.rowBytes),
         );
         if (outcome.fragments === null) {
           return {
@@ -166,6 +172,8 @@ export class WorkerSlot {
         results.forEach((r, k) => {
           bytes += r.bytes;
           if (!r.delivered) this.unconfirmed.set(parts[k].ticket, reply.parts[k] as ExemplarColumns[]);
+          // The receiver confirmed these rows (so every byte was written): the buffers are free.
+          else this.memory.released(reply.parts[k]);
         });
         return {
           header: {
@@ -199,6 +207,16 @@ export class WorkerSlot {
   get rateLimit(): number {
     return this.rate;
   }
+}
+
+/** What a slot asks of its agent's memory (job-session.ts, receive-memory.ts). */
+export interface SlotMemory {
+  /** Why `extraBytes` more on `slot` would break the agent's memory cap, if they would. */
+  admit(slot: number, extraBytes: number): string | null;
+  /** The slot's initial share was `bytes` (its first pass begins). */
+  firstLoad(bytes: number): void;
+  /** Rows sent away and confirmed by their receiver: their buffers may be reused. */
+  released(fragments: readonly ExemplarColumns[]): void;
 }
 
 class Refusal extends Error {}

@@ -26,6 +26,27 @@ export type Frame =
   | { readonly kind: 'json'; readonly value: unknown }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
 
+/**
+ * Where the payload of a binary frame that spans socket reads is assembled: a buffer of
+ * exactly `length` bytes at offset 0 of an ArrayBuffer nothing else uses, or null for
+ * fresh memory. (An agent hands out pre-faulted slabs: receive-pool.ts.)
+ */
+export type BodyAllocator = (length: number) => Uint8Array | null;
+
+/** Buffers this module assembled a frame payload in: each holds that one payload only. */
+const frameStorage = new WeakSet<ArrayBufferLike>();
+
+/**
+ * True when `bytes` is a frame payload assembled in a buffer of its own (offset 0, nothing
+ * else in it; the buffer may be longer than the payload): its owner may keep or transfer
+ * the whole buffer without copying.
+ */
+export function ownsItsBuffer(bytes: Uint8Array): boolean {
+  return (
+    bytes.byteOffset === 0 && (bytes.byteLength === bytes.buffer.byteLength || frameStorage.has(bytes.buffer))
+  );
+}
+
 /** Why a connection was dropped for what came over the wire; the message is one line. */
 export class FrameError extends Error {
   override readonly name = 'FrameError';
@@ -79,6 +100,8 @@ class FrameReader {
   private body: Uint8Array | null = null;
   private bodyFilled = 0;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** Where binary payloads spanning reads go (set between frames by the connection's owner). */
+  allocate: BodyAllocator | null = null;
 
   constructor(
     private readonly limits: { readonly maxControl: number; readonly maxData: number },
@@ -107,9 +130,7 @@ class FrameReader {
           this.finishFrame(payload);
           continue;
         }
-        // allocUnsafeSlow: every byte is about to be overwritten, so skip zero-filling 64 MiB.
-        const storage = Buffer.allocUnsafeSlow(this.bodyLength);
-        this.body = new Uint8Array(storage.buffer, storage.byteOffset, this.bodyLength);
+        this.body = this.storageFor(this.bodyLength);
       }
       const take = Math.min(available, this.bodyLength - this.bodyFilled);
       this.body.set(chunk.subarray(offset, offset + take), this.bodyFilled);
@@ -117,6 +138,18 @@ class FrameReader {
       offset += take;
       if (this.bodyFilled === this.bodyLength) this.finishFrame(this.body);
     }
+  }
+
+  private storageFor(length: number): Uint8Array {
+    const given = this.bodyKind === KIND_BYTES ? (this.allocate?.(length) ?? null) : null;
+    if (given !== null && given.byteOffset === 0 && given.byteLength === length) {
+      frameStorage.add(given.buffer);
+      return given;
+    }
+    // allocUnsafeSlow: every byte is about to be overwritten, so skip zero-filling 64 MiB.
+    const storage = Buffer.allocUnsafeSlow(length);
+    frameStorage.add(storage.buffer);
+    return new Uint8Array(storage.buffer, storage.byteOffset, length);
   }
 
   private readHeader(chunk: Buffer, offset: number): number {
@@ -237,6 +270,15 @@ export class FramedConnection {
       if (this.failure !== failureBefore) break;
       this.callFrameHandler(frame);
     }
+  }
+
+  /**
+   * Where the next binary payloads that span socket reads are assembled (null: fresh
+   * memory). Frames are parsed synchronously, so an allocator set while handling a frame
+   * applies from the very next frame on.
+   */
+  setBodyAllocator(allocate: BodyAllocator | null): void {
+    this.reader.allocate = allocate;
   }
 
   /** Called exactly once, when the socket has closed; null means a clean close by either side. */

@@ -1,4 +1,4 @@
-import type { Frame, FramedConnection } from './frames.ts';
+import type { BodyAllocator, Frame, FramedConnection } from './frames.ts';
 import { isObject } from './protocol.ts';
 
 /** One message: a JSON header and the binary frames announced by its `bodies` field. */
@@ -9,6 +9,12 @@ export interface Message {
 
 /** A message's body: one buffer, or several sent as one frame without joining them. */
 export type Body = Uint8Array | readonly Uint8Array[];
+
+/**
+ * Where the bodies of a message are assembled, chosen from its header (null: fresh memory).
+ * An agent puts exemplar bodies into pre-faulted memory (receive-pool.ts), nothing else.
+ */
+export type BodyPlacement = (header: Readonly<Record<string, unknown>>) => BodyAllocator | null;
 
 /** More binary frames than this behind one header is not something admove sends. */
 const MAX_BODIES = 1 << 20;
@@ -38,6 +44,7 @@ export class MessageChannel {
   /** Until the peer has said who it is, it may send headers only (see `allowBodies`). */
   private bodiesAllowed: boolean;
   private readonly closeHandlers: ((reason: ChannelClosed) => void)[] = [];
+  private placement: BodyPlacement | null = null;
 
   /** `headersOnly`: refuse binary bodies until `allowBodies()` (a server before the hello). */
   constructor(
@@ -72,6 +79,11 @@ export class MessageChannel {
   /** The peer is known now: it may send message bodies. */
   allowBodies(): void {
     this.bodiesAllowed = true;
+  }
+
+  /** From the next message on, its header chooses where its bodies are assembled. */
+  placeBodies(placement: BodyPlacement | null): void {
+    this.placement = placement;
   }
 
   /** The next message; rejects with `ChannelClosed` once the connection is gone. */
@@ -115,6 +127,8 @@ export class MessageChannel {
         return;
       }
       this.partial = { header: frame.value, bodies: [], expected: expected as number };
+      // Frames are parsed synchronously: this applies to this message's bodies, next in line.
+      if (this.placement !== null && expected !== 0) this.conn.setBodyAllocator(this.placement(frame.value));
     } else if (frame.kind === 'bytes') {
       this.received += frame.bytes.byteLength;
       this.partial.bodies.push(frame.bytes);
@@ -125,6 +139,7 @@ export class MessageChannel {
     const p = this.partial;
     if (p.bodies.length < p.expected) return;
     this.partial = null;
+    if (this.placement !== null && p.expected !== 0) this.conn.setBodyAllocator(null);
     const message: Message = { header: p.header, bodies: p.bodies };
     const w = this.waiting.shift();
     if (w) {

@@ -7,6 +7,7 @@
 
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { copyRows } from '../exemplars/rows.ts';
+import { ownsItsBuffer } from './frames.ts';
 
 /** The Arrow IPC codec, loaded on first use: a job on threads alone never loads Arrow (≈ 0.25 s). */
 const ipc = () => import('../exemplars/ipc.ts');
@@ -43,11 +44,12 @@ export async function exemplarBodies(fragments: readonly ExemplarColumns[]): Pro
 }
 
 /**
- * The exemplars of IPC bodies. A body of one record batch that owns its whole buffer (a
- * frame assembled from several socket reads) is used in place: the columns are views of
- * it, and a thread worker takes them by transferring that one buffer. Anything else (a
- * small frame inside one socket read, shared with other frames; several batches in one
- * buffer) is copied out first.
+ * The exemplars of IPC bodies. A body of one record batch that has a buffer to itself (a
+ * frame assembled from several socket reads, in fresh memory or a pre-faulted slab that
+ * may be longer than it) is used in place: the columns are views of it, and a thread
+ * worker takes them by transferring that one buffer. Anything else (a small frame inside
+ * one socket read, shared with other frames; several batches in one buffer) is copied out
+ * first.
  */
 export async function exemplarsFrom(bodies: readonly Uint8Array[], dim: number): Promise<ExemplarColumns[]> {
   const { decodeExemplars } = await ipc();
@@ -56,7 +58,7 @@ export async function exemplarsFrom(bodies: readonly Uint8Array[], dim: number):
     const views = decodeExemplars(body, dim);
     // In place only when one batch uses the buffer: a worker hands a whole batch on by
     // transferring its buffer, which must then hold nothing else it keeps.
-    const owned = views.length === 1 && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+    const owned = views.length === 1 && ownsItsBuffer(body);
     for (const view of views) out.push(owned ? view : copyRows(view, 0, view.count));
   }
   return out;

@@ -1,7 +1,14 @@
 import { randomFillSync } from 'node:crypto';
 import { createServer, connect as rawConnect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Frame, FramedConnection, FrameError, MAX_DATA_FRAME } from '../../framework/net/frames.ts';
+import {
+  type Frame,
+  FramedConnection,
+  FrameError,
+  MAX_DATA_FRAME,
+  ownsItsBuffer,
+} from '../../framework/net/frames.ts';
+import { MessageChannel } from '../../framework/net/message-channel.ts';
 import { connect, type Listener, listen } from '../../framework/net/secure-socket.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -355,5 +362,84 @@ describe('a plain listener facing bad peers', () => {
     // Random bytes nearly always fail on the kind byte or the length; the stall catches the rest.
     expect(reasons[0]).toBeInstanceOf(FrameError);
     expect(await echoes(listener)).toEqual({ echo: 'ping' });
+  });
+});
+
+describe('where binary payloads are assembled', () => {
+  it('puts a payload spanning reads into the buffer the allocator gives, which it then owns', async () => {
+    const { server, client } = await rawPair();
+    const frames = collect(server);
+    const asked: number[] = [];
+    const slab = new ArrayBuffer(512 << 10); // longer than the payload, as a pool slab is
+    server.setBodyAllocator((length) => {
+      asked.push(length);
+      return new Uint8Array(slab, 0, length);
+    });
+    const payload = randomFillSync(new Uint8Array(300_000));
+    const frame = bytesFrame(payload);
+    client.write(jsonFrame({ before: true }));
+    client.write(frame.subarray(0, 1000)); // the payload cannot lie whole in one read
+    await sleep(20);
+    client.write(frame.subarray(1000));
+    await until(() => frames.length === 2);
+    const got = frames[1];
+    if (got.kind !== 'bytes') throw new Error('expected a bytes frame');
+    expect(asked).toEqual([300_000]); // asked for the binary payload only, not the JSON one
+    expect(got.bytes.buffer).toBe(slab);
+    expect(Buffer.from(got.bytes).equals(Buffer.from(payload))).toBe(true);
+    expect(ownsItsBuffer(got.bytes)).toBe(true);
+  });
+
+  it('falls back to fresh memory when the allocator has nothing, and a view of a read is not owned', async () => {
+    const { server, client } = await rawPair();
+    const frames = collect(server);
+    server.setBodyAllocator(() => null);
+    const big = randomFillSync(new Uint8Array(200_000));
+    const frame = bytesFrame(big);
+    client.write(frame.subarray(0, 10));
+    await sleep(20);
+    client.write(
+      Buffer.concat([
+        frame.subarray(10),
+        bytesFrame(new Uint8Array([1, 2, 3])),
+        bytesFrame(new Uint8Array([4])),
+      ]),
+    );
+    await until(() => frames.length === 3);
+    const [a, b] = frames.map((f) => (f.kind === 'bytes' ? f.bytes : new Uint8Array(0)));
+    expect(Buffer.from(a).equals(Buffer.from(big))).toBe(true);
+    expect(ownsItsBuffer(a)).toBe(true); // fresh memory of its own
+    expect(ownsItsBuffer(b)).toBe(false); // a view of the read it arrived in, shared with the next frame
+  });
+});
+
+describe('MessageChannel body placement', () => {
+  it('lets the header choose where that message’s bodies go, and only that message’s', async () => {
+    const { server, client } = await rawPair();
+    const channel = new MessageChannel(server);
+    const slabs: ArrayBuffer[] = [];
+    const allocate = (length: number) => {
+      const slab = new ArrayBuffer(length + 100);
+      slabs.push(slab);
+      return new Uint8Array(slab, 0, length);
+    };
+    channel.placeBodies((header) => (header.type === 'rows' ? allocate : null));
+    const body = randomFillSync(new Uint8Array(150_000));
+    const wire = Buffer.concat([
+      jsonFrame({ type: 'rows', bodies: 1 }),
+      bytesFrame(body),
+      jsonFrame({ type: 'other', bodies: 1 }),
+      bytesFrame(body),
+    ]);
+    for (let off = 0; off < wire.length; off += 4096) {
+      client.write(wire.subarray(off, off + 4096)); // many reads: every payload spans them
+      await sleep(0);
+    }
+    const rows = await channel.next();
+    const other = await channel.next();
+    expect(slabs.length).toBe(1);
+    expect(rows.bodies[0].buffer).toBe(slabs[0]);
+    expect(other.bodies[0].buffer).not.toBe(slabs[0]);
+    expect(Buffer.from(other.bodies[0]).equals(Buffer.from(body))).toBe(true);
   });
 });
