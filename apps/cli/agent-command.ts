@@ -31,6 +31,9 @@ Flags
                        and an event naming NAME applies to all of them
   --speed S            declared speed, higher is faster (default 1; a hostfile's speed wins)
   --max-memory SIZE    accept at most this many bytes of exemplars (e.g. 2GB; default: no cap)
+  --receive-pool       pre-fault memory for rows moved in: as much as this agent's initial share
+                       of each job (within --max-memory), so a move lands in warm memory (a
+                       100 MB move took half the time here); costs up to twice the share's memory
   --accept-faults      let coordinators inject worker faults (admove opt --inject-fault): tests only
 
 Load watch (Linux)
@@ -56,6 +59,7 @@ const SPEC: FlagSpec = {
   'max-memory': { type: 'string' },
   'accept-faults': { type: 'boolean' },
   'load-watch': { type: 'boolean' },
+  'receive-pool': { type: 'boolean' },
   'load-threshold': { type: 'string' },
   'load-hold': { type: 'string' },
   'load-interval': { type: 'string' },
@@ -102,6 +106,7 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
     maxMemory,
     acceptFaults: Boolean(values['accept-faults']),
     loadWatch,
+    receivePool: Boolean(values['receive-pool']),
     log,
   }).catch((error: unknown) => {
     process.off('SIGINT', stopNow);

@@ -36,6 +36,12 @@ export interface AgentOptions {
    * agent's cores other processes leave it changes and stays changed (`--load-watch`).
    */
   readonly loadWatch?: LoadWatchOptions | null;
+  /**
+   * Pre-fault a receive pool as large as each job's initial share here (within `maxMemory`),
+   * so rows moved in land in warm memory (`--receive-pool`): a 100 MB move took half the time,
+   * at the cost of up to twice the share's memory while the job runs. Off by default.
+   */
+  readonly receivePool?: boolean;
   /** One line per thing worth telling the operator (connections refused, jobs begun and ended). */
   readonly log?: (line: string) => void;
   /** Called when a job's session ends, however it ended (admove slurm serves one job, then exits). */
@@ -152,6 +158,7 @@ export class Agent {
           },
           this.options.secret,
           this.options.loadWatch ?? null,
+          this.options.receivePool ?? false,
         );
         this.job = session;
         await channel.send({ type: 'welcome', ...this.info });

@@ -29,8 +29,8 @@ export class JobSession {
   private readonly rendezvous = new PeerRendezvous();
   private readonly peers: PeerAccess;
   private watcher: LoadWatcher | null = null;
-  /** Pre-faulted memory that exemplar bodies arriving for this job are assembled in. */
-  private readonly memory: ReceiveMemory;
+  /** Pre-faulted memory that exemplar bodies arriving for this job are assembled in (`--receive-pool`). */
+  private readonly memory: ReceiveMemory | null;
 
   constructor(
     readonly id: string,
@@ -41,9 +41,11 @@ export class JobSession {
     secret: Buffer | undefined,
     /** With `--load-watch`: how the agent watches its machine while it serves the job. */
     private readonly loadWatch: LoadWatchOptions | null = null,
+    /** `--receive-pool`: pre-fault memory for rows moved in (see ReceiveMemory). */
+    receivePool = false,
   ) {
     this.slots = new Array<WorkerSlot | null>(info.workers).fill(null);
-    this.memory = new ReceiveMemory(info.maxMemory, () => this.heldBytes());
+    this.memory = receivePool ? new ReceiveMemory(info.maxMemory, () => this.heldBytes()) : null;
     this.peers = {
       rendezvous: this.rendezvous,
       // Known once the job is set up (peers only move data after that).
@@ -57,7 +59,7 @@ export class JobSession {
   async acceptPeer(ticket: string, channel: MessageChannel): Promise<void> {
     await channel.send({ type: 'welcome', ...this.info });
     this.workerChannels.push(channel);
-    channel.placeBodies(this.memory.placement);
+    if (this.memory) channel.placeBodies(this.memory.placement);
     this.rendezvous.arrive(ticket, channel);
   }
 
@@ -121,12 +123,13 @@ export class JobSession {
       {
         admit: (s, extra) => this.admit(s, extra),
         firstLoad: (bytes) => {
+          if (!this.memory) return;
           this.memory.firstLoad(bytes);
           this.log(
             `job ${this.id}: pre-faulting up to ${mb(this.memory.stats().budgetBytes)} for incoming moves`,
           );
         },
-        released: (fragments) => this.memory.released(fragments),
+        released: (fragments) => this.memory?.released(fragments),
       },
       this.peers,
     );
@@ -139,7 +142,7 @@ export class JobSession {
       this.slots[slot] = null;
       void worker.close();
     });
-    channel.placeBodies(this.memory.placement);
+    if (this.memory) channel.placeBodies(this.memory.placement);
     await channel.send({ type: 'welcome', ...this.info, host: this.hostOf(slot) });
     void worker.serve(channel);
     return null;
@@ -153,13 +156,14 @@ export class JobSession {
     this.control.destroy(reason);
     for (const c of this.workerChannels) c.destroy(reason);
     this.rendezvous.clear(reason);
-    const pool = this.memory.stats();
-    this.memory.close();
+    const pool = this.memory?.stats();
+    this.memory?.close();
     await Promise.allSettled(this.slots.map((s) => s?.close()));
     this.slots.fill(null);
-    this.log(
-      `job ${this.id} ended (${reason}); its exemplars are dropped; receive pool: ${mb(pool.faultedBytes)} pre-faulted, ${pool.hits} frames placed in it, ${pool.misses} in fresh memory`,
-    );
+    const poolLine = pool
+      ? `; receive pool: ${mb(pool.faultedBytes)} pre-faulted, ${pool.hits} frames placed in it, ${pool.misses} in fresh memory`
+      : '';
+    this.log(`job ${this.id} ended (${reason}); its exemplars are dropped${poolLine}`);
   }
 
   private beat(): void {
