@@ -18,6 +18,8 @@ interface ThreadState {
   kernel: PassKernel;
   store: ExemplarStore;
   faults: FaultInjector;
+  /** The next pass's accumulator, allocated while the thread is idle (see `accumulatorFor`). */
+  spare: Float64Array | null;
 }
 
 let state: ThreadState | undefined;
@@ -66,6 +68,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         kernel,
         store: new ExemplarStore(),
         faults: new FaultInjector(request.fault),
+        spare: null,
       };
       return { ok: true };
     }
@@ -113,7 +116,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
       } catch (error) {
         throw kernelFailure(error);
       }
-      const acc = new Float64Array(length);
+      const acc = accumulatorFor(s, length);
       const p = runPassLoop(
         s.store,
         s.kernel,
@@ -155,6 +158,23 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
       return withTransfers({ ids }, [ids.buffer as ArrayBuffer]);
     }
   }
+}
+
+/**
+ * A zeroed accumulator for this pass. Each one leaves with its reply (transferred), so the
+ * next is allocated as soon as the thread is idle: on this VM the first touch of fresh
+ * memory costs ~3.5 ms/MB (Opt's 200 KB accumulator: ~0.7 ms), which a pass then no
+ * longer waits for.
+ */
+function accumulatorFor(s: ThreadState, length: number): Float64Array {
+  const acc = s.spare?.length === length ? s.spare : new Float64Array(length);
+  s.spare = null;
+  setImmediate(() => {
+    if (state !== s || s.spare !== null) return;
+    s.spare = new Float64Array(length);
+    s.spare.fill(0); // every page written now: fresh pages may be mapped lazily
+  });
+  return acc;
 }
 
 function dimOf(store: ExemplarStore): number {
