@@ -5,7 +5,7 @@ import type { ExemplarTable } from '../../framework/datasets/index.ts';
 import { exemplarBytes } from '../../framework/exemplars/rows.ts';
 import { columnsFromTable, type DataParallelJob, SeededRandom, startJob } from '../../framework/index.ts';
 
-export const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
+export const OPT_KERNEL = new URL('../../apps/opt/model/simd-kernel.ts', import.meta.url).href;
 
 export interface OptJobSpec {
   readonly mode: 'adm' | 'plain';
