@@ -37,6 +37,8 @@ interface Sample {
   readonly midPass: boolean;
   readonly chunksIntoPass: number;
   readonly chunksPerPass: number;
+  /** Compute time per chunk the job aimed at (ms): shorter than the default for the smallest sets. */
+  readonly chunkMs: number;
   /** Exemplars and bytes the vacated worker (h1) held when the vacate was sent: what must move. */
   readonly heldExemplars: number;
   readonly heldBytes: number;
@@ -61,6 +63,19 @@ interface Sample {
   readonly lowerBounds: LowerBounds;
   /** migrationMs ÷ lowerBounds.memcpyWarmMs. */
   readonly ratioWarm: number | null;
+}
+
+/** Chunks each worker computes in a pass, at least: room for a vacate after a third of them. */
+const MIN_CHUNKS_PER_WORKER = 6;
+
+/**
+ * The job's default chunk time (0.5 ms), or less where a worker's half would otherwise take
+ * fewer than MIN_CHUNKS_PER_WORKER chunks: with the SIMD kernel, 0.6 MB is a pass of 0.5 ms,
+ * one chunk per worker, and no vacate could land in the middle of it.
+ */
+export function chunkMsFor(rowsPerWorker: number, soloRate: number): number {
+  const passMs = (rowsPerWorker / soloRate) * 1000;
+  return Math.min(0.5, passMs / MIN_CHUNKS_PER_WORKER);
 }
 
 export const redistribution: Benchmark = {
@@ -102,6 +117,7 @@ export const redistribution: Benchmark = {
             speeds: [1, 1],
             emulate: false,
             soloRate: calibration.soloRate,
+            chunkMs: chunkMsFor(count / 2, calibration.soloRate),
             // The only move must be the vacate's (and the move back): no rebalancing on measured speeds.
             rebalance: false,
           });
@@ -120,6 +136,7 @@ export const redistribution: Benchmark = {
               midPass: s.midPass,
               chunksIntoPass: s.chunksIntoPass,
               chunksPerPass: per.chunks,
+              chunkMs: chunkMsFor(count / 2, calibration.soloRate),
               heldExemplars: s.heldExemplars,
               heldBytes,
               halfOfSet: Math.abs(s.heldExemplars - count / 2) <= 0.5,
@@ -210,7 +227,7 @@ export const redistribution: Benchmark = {
       ),
     ];
     const md = [
-      `A 2-worker ADM job (Opt's kernel, ${DIM}-${HIDDEN}-10, equal speeds, unthrottled, **speed rebalancing off**) holding the whole training set of the size in the first column, **half on each worker**; h1 is vacated once the workers have completed a third of a pass's chunks (\`job.chunksDone()\`, so always mid-pass), and its half (the "moved" column, checked against what h1 held) goes to h0. The evacuation is the redistribution that applied the vacate's own sequence number. Obtrusiveness runs from the event's arrival until h1 holds no exemplar; migration cost until every worker computes again. Both split into the *wait* (event → redistribution start: both workers stopping at their next chunk and replying) and the *move* (start → computing again). One calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The lower bounds are measured in the same run on the same bytes: a warm \`memcpy\` into a pre-allocated buffer, a copy into fresh memory, and the bytes posted to another thread as one transferred ArrayBuffer. Medians of ${q ? 1 : '5 (3 at 400 MB)'} repetitions; the ratio is the median of the per-sample ratios.`,
+      `A 2-worker ADM job (Opt's kernel, ${DIM}-${HIDDEN}-10, equal speeds, unthrottled, **speed rebalancing off**) holding the whole training set of the size in the first column, **half on each worker**; h1 is vacated once the workers have completed a third of a pass's chunks (\`job.chunksDone()\`, so always mid-pass), and its half (the "moved" column, checked against what h1 held) goes to h0. Chunks aim at the job's default 0.5 ms of compute, or less where a worker's half would be fewer than ${MIN_CHUNKS_PER_WORKER} chunks (the *chunk* column), so the vacate can land in the middle of a pass. The evacuation is the redistribution that applied the vacate's own sequence number. Obtrusiveness runs from the event's arrival until h1 holds no exemplar; migration cost until every worker computes again. Both split into the *wait* (event → redistribution start: both workers stopping at their next chunk and replying) and the *move* (start → computing again). One calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The lower bounds are measured in the same run on the same bytes: a warm \`memcpy\` into a pre-allocated buffer, a copy into fresh memory, and the bytes posted to another thread as one transferred ArrayBuffer. Medians of ${q ? 1 : '5 (3 at 400 MB)'} repetitions; the ratio is the median of the per-sample ratios.`,
       '',
       'The paper\'s columns are **ADM-Opt on two HP 720s over 10 Mbit/s Ethernet** (1994), "data size" being the whole training set as here; MPVM process migration was 1.25 × raw TCP at 20.8 MB (' +
         `${PAPER_MPVM_20MB_S.toFixed(1)} s). They are a different network and era: they are beside ours for shape, not for speed.`,
@@ -219,6 +236,7 @@ export const redistribution: Benchmark = {
         [
           'training set (MB)',
           'moved (MB)',
+          'chunk (ms)',
           'mid-pass',
           'obtrusiveness (ms)',
           'migration (ms)',
@@ -234,6 +252,7 @@ export const redistribution: Benchmark = {
         rows.map((r) => [
           r.sizeMB,
           r.movedMB,
+          r.chunkMs,
           `${r.midPass}/${r.n}`,
           r.obtrusivenessMs,
           r.migrationMs,
@@ -336,6 +355,7 @@ export const redistribution: Benchmark = {
 
 interface Row {
   readonly sizeMB: number;
+  readonly chunkMs: number;
   readonly n: number;
   readonly midPass: number;
   readonly movedMB: number;
@@ -364,6 +384,7 @@ function summarise(sizeMB: number, s: readonly Sample[]): Row {
   const backBytes = medianOrNull(s.map((x) => x.backBytesMoved));
   return {
     sizeMB,
+    chunkMs: sig(median(s.map((x) => x.chunkMs)))!,
     n: s.length,
     midPass: s.filter((x) => x.midPass).length,
     movedMB: sig(median(s.map((x) => x.bytesMoved)) / 1e6, 3)!,

@@ -26,6 +26,8 @@ export interface OptJobSpec {
   readonly soloRate?: number;
   /** Cores the emulated hosts may use together (default: all); jobs compared must share it. */
   readonly emulationCores?: number;
+  /** Compute time per chunk (default: the job's, 0.5 ms). */
+  readonly chunkMs?: number;
   /** Rebalance on measured speeds without an event (default true; off where only events may move data). */
   readonly rebalance?: boolean;
 }
@@ -61,6 +63,7 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
     minGain: spec.minGain,
     soloRate: spec.soloRate,
     emulationCores: spec.emulationCores,
+    chunkMs: spec.chunkMs,
     rebalance: spec.rebalance,
     waitTimeoutMs: 30_000,
   });

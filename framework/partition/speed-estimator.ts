@@ -92,6 +92,8 @@ export class SpeedEstimator {
   private readonly sampleCounts: number[];
   /** Every sample taken, warm-up ones included. */
   private readonly seenCounts: number[];
+  /** Smoothed |sample − estimate| / estimate: how much one measurement of the worker scatters. */
+  private readonly scatter: number[];
   private readonly pendingCount: number[];
   private readonly pendingSeconds: number[];
   /** Σ seconds × load of the pending measurements: the full-speed-equivalent time. */
@@ -120,6 +122,7 @@ export class SpeedEstimator {
     this.estimates = new Array<number>(n).fill(Number.NaN);
     this.sampleCounts = new Array<number>(n).fill(0);
     this.seenCounts = new Array<number>(n).fill(0);
+    this.scatter = new Array<number>(n).fill(0);
     this.pendingCount = new Array<number>(n).fill(0);
     this.pendingSeconds = new Array<number>(n).fill(0);
     this.pendingLoadSeconds = new Array<number>(n).fill(0);
@@ -138,6 +141,7 @@ export class SpeedEstimator {
     this.estimates.push(Number.NaN);
     this.sampleCounts.push(0);
     this.seenCounts.push(0);
+    this.scatter.push(0);
     this.pendingCount.push(0);
     this.pendingSeconds.push(0);
     this.pendingLoadSeconds.push(0);
@@ -188,8 +192,22 @@ export class SpeedEstimator {
     const n = Math.max(1, seen - this.warmupSamples);
     this.sampleCounts[worker] = n;
     const a = Math.max(this.alpha, 1 / n);
+    if (n > 1) {
+      const deviation = Math.abs(sample - this.estimates[worker]) / this.estimates[worker];
+      this.scatter[worker] =
+        n === 2 ? deviation : (1 - this.alpha) * this.scatter[worker] + this.alpha * deviation;
+    }
     this.estimates[worker] = n === 1 ? sample : (1 - a) * this.estimates[worker] + a * sample;
     return true;
+  }
+
+  /**
+   * How far one measurement of `worker` typically strays from its estimate, relative (0 until
+   * two real samples): a speed difference smaller than this may be nothing but noise.
+   */
+  noise(worker: number): number {
+    this.checkWorker(worker);
+    return this.scatter[worker];
   }
 
   isMeasured(worker: number): boolean {

@@ -107,6 +107,9 @@ export class AdmJob implements DataParallelJob {
   }
 
   static async start(options: JobOptions): Promise<AdmJob> {
+    if (options.chunkMs !== undefined && !(Number.isFinite(options.chunkMs) && options.chunkMs > 0)) {
+      throw new RangeError(`chunkMs must be > 0, got ${options.chunkMs}`);
+    }
     if (options.train.ids.some((id, row) => id !== row)) {
       // Recovery reloads exemplars by id from `train`, so ids must be row numbers.
       throw new RangeError('AdmJob: train.ids must be 0, 1, 2, … (the row numbers)');
@@ -240,7 +243,11 @@ export class AdmJob implements DataParallelJob {
     let gain = false;
     try {
       const targets = partitionBySpeed(this.options.train.count, capacities, this.held);
-      const minGain = this.options.minGain ?? DEFAULT_MIN_GAIN;
+      // A gain within twice what one measurement strays is not evidence: on short passes
+      // (the SIMD kernel, two equal workers beside the coordinator) the measured speeds scatter
+      // by several percent, and data moved back and forth after them made passes slower.
+      const noise = Math.max(0, ...this.held.map((n, i) => (n > 0 ? this.estimator.noise(i) : 0)));
+      const minGain = Math.max(this.options.minGain ?? DEFAULT_MIN_GAIN, 2 * noise);
       gain = shouldRedistribute(this.held, targets, capacities, { minGain }).redistribute;
     } catch {
       gain = false;
@@ -601,7 +608,10 @@ export class AdmJob implements DataParallelJob {
   /** Rows per chunk for worker `i`: about a millisecond of its work, at its own speed. */
   private chunkRowsOf(i: number): number {
     const rate = emulatedRate(this.setup, i);
-    return chunkRowsFor(rate === null ? this.setup.soloRate : rate * this.emulatedLoads[i]);
+    return chunkRowsFor(
+      rate === null ? this.setup.soloRate : rate * this.emulatedLoads[i],
+      this.options.chunkMs,
+    );
   }
 
   faults(): readonly FaultRecord[] {

@@ -46,6 +46,19 @@ describe('SpeedEstimator', () => {
     expect(e.speeds()[0]).toBeCloseTo(2000, 6);
   });
 
+  it('tracks how far one measurement strays: 0 for steady samples, about their scatter otherwise', () => {
+    const steady = new SpeedEstimator([1]);
+    const noisy = new SpeedEstimator([1]);
+    for (let k = 0; k < 20; k++) {
+      steady.record(0, pass(1000, 100));
+      noisy.record(0, pass(k % 2 === 0 ? 1100 : 900, 100)); // ±10 %
+    }
+    expect(steady.noise(0)).toBe(0);
+    expect(noisy.noise(0)).toBeGreaterThan(0.05);
+    expect(noisy.noise(0)).toBeLessThan(0.2);
+    expect(new SpeedEstimator([1]).noise(0)).toBe(0);
+  });
+
   it('rejects a bad warm-up count', () => {
     expect(() => new SpeedEstimator([1], { warmupSamples: -1 })).toThrow(/warmupSamples/);
   });

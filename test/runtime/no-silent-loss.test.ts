@@ -250,6 +250,9 @@ describe('starting (items 12, 20)', () => {
     await expect(AdmJob.start(jobOptions(data, [1, 1], { emulationCores: 0 }))).rejects.toThrow(
       /emulationCores must be > 0, got 0/,
     );
+    await expect(AdmJob.start(jobOptions(data, [1, 1], { chunkMs: -1 }))).rejects.toThrow(
+      /chunkMs must be > 0, got -1/,
+    );
     expect(threads()).toBe(before);
   });
 
