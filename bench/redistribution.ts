@@ -125,7 +125,15 @@ export const redistribution: Benchmark = {
             await j.job.pass(j.weights); // warm-up
             const per = await chunksPerPass(j);
             // A third of the way into the pass, counted in chunks: always mid-pass, whatever the speed.
-            const s = await vacateAndReturn(j, 'h1', Math.max(1, Math.floor(per.chunks / 3)));
+            // Passes shorter than a millisecond poll: the coordinator spins on the chunk counter.
+            const wait = chunkMsFor(count / 2, calibration.soloRate) < 0.5 ? 'spin' : 'sleep';
+            const s = await vacateAndReturn(
+              j,
+              'h1',
+              Math.max(1, Math.floor(per.chunks / 3)),
+              wait,
+              per.chunks,
+            );
             if (s === null) throw new Error('h1 held no data to vacate');
             const r = s.evacuation.record;
             const lowerBounds = await probe.measure(r.bytesMoved, q ? 2 : 5);
@@ -227,7 +235,7 @@ export const redistribution: Benchmark = {
       ),
     ];
     const md = [
-      `A 2-worker ADM job (Opt's kernel, ${DIM}-${HIDDEN}-10, equal speeds, unthrottled, **speed rebalancing off**) holding the whole training set of the size in the first column, **half on each worker**; h1 is vacated once the workers have completed a third of a pass's chunks (\`job.chunksDone()\`, so always mid-pass), and its half (the "moved" column, checked against what h1 held) goes to h0. Chunks aim at the job's default 0.5 ms of compute, or less where a worker's half would be fewer than ${MIN_CHUNKS_PER_WORKER} chunks (the *chunk* column), so the vacate can land in the middle of a pass. The evacuation is the redistribution that applied the vacate's own sequence number. Obtrusiveness runs from the event's arrival until h1 holds no exemplar; migration cost until every worker computes again. Both split into the *wait* (event → redistribution start: both workers stopping at their next chunk and replying) and the *move* (start → computing again). One calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The lower bounds are measured in the same run on the same bytes: a warm \`memcpy\` into a pre-allocated buffer, a copy into fresh memory, and the bytes posted to another thread as one transferred ArrayBuffer. Medians of ${q ? 1 : '5 (3 at 400 MB)'} repetitions; the ratio is the median of the per-sample ratios.`,
+      `A 2-worker ADM job (Opt's kernel, ${DIM}-${HIDDEN}-10, equal speeds, unthrottled, **speed rebalancing off**) holding the whole training set of the size in the first column, **half on each worker**; h1 is vacated once the workers have completed a third of a pass's chunks (\`job.chunksDone()\`, so always mid-pass), and its half (the "moved" column, checked against what h1 held) goes to h0. Chunks aim at the job's default 0.5 ms of compute, or less where a worker's half would be fewer than ${MIN_CHUNKS_PER_WORKER} chunks (the *chunk* column), so the vacate can land in the middle of a pass; there the coordinator spins on the chunk counter instead of polling it every millisecond (such a pass is shorter than a poll). The evacuation is the redistribution that applied the vacate's own sequence number. Obtrusiveness runs from the event's arrival until h1 holds no exemplar; migration cost until every worker computes again. Both split into the *wait* (event → redistribution start: both workers stopping at their next chunk and replying) and the *move* (start → computing again). One calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The lower bounds are measured in the same run on the same bytes: a warm \`memcpy\` into a pre-allocated buffer, a copy into fresh memory, and the bytes posted to another thread as one transferred ArrayBuffer. Medians of ${q ? 1 : '5 (3 at 400 MB)'} repetitions; the ratio is the median of the per-sample ratios.`,
       '',
       'The paper\'s columns are **ADM-Opt on two HP 720s over 10 Mbit/s Ethernet** (1994), "data size" being the whole training set as here; MPVM process migration was 1.25 × raw TCP at 20.8 MB (' +
         `${PAPER_MPVM_20MB_S.toFixed(1)} s). They are a different network and era: they are beside ours for shape, not for speed.`,

@@ -88,7 +88,13 @@ export const scale: Benchmark = {
         try {
           await j.job.pass(j.weights); // warm-up
           const per = await chunksPerPass(j);
-          const s = await vacateAndReturn(j, 'h0', Math.max(1, Math.floor(per.chunks / 3)));
+          const s = await vacateAndReturn(
+            j,
+            'h0',
+            Math.max(1, Math.floor(per.chunks / 3)),
+            'sleep',
+            per.chunks,
+          );
           if (s === null) {
             // h0 lost its data before the vacate: only a worker fault does that (e.g. a thread
             // taken as hung on an overloaded machine). Recorded, not measured.
