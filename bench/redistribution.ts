@@ -37,8 +37,11 @@ interface Sample {
   readonly midPass: boolean;
   readonly chunksIntoPass: number;
   readonly chunksPerPass: number;
-  /** Compute time per chunk the job aimed at (ms): shorter than the default for the smallest sets. */
-  readonly chunkMs: number;
+  /**
+   * Each worker's emulated rate (exemplars/s), or null: unthrottled. Sets whose pass would be
+   * shorter than MIN_PASS_MS run on hosts slowed to make it that long.
+   */
+  readonly emulatedRate: number | null;
   /** Exemplars and bytes the vacated worker (h1) held when the vacate was sent: what must move. */
   readonly heldExemplars: number;
   readonly heldBytes: number;
@@ -65,17 +68,23 @@ interface Sample {
   readonly ratioWarm: number | null;
 }
 
-/** Chunks each worker computes in a pass, at least: room for a vacate after a third of them. */
-const MIN_CHUNKS_PER_WORKER = 6;
+/** The shortest pass the coordinator can reliably send an event in the middle of, here. */
+const MIN_PASS_MS = 10;
 
 /**
- * The job's default chunk time (0.5 ms), or less where a worker's half would otherwise take
- * fewer than MIN_CHUNKS_PER_WORKER chunks: with the SIMD kernel, 0.6 MB is a pass of 0.5 ms,
- * one chunk per worker, and no vacate could land in the middle of it.
+ * Emulated hosts for the sets whose unthrottled pass is shorter than MIN_PASS_MS (with the
+ * SIMD kernel 0.6 MB is a pass of 0.5 ms, 4.2 MB of 4 ms): both workers then run at the rate
+ * that makes a pass last MIN_PASS_MS, sleeping between chunks, so the coordinator (sharing 2
+ * cores with them) is awake to send the vacate mid-pass. Null: unthrottled.
  */
-export function chunkMsFor(rowsPerWorker: number, soloRate: number): number {
-  const passMs = (rowsPerWorker / soloRate) * 1000;
-  return Math.min(0.5, passMs / MIN_CHUNKS_PER_WORKER);
+export function slowedHosts(
+  rowsPerWorker: number,
+  soloRate: number,
+): { emulationCores: number; rate: number } | null {
+  if ((rowsPerWorker / soloRate) * 1000 >= MIN_PASS_MS) return null;
+  const rate = rowsPerWorker / (MIN_PASS_MS / 1000);
+  // unitRate with speeds [1, 1]: 0.8 × cores × solo / 2 (below the one-core bound here).
+  return { emulationCores: (2 * rate) / (0.8 * soloRate), rate };
 }
 
 export const redistribution: Benchmark = {
@@ -108,6 +117,7 @@ export const redistribution: Benchmark = {
         });
         // A fresh job per repetition: once data has moved back, the split follows the speeds the
         // job measured (noise on a shared machine), no longer half and half as the paper's sizes mean.
+        const slowed = slowedHosts(count / 2, calibration.soloRate);
         for (let rep = 0; rep < repsFor(mb); rep++) {
           const j = await startOptJob({
             mode: 'adm',
@@ -115,9 +125,9 @@ export const redistribution: Benchmark = {
             classes: 10,
             hidden: HIDDEN,
             speeds: [1, 1],
-            emulate: false,
+            emulate: slowed !== null,
+            emulationCores: slowed?.emulationCores,
             soloRate: calibration.soloRate,
-            chunkMs: chunkMsFor(count / 2, calibration.soloRate),
             // The only move must be the vacate's (and the move back): no rebalancing on measured speeds.
             rebalance: false,
           });
@@ -125,8 +135,9 @@ export const redistribution: Benchmark = {
             await j.job.pass(j.weights); // warm-up
             const per = await chunksPerPass(j);
             // A third of the way into the pass, counted in chunks: always mid-pass, whatever the speed.
-            // Passes shorter than a millisecond poll: the coordinator spins on the chunk counter.
-            const wait = chunkMsFor(count / 2, calibration.soloRate) < 0.5 ? 'spin' : 'sleep';
+            // On slowed hosts the coordinator watches the chunk counter without yielding (the
+            // workers sleep between chunks, so it is awake): a millisecond poll is a tenth of a pass.
+            const wait = slowed ? 'spin' : 'sleep';
             const s = await vacateAndReturn(
               j,
               'h1',
@@ -144,7 +155,7 @@ export const redistribution: Benchmark = {
               midPass: s.midPass,
               chunksIntoPass: s.chunksIntoPass,
               chunksPerPass: per.chunks,
-              chunkMs: chunkMsFor(count / 2, calibration.soloRate),
+              emulatedRate: slowed?.rate ?? null,
               heldExemplars: s.heldExemplars,
               heldBytes,
               halfOfSet: Math.abs(s.heldExemplars - count / 2) <= 0.5,
@@ -235,7 +246,7 @@ export const redistribution: Benchmark = {
       ),
     ];
     const md = [
-      `A 2-worker ADM job (Opt's kernel, ${DIM}-${HIDDEN}-10, equal speeds, unthrottled, **speed rebalancing off**) holding the whole training set of the size in the first column, **half on each worker**; h1 is vacated once the workers have completed a third of a pass's chunks (\`job.chunksDone()\`, so always mid-pass), and its half (the "moved" column, checked against what h1 held) goes to h0. Chunks aim at the job's default 0.5 ms of compute, or less where a worker's half would be fewer than ${MIN_CHUNKS_PER_WORKER} chunks (the *chunk* column), so the vacate can land in the middle of a pass; there the coordinator spins on the chunk counter instead of polling it every millisecond (such a pass is shorter than a poll). The evacuation is the redistribution that applied the vacate's own sequence number. Obtrusiveness runs from the event's arrival until h1 holds no exemplar; migration cost until every worker computes again. Both split into the *wait* (event → redistribution start: both workers stopping at their next chunk and replying) and the *move* (start → computing again). One calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The lower bounds are measured in the same run on the same bytes: a warm \`memcpy\` into a pre-allocated buffer, a copy into fresh memory, and the bytes posted to another thread as one transferred ArrayBuffer. Medians of ${q ? 1 : '5 (3 at 400 MB)'} repetitions; the ratio is the median of the per-sample ratios.`,
+      `A 2-worker ADM job (Opt's SIMD kernel, ${DIM}-${HIDDEN}-10, equal speeds, **speed rebalancing off**) holding the whole training set of the size in the first column, **half on each worker**; h1 is vacated once the workers have completed a third of a pass's chunks (\`job.chunksDone()\`, so always mid-pass), and its half (the "moved" column, checked against what h1 held) goes to h0. Where an unthrottled pass would be shorter than ${MIN_PASS_MS} ms (the SIMD kernel makes 0.6 MB a pass of 0.5 ms), both workers emulate hosts slowed so that a pass lasts ${MIN_PASS_MS} ms (the *host rate* column): a coordinator sharing 2 cores with 2 busy workers could not send an event in the middle of a shorter one; it then watches the chunk counter without yielding. The evacuation is the redistribution that applied the vacate's own sequence number. Obtrusiveness runs from the event's arrival until h1 holds no exemplar; migration cost until every worker computes again. Both split into the *wait* (event → redistribution start: both workers stopping at their next chunk and replying) and the *move* (start → computing again). One calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The lower bounds are measured in the same run on the same bytes: a warm \`memcpy\` into a pre-allocated buffer, a copy into fresh memory, and the bytes posted to another thread as one transferred ArrayBuffer. Medians of ${q ? 1 : '5 (3 at 400 MB)'} repetitions; the ratio is the median of the per-sample ratios.`,
       '',
       'The paper\'s columns are **ADM-Opt on two HP 720s over 10 Mbit/s Ethernet** (1994), "data size" being the whole training set as here; MPVM process migration was 1.25 × raw TCP at 20.8 MB (' +
         `${PAPER_MPVM_20MB_S.toFixed(1)} s). They are a different network and era: they are beside ours for shape, not for speed.`,
@@ -244,7 +255,7 @@ export const redistribution: Benchmark = {
         [
           'training set (MB)',
           'moved (MB)',
-          'chunk (ms)',
+          'host rate (ex/s)',
           'mid-pass',
           'obtrusiveness (ms)',
           'migration (ms)',
@@ -260,7 +271,7 @@ export const redistribution: Benchmark = {
         rows.map((r) => [
           r.sizeMB,
           r.movedMB,
-          r.chunkMs,
+          r.emulatedRate ?? 'unthrottled',
           `${r.midPass}/${r.n}`,
           r.obtrusivenessMs,
           r.migrationMs,
@@ -363,7 +374,7 @@ export const redistribution: Benchmark = {
 
 interface Row {
   readonly sizeMB: number;
-  readonly chunkMs: number;
+  readonly emulatedRate: number | null;
   readonly n: number;
   readonly midPass: number;
   readonly movedMB: number;
@@ -392,7 +403,7 @@ function summarise(sizeMB: number, s: readonly Sample[]): Row {
   const backBytes = medianOrNull(s.map((x) => x.backBytesMoved));
   return {
     sizeMB,
-    chunkMs: sig(median(s.map((x) => x.chunkMs)))!,
+    emulatedRate: s[0]?.emulatedRate == null ? null : sig(s[0].emulatedRate),
     n: s.length,
     midPass: s.filter((x) => x.midPass).length,
     movedMB: sig(median(s.map((x) => x.bytesMoved)) / 1e6, 3)!,
