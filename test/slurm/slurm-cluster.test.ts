@@ -103,15 +103,28 @@ async function until<T>(
   }
 }
 
+/** When each job was first seen held after a requeue (see `startingNow`). */
+const heldSince = new Map<string, number>();
 /**
- * The job's state, with a requeued job's ~2-minute hold (BeginTime) lifted: an update made
- * while Slurm was still finishing the requeue was seen not to take under load, so it is
- * repeated on every look until the job runs.
+ * How long a requeued job stays held before the test lifts the hold: lifted at once, it was
+ * started 0.2 s after its last run's batch step ended and Slurm killed it ("non-startable
+ * batch job: Job credential revoked", exit 1); started 1 s after, it ran.
+ */
+const HOLD_MS = 3000;
+
+/**
+ * The job's state, with a requeued job's ~2-minute hold (BeginTime) lifted after HOLD_MS: an
+ * update made while Slurm was still finishing the requeue was seen not to take under load, so
+ * it is repeated on every look until the job runs.
  */
 function startingNow(id: string): Record<string, string> {
   const j = job(id);
   if (j.JobState === 'PENDING' && j.Reason === 'BeginTime') {
-    sh('scontrol', ['update', `jobid=${id}`, 'starttime=now']);
+    const since = heldSince.get(id) ?? performance.now();
+    heldSince.set(id, since);
+    if (performance.now() - since >= HOLD_MS) sh('scontrol', ['update', `jobid=${id}`, 'starttime=now']);
+  } else {
+    heldSince.delete(id);
   }
   return j;
 }
