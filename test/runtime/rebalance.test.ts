@@ -52,9 +52,13 @@ describe('rebalancing on measured speed alone', () => {
       expectSameSums(await job.pass(new Float64Array(1)), reference);
       const [evacuation] = job.redistributions();
       // A full re-partition by the measured speeds would also take most of h1's rows to h2.
+      // Where h0's rows go depends on the speeds measured (on a loaded machine h2 may measure
+      // slow too); that nobody else gives any up does not.
       expect(evacuation.exemplarsMoved).toBe(before[0]);
-      expect(evacuation.transfers).toBe(1);
-      expect([...job.counts()]).toEqual([0, before[1], before[2] + before[0]]);
+      const after = [...job.counts()];
+      expect(after[0]).toBe(0);
+      expect(after[1]).toBeGreaterThanOrEqual(before[1]);
+      expect(after[2]).toBeGreaterThanOrEqual(before[2]);
       expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
     } finally {
       await job.close();
