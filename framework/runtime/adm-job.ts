@@ -30,6 +30,8 @@ export type { DataParallelJob, JobOptions };
 
 /** Passes in a row whose measured speeds must call for a rebalance before data moves for speed alone. */
 const REBALANCE_STREAK = 3;
+/** The most measurement noise can raise the gain a speed-alone rebalance needs. */
+const NOISY_GAIN_CAP = 0.3;
 
 /**
  * An ADM job: workers as threads, passes run by the pass machine (with its migration
@@ -245,9 +247,11 @@ export class AdmJob implements DataParallelJob {
       const targets = partitionBySpeed(this.options.train.count, capacities, this.held);
       // A gain within twice what one measurement strays is not evidence: on short passes
       // (the SIMD kernel, two equal workers beside the coordinator) the measured speeds scatter
-      // by several percent, and data moved back and forth after them made passes slower.
+      // by several percent, and data moved back and forth after them made passes slower. A
+      // gain of NOISY_GAIN_CAP or more is acted on however noisy the machine (a host really
+      // four times slower must still lose data on a busy machine).
       const noise = Math.max(0, ...this.held.map((n, i) => (n > 0 ? this.estimator.noise(i) : 0)));
-      const minGain = Math.max(this.options.minGain ?? DEFAULT_MIN_GAIN, 2 * noise);
+      const minGain = Math.max(this.options.minGain ?? DEFAULT_MIN_GAIN, Math.min(NOISY_GAIN_CAP, 2 * noise));
       gain = shouldRedistribute(this.held, targets, capacities, { minGain }).redistribute;
     } catch {
       gain = false;
