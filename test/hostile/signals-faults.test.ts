@@ -138,7 +138,12 @@ describe('signals at every phase of admove opt', { timeout: 150_000 }, () => {
     const ckpt = join(dir, 'twice.ckpt');
     const args = ['opt', ...long(500), '--report', report, '--checkpoint', ckpt, '--checkpoint-every', '1'];
     const r = await signalWhen(args, (out) => /iter +2 /.test(out), ['SIGINT', 'SIGINT']);
-    expect(r.code).toBe(130);
+    // Exit 130, or death by the second SIGINT when it lands after admove has let its handlers
+    // go on the way out (the first one had already stopped the run): a shell reports 130 for both.
+    expect(
+      r.code === 130 || (r.code === null && r.signal === 'SIGINT'),
+      `code ${r.code} signal ${r.signal}`,
+    ).toBe(true);
     expectNoStack(r);
     interruptedReportIfAny(report);
     JSON.parse(readFileSync(ckpt, 'utf8')); // whole, whatever iteration it reached
