@@ -6,6 +6,7 @@
  */
 import { lineChart } from '../apps/plot/chart/index.ts';
 import { syntheticDataset } from '../framework/datasets/index.ts';
+import { unitRate } from '../framework/runtime/calibration.ts';
 import { boundCheck, conditionCheck } from './lib/checks.ts';
 import type { Benchmark } from './lib/context.ts';
 import { LowerBoundProbe, type LowerBounds } from './lib/lower-bounds.ts';
@@ -82,9 +83,11 @@ export function slowedHosts(
   soloRate: number,
 ): { emulationCores: number; rate: number } | null {
   if ((rowsPerWorker / soloRate) * 1000 >= MIN_PASS_MS) return null;
-  const rate = rowsPerWorker / (MIN_PASS_MS / 1000);
-  // unitRate with speeds [1, 1]: 0.8 × cores × solo / 2 (below the one-core bound here).
-  return { emulationCores: (2 * rate) / (0.8 * soloRate), rate };
+  const wanted = rowsPerWorker / (MIN_PASS_MS / 1000);
+  // unitRate with speeds [1, 1] is headroom × cores × solo / 2 below the one-core bound, so
+  // cores in proportion to the rate wanted; the rate recorded is the one the job will use.
+  const emulationCores = (2 * wanted) / (0.8 * soloRate);
+  return { emulationCores, rate: unitRate(soloRate, [1, 1], emulationCores) };
 }
 
 export const redistribution: Benchmark = {

@@ -88,8 +88,6 @@ export class SpeedEstimator {
   private readonly loads: number[];
   /** Base speed in exemplars/s, NaN until the first sample. */
   private readonly estimates: number[];
-  /** Samples that went into the estimate (a warm-up sample counts as one until replaced). */
-  private readonly sampleCounts: number[];
   /** Every sample taken, warm-up ones included. */
   private readonly seenCounts: number[];
   /** Smoothed |sample − estimate| / estimate: how much one measurement of the worker scatters. */
@@ -120,7 +118,6 @@ export class SpeedEstimator {
     this.declared = [...declaredRatings];
     this.loads = new Array<number>(n).fill(1);
     this.estimates = new Array<number>(n).fill(Number.NaN);
-    this.sampleCounts = new Array<number>(n).fill(0);
     this.seenCounts = new Array<number>(n).fill(0);
     this.scatter = new Array<number>(n).fill(0);
     this.pendingCount = new Array<number>(n).fill(0);
@@ -139,7 +136,6 @@ export class SpeedEstimator {
     this.declared.push(declaredRating);
     this.loads.push(1);
     this.estimates.push(Number.NaN);
-    this.sampleCounts.push(0);
     this.seenCounts.push(0);
     this.scatter.push(0);
     this.pendingCount.push(0);
@@ -190,7 +186,6 @@ export class SpeedEstimator {
     const seen = ++this.seenCounts[worker];
     // Until the warm-up is over each sample stands alone; then the n-th real one is averaged in.
     const n = Math.max(1, seen - this.warmupSamples);
-    this.sampleCounts[worker] = n;
     const a = Math.max(this.alpha, 1 / n);
     if (n > 1) {
       const deviation = Math.abs(sample - this.estimates[worker]) / this.estimates[worker];
@@ -212,7 +207,7 @@ export class SpeedEstimator {
 
   isMeasured(worker: number): boolean {
     this.checkWorker(worker);
-    return this.sampleCounts[worker] > 0;
+    return this.seenCounts[worker] > 0;
   }
 
   /**
@@ -224,12 +219,12 @@ export class SpeedEstimator {
     let measuredSum = 0;
     let declaredSum = 0;
     for (let i = 0; i < this.size; i++) {
-      if (this.sampleCounts[i] === 0) continue;
+      if (this.seenCounts[i] === 0) continue;
       measuredSum += this.estimates[i];
       declaredSum += this.declared[i];
     }
     const scale = declaredSum === 0 ? 1 : measuredSum / declaredSum;
-    return this.declared.map((d, i) => (this.sampleCounts[i] > 0 ? this.estimates[i] : d * scale));
+    return this.declared.map((d, i) => (this.seenCounts[i] > 0 ? this.estimates[i] : d * scale));
   }
 
   /**
@@ -252,9 +247,14 @@ export class SpeedEstimator {
       declared: this.declared[i],
       speed,
       load: this.loads[i],
-      measured: this.sampleCounts[i] > 0,
-      samples: this.sampleCounts[i],
+      measured: this.seenCounts[i] > 0,
+      samples: this.samplesIn(i),
     }));
+  }
+
+  /** Samples that went into worker i's estimate (a warm-up sample counts as one until replaced). */
+  private samplesIn(i: number): number {
+    return this.seenCounts[i] === 0 ? 0 : Math.max(1, this.seenCounts[i] - this.warmupSamples);
   }
 
   private checkWorker(worker: number): void {
