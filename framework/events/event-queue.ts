@@ -200,6 +200,18 @@ export class EventQueue {
     return this.waiting.get(host)?.availability?.event.type === 'available';
   }
 
+  /** Some event waits, and every one waiting is a vacate without a deadline. */
+  onlyVacatesPending(): boolean {
+    if (this.pendingCount === 0) return false;
+    for (const slots of this.waiting.values()) {
+      const e = slots.availability?.event;
+      if (slots.load !== undefined || (e !== undefined && (e.type !== 'vacate' || e.deadlineMs !== undefined))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Events waiting for a drain; at most `2 × hosts.length` whatever was received. */
   get pendingSize(): number {
     return this.pendingCount;

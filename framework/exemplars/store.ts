@@ -11,6 +11,12 @@ import { copyRows, viewRows } from './rows.ts';
 export class ExemplarStore {
   private batches: { cols: ExemplarColumns }[] = [];
   private total = 0;
+  private features = 0;
+
+  /** Features per exemplar, as of the last rows added: kept when the store empties (a pass's accumulator depends on it). */
+  get dim(): number {
+    return this.features;
+  }
 
   get count(): number {
     return this.total;
@@ -27,6 +33,7 @@ export class ExemplarStore {
 
   add(cols: ExemplarColumns): void {
     if (cols.count === 0) return;
+    this.features = cols.dim;
     this.batches.push({ cols });
     this.total += cols.count;
   }

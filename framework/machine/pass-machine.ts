@@ -54,6 +54,8 @@ function addInto(acc: Float64Array | null, part: Float64Array): Float64Array {
  *
  * - `computing.running`: every worker with data counts its exemplars.
  * - `computing.migrationPending`: an event arrived; workers stop at their next chunk.
+ * - `computing.handingOff`: a vacate arrived and the vacated workers can hand their rows
+ *   straight to the others while everyone computes (threads): nobody stops.
  * - `redistributing`: global — queued events are applied, the partition is recomputed
  *   from scratch, data moves; then computing resumes where the pass stopped.
  * - `waitingForHost`: every host is vacated; wait for one to become available.
@@ -80,6 +82,10 @@ export const passMachine = setup({
     recover: fromPromise<void, void>(async () => {
       throw new Error('recover is supplied by the runtime');
     }),
+    /** Hand the vacated workers' rows to the others mid-pass; never rejects (faults surface in the slice). */
+    handOff: fromPromise<void, void>(async () => {
+      throw new Error('handOff is supplied by the runtime');
+    }),
   },
   guards: {
     eventsPending: () => false,
@@ -89,6 +95,8 @@ export const passMachine = setup({
     workerFault: () => false,
     /** Every host is vacated (or lost): there is nowhere to compute. */
     noHostAvailable: () => false,
+    /** The pending events can be applied by a hand-off while computing (see `handingOff`). */
+    handOffPossible: () => false,
   },
   actions: {
     requestStop: () => {},
@@ -147,8 +155,27 @@ export const passMachine = setup({
         ],
       },
       states: {
-        running: { on: { 'scheduler.event': { target: 'migrationPending', actions: 'requestStop' } } },
+        running: {
+          on: {
+            'scheduler.event': [
+              { guard: 'handOffPossible', target: 'handingOff' },
+              { target: 'migrationPending', actions: 'requestStop' },
+            ],
+          },
+        },
         migrationPending: {},
+        // The slice goes on meanwhile; its end waits for the hand-off, whose rows it counts.
+        // Events that came in during it are looked at once it is done.
+        handingOff: {
+          invoke: {
+            src: 'handOff',
+            onDone: [
+              { guard: 'handOffPossible', target: 'handingOff', reenter: true },
+              { guard: 'eventsPending', target: 'migrationPending', actions: 'requestStop' },
+              { target: 'running' },
+            ],
+          },
+        },
       },
     },
     redistributing: {

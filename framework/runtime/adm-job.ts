@@ -10,13 +10,14 @@ import { evacuationTargets } from '../partition/evacuation.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { DEFAULT_MIN_GAIN, planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
-import type { WorkerCapacity } from '../partition/types.ts';
+import type { Transfer, WorkerCapacity } from '../partition/types.ts';
 import { chunkRowsFor } from './calibration.ts';
 import { deadlinesOf, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
 import { type FaultRecord, faultsIn, firstError, isWorkerFault } from './faults.ts';
 import type { DataParallelJob, JobOptions } from './job-types.ts';
 import { KernelFailures } from './kernel-failures.ts';
 import type { PassReply } from './messages.ts';
+import { canHandOff, handOffAll } from './hand-off.ts';
 import { moveData } from './move-data.ts';
 import { assignMissing, attributeReloads, checkCoverage, idCensus } from './recovery.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
@@ -76,6 +77,14 @@ export class AdmJob implements DataParallelJob {
   private readonly emulatedLoads: number[];
   /** The job's hosts: those it started with, then any that joined (`addHost`). */
   private readonly hostList: HostSpec[];
+  /** The plan `handOffPossible` made, which the `handOff` actor then carries out. */
+  private handOffPlan: Transfer[] | null = null;
+  /** Hand-offs in flight: the computing slice ends only once they are settled. */
+  private readonly handOffs = new Set<Promise<unknown>>();
+  /** Rows handed over in this slice to a worker whose share was done: not yet counted. */
+  private uncounted = 0;
+  /** A hand-off failed in this slice: recovery must run, whatever the passes replied. */
+  private handOffFailure: unknown = null;
 
   private constructor(
     private readonly options: JobOptions,
@@ -289,9 +298,11 @@ export class AdmJob implements DataParallelJob {
         ),
         redistribute: fromRuntime(() => this.redistribute()),
         recover: fromRuntime(() => this.recover()),
+        handOff: fromRuntime(() => this.handOff()),
       },
       guards: {
         eventsPending: () => this.mayRedistribute(),
+        handOffPossible: () => this.planHandOff(),
         rebalanceDue: () => this.rebalanceWanted(),
         noHostAvailable: () => this.available.every((a) => !a),
         workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),
@@ -342,6 +353,8 @@ export class AdmJob implements DataParallelJob {
     this.awaitingResume = [];
     const active = this.setup.links.filter((_, i) => this.held[i] > 0 && !this.lost[i]);
     for (const a of this.workerActors) a.send({ type: 'compute' });
+    this.uncounted = 0;
+    this.handOffFailure = null;
     const settled = await Promise.allSettled(
       active.map((w) =>
         w.pass(params, fresh, this.chunkRowsOf(w.index), true).catch((error: unknown) => {
@@ -351,11 +364,15 @@ export class AdmJob implements DataParallelJob {
         }),
       ),
     );
+    // Hand-offs made during this slice carry rows it must count (or recover): wait for all.
+    while (this.handOffs.size > 0) await Promise.allSettled([...this.handOffs]);
     const faults = faultsIn(settled);
+    if (faults.length === 0 && this.handOffFailure !== null) throw this.handOffFailure;
     if (faults.length > 0) {
       this.kernelFailures.record(faults);
       throw faults[0];
     }
+    if (this.held.reduce((a, b) => a + b, 0) !== this.options.train.count) await this.reconcile();
     const replies = settled.map((r) => (r as PromiseFulfilledResult<PassReply>).value);
     let acc: Float64Array | null = null;
     let complete = true;
@@ -367,15 +384,89 @@ export class AdmJob implements DataParallelJob {
       if (acc === null) acc = r.acc;
       else for (let j = 0; j < acc.length; j++) acc[j] += r.acc[j];
     });
+    // Rows a worker took in after its share was done are counted by another slice.
+    if (this.uncounted > 0) complete = false;
     for (const a of this.workerActors) a.send({ type: 'sliceDone' });
     if (complete) this.measureGain();
     return { acc: acc ?? new Float64Array(0), complete };
   }
 
-  private async redistribute(): Promise<RedistributeResult> {
-    for (const a of this.workerActors) a.send({ type: 'redistribute' });
+  /**
+   * Whether the pending events can be applied while the workers compute: only vacates (no
+   * deadline: a drain against one may need reloads), and every vacated worker able to hand
+   * its rows straight to its receivers (threads). The plan is made here, for `handOff`.
+   */
+  private planHandOff(): boolean {
+    this.handOffPlan = null;
+    if (this.options.handOffWhileComputing === false || !this.queue.onlyVacatesPending()) return false;
+    if (this.handOffFailure !== null) return false;
+    const receiving = this.available.map(
+      (a, i) => a && !this.lost[i] && !this.queue.vacatePending(this.hostList[i].name),
+    );
+    if (!receiving.some(Boolean)) return false;
+    let targets: number[];
+    try {
+      targets = evacuationTargets(this.capped(this.estimator.capacities(receiving)), this.held);
+    } catch {
+      return false; // nowhere to go: the usual path says so
+    }
+    const transfers = planTransfers(this.held, targets).sort((a, b) => b.count - a.count);
+    if (!canHandOff(this.setup.links, transfers)) return false;
+    this.handOffPlan = transfers;
+    return true;
+  }
+
+  /** The `handOff` actor: never rejects; a failure is kept for the slice, which then recovers. */
+  private handOff(): Promise<void> {
+    const work = this.runHandOff().catch((error: unknown) => {
+      this.handOffFailure ??= error;
+      // The slice will recover and start the pass over: no point computing the rest of it.
+      for (const l of this.setup.links) l.stop();
+    });
+    this.handOffs.add(work);
+    return work.finally(() => this.handOffs.delete(work));
+  }
+
+  private async runHandOff(): Promise<void> {
+    const transfers = this.handOffPlan ?? [];
+    this.handOffPlan = null;
     const startedAt = this.options.clock();
-    const drain = this.queue.drain(startedAt);
+    const drain = this.applyEvents(startedAt);
+    if (transfers.length === 0) return;
+    const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
+    for (const t of transfers) this.workerActors[t.from].send({ type: 'redistribute' });
+    const outcome = await handOffAll(this.setup.links, transfers, this.options.clock);
+    if (outcome === null) throw new Error('the workers cannot hand rows to each other');
+    outcome.held.forEach((n, i) => {
+      if (n < 0) return;
+      this.held[i] = n;
+      this.workerActors[i].send({ type: 'holding', count: n });
+    });
+    this.uncounted += outcome.uncounted;
+    const end = this.options.clock();
+    this.nextRedistributionAt = end + Math.max(this.options.minIntervalMs ?? 100, 4 * (end - startedAt));
+    const record: RedistributionRecord = {
+      index: this.records.length,
+      events: drain.applied.map((r) => r.seq),
+      triggeredAt,
+      startedAt,
+      obtrusivenessMs: outcome.handedAt - triggeredAt,
+      migrationMs: outcome.takenAt - triggeredAt,
+      exemplarsMoved: transfers.reduce((a, t) => a + t.count, 0),
+      bytesMoved: outcome.bytes,
+      transfers: transfers.length,
+      countsAfter: [...this.held],
+      reason: 'evacuate',
+      deadlines: [],
+      whileComputing: true,
+    };
+    this.records.push(record);
+    this.options.onRedistribution?.(record);
+  }
+
+  /** Apply every pending event to the hosts' availability and loads. */
+  private applyEvents(now: number) {
+    const drain = this.queue.drain(now);
     this.urgent = false;
     this.hostList.forEach((h, i) => {
       const state = drain.states.get(h.name)!;
@@ -385,6 +476,13 @@ export class AdmJob implements DataParallelJob {
         this.estimator.setLoad(i, state.load);
       }
     });
+    return drain;
+  }
+
+  private async redistribute(): Promise<RedistributeResult> {
+    for (const a of this.workerActors) a.send({ type: 'redistribute' });
+    const startedAt = this.options.clock();
+    const drain = this.applyEvents(startedAt);
     const settle = (): RedistributeResult => {
       this.gainStreak = 0;
       const end = this.options.clock();

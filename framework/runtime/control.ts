@@ -9,16 +9,22 @@
  * completed; [2] rows copied in moves (progress outside passes); [3] other work done
  * (kernel calls while calibrating);
  * Float64 [2] rate limit in exemplars/s (0 = unlimited: the emulated speed);
- * Float64 [3] the wall-clock time (epoch ms) until which the thread declared it sleeps.
+ * Float64 [3] the wall-clock time (epoch ms) until which the thread declared it sleeps;
+ * Int32 [8] mail: bumped by whoever posts the thread a message it must read mid-pass (a
+ * hand-off order from the coordinator, rows from another thread), so the pass loop looks
+ * at its ports only when something is there.
  */
+const CONTROL_BYTES = 40;
+const MAIL = 8;
+
 export class WorkerControl {
   readonly buffer: SharedArrayBuffer;
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
 
   constructor(buffer?: SharedArrayBuffer) {
-    this.buffer = buffer ?? new SharedArrayBuffer(32);
-    this.ints = new Int32Array(this.buffer, 0, 4);
+    this.buffer = buffer ?? new SharedArrayBuffer(CONTROL_BYTES);
+    this.ints = new Int32Array(this.buffer, 0, 10);
     this.floats = new Float64Array(this.buffer, 0, 4);
   }
 
@@ -57,6 +63,17 @@ export class WorkerControl {
   /** A number that changes whenever the worker makes progress of any kind. */
   progress(): number {
     return Atomics.load(this.ints, 1) + Atomics.load(this.ints, 2) + Atomics.load(this.ints, 3);
+  }
+
+  /** Something was posted to the thread that it must read mid-pass: tell it, and wake it if it idles. */
+  postedMail(): void {
+    Atomics.add(this.ints, MAIL, 1);
+    Atomics.notify(this.ints, 0);
+  }
+
+  /** Changes whenever mail is posted: the thread compares it with the last value it read. */
+  mail(): number {
+    return Atomics.load(this.ints, MAIL);
   }
 
   setRateLimit(exemplarsPerSecond: number): void {

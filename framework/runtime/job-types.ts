@@ -42,6 +42,13 @@ export interface JobOptions {
   readonly emulationCores?: number;
   /** Rebalance at pass boundaries on measured speeds alone, without an event (default true). */
   readonly rebalance?: boolean;
+  /**
+   * Apply a vacate (without a deadline) while the workers compute, when the transport can:
+   * the vacated workers hand their rows straight to the others at their next chunk boundary
+   * and nobody stops (default true; threads can, TCP agents and in-process workers cannot).
+   * False stops every worker at its next chunk and moves the rows between two slices.
+   */
+  readonly handOffWhileComputing?: boolean;
   /** How workers are started (default: threads on this machine). */
   readonly transport?: WorkerTransport;
   /** How long to wait for a host when every host is vacated (default 60 s). */

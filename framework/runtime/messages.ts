@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { FaultPlan } from './faults.ts';
 
@@ -11,6 +12,8 @@ export type WorkerRequest =
       readonly kernelConfig: unknown;
       /** This worker's WorkerControl (stop flag, progress, rate limit). */
       readonly control: SharedArrayBuffer;
+      /** The thread's end of its mail channel (hand-off orders in, hand-off reports out). */
+      readonly mailPort?: MessagePort;
       /** A fault to inject (tests and `--inject-fault`). */
       readonly fault?: FaultPlan;
     }
@@ -43,4 +46,46 @@ export interface ExtractReply {
   /** One list of fragments per requested count, in the same order. */
   readonly parts: readonly (readonly ExemplarColumns[])[];
   readonly held: number;
+}
+
+/**
+ * Mail between a thread worker and its link, outside the request queue: it is read at the
+ * thread's next chunk boundary (or at once when the thread is idle), so rows can move while
+ * the pass goes on. See `ThreadWorker.handOff`.
+ */
+export type MailToThread =
+  /** Rows for worker `to` go on `port`; bump `mail` (its WorkerControl) after each. */
+  | { readonly kind: 'outbox'; readonly to: number; readonly port: MessagePort; readonly mail: SharedArrayBuffer }
+  /** Rows from worker `from` arrive on `port`. */
+  | { readonly kind: 'inbox'; readonly from: number; readonly port: MessagePort }
+  /** Give `count` rows to each `to`, straight to its inbox. */
+  | { readonly kind: 'handOff'; readonly id: number; readonly parts: readonly { to: number; count: number }[] };
+
+export type MailFromThread =
+  | {
+      readonly kind: 'handedOff';
+      readonly id: number;
+      /** Exemplars the sender holds afterwards. */
+      readonly held: number;
+      /** Rows and bytes posted to each part's receiver. */
+      readonly rows: readonly number[];
+      readonly bytes: number;
+    }
+  /** The order could not be carried out (the sender holds fewer rows): nothing moved. */
+  | { readonly kind: 'handOffRefused'; readonly id: number; readonly message: string }
+  | {
+      readonly kind: 'absorbed';
+      readonly id: number;
+      readonly rows: number;
+      /** Of those, rows not yet counted in the pass they were handed over in. */
+      readonly unprocessed: number;
+      /** Taken in by a running pass, which then counts them; false: taken in while idle. */
+      readonly inPass: boolean;
+      readonly held: number;
+    };
+
+/** Rows one thread posts straight to another. */
+export interface HandedRows {
+  readonly id: number;
+  readonly fragments: readonly ExemplarColumns[];
 }

@@ -29,26 +29,36 @@ export function runPassLoop(
   checkStop: boolean,
   /** Called after each chunk (fault injection); undefined in normal runs. */
   onChunk?: () => void,
+  /**
+   * Rows handed over mid-pass (threads): `check()` at each chunk boundary reads any mail and
+   * says whether rows left or arrived; the loop then starts over on the store as it is now
+   * (rows already counted are skipped by their flags), and ends only when no rows came in.
+   */
+  mail?: { check(): boolean },
 ): PassProgress {
   const start = performance.now();
   let processed = 0;
   beginPass(kernel, params, acc);
   try {
-    for (const cols of store.columns()) {
-      for (let s = 0; s < cols.count; s += chunkRows) {
-        if (checkStop && control.stopRequested()) {
-          return { processed, interrupted: true, elapsedMs: performance.now() - start };
-        }
-        processed += countChunk(cols, s, Math.min(s + chunkRows, cols.count), kernel, params, acc);
-        control.chunkDone();
-        onChunk?.();
-        const rate = control.rateLimit();
-        if (rate > 0) {
-          // Emulated host speed: never run ahead of `rate` exemplars a second.
-          const ahead = (processed / rate) * 1000 - (performance.now() - start);
-          if (ahead > 0.05) control.idle(ahead);
+    scan: for (;;) {
+      for (const cols of store.columns()) {
+        for (let s = 0; s < cols.count; s += chunkRows) {
+          if (checkStop && control.stopRequested()) {
+            return { processed, interrupted: true, elapsedMs: performance.now() - start };
+          }
+          if (mail?.check()) continue scan;
+          processed += countChunk(cols, s, Math.min(s + chunkRows, cols.count), kernel, params, acc);
+          control.chunkDone();
+          onChunk?.();
+          const rate = control.rateLimit();
+          if (rate > 0) {
+            // Emulated host speed: never run ahead of `rate` exemplars a second.
+            const ahead = (processed / rate) * 1000 - (performance.now() - start);
+            if (ahead > 0.05) control.idle(ahead);
+          }
         }
       }
+      if (!mail?.check()) break;
     }
     return { processed, interrupted: false, elapsedMs: performance.now() - start };
   } finally {

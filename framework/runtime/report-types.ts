@@ -22,6 +22,11 @@ export interface RedistributionRecord {
    * exemplars were dropped there and reloaded from the source because a move would not be.
    */
   readonly deadlines: readonly { host: string; deadlineMs: number; met: boolean; reloaded: number }[];
+  /**
+   * The rows were handed from worker to worker while every worker kept computing (threads):
+   * nobody stopped, and `migrationMs` ends when the last receiver had taken its rows in.
+   */
+  readonly whileComputing?: boolean;
 }
 
 /** Per-worker figures for the report. */

@@ -1,11 +1,12 @@
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { byteSize, transferListOf } from '../exemplars/rows.ts';
 import { moduleBeside } from '../util/module-url.ts';
 import { WorkerControl } from './control.ts';
 import { classifyWorkerError, WorkerFault } from './faults.ts';
-import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
-import type { WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
+import type { ExtractReply, MailFromThread, MailToThread, PassReply, WorkerRequest } from './messages.ts';
+import type { HandOffResult, WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
 // From the sources, a plain-JS entry registers tsx in the thread first; compiled, the thread
 // loads the worker module itself.
@@ -17,6 +18,23 @@ const workerFile = import.meta.url.endsWith('.ts')
 const START_LIMIT_MS = 30_000;
 /** The slowest copy a healthy worker makes, bytes per ms (20 MB/s): sets move time limits. */
 const SLOWEST_COPY_BYTES_PER_MS = 20_000;
+
+/** A hand-off in flight (`ThreadWorker.handOff`), until the sender and every receiver reported. */
+interface PendingHandOff {
+  readonly sender: ThreadWorker;
+  readonly receivers: readonly ThreadWorker[];
+  readonly counts: readonly number[];
+  readonly onHandedOff: () => void;
+  handed: { held: number; bytes: number } | null;
+  /** Per part: the receiver's count once it took the rows in, else -1. */
+  readonly taken: number[];
+  uncounted: number;
+  readonly settle: (error: unknown, result?: HandOffResult) => void;
+}
+
+/** Hand-offs in flight by id: a receiver's report reaches its hand-off through here. */
+const handOffs = new Map<number, PendingHandOff>();
+let nextHandOff = 1;
 
 /** Worker threads on this machine. */
 export const threadTransport: WorkerTransport = {
@@ -41,6 +59,11 @@ export class ThreadWorker implements WorkerLink {
   private paramsView: Float64Array | null = null;
   /** A pass request is in flight: its parameters must not be rewritten. */
   private passing = false;
+  /** Mail to and from the thread outside the request queue (hand-offs). */
+  private readonly mailPort: MessagePort;
+  private readonly threadMailPort: MessagePort;
+  /** Workers this thread has a direct channel to. */
+  private readonly outboxes = new Set<number>();
 
   private constructor(
     readonly index: number,
@@ -54,6 +77,11 @@ export class ThreadWorker implements WorkerLink {
       idleTimeout: Number.POSITIVE_INFINITY,
       atomics: 'disabled',
     });
+    const channel = new MessageChannel();
+    this.mailPort = channel.port1;
+    this.threadMailPort = channel.port2;
+    this.mailPort.on('message', (m: MailFromThread) => this.onMail(m));
+    this.mailPort.unref();
     // Destroying the pool rejects the tasks it knows, but a reply already on its way from the
     // thread then arrives for no task, and piscina reports that as an 'error' event, which
     // would be an uncaught exception without a listener. Once the worker is given up on,
@@ -76,9 +104,11 @@ export class ThreadWorker implements WorkerLink {
           kernelModule: spec.kernelModule,
           kernelConfig: spec.kernelConfig,
           control: w.control.buffer,
+          mailPort: w.threadMailPort,
           fault: spec.fault,
         },
-        undefined,
+        // piscina's transfer list is typed for buffers; a MessagePort is transferable too.
+        [w.threadMailPort as unknown as ArrayBuffer],
         START_LIMIT_MS,
       );
     } catch (error) {
@@ -176,6 +206,101 @@ export class ThreadWorker implements WorkerLink {
     this.dead = fault;
     this.control.requestStop();
     this.pool.destroy().catch(() => {});
+    this.abandonHandOffs(fault);
+  }
+
+  /** Every hand-off this worker still owes a report to fails with its fault. */
+  private abandonHandOffs(fault: WorkerFault): void {
+    for (const h of handOffs.values()) {
+      const owes =
+        (h.sender === this && h.handed === null) || h.receivers.some((r, k) => r === this && h.taken[k] < 0);
+      if (owes) h.settle(fault);
+    }
+  }
+
+  private postMail(message: MailToThread, transfer: MessagePort[] = []): void {
+    this.mailPort.postMessage(message, transfer);
+    this.control.postedMail();
+  }
+
+  /**
+   * See `WorkerLink.handOff`. The order and, the first time, a channel to each receiver go
+   * to the threads as mail: the sender reads it at its next chunk boundary, posts the rows
+   * (transferred, zero copy) to each receiver and reports; each receiver takes them in at its
+   * own next chunk boundary and reports. The coordinator relays nothing.
+   */
+  handOff(
+    parts: readonly { readonly count: number; readonly to: WorkerLink }[],
+    onHandedOff: () => void,
+  ): Promise<HandOffResult> | null {
+    const receivers = parts.map((p) => p.to);
+    if (!receivers.every((r): r is ThreadWorker => r instanceof ThreadWorker && r !== this && r.alive)) return null;
+    if (this.dead) return Promise.reject(this.dead);
+    for (const r of receivers) {
+      if (this.outboxes.has(r.index)) continue;
+      const { port1, port2 } = new MessageChannel();
+      // The receiver's end first: by the time rows can come, it has been told where.
+      r.postMail({ kind: 'inbox', from: this.index, port: port2 }, [port2]);
+      this.postMail({ kind: 'outbox', to: r.index, port: port1, mail: r.control.buffer }, [port1]);
+      this.outboxes.add(r.index);
+    }
+    const id = nextHandOff++;
+    const counts = parts.map((p) => p.count);
+    const bytes = counts.reduce((a, n) => a + n, 0) * this.rowBytes;
+    const ms = this.limitFor(bytes);
+    return new Promise<HandOffResult>((resolve, reject) => {
+      const limit = setTimeout(() => {
+        const h = handOffs.get(id);
+        if (!h) return;
+        // Whoever has not reported is taken for hung, as a request silent that long would be.
+        const late = h.handed === null ? [this] : receivers.filter((_, k) => h.taken[k] < 0);
+        for (const w of late) {
+          w.giveUp(new WorkerFault(w.index, w.host, 'hung', 'handOff', `no report for ${ms} ms`));
+        }
+      }, ms);
+      handOffs.set(id, {
+        sender: this,
+        receivers,
+        counts,
+        onHandedOff,
+        handed: null,
+        taken: counts.map((n) => (n === 0 ? 0 : -1)),
+        uncounted: 0,
+        settle: (error, result) => {
+          if (!handOffs.delete(id)) return;
+          clearTimeout(limit);
+          if (result) resolve(result);
+          else reject(error);
+        },
+      });
+      this.postMail({ kind: 'handOff', id, parts: parts.map((p) => ({ to: p.to.index, count: p.count })) });
+    });
+  }
+
+  /** A report from the thread: a hand-off it made, or rows it took in. */
+  private onMail(m: MailFromThread): void {
+    const h = handOffs.get(m.id);
+    if (!h || this.dead) return;
+    switch (m.kind) {
+      case 'handOffRefused':
+        // The coordinator asked for rows the worker does not hold: its counts are wrong, not the worker.
+        h.settle(new Error(`hand-off refused by worker ${this.index} (${this.host}): ${m.message}`));
+        return;
+      case 'handedOff':
+        h.handed = { held: m.held, bytes: m.bytes };
+        h.onHandedOff();
+        break;
+      case 'absorbed': {
+        const k = h.receivers.indexOf(this);
+        if (k < 0) return;
+        h.taken[k] = m.held;
+        if (!m.inPass) h.uncounted += m.unprocessed;
+        break;
+      }
+    }
+    if (h.handed !== null && h.taken.every((n) => n >= 0)) {
+      h.settle(null, { held: h.handed.held, receivers: h.taken, bytes: h.handed.bytes, uncounted: h.uncounted });
+    }
   }
 
   async insert(fragments: readonly ExemplarColumns[]): Promise<number> {
@@ -268,6 +393,8 @@ export class ThreadWorker implements WorkerLink {
     if (this.dead) return;
     this.dead = new WorkerFault(this.index, this.host, 'exited', 'close', 'closed');
     this.control.requestStop();
+    this.abandonHandOffs(this.dead);
+    this.mailPort.close();
     await this.pool.destroy();
   }
 }

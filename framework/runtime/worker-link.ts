@@ -58,6 +58,34 @@ export interface WorkerLink {
   moveTo?(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
   ): Promise<DirectMoveResult> | null;
+  /**
+   * Optional, for workers that can pass rows to each other while computing (threads on one
+   * machine): at its next chunk boundary (at once if idle) this worker gives `count` rows to
+   * each `to`, straight to it, and goes on with its pass; each receiver takes them in at its
+   * own next chunk boundary and counts, in the pass it is running, those not yet counted.
+   * Nobody stops. `onHandedOff` runs when the rows have left this worker. Null when some
+   * receiver cannot be reached that way (the caller stops the workers and moves the rows
+   * between passes instead). Rejects with a `WorkerFault` if the sender or a receiver fails
+   * before its part is done: a row is then with its receiver, or lost with a failed worker
+   * (recovery reloads it), never in two places.
+   */
+  handOff?(
+    parts: readonly { readonly count: number; readonly to: WorkerLink }[],
+    onHandedOff: () => void,
+  ): Promise<HandOffResult> | null;
+}
+
+export interface HandOffResult {
+  /** Exemplars the sender holds afterwards. */
+  readonly held: number;
+  /** Exemplars each part's receiver holds once it has taken its rows in. */
+  readonly receivers: readonly number[];
+  readonly bytes: number;
+  /**
+   * Rows not yet counted in this pass that a receiver took in while it was not computing
+   * (its share of the pass was already done): the pass is complete only once they are.
+   */
+  readonly uncounted: number;
 }
 
 export interface DirectMoveResult {

@@ -12,6 +12,7 @@ import { WorkerControl } from './control.ts';
 import { FaultInjector, PROTOCOL_ERROR_TAG } from './faults.ts';
 import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
 import { kernelFailure, runPassLoop } from './pass-loop.ts';
+import { ThreadMail } from './thread-mail.ts';
 
 interface ThreadState {
   control: WorkerControl;
@@ -20,6 +21,8 @@ interface ThreadState {
   faults: FaultInjector;
   /** The next pass's accumulator, allocated while the thread is idle (see `accumulatorFor`). */
   spare: Float64Array | null;
+  /** Rows handed to and from other threads mid-pass. */
+  mail: ThreadMail | null;
 }
 
 let state: ThreadState | undefined;
@@ -54,6 +57,9 @@ function withTransfers<T extends object>(value: T, buffers: ArrayBuffer[]) {
 }
 
 export default async function handle(request: WorkerRequest): Promise<unknown> {
+  // Rows another thread already handed over are held before any request runs (in-order rule);
+  // a pass reads them inside the pass, which counts them.
+  if (request.kind !== 'init' && request.kind !== 'pass') state?.mail?.read();
   switch (request.kind) {
     case 'init': {
       const mod = (await import(request.kernelModule)) as { createKernel(config: unknown): PassKernel };
@@ -63,13 +69,13 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
       } catch (error) {
         throw kernelFailure(error);
       }
-      state = {
-        control: new WorkerControl(request.control),
-        kernel,
-        store: new ExemplarStore(),
-        faults: new FaultInjector(request.fault),
-        spare: null,
-      };
+      const control = new WorkerControl(request.control);
+      const store = new ExemplarStore();
+      const faults = new FaultInjector(request.fault);
+      const mail = request.mailPort
+        ? new ThreadMail(request.mailPort, store, control, () => faults.transfer())
+        : null;
+      state = { control, kernel, store, faults, spare: null, mail };
       return { ok: true };
     }
     case 'insert': {
@@ -108,34 +114,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     }
     case 'pass': {
       const s = ready();
-      s.faults.passStarted(request.fresh);
-      if (request.fresh) s.store.resetProcessed();
-      let length: number;
-      try {
-        length = s.kernel.accumulatorLength(request.params, dimOf(s.store));
-      } catch (error) {
-        throw kernelFailure(error);
-      }
-      const acc = accumulatorFor(s, length);
-      const p = runPassLoop(
-        s.store,
-        s.kernel,
-        request.params,
-        acc,
-        s.control,
-        request.chunkRows,
-        request.checkStop,
-        s.faults.watchesPasses ? () => s.faults.chunkDone() : undefined,
-      );
-      const reply: PassReply = {
-        acc,
-        processed: p.processed,
-        interrupted: p.interrupted,
-        elapsedMs: p.elapsedMs,
-        held: s.store.count,
-        remaining: p.interrupted ? s.store.unprocessed() : 0,
-      };
-      return withTransfers(reply, [acc.buffer as ArrayBuffer]);
+      return s.mail ? s.mail.duringPass(() => pass(s, request)) : pass(s, request);
     }
     case 'calibrate': {
       const s = ready();
@@ -160,6 +139,40 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
   }
 }
 
+/** One pass request: count what is not yet counted, chunk by chunk (see `runPassLoop`). */
+function pass(s: ThreadState, request: Extract<WorkerRequest, { kind: 'pass' }>): unknown {
+  s.mail?.read();
+  s.faults.passStarted(request.fresh);
+  if (request.fresh) s.store.resetProcessed();
+  let length: number;
+  try {
+    length = s.kernel.accumulatorLength(request.params, dimOf(s.store));
+  } catch (error) {
+    throw kernelFailure(error);
+  }
+  const acc = accumulatorFor(s, length);
+  const p = runPassLoop(
+    s.store,
+    s.kernel,
+    request.params,
+    acc,
+    s.control,
+    request.chunkRows,
+    request.checkStop,
+    s.faults.watchesPasses ? () => s.faults.chunkDone() : undefined,
+    s.mail ?? undefined,
+  );
+  const reply: PassReply = {
+    acc,
+    processed: p.processed,
+    interrupted: p.interrupted,
+    elapsedMs: p.elapsedMs,
+    held: s.store.count,
+    remaining: p.interrupted ? s.store.unprocessed() : 0,
+  };
+  return withTransfers(reply, [acc.buffer as ArrayBuffer]);
+}
+
 /**
  * A zeroed accumulator for this pass. Each one leaves with its reply (transferred), so the
  * next is allocated as soon as the thread is idle: on this VM the first touch of fresh
@@ -178,7 +191,7 @@ function accumulatorFor(s: ThreadState, length: number): Float64Array {
 }
 
 function dimOf(store: ExemplarStore): number {
-  return store.columns()[0]?.dim ?? 0;
+  return store.dim;
 }
 
 /**

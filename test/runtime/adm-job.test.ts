@@ -56,7 +56,9 @@ describe('AdmJob on real worker threads', () => {
     expect(last.migrationMs).toBeGreaterThanOrEqual(last.obtrusivenessMs!);
     expect(last.bytesMoved).toBeGreaterThan(0);
     expect(last.triggeredAt).toBeGreaterThanOrEqual(0);
-    expect(job.stateTransitions().map((t) => t.state)).toContain('{"computing":"migrationPending"}');
+    // Threads hand the vacated rows over while computing: nobody stops.
+    expect(last.whileComputing).toBe(true);
+    expect(job.stateTransitions().map((t) => t.state)).toContain('{"computing":"handingOff"}');
     const vacate = job.events().find((e) => e.event.type === 'vacate')!;
     expect(vacate.outcome?.status).toBe('applied');
   });

@@ -8,7 +8,8 @@ const data = randomColumns(N, 3, 17);
 const reference = referenceSums(data);
 const params = new Float64Array(1);
 
-const cases: [string, FaultPlan, boolean][] = [
+type Case = [string, FaultPlan, boolean, boolean];
+const base: [string, FaultPlan, boolean][] = [
   ['throws mid-pass', { kind: 'throw', when: 'after-pass', count: 1 }, false],
   [
     'exits mid-pass (piscina would replace it with an empty thread)',
@@ -20,11 +21,22 @@ const cases: [string, FaultPlan, boolean][] = [
   ['exits mid-transfer', { kind: 'exit', when: 'during-transfer', count: 2 }, true],
   ['hangs mid-transfer', { kind: 'hang', when: 'during-transfer', count: 2 }, true],
 ];
+// A move either stops every worker (extract, then insert) or, the default on threads, hands the
+// rows from thread to thread while all compute: a fault then comes during a pass, between two
+// requests (idle) or as a hand-off that never reports.
+const cases: Case[] = base.flatMap(([name, plan, viaTransfer]): Case[] =>
+  viaTransfer
+    ? [
+        [`${name} (workers stopped)`, plan, true, false],
+        [`${name} (hand-off while computing)`, plan, true, true],
+      ]
+    : [[name, plan, false, true]],
+);
 
 describe('worker faults on real threads: detected, reloaded, still exactly once', () => {
   it.each(cases)(
     'a worker that %s',
-    async (_name, plan, viaTransfer) => {
+    async (_name, plan, viaTransfer, handOff) => {
       // Worker h1 faults. Its first transfer is the initial load, so `during-transfer:2` is
       // the first move of a redistribution, forced here by vacating h1 itself: its rows must
       // leave, whatever the speeds measured so far (a receiver above the common level takes
@@ -34,6 +46,7 @@ describe('worker faults on real threads: detected, reloaded, still exactly once'
           kernelConfig: { spin: 1500 },
           livenessMs: 400,
           injectFaults: new Map([[1, plan]]),
+          handOffWhileComputing: handOff,
         }),
       );
       try {
@@ -46,7 +59,8 @@ describe('worker faults on real threads: detected, reloaded, still exactly once'
         expect(faults).toHaveLength(1);
         expect(faults[0].host).toBe('h1');
         expect(faults[0].cause).toBe({ throw: 'threw', exit: 'exited', hang: 'hung' }[plan.kind]);
-        expect(faults[0].during).toMatch(viaTransfer ? /^(insert|extract)$/ : /^pass$/);
+        const during = !viaTransfer ? /^pass$/ : handOff ? /^(pass|handOff|idle)$/ : /^(insert|extract)$/;
+        expect(faults[0].during).toMatch(during);
         expect(faults[0].exemplarsReloaded).toBeGreaterThan(0);
         // Detection is bounded by the liveness limit (plus the pass itself).
         expect(elapsed).toBeLessThan(10_000);

@@ -26,8 +26,16 @@ const KERNELS = [
   },
 ];
 
+const MODES = [
+  { mode: 'rows handed over while computing', handOff: true, state: '{"computing":"handingOff"}' },
+  { mode: 'workers stopped for the move', handOff: false, state: '{"computing":"migrationPending"}' },
+];
+
 describe.each(KERNELS)('exactly once with the Opt $name kernel', ({ module: OPT_KERNEL, create }) => {
-  it('a gradient whose pass is interrupted by redistributions equals the uninterrupted one to 1e-9', async () => {
+  it.each(MODES)('a gradient whose pass is interrupted by redistributions equals the uninterrupted one to 1e-9 ($mode)', async ({
+    handOff,
+    state,
+  }) => {
     const data = randomColumns(6000, 40, 21);
     const shape: NetworkShape = { inputs: 40, hidden: 16, outputs: 3, loss: 'xent' };
     const weights = initWeights(shape, new SeededRandom(3));
@@ -44,6 +52,7 @@ describe.each(KERNELS)('exactly once with the Opt $name kernel', ({ module: OPT_
         calibrationParams: weights,
         soloRate: SOLO_RATE,
         onTransition: watch.onTransition,
+        handOffWhileComputing: handOff,
       }),
     );
     try {
@@ -59,7 +68,9 @@ describe.each(KERNELS)('exactly once with the Opt $name kernel', ({ module: OPT_
       for (const [ms, send] of events) setTimeout(send, ms - 2);
       const interrupted = await pass;
       expect(job.redistributions().length).toBeGreaterThan(0);
-      expect(job.stateTransitions().map((t) => t.state)).toContain('{"computing":"migrationPending"}');
+      const states = job.stateTransitions().map((t) => t.state);
+      expect(states).toContain(state);
+      if (!handOff) expect(states).not.toContain('{"computing":"handingOff"}');
       for (const acc of [quiet, interrupted]) {
         expect(acc[1]).toBe(data.count);
         expect(worstRelativeError(acc, reference)).toBeLessThan(1e-9);
