@@ -34,6 +34,8 @@ const HIDDEN = 32;
 interface Sample {
   readonly sizeMB: number;
   readonly rep: number;
+  /** How the rows moved: handed from thread to thread while both computed (the default), or with both workers stopped. */
+  readonly mode: Mode;
   /** The vacate was sent while the pass was computing (it is fired after K chunks of the pass). */
   readonly midPass: boolean;
   readonly chunksIntoPass: number;
@@ -54,11 +56,11 @@ interface Sample {
   readonly mismatch: boolean;
   readonly obtrusivenessMs: number | null;
   readonly migrationMs: number | null;
-  /** Event receipt → redistribution start (stopping both workers at their next chunk, their replies). */
+  /** Event receipt → redistribution start (stopped: both workers stopping at their next chunk and replying). */
   readonly deferralMs: number;
   /** Redistribution start → h1 empty. */
   readonly evacuationMs: number | null;
-  /** Redistribution start → computing again. */
+  /** Redistribution start → computing again (hand-off: → the receiver took the rows in). */
   readonly moveMs: number | null;
   /** The move back when h1 returned: the job's deliberate wait first, then the move itself. */
   readonly backDeferralMs: number | null;
@@ -68,6 +70,8 @@ interface Sample {
   /** migrationMs ÷ lowerBounds.memcpyWarmMs. */
   readonly ratioWarm: number | null;
 }
+
+type Mode = 'hand-off' | 'stopped';
 
 /** The shortest pass the coordinator can reliably send an event in the middle of, here. */
 const MIN_PASS_MS = 10;
@@ -98,6 +102,8 @@ export const redistribution: Benchmark = {
     const q = ctx.quick;
     const sizes = q ? [0.6, 20.8] : [0.6, 4.2, 5.8, 9.8, 13.5, 20.8, 100, 400];
     const repsFor = (mb: number) => (q ? 1 : mb >= 400 ? 3 : 5);
+    // The same vacate with both workers stopped for the move (handOffWhileComputing: false), at 20.8 MB only.
+    const modesFor = (mb: number): Mode[] => (mb === 20.8 ? ['hand-off', 'stopped'] : ['hand-off']);
     const rowBytes = bytesPerExemplar(DIM);
     const calibration = await measureSoloRate({
       train: syntheticDataset({ count: 4096, dim: DIM, classes: 10, seed: 11, testFraction: 0 }).train,
@@ -121,7 +127,11 @@ export const redistribution: Benchmark = {
         // A fresh job per repetition: once data has moved back, the split follows the speeds the
         // job measured (noise on a shared machine), no longer half and half as the paper's sizes mean.
         const slowed = slowedHosts(count / 2, calibration.soloRate);
-        for (let rep = 0; rep < repsFor(mb); rep++) {
+        // Modes alternate within a size, so both see the same machine.
+        const runs = Array.from({ length: repsFor(mb) }, (_, rep) =>
+          modesFor(mb).map((mode) => ({ rep, mode })),
+        ).flat();
+        for (const { rep, mode } of runs) {
           const j = await startOptJob({
             mode: 'adm',
             train: data.train,
@@ -133,6 +143,7 @@ export const redistribution: Benchmark = {
             soloRate: calibration.soloRate,
             // The only move must be the vacate's (and the move back): no rebalancing on measured speeds.
             rebalance: false,
+            handOffWhileComputing: mode === 'hand-off',
           });
           try {
             await j.job.pass(j.weights); // warm-up
@@ -155,6 +166,7 @@ export const redistribution: Benchmark = {
             samples.push({
               sizeMB: mb,
               rep,
+              mode,
               midPass: s.midPass,
               chunksIntoPass: s.chunksIntoPass,
               chunksPerPass: per.chunks,
@@ -177,7 +189,7 @@ export const redistribution: Benchmark = {
               ratioWarm: ratio(r.migrationMs, lowerBounds.memcpyWarmMs),
             });
             ctx.log(
-              `redistribution: ${mb} MB rep ${rep + 1}: moved ${num(r.bytesMoved / 1e6)} MB (held ${num(heldBytes / 1e6)}), migration ${num(r.migrationMs ?? Number.NaN)} ms (wait ${num(s.evacuation.deferralMs)} + move ${num(s.evacuation.moveMs ?? Number.NaN)}), warm copy ${num(lowerBounds.memcpyWarmMs)} ms, mid-pass ${s.midPass}`,
+              `redistribution: ${mb} MB rep ${rep + 1} (${mode}): moved ${num(r.bytesMoved / 1e6)} MB (held ${num(heldBytes / 1e6)}), migration ${num(r.migrationMs ?? Number.NaN)} ms (wait ${num(s.evacuation.deferralMs)} + move ${num(s.evacuation.moveMs ?? Number.NaN)}), warm copy ${num(lowerBounds.memcpyWarmMs)} ms, mid-pass ${s.midPass}`,
             );
           } finally {
             await j.job.close();
@@ -190,8 +202,12 @@ export const redistribution: Benchmark = {
     const rows = sizes.map((mb) =>
       summarise(
         mb,
-        samples.filter((s) => s.sizeMB === mb),
+        samples.filter((s) => s.sizeMB === mb && s.mode === 'hand-off'),
       ),
+    );
+    const stopped20 = summarise(
+      20.8,
+      samples.filter((s) => s.sizeMB === 20.8 && s.mode === 'stopped'),
     );
     const at = (mb: number) => rows.find((r) => r.sizeMB === mb) ?? null;
     // Issue 9: ≤ 3 at 20.8 MB (fixed per-move costs weigh most there); issue 4: ≤ 2 from 100 MB up.
@@ -201,6 +217,9 @@ export const redistribution: Benchmark = {
       threadRatio20MB: sig(at(20.8)?.ratioWarm ?? null),
       threadRatio20MBMin: sig(at(20.8)?.ratioWarmMin ?? null),
       threadRatio20MBMax: sig(at(20.8)?.ratioWarmMax ?? null),
+      /** The same move with both workers stopped for it (the path TCP agents take). */
+      threadRatio20MBStopped: sig(stopped20.ratioWarm),
+      migrationMs20MBStopped: sig(stopped20.migrationMs),
       samples20MB: at(20.8)?.n ?? 0,
       threadRatio100MB: sig(at(100)?.ratioWarm ?? null),
       threadRatio400MB: sig(at(400)?.ratioWarm ?? null),
@@ -249,7 +268,7 @@ export const redistribution: Benchmark = {
       ),
     ];
     const md = [
-      `A 2-worker ADM job (Opt's SIMD kernel, ${DIM}-${HIDDEN}-10, equal speeds, **speed rebalancing off**) holding the whole training set of the size in the first column, **half on each worker**; h1 is vacated once the workers have completed a third of a pass's chunks (\`job.chunksDone()\`, so always mid-pass), and its half (the "moved" column, checked against what h1 held) goes to h0. Where an unthrottled pass would be shorter than ${MIN_PASS_MS} ms (the SIMD kernel makes 0.6 MB a pass of 0.5 ms), both workers emulate hosts slowed so that a pass lasts ${MIN_PASS_MS} ms (the *host rate* column): a coordinator sharing 2 cores with 2 busy workers could not send an event in the middle of a shorter one; it then watches the chunk counter without yielding. The evacuation is the redistribution that applied the vacate's own sequence number. Obtrusiveness runs from the event's arrival until h1 holds no exemplar; migration cost until every worker computes again. Both split into the *wait* (event → redistribution start: both workers stopping at their next chunk and replying) and the *move* (start → computing again). One calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The lower bounds are measured in the same run on the same bytes: a warm \`memcpy\` into a pre-allocated buffer, a copy into fresh memory, and the bytes posted to another thread as one transferred ArrayBuffer. Medians of ${q ? 1 : '5 (3 at 400 MB)'} repetitions; the ratio is the median of the per-sample ratios.`,
+      `A 2-worker ADM job (Opt's SIMD kernel, ${DIM}-${HIDDEN}-10, equal speeds, **speed rebalancing off**) holding the whole training set of the size in the first column, **half on each worker**; h1 is vacated once the workers have completed a third of a pass's chunks (\`job.chunksDone()\`, so always mid-pass), and its half (the "moved" column, checked against what h1 held) goes to h0. Where an unthrottled pass would be shorter than ${MIN_PASS_MS} ms (the SIMD kernel makes 0.6 MB a pass of 0.5 ms), both workers emulate hosts slowed so that a pass lasts ${MIN_PASS_MS} ms (the *host rate* column): a coordinator sharing 2 cores with 2 busy workers could not send an event in the middle of a shorter one; it then watches the chunk counter without yielding. The evacuation is the redistribution that applied the vacate's own sequence number. By default (\`handOffWhileComputing\`) threads **hand the rows over while computing**: h1 gives its rows to h0 at its next chunk boundary, straight from thread to thread (buffers transferred, not copied), and h0 takes them in at its own next chunk boundary; nobody stops. Obtrusiveness runs from the event's arrival until the coordinator hears that h1 holds no exemplar; migration cost until it hears that h0 has taken them in (and counts them in the pass it is running). Both split into the *wait* (event → redistribution start: the coordinator's own handling of the event) and the *move* (start → h0 has the rows). Below the table, the same move at 20.8 MB **with both workers stopped** (\`handOffWhileComputing: false\`, the path TCP agents take): both stop at their next chunk and reply (the wait), then h1's rows are extracted, inserted into h0 and the pass resumes (the move); the two modes alternate, so they see the same machine. One calibration (solo rate ${num(calibration.soloRate)} exemplars/s) is shared by every job. The lower bounds are measured in the same run on the same bytes: a warm \`memcpy\` into a pre-allocated buffer, a copy into fresh memory, and the same bytes posted to another thread as transferred 1 MB buffers (a move transfers whole batches of that size). Medians of ${q ? 1 : '5 (3 at 400 MB)'} repetitions; the ratio is the median of the per-sample ratios.`,
       '',
       'The paper\'s columns are **ADM-Opt on two HP 720s over 10 Mbit/s Ethernet** (1994), "data size" being the whole training set as here; MPVM process migration was 1.25 × raw TCP at 20.8 MB (' +
         `${PAPER_MPVM_20MB_S.toFixed(1)} s). They are a different network and era: they are beside ours for shape, not for speed.`,
@@ -288,6 +307,8 @@ export const redistribution: Benchmark = {
           PAPER[String(r.sizeMB)]?.tcp,
         ]),
       ),
+      '',
+      `At 20.8 MB with both workers stopped for the move: migration ${num(stopped20.migrationMs ?? Number.NaN)} ms (wait ${num(stopped20.deferralMs ?? Number.NaN)} + move ${num(stopped20.moveMs ?? Number.NaN)}), obtrusiveness ${num(stopped20.obtrusivenessMs ?? Number.NaN)} ms, migration ÷ warm copy ${num(stopped20.ratioWarm ?? Number.NaN)} (${num(stopped20.ratioWarmMin ?? Number.NaN)}–${num(stopped20.ratioWarmMax ?? Number.NaN)}), ${stopped20.n} samples.`,
       '',
       table(
         ['target', 'value', ''],

@@ -3,12 +3,16 @@
  * the same run as the redistributions they are compared with:
  * - a warm memory copy into a pre-allocated buffer (what a pre-initialised receiver costs),
  * - a copy into fresh memory (`slice()`: the pages must be faulted in),
- * - the bytes posted to another thread as one transferred ArrayBuffer, until that thread
+ * - the bytes posted to another thread as transferred ArrayBuffers of the size a worker's
+ *   batches have (`BATCH_BYTES`: a move transfers whole batches), until that thread
  *   acknowledges (no copy at all; the round trip of the small acknowledgement is included).
+ *   Not as one buffer: transferring one buffer of hundreds of MB was measured to cost more
+ *   than the same bytes in 1 MB buffers, so it bounds nothing a move does.
  * A TCP column will join these once workers can be remote.
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { BATCH_BYTES } from '../../framework/exemplars/rows.ts';
 import { median } from './stats.ts';
 
 export interface LowerBounds {
@@ -19,7 +23,7 @@ export interface LowerBounds {
 }
 
 const ECHO = `const { parentPort } = require('node:worker_threads');
-parentPort.on('message', (buffer) => parentPort.postMessage(buffer.byteLength));`;
+parentPort.on('message', (buffers) => parentPort.postMessage(buffers.length));`;
 
 export class LowerBoundProbe {
   private readonly worker = new Worker(ECHO, { eval: true });
@@ -38,10 +42,13 @@ export class LowerBoundProbe {
       dst.set(src);
       warm.push(performance.now() - t);
       t = performance.now();
-      const copy = src.slice();
+      src.slice();
       fresh.push(performance.now() - t);
+      const batches: ArrayBuffer[] = [];
+      for (let o = 0; o < n; o += BATCH_BYTES)
+        batches.push(src.slice(o, Math.min(n, o + BATCH_BYTES)).buffer);
       t = performance.now();
-      this.worker.postMessage(copy.buffer, [copy.buffer]);
+      this.worker.postMessage(batches, batches);
       await once(this.worker, 'message');
       post.push(performance.now() - t);
     }

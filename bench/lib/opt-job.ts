@@ -30,6 +30,8 @@ export interface OptJobSpec {
   readonly chunkMs?: number;
   /** Rebalance on measured speeds without an event (default true; off where only events may move data). */
   readonly rebalance?: boolean;
+  /** ADM: hand vacated rows over while computing (default true; false: stop every worker for the move). */
+  readonly handOffWhileComputing?: boolean;
 }
 
 export interface OptJob {
@@ -65,6 +67,7 @@ export async function startOptJob(spec: OptJobSpec): Promise<OptJob> {
     emulationCores: spec.emulationCores,
     chunkMs: spec.chunkMs,
     rebalance: spec.rebalance,
+    handOffWhileComputing: spec.handOffWhileComputing,
     waitTimeoutMs: 30_000,
   });
   return {

@@ -205,7 +205,10 @@ export class EventQueue {
     if (this.pendingCount === 0) return false;
     for (const slots of this.waiting.values()) {
       const e = slots.availability?.event;
-      if (slots.load !== undefined || (e !== undefined && (e.type !== 'vacate' || e.deadlineMs !== undefined))) {
+      if (
+        slots.load !== undefined ||
+        (e !== undefined && (e.type !== 'vacate' || e.deadlineMs !== undefined))
+      ) {
         return false;
       }
     }

@@ -55,11 +55,20 @@ export interface ExtractReply {
  */
 export type MailToThread =
   /** Rows for worker `to` go on `port`; bump `mail` (its WorkerControl) after each. */
-  | { readonly kind: 'outbox'; readonly to: number; readonly port: MessagePort; readonly mail: SharedArrayBuffer }
+  | {
+      readonly kind: 'outbox';
+      readonly to: number;
+      readonly port: MessagePort;
+      readonly mail: SharedArrayBuffer;
+    }
   /** Rows from worker `from` arrive on `port`. */
   | { readonly kind: 'inbox'; readonly from: number; readonly port: MessagePort }
   /** Give `count` rows to each `to`, straight to its inbox. */
-  | { readonly kind: 'handOff'; readonly id: number; readonly parts: readonly { to: number; count: number }[] };
+  | {
+      readonly kind: 'handOff';
+      readonly id: number;
+      readonly parts: readonly { to: number; count: number }[];
+    };
 
 export type MailFromThread =
   | {
@@ -70,6 +79,8 @@ export type MailFromThread =
       /** Rows and bytes posted to each part's receiver. */
       readonly rows: readonly number[];
       readonly bytes: number;
+      /** When the last rows were posted (`monotonicMs`). */
+      readonly at: number;
     }
   /** The order could not be carried out (the sender holds fewer rows): nothing moved. */
   | { readonly kind: 'handOffRefused'; readonly id: number; readonly message: string }
@@ -82,6 +93,8 @@ export type MailFromThread =
       /** Taken in by a running pass, which then counts them; false: taken in while idle. */
       readonly inPass: boolean;
       readonly held: number;
+      /** When the rows were in the store (`monotonicMs`). */
+      readonly at: number;
     };
 
 /** Rows one thread posts straight to another. */

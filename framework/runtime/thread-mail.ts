@@ -9,6 +9,7 @@ import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { byteSize, transferListOf } from '../exemplars/rows.ts';
 import type { ExemplarStore } from '../exemplars/store.ts';
+import { monotonicMs } from '../util/monotonic.ts';
 import { WorkerControl } from './control.ts';
 import type { HandedRows, MailFromThread, MailToThread } from './messages.ts';
 
@@ -108,7 +109,7 @@ export class ThreadMail {
       out.control.postedMail();
       return p.count;
     });
-    this.reply({ kind: 'handedOff', id, held: this.store.count, rows, bytes });
+    this.reply({ kind: 'handedOff', id, held: this.store.count, rows, bytes, at: monotonicMs() });
     return true;
   }
 
@@ -122,7 +123,15 @@ export class ThreadMail {
       for (let i = 0; i < f.count; i++) unprocessed += 1 - f.processed[i];
     }
     this.control.rowsMoved(rows);
-    this.reply({ kind: 'absorbed', id: m.id, rows, unprocessed, inPass: this.passing, held: this.store.count });
+    this.reply({
+      kind: 'absorbed',
+      id: m.id,
+      rows,
+      unprocessed,
+      inPass: this.passing,
+      held: this.store.count,
+      at: monotonicMs(),
+    });
   }
 
   private reply(m: MailFromThread): void {

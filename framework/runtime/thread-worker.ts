@@ -23,12 +23,11 @@ const SLOWEST_COPY_BYTES_PER_MS = 20_000;
 interface PendingHandOff {
   readonly sender: ThreadWorker;
   readonly receivers: readonly ThreadWorker[];
-  readonly counts: readonly number[];
-  readonly onHandedOff: () => void;
-  handed: { held: number; bytes: number } | null;
+  handed: { held: number; bytes: number; at: number } | null;
   /** Per part: the receiver's count once it took the rows in, else -1. */
   readonly taken: number[];
   uncounted: number;
+  takenAt: number;
   readonly settle: (error: unknown, result?: HandOffResult) => void;
 }
 
@@ -231,10 +230,10 @@ export class ThreadWorker implements WorkerLink {
    */
   handOff(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
-    onHandedOff: () => void,
   ): Promise<HandOffResult> | null {
     const receivers = parts.map((p) => p.to);
-    if (!receivers.every((r): r is ThreadWorker => r instanceof ThreadWorker && r !== this && r.alive)) return null;
+    if (!receivers.every((r): r is ThreadWorker => r instanceof ThreadWorker && r !== this && r.alive))
+      return null;
     if (this.dead) return Promise.reject(this.dead);
     for (const r of receivers) {
       if (this.outboxes.has(r.index)) continue;
@@ -261,11 +260,10 @@ export class ThreadWorker implements WorkerLink {
       handOffs.set(id, {
         sender: this,
         receivers,
-        counts,
-        onHandedOff,
         handed: null,
         taken: counts.map((n) => (n === 0 ? 0 : -1)),
         uncounted: 0,
+        takenAt: 0,
         settle: (error, result) => {
           if (!handOffs.delete(id)) return;
           clearTimeout(limit);
@@ -287,19 +285,27 @@ export class ThreadWorker implements WorkerLink {
         h.settle(new Error(`hand-off refused by worker ${this.index} (${this.host}): ${m.message}`));
         return;
       case 'handedOff':
-        h.handed = { held: m.held, bytes: m.bytes };
-        h.onHandedOff();
+        h.handed = { held: m.held, bytes: m.bytes, at: m.at };
         break;
       case 'absorbed': {
         const k = h.receivers.indexOf(this);
         if (k < 0) return;
         h.taken[k] = m.held;
+        h.takenAt = Math.max(h.takenAt, m.at);
         if (!m.inPass) h.uncounted += m.unprocessed;
         break;
       }
     }
     if (h.handed !== null && h.taken.every((n) => n >= 0)) {
-      h.settle(null, { held: h.handed.held, receivers: h.taken, bytes: h.handed.bytes, uncounted: h.uncounted });
+      h.settle(null, {
+        held: h.handed.held,
+        receivers: h.taken,
+        bytes: h.handed.bytes,
+        uncounted: h.uncounted,
+        handedAtMs: h.handed.at,
+        // A hand-off of nothing has no receiver to hear from.
+        takenAtMs: Math.max(h.takenAt, h.handed.at),
+      });
     }
   }
 

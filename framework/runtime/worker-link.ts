@@ -63,7 +63,7 @@ export interface WorkerLink {
    * machine): at its next chunk boundary (at once if idle) this worker gives `count` rows to
    * each `to`, straight to it, and goes on with its pass; each receiver takes them in at its
    * own next chunk boundary and counts, in the pass it is running, those not yet counted.
-   * Nobody stops. `onHandedOff` runs when the rows have left this worker. Null when some
+   * Nobody stops. Null when some
    * receiver cannot be reached that way (the caller stops the workers and moves the rows
    * between passes instead). Rejects with a `WorkerFault` if the sender or a receiver fails
    * before its part is done: a row is then with its receiver, or lost with a failed worker
@@ -71,7 +71,6 @@ export interface WorkerLink {
    */
   handOff?(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
-    onHandedOff: () => void,
   ): Promise<HandOffResult> | null;
 }
 
@@ -86,6 +85,13 @@ export interface HandOffResult {
    * (its share of the pass was already done): the pass is complete only once they are.
    */
   readonly uncounted: number;
+  /**
+   * When the rows had left the sender, and when the last receiver had them in its store, as
+   * the threads timed it (`monotonicMs`, one clock for every thread of the process): the
+   * coordinator hears of it later, by however long the OS takes to schedule it.
+   */
+  readonly handedAtMs: number;
+  readonly takenAtMs: number;
 }
 
 export interface DirectMoveResult {

@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyIntoBatches, exemplarBytes } from '../../framework/exemplars/rows.ts';
+import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import { WorkerFault } from '../../framework/runtime/faults.ts';
+import { ThreadWorker } from '../../framework/runtime/thread-worker.ts';
+import type { WorkerSpec } from '../../framework/runtime/worker-link.ts';
+import { ID_SUM_KERNEL } from '../fixtures/id-sum-kernel.ts';
+import {
+  checkIdsExactlyOnce,
+  computingWatch,
+  expectSameSums,
+  jobOptions,
+  randomColumns,
+  referenceSums,
+} from './helpers.ts';
+
+const N = 3000;
+const data = randomColumns(N, 3, 5);
+const reference = referenceSums(data);
+const params = new Float64Array(1);
+
+const spec = (index: number, extra: Partial<WorkerSpec> = {}): WorkerSpec => ({
+  index,
+  host: `h${index}`,
+  kernelModule: ID_SUM_KERNEL,
+  kernelConfig: { spin: 2000 },
+  livenessMs: 3000,
+  ...extra,
+});
+
+describe('ThreadWorker.handOff: rows from thread to thread, nobody stopped', () => {
+  let workers: ThreadWorker[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    workers = [];
+  });
+
+  it('moves rows between idle threads: each id once, counts reported, all of them still to count', async () => {
+    workers = await Promise.all([0, 1, 2].map((i) => ThreadWorker.start(spec(i))));
+    const [w0, w1, w2] = workers;
+    await w0.insert(copyIntoBatches(data, 0, 2000));
+    await w1.insert(copyIntoBatches(data, 2000, N));
+    const result = await w0.handOff([
+      { count: 700, to: w1 },
+      { count: 300, to: w2 },
+    ]);
+    expect(result?.takenAtMs).toBeGreaterThanOrEqual(result?.handedAtMs ?? Number.POSITIVE_INFINITY);
+    expect(result).toMatchObject({ held: 1000, receivers: [1700, 300], bytes: 1000 * exemplarBytes(3) });
+    // Fresh rows taken in by idle workers: none counted yet.
+    expect(result?.uncounted).toBe(1000);
+    const held = await Promise.all(workers.map((w) => w.ids()));
+    expect(held.map((h) => h.length)).toEqual([1000, 1700, 300]);
+    expect(checkIdsExactlyOnce(held, N)).toBeNull();
+    // A second hand-off reuses the channels, the other way round.
+    await w1.handOff([{ count: 1700, to: w0 }]);
+    expect((await Promise.all(workers.map((w) => w.ids()))).map((h) => h.length)).toEqual([2700, 0, 300]);
+  }, 30_000);
+
+  it('rows taken in during a pass are counted by that pass, exactly once', async () => {
+    workers = await Promise.all([0, 1].map((i) => ThreadWorker.start(spec(i))));
+    const [w0, w1] = workers;
+    await w0.insert(copyIntoBatches(data, 0, 1500));
+    await w1.insert(copyIntoBatches(data, 1500, N));
+    // Both compute; w1 gives everything to w0 as soon as it can, with some rows counted already.
+    const p0 = w0.pass(params, true, 16, true);
+    const p1 = w1.pass(params, true, 16, true);
+    await new Promise((r) => setTimeout(r, 5));
+    const result = await w1.handOff([{ count: 1500, to: w0 }]);
+    const [r0, r1] = await Promise.all([p0, p1]);
+    expect(result?.uncounted).toBe(0);
+    expect(r1.held).toBe(0);
+    expect(r0.held).toBe(N);
+    expect(r0.processed + r1.processed).toBe(N);
+    const acc = r0.acc.map((v, i) => v + r1.acc[i]);
+    expectSameSums(acc, reference);
+    expect(r1.processed).toBeGreaterThan(0);
+    expect(r1.processed).toBeLessThan(1500);
+  }, 30_000);
+
+  it('a hand-off of more rows than held is refused, and nothing moves', async () => {
+    workers = await Promise.all([0, 1].map((i) => ThreadWorker.start(spec(i))));
+    const [w0, w1] = workers;
+    await w0.insert(copyIntoBatches(data, 0, 100));
+    const refused = await w0.handOff([{ count: 101, to: w1 }])?.catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect(refused).not.toBeInstanceOf(WorkerFault);
+    expect(String(refused)).toMatch(
+      /hand-off refused by worker 0 \(h0\): hand-off of 101 exemplars from 100 held/,
+    );
+    expect(w0.alive && w1.alive).toBe(true);
+    expect((await w0.ids()).length).toBe(100);
+    expect((await w1.ids()).length).toBe(0);
+  }, 30_000);
+
+  it('a receiver that fails taking the rows in fails the hand-off with its fault', async () => {
+    workers = [
+      await ThreadWorker.start(spec(0)),
+      await ThreadWorker.start(spec(1, { fault: { kind: 'throw', when: 'during-transfer', count: 1 } })),
+    ];
+    const [w0, w1] = workers;
+    await w0.insert(copyIntoBatches(data, 0, 100));
+    const error = await w0.handOff([{ count: 60, to: w1 }])?.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerFault);
+    expect((error as WorkerFault).host).toBe('h1');
+    expect(w1.alive).toBe(false);
+    // The rows left w0 (they were lost with w1: the job's recovery reloads them by id).
+    expect((await w0.ids()).length).toBe(40);
+    // A hand-off to a worker given up on is not possible at all.
+    expect(w0.handOff([{ count: 10, to: w1 }])).toBeNull();
+  }, 30_000);
+});
+
+describe('AdmJob: a vacate handed over while computing', () => {
+  it('rows that reach a worker whose share of the pass is done are counted in that pass all the same', async () => {
+    // Half each, but h0 computes 8× faster: it is idle when h1 is vacated late in the pass,
+    // so h1's rows arrive between h0's requests and the pass needs another slice for them.
+    const watch = computingWatch();
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1], {
+        emulatedSpeeds: [8, 1],
+        kernelConfig: { spin: 2000 },
+        soloRate: 20_000,
+        rebalance: false,
+        onTransition: watch.onTransition,
+      }),
+    );
+    try {
+      await job.pass(params);
+      const computing = watch.next();
+      const pass = job.pass(params);
+      await computing;
+      // h1's half takes ~0.4 s and h0's ~0.05 s at the emulated rates: h0 is done by now.
+      await new Promise((r) => setTimeout(r, 150));
+      job.send({ type: 'vacate', host: 'h1' });
+      expectSameSums(await pass, reference);
+      const record = job.redistributions().at(-1)!;
+      expect(record.whileComputing).toBe(true);
+      expect(record.exemplarsMoved).toBe(N / 2);
+      expect(job.counts()).toEqual([N, 0]);
+      const held = await job.heldIds();
+      expect(checkIdsExactlyOnce(held, N)).toBeNull();
+      // The rows came after h0's slice was over: a second slice counted the ones h1 had not.
+      const states = job.stateTransitions().map((t) => `${t.actor} ${t.state}`);
+      const handing = states.lastIndexOf('pass {"computing":"handingOff"}');
+      expect(handing).toBeGreaterThan(-1);
+      expect(states.slice(handing)).toContain('pass redistributing');
+      expectSameSums(await job.pass(params), reference);
+    } finally {
+      await job.close();
+    }
+  }, 30_000);
+});
