@@ -4,8 +4,8 @@
  * - a warm memory copy into a pre-allocated buffer (what a pre-initialised receiver costs),
  * - a copy into fresh memory (`slice()`: the pages must be faulted in),
  * - the bytes posted to another thread as transferred ArrayBuffers of the size a worker's
- *   batches have (`BATCH_BYTES`: a move transfers whole batches), until that thread
- *   acknowledges (no copy at all; the round trip of the small acknowledgement is included).
+ *   batches have (`BATCH_BYTES`: a move transfers whole batches), until they are there: one
+ *   way, timed by the receiving thread on the clock every thread shares (no copy at all).
  *   Not as one buffer: transferring one buffer of hundreds of MB was measured to cost more
  *   than the same bytes in 1 MB buffers, so it bounds nothing a move does.
  * A TCP column will join these once workers can be remote.
@@ -13,6 +13,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { BATCH_BYTES } from '../../framework/exemplars/rows.ts';
+import { monotonicMs } from '../../framework/util/monotonic.ts';
 import { median } from './stats.ts';
 
 export interface LowerBounds {
@@ -22,8 +23,14 @@ export interface LowerBounds {
   readonly postTransferMs: number;
 }
 
+// Replies with when the buffers arrived (the process's monotonic clock, as \`monotonicMs\`) and
+// hands them back, so the next round reuses them: fresh allocations between rounds were
+// measured to slow the post itself (external memory makes V8 collect garbage).
 const ECHO = `const { parentPort } = require('node:worker_threads');
-parentPort.on('message', (buffers) => parentPort.postMessage(buffers.length));`;
+parentPort.on('message', (buffers) => {
+  const at = Number(process.hrtime.bigint()) / 1e6;
+  parentPort.postMessage({ at, buffers }, buffers);
+});`;
 
 export class LowerBoundProbe {
   private readonly worker = new Worker(ECHO, { eval: true });
@@ -37,6 +44,9 @@ export class LowerBoundProbe {
     const warm: number[] = [];
     const fresh: number[] = [];
     const post: number[] = [];
+    let batches: ArrayBuffer[] = [];
+    for (let o = 0; o < n; o += BATCH_BYTES) batches.push(src.slice(o, Math.min(n, o + BATCH_BYTES)).buffer);
+    batches = await this.roundTrip(batches, () => {}); // warm-up
     for (let r = 0; r < reps; r++) {
       let t = performance.now();
       dst.set(src);
@@ -44,13 +54,7 @@ export class LowerBoundProbe {
       t = performance.now();
       src.slice();
       fresh.push(performance.now() - t);
-      const batches: ArrayBuffer[] = [];
-      for (let o = 0; o < n; o += BATCH_BYTES)
-        batches.push(src.slice(o, Math.min(n, o + BATCH_BYTES)).buffer);
-      t = performance.now();
-      this.worker.postMessage(batches, batches);
-      await once(this.worker, 'message');
-      post.push(performance.now() - t);
+      batches = await this.roundTrip(batches, (ms) => post.push(ms));
     }
     return {
       bytes: n,
@@ -58,6 +62,15 @@ export class LowerBoundProbe {
       memcpyFreshMs: median(fresh),
       postTransferMs: median(post),
     };
+  }
+
+  /** Post `batches` (transferred) and time their arrival on the other thread; resolves with them back. */
+  private async roundTrip(batches: ArrayBuffer[], record: (ms: number) => void): Promise<ArrayBuffer[]> {
+    const sentAt = monotonicMs();
+    this.worker.postMessage(batches, batches);
+    const [reply] = (await once(this.worker, 'message')) as [{ at: number; buffers: ArrayBuffer[] }];
+    record(reply.at - sentAt);
+    return reply.buffers;
   }
 
   async close(): Promise<void> {

@@ -33,6 +33,10 @@ export type { DataParallelJob, JobOptions };
 const REBALANCE_STREAK = 3;
 /** The most measurement noise can raise the gain a speed-alone rebalance needs. */
 const NOISY_GAIN_CAP = 0.3;
+/** Up to this many workers, every channel a hand-off could use is opened at start (n² − n of them). */
+const PREPARED_HAND_OFF_WORKERS = 16;
+/** How long the pass machine's bookkeeping of a hand-off `send` launched waits (see `send`). */
+const HAND_OFF_BOOKKEEPING_DELAY_MS = 2;
 
 /**
  * An ADM job: workers as threads, passes run by the pass machine (with its migration
@@ -79,6 +83,8 @@ export class AdmJob implements DataParallelJob {
   private readonly hostList: HostSpec[];
   /** The plan `handOffPossible` made, which the `handOff` actor then carries out. */
   private handOffPlan: Transfer[] | null = null;
+  /** A hand-off `send` launched at once, which the pass machine's `handingOff` state then takes over. */
+  private launched: Promise<void> | null = null;
   /** Hand-offs in flight: the computing slice ends only once they are settled. */
   private readonly handOffs = new Set<Promise<unknown>>();
   /** Rows handed over in this slice to a worker whose share was done: not yet counted. */
@@ -141,6 +147,9 @@ export class AdmJob implements DataParallelJob {
       throw error;
     }
     const setup = await startOrExplain({ ...options, shares });
+    if (options.handOffWhileComputing !== false && setup.links.length <= PREPARED_HAND_OFF_WORKERS) {
+      for (const l of setup.links) l.prepareHandOffs?.(setup.links);
+    }
     return new AdmJob(options, setup, shares);
   }
 
@@ -221,8 +230,24 @@ export class AdmJob implements DataParallelJob {
         checked.fraction,
       );
     }
-    if (this.mayRedistribute()) this.interrupt();
-    else this.deferInterrupt();
+    if (this.mayRedistribute()) {
+      // A vacate the workers can take while computing: the order goes out first, before the
+      // pass machine's own bookkeeping (half a millisecond on a busy machine), for the
+      // vacated host is waiting on it. The machine then follows it in `handingOff`.
+      if (
+        event.type === 'vacate' &&
+        this.launched === null &&
+        this.current?.getSnapshot().matches({ computing: 'running' }) &&
+        this.planHandOff()
+      ) {
+        this.launched = this.launchHandOff();
+        // The machine's bookkeeping waits a moment: on a machine whose cores the workers fill,
+        // the coordinator computing now takes a core from a worker that is handing rows over.
+        this.timers.setTimeout(() => this.interrupt(), HAND_OFF_BOOKKEEPING_DELAY_MS);
+        return record;
+      }
+      this.interrupt();
+    } else this.deferInterrupt();
     return record;
   }
 
@@ -302,7 +327,7 @@ export class AdmJob implements DataParallelJob {
       },
       guards: {
         eventsPending: () => this.mayRedistribute(),
-        handOffPossible: () => this.planHandOff(),
+        handOffPossible: () => this.handOffReady(),
         rebalanceDue: () => this.rebalanceWanted(),
         noHostAvailable: () => this.available.every((a) => !a),
         workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),
@@ -417,7 +442,19 @@ export class AdmJob implements DataParallelJob {
   }
 
   /** The `handOff` actor: never rejects; a failure is kept for the slice, which then recovers. */
+  /** The `handOffPossible` guard: a hand-off was launched already, or one can be planned now. */
+  private handOffReady(): boolean {
+    return this.launched !== null || this.planHandOff();
+  }
+
+  /** The `handOff` actor: the hand-off `send` launched, or a new one from the plan just made. */
   private handOff(): Promise<void> {
+    const work = this.launched ?? this.launchHandOff();
+    this.launched = null;
+    return work;
+  }
+
+  private launchHandOff(): Promise<void> {
     const work = this.runHandOff().catch((error: unknown) => {
       this.handOffFailure ??= error;
       // The slice will recover and start the pass over: no point computing the rest of it.

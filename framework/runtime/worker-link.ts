@@ -72,6 +72,11 @@ export interface WorkerLink {
   handOff?(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
   ): Promise<HandOffResult> | null;
+  /**
+   * Optional, with `handOff`: open now the channels a hand-off to each of `peers` would use,
+   * so the first hand-off (often the only one: an owner's vacate) does not pay for them.
+   */
+  prepareHandOffs?(peers: readonly WorkerLink[]): void;
 }
 
 export interface HandOffResult {
