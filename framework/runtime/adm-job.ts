@@ -35,8 +35,6 @@ const REBALANCE_STREAK = 3;
 const NOISY_GAIN_CAP = 0.3;
 /** Up to this many workers, every channel a hand-off could use is opened at start (n² − n of them). */
 const PREPARED_HAND_OFF_WORKERS = 16;
-/** How long the pass machine's bookkeeping of a hand-off `send` launched waits (see `send`). */
-const HAND_OFF_BOOKKEEPING_DELAY_MS = 2;
 
 /**
  * An ADM job: workers as threads, passes run by the pass machine (with its migration
@@ -83,6 +81,8 @@ export class AdmJob implements DataParallelJob {
   private readonly hostList: HostSpec[];
   /** The plan `handOffPossible` made, which the `handOff` actor then carries out. */
   private handOffPlan: Transfer[] | null = null;
+  /** A slice is computing and has not yet waited for its hand-offs: one may start now. */
+  private sliceRunning = false;
   /** A hand-off `send` launched at once, which the pass machine's `handingOff` state then takes over. */
   private launched: Promise<void> | null = null;
   /** Hand-offs in flight: the computing slice ends only once they are settled. */
@@ -240,10 +240,13 @@ export class AdmJob implements DataParallelJob {
         this.current?.getSnapshot().matches({ computing: 'running' }) &&
         this.planHandOff()
       ) {
-        this.launched = this.launchHandOff();
-        // The machine's bookkeeping waits a moment: on a machine whose cores the workers fill,
-        // the coordinator computing now takes a core from a worker that is handing rows over.
-        this.timers.setTimeout(() => this.interrupt(), HAND_OFF_BOOKKEEPING_DELAY_MS);
+        const launched = this.launchHandOff();
+        this.launched = launched;
+        // The machine's bookkeeping waits for the hand-off: on a machine whose cores the workers
+        // fill, the coordinator computing now would take a core from a worker handing rows over.
+        launched.then(() => {
+          if (this.launched === launched) this.interrupt();
+        });
         return record;
       }
       this.interrupt();
@@ -380,6 +383,7 @@ export class AdmJob implements DataParallelJob {
     for (const a of this.workerActors) a.send({ type: 'compute' });
     this.uncounted = 0;
     this.handOffFailure = null;
+    this.sliceRunning = true;
     const settled = await Promise.allSettled(
       active.map((w) =>
         w.pass(params, fresh, this.chunkRowsOf(w.index), true).catch((error: unknown) => {
@@ -391,6 +395,12 @@ export class AdmJob implements DataParallelJob {
     );
     // Hand-offs made during this slice carry rows it must count (or recover): wait for all.
     while (this.handOffs.size > 0) await Promise.allSettled([...this.handOffs]);
+    // From here on no hand-off may start until the next slice: its rows would miss this one.
+    this.sliceRunning = false;
+    // A hand-off `send` launched that the machine has not taken over yet (it waits for the
+    // hand-off, which may end with the slice): it does now, while the slice is still on.
+    if (this.launched !== null) this.interrupt();
+    this.launched = null;
     const faults = faultsIn(settled);
     if (faults.length === 0 && this.handOffFailure !== null) throw this.handOffFailure;
     if (faults.length > 0) {
@@ -423,6 +433,7 @@ export class AdmJob implements DataParallelJob {
    */
   private planHandOff(): boolean {
     this.handOffPlan = null;
+    if (!this.sliceRunning) return false;
     if (this.options.handOffWhileComputing === false || !this.queue.onlyVacatesPending()) return false;
     if (this.handOffFailure !== null) return false;
     const receiving = this.available.map(

@@ -12,10 +12,12 @@
  * Float64 [3] the wall-clock time (epoch ms) until which the thread declared it sleeps;
  * Int32 [8] mail: bumped by whoever posts the thread a message it must read mid-pass (a
  * hand-off order from the coordinator, rows from another thread), so the pass loop looks
- * at its ports only when something is there.
+ * at its ports only when something is there; Int32 [9] pass requests made to the thread, so
+ * it can tell, when idle, that a pass it has not started yet is on its way.
  */
 const CONTROL_BYTES = 40;
 const MAIL = 8;
+const PASSES = 9;
 
 export class WorkerControl {
   readonly buffer: SharedArrayBuffer;
@@ -74,6 +76,15 @@ export class WorkerControl {
   /** Changes whenever mail is posted: the thread compares it with the last value it read. */
   mail(): number {
     return Atomics.load(this.ints, MAIL);
+  }
+
+  /** A pass request is about to be posted to the thread. */
+  passRequested(): void {
+    Atomics.add(this.ints, PASSES, 1);
+  }
+
+  passesRequested(): number {
+    return Atomics.load(this.ints, PASSES);
   }
 
   setRateLimit(exemplarsPerSecond: number): void {

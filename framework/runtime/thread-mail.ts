@@ -25,6 +25,14 @@ export class ThreadMail {
   private readonly inboxes: MessagePort[] = [];
   /** A pass loop is running: rows taken in now are counted by it. */
   private passing = false;
+  /** Pass requests this thread has started (see `WorkerControl.passRequested`). */
+  private passesStarted = 0;
+  /**
+   * Mail that came while idle with a pass request on its way: processed flags are those of
+   * the last pass until that one starts (and clears them), so rows may neither leave nor
+   * arrive before it does.
+   */
+  private held: (() => boolean)[] = [];
 
   constructor(
     private readonly port: MessagePort,
@@ -62,11 +70,25 @@ export class ThreadMail {
   /** Run `body` as a pass: rows that arrive meanwhile are reported as counted by it. */
   duringPass<T>(body: () => T): T {
     this.passing = true;
+    this.passesStarted++;
     try {
       return body();
     } finally {
       this.passing = false;
     }
+  }
+
+  /** In a pass, once its flags are set (cleared if fresh): read the mail, held mail first. */
+  startPass(): void {
+    const held = this.held;
+    this.held = [];
+    for (const run of held) run();
+    this.read();
+  }
+
+  /** Idle, but a pass request is on its way: mail waits for it. */
+  private mustWait(): boolean {
+    return !this.passing && this.control.passesRequested() > this.passesStarted;
   }
 
   private handle(m: MailToThread): boolean {
@@ -79,6 +101,10 @@ export class ThreadMail {
         m.port.on('message', (rows: HandedRows) => this.absorb(rows));
         return false;
       case 'handOff':
+        if (this.mustWait()) {
+          this.held.push(() => this.handOff(m.id, m.parts));
+          return false;
+        }
         return this.handOff(m.id, m.parts);
     }
   }
@@ -114,6 +140,13 @@ export class ThreadMail {
   }
 
   private absorb(m: HandedRows): void {
+    if (this.mustWait()) {
+      this.held.push(() => {
+        this.absorb(m);
+        return true;
+      });
+      return;
+    }
     this.beforeMove();
     let rows = 0;
     let unprocessed = 0;

@@ -343,6 +343,7 @@ export class ThreadWorker implements WorkerLink {
   ): Promise<PassReply> {
     // Cleared here, before the request is posted, so a stop made after this call is never lost.
     this.control.clearStop();
+    this.control.passRequested();
     const shared = this.sharedParams(params);
     this.passing = true;
     try {

@@ -141,9 +141,10 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
 
 /** One pass request: count what is not yet counted, chunk by chunk (see `runPassLoop`). */
 function pass(s: ThreadState, request: Extract<WorkerRequest, { kind: 'pass' }>): unknown {
-  s.mail?.read();
   s.faults.passStarted(request.fresh);
   if (request.fresh) s.store.resetProcessed();
+  // Rows handed over now carry this pass's flags: read the mail only once they are set.
+  s.mail?.startPass();
   let length: number;
   try {
     length = s.kernel.accumulatorLength(request.params, dimOf(s.store));
