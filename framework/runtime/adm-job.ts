@@ -492,12 +492,14 @@ export class AdmJob implements DataParallelJob {
     for (const t of transfers) this.workerActors[t.from].send({ type: 'redistribute' });
     const outcome = await handOffAll(this.setup.links, transfers, this.options.clock);
     if (outcome === null) throw new Error('the workers cannot hand rows to each other');
+    // What each worker said it holds, even if some part failed: recovery then starts from it.
     outcome.held.forEach((n, i) => {
       if (n < 0) return;
       this.held[i] = n;
       this.workerActors[i].send({ type: 'holding', count: n });
     });
     this.uncounted += outcome.uncounted;
+    if (outcome.failure !== null) throw outcome.failure;
     const end = this.options.clock();
     this.nextRedistributionAt = end + Math.max(this.options.minIntervalMs ?? 100, 4 * (end - startedAt));
     const record: RedistributionRecord = {

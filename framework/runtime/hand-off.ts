@@ -1,6 +1,5 @@
 import type { Transfer } from '../partition/types.ts';
-import { monotonicMs } from '../util/monotonic.ts';
-import { firstError } from './faults.ts';
+import { isWorkerFault } from './faults.ts';
 import type { HandOffResult, WorkerLink } from './worker-link.ts';
 
 export interface HandOffOutcome {
@@ -9,13 +8,15 @@ export interface HandOffOutcome {
   readonly held: readonly number[];
   /**
    * When (on `clock`) the last sender had handed off all it had to give, and when the last
-   * receiver had taken its rows in: the workers' own timestamps, placed on `clock` (which must
-   * run in real time, as the default clock does). The coordinator hears of both later.
+   * receiver had taken its rows in: the workers' own timing, placed on `clock`. The
+   * coordinator hears of both later.
    */
   readonly handedAt: number;
   readonly takenAt: number;
   /** Rows not yet counted in this pass that a receiver took in after its share of it was done. */
   readonly uncounted: number;
+  /** Why some part did not complete, or null. */
+  readonly failure: unknown;
 }
 
 /** Whether every worker in `transfers` can hand rows over while computing. */
@@ -27,9 +28,10 @@ export function canHandOff(links: readonly WorkerLink[], transfers: readonly Tra
 
 /**
  * Carry out a transfer plan while the workers compute (`WorkerLink.handOff`): each sender
- * gives all its parts in one order. Resolves null, having asked nothing of anyone, when some
- * sender cannot reach its receivers that way. Settles every hand-off before it resolves or
- * rejects (with the first error), so no row is still on its way afterwards.
+ * gives all its parts in one order. Resolves null, having asked nothing of anyone, when the
+ * workers cannot hand rows over that way. Never rejects: every hand-off is settled before it
+ * resolves, so no row is still on its way afterwards, and a failure comes in the outcome
+ * with the counts every worker reported before it (-1 where it said nothing).
  */
 export async function handOffAll(
   links: readonly WorkerLink[],
@@ -39,26 +41,22 @@ export async function handOffAll(
   const bySender = new Map<number, Transfer[]>();
   for (const t of transfers) bySender.set(t.from, [...(bySender.get(t.from) ?? []), t]);
   const started: { list: Transfer[]; done: Promise<HandOffResult> }[] = [];
+  const failures: unknown[] = [];
   for (const [from, list] of bySender) {
     const done = links[from].handOff?.(list.map((t) => ({ count: t.count, to: links[t.to] })));
+    if (done) started.push({ list, done });
     // Only the first order can find no way (all links are of one transport): nothing started then.
-    if (!done) {
-      if (started.length === 0) return null;
-      throw new Error(`worker ${from} cannot hand rows to its receivers, unlike the others`);
-    }
-    started.push({ list, done });
+    else if (started.length === 0) return null;
+    else failures.push(new Error(`worker ${from} cannot hand rows to its receivers, unlike the others`));
   }
-  const settled = await Promise.allSettled(started.map((s) => s.done));
-  if (settled.some((r) => r.status === 'rejected')) throw firstError(settled);
-  // The workers' timestamps on the job's clock: both clocks read now, side by side.
-  const offset = clock() - monotonicMs();
+  const results = await Promise.all(started.map((s) => s.done));
+  const now = clock();
   const held = links.map(() => -1);
   let bytes = 0;
   let uncounted = 0;
   let handedAt = Number.NEGATIVE_INFINITY;
   let takenAt = Number.NEGATIVE_INFINITY;
-  settled.forEach((r, k) => {
-    const result = (r as PromiseFulfilledResult<HandOffResult>).value;
+  results.forEach((result, k) => {
     const { list } = started[k];
     held[list[0].from] = result.held;
     list.forEach((t, p) => {
@@ -66,8 +64,11 @@ export async function handOffAll(
     });
     bytes += result.bytes;
     uncounted += result.uncounted;
-    handedAt = Math.max(handedAt, result.handedAtMs + offset);
-    takenAt = Math.max(takenAt, result.takenAtMs + offset);
+    handedAt = Math.max(handedAt, now - result.handedAgoMs);
+    takenAt = Math.max(takenAt, now - result.takenAgoMs);
+    if (result.failure !== null) failures.push(result.failure);
   });
-  return { bytes, held, handedAt, takenAt, uncounted };
+  // A worker's fault first: the job recovers from it (an Error alone is a coordinator bug).
+  const failure = failures.find(isWorkerFault) ?? failures[0] ?? null;
+  return { bytes, held, handedAt, takenAt, uncounted, failure };
 }

@@ -9,10 +9,11 @@ import {
   PROTOCOL_ERROR_TAG,
   WorkerFault,
 } from './faults.ts';
+import { HandOffRecord } from './hand-off-record.ts';
 import type { ExtractReply, PassReply } from './messages.ts';
 import { beginPass, countChunk, endPass, kernelFailure } from './pass-loop.ts';
 import type { VirtualTime, VirtualTimer } from './virtual-time.ts';
-import type { WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
+import type { HandOffResult, WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
 /**
  * Workers in this process, on a virtual clock: no threads, nothing real to wait for. Each
@@ -108,6 +109,17 @@ interface InService {
   watch: VirtualTimer | null;
 }
 
+/** An order to hand rows over (`handOff`), from the call until the sender and every receiver reported. */
+interface HandOffOrder {
+  readonly sender: InProcessWorker;
+  readonly parts: readonly { readonly to: InProcessWorker; readonly count: number }[];
+  /** The observer's tag for the call (the rows leave as an extract, arrive as an insert). */
+  readonly tag: unknown;
+  readonly record: HandOffRecord;
+  /** Resolve with the record as it stands, failed with `failure` if given. */
+  readonly settle: (failure?: unknown) => void;
+}
+
 /** A sleep that `stop()` may cut short (a throttled worker between chunks). */
 interface Sleeper {
   handle: VirtualTimer;
@@ -147,6 +159,17 @@ export class InProcessWorker implements WorkerLink {
   private slowNext = 0;
   private throwNext = false;
   private failMove: FaultKind | null = null;
+  // Hand-offs (see `handOff`), as the thread worker's mail works.
+  /** Orders to hand rows over, read at the next chunk boundary, or at once when idle. */
+  private readonly orders: HandOffOrder[] = [];
+  /** Rows handed to this worker, taken in at its next chunk boundary, or at once when idle. */
+  private readonly inbox: { order: HandOffOrder; fragments: ExemplarColumns[] }[] = [];
+  /** Hand-offs this worker is part of that have not settled. */
+  private readonly handOffs = new Set<HandOffOrder>();
+  private passesRequested = 0;
+  private passesStarted = 0;
+  /** Inside a pass loop: rows taken in now are counted by it. */
+  private inPass = false;
 
   constructor(
     spec: WorkerSpec,
@@ -223,6 +246,7 @@ export class InProcessWorker implements WorkerLink {
     if (this.dead) return Promise.reject(this.dead);
     // Cleared at the call, as the thread link does: a stop made after this call is never lost.
     this.stopFlag = false;
+    this.passesRequested++;
     return this.enqueue('pass', this.livenessMs, () => this.runPass(params, fresh, chunkRows, checkStop));
   }
 
@@ -283,6 +307,170 @@ export class InProcessWorker implements WorkerLink {
     this.giveUp(new WorkerFault(this.index, this.host, 'exited', 'close', 'closed'));
   }
 
+  // ---- Hand-offs: rows straight to another worker while both compute ------------------
+
+  /**
+   * `WorkerLink.handOff`, as the thread worker does it: the order is read at this worker's
+   * next chunk boundary (at once if idle), the rows go straight to each receiver's inbox, and
+   * each receiver takes them in at its own next chunk boundary. A worker idle with a pass
+   * request on its way holds its mail until that pass has set its flags.
+   */
+  handOff(
+    parts: readonly { readonly count: number; readonly to: WorkerLink }[],
+  ): Promise<HandOffResult> | null {
+    const receivers = parts.map((p) => p.to);
+    if (
+      !receivers.every((r): r is InProcessWorker => r instanceof InProcessWorker && r !== this && r.alive)
+    ) {
+      return null;
+    }
+    const tag = this.observer.request?.(this, 'extract', null);
+    const counts = parts.map((p) => p.count);
+    const record = new HandOffRecord(counts);
+    if (this.dead) return Promise.resolve(record.result(this.time.now(), this.dead));
+    const ms = this.limitFor(counts.reduce((n, c) => n + c, 0) * this.rowBytes);
+    return new Promise<HandOffResult>((resolve) => {
+      let settled = false;
+      const order: HandOffOrder = {
+        sender: this,
+        parts: parts.map((p, k) => ({ to: receivers[k], count: p.count })),
+        tag,
+        record,
+        settle: (failure = null) => {
+          if (settled) return;
+          settled = true;
+          this.time.clearTimeout(limit);
+          resolve(record.result(this.time.now(), failure));
+          // Still moving until the coordinator has taken the result in (its counts then agree).
+          this.time.schedule(
+            () => {
+              for (const w of [this, ...receivers]) w.handOffs.delete(order);
+            },
+            0,
+            `w${this.index}:handOff-done`,
+          );
+        },
+      };
+      // As for threads: whoever has not reported by then is taken for hung.
+      const limit = this.time.schedule(
+        () => {
+          const late = record.handed === null ? [this] : receivers.filter((_, k) => record.waitsFor(k));
+          for (const w of late)
+            w.giveUp(new WorkerFault(w.index, w.host, 'hung', 'handOff', `no report for ${ms} ms`));
+        },
+        ms,
+        `w${this.index}:handOff-limit`,
+      );
+      for (const w of [this, ...receivers]) w.handOffs.add(order);
+      this.orders.push(order);
+      this.mailPosted();
+    });
+  }
+
+  /** Mail came: an idle worker reads it at the next step (a thread's event loop). */
+  private mailPosted(): void {
+    if (this.orders.length + this.inbox.length === 0) return;
+    this.time.schedule(
+      () => {
+        if (this.current === null && this.queued.length === 0) this.readMail();
+      },
+      0,
+      `w${this.index}:mail`,
+    );
+  }
+
+  /** Carry out orders and take rows in. True when the store changed. */
+  private readMail(): boolean {
+    if (this.dead || this.hung) return false;
+    // Idle with a pass on its way: the flags are the last pass's until it starts.
+    if (!this.inPass && this.passesRequested > this.passesStarted) return false;
+    let changed = false;
+    for (let o = this.orders.shift(); o !== undefined; o = this.orders.shift()) {
+      if (this.carryOut(o)) changed = true;
+      if (this.dead || this.hung) return changed;
+    }
+    while (this.inbox.length > 0) {
+      const m = this.inbox[0];
+      // Still in the inbox if a fault fires taking it in: lost with this worker, and counted as its.
+      if (!this.takeIn(m.order, m.fragments)) return changed;
+      this.inbox.shift();
+      changed = true;
+    }
+    return changed;
+  }
+
+  private carryOut(o: HandOffOrder): boolean {
+    const total = o.parts.reduce((n, p) => n + p.count, 0);
+    if (total > this.store.count) {
+      // The coordinator's counts are wrong, not the worker: nothing moves.
+      o.settle(
+        new Error(
+          `hand-off refused by worker ${this.index} (${this.host}): hand-off of ${total} exemplars from ${this.store.count} held`,
+        ),
+      );
+      return false;
+    }
+    if (!this.moveFaultFired()) return false;
+    let bytes = 0;
+    for (const p of o.parts) {
+      const fragments = transferColumns(this.store.take(p.count));
+      for (const f of fragments) bytes += byteSize(f);
+      this.observer.removed?.(this, 'extract', idsOf(fragments), fragments, o.tag);
+      p.to.inbox.push({ order: o, fragments });
+      p.to.mailPosted();
+    }
+    this.moved(total);
+    o.record.handed = { held: this.store.count, bytes, at: this.time.now() };
+    this.report(o);
+    return true;
+  }
+
+  /** False when a fault fired instead (the rows stay where they are, with this worker). */
+  private takeIn(o: HandOffOrder, fragments: ExemplarColumns[]): boolean {
+    if (!this.moveFaultFired()) return false;
+    this.observer.request?.(this, 'insert', fragments);
+    let rows = 0;
+    let unprocessed = 0;
+    for (const f of fragments) {
+      this.store.add(f);
+      rows += f.count;
+      for (let i = 0; i < f.count; i++) unprocessed += 1 - f.processed[i];
+    }
+    this.moved(rows);
+    const k = o.parts.findIndex((p) => p.to === this);
+    o.record.tookIn(k, this.store.count, this.time.now(), this.inPass, unprocessed);
+    this.report(o);
+    return true;
+  }
+
+  /**
+   * A fault planned or set by the driver for the next move fires here (a thread's fault in the
+   * middle of a hand-off): a throw fails the pass it happens in, or, idle, the worker.
+   */
+  private moveFaultFired(): boolean {
+    const kind = this.failMove ?? this.planned.move();
+    this.failMove = null;
+    if (kind === null) return true;
+    if (kind === 'throw' && this.inPass) throw new Injected('throw');
+    if (kind === 'hang') this.hangNow();
+    else {
+      const failure = kind === 'exit' ? 'exited' : 'threw';
+      this.giveUp(new WorkerFault(this.index, this.host, failure, 'idle', `injected fault: ${kind}`));
+    }
+    return false;
+  }
+
+  /** The report reaches the coordinator at the next step, as a thread's message does. */
+  private report(o: HandOffOrder): void {
+    this.time.schedule(
+      () => {
+        if (o.record.complete) o.settle();
+      },
+      0,
+      `w${this.index}:handOff-report`,
+    );
+  }
+
   // ---- Driver controls: faults and delays at a moment of the driver's choosing --------
 
   /** The next request starts only after `ms` of virtual silence (past `livenessMs`: taken as hung). */
@@ -317,7 +505,14 @@ export class InProcessWorker implements WorkerLink {
 
   /** Ids held now. */
   heldIds(): Int32Array {
-    return this.store.ids();
+    // Rows handed over and not yet taken in are this worker's (lost with it if it fails).
+    const waiting = this.inbox.flatMap((m) => m.fragments);
+    if (waiting.length === 0) return this.store.ids();
+    const ids = this.store.ids();
+    const all = new Int32Array(ids.length + waiting.reduce((n, f) => n + f.count, 0));
+    all.set(ids);
+    all.set(idsOf(waiting), ids.length);
+    return all;
   }
 
   get movedRows(): number {
@@ -330,7 +525,7 @@ export class InProcessWorker implements WorkerLink {
 
   /** An insert, extract or drop is queued or in service. */
   get moving(): boolean {
-    return this.queued.some((k) => MOVES.has(k));
+    return this.queued.some((k) => MOVES.has(k)) || this.handOffs.size > 0;
   }
 
   get busyRequests(): readonly RequestKind[] {
@@ -365,6 +560,7 @@ export class InProcessWorker implements WorkerLink {
       const finish = () => {
         if (service.watch !== null) this.time.clearTimeout(service.watch);
         if (this.current === service) this.current = null;
+        this.mailPosted(); // mail that came during this request is read once the worker is idle
       };
       body().then(
         (value) => {
@@ -428,6 +624,13 @@ export class InProcessWorker implements WorkerLink {
     if (this.dead) return;
     this.dead = fault;
     this.stopFlag = true;
+    for (const o of [...this.handOffs]) {
+      const owes =
+        o.sender === this
+          ? o.record.handed === null
+          : o.parts.some((p, k) => p.to === this && o.record.waitsFor(k));
+      if (owes) o.settle(fault);
+    }
     const service = this.current;
     this.current = null;
     if (service !== null) {
@@ -450,6 +653,9 @@ export class InProcessWorker implements WorkerLink {
     const kind = this.throwNext ? 'throw' : planned;
     this.throwNext = false;
     if (kind !== null) await this.fire(kind);
+    // Rows already handed over are held before the request runs (in-order rule); a pass reads
+    // its mail itself, once its flags are set.
+    if (this.serving !== 'pass') this.readMail();
   }
 
   private async beginMove(): Promise<void> {
@@ -506,10 +712,27 @@ export class InProcessWorker implements WorkerLink {
     checkStop: boolean,
   ): Promise<PassReply> {
     await this.begin();
+    this.passesStarted++;
+    this.inPass = true;
+    try {
+      return await this.passLoop(params, fresh, chunkRows, checkStop);
+    } finally {
+      this.inPass = false;
+    }
+  }
+
+  private async passLoop(
+    params: Float64Array,
+    fresh: boolean,
+    chunkRows: number,
+    checkStop: boolean,
+  ): Promise<PassReply> {
     this.planned.passStarted(fresh);
     if (fresh) this.store.resetProcessed();
+    // Rows handed over now carry this pass's flags: the mail is read only once they are set.
+    this.readMail();
     const start = this.time.now();
-    const dim = this.store.columns()[0]?.dim ?? 0;
+    const dim = this.store.dim;
     let length: number;
     try {
       length = this.kernel.accumulatorLength(params, dim);
@@ -526,24 +749,36 @@ export class InProcessWorker implements WorkerLink {
       held: this.store.count,
       remaining: interrupted ? this.store.unprocessed() : 0,
     });
-    // The store cannot change during the pass: moves wait behind it (in-order rule). So does
-    // every other call of this kernel, so the kernel session may span the awaits.
+    // Moves wait behind the pass (in-order rule), and so does every other call of this kernel,
+    // so the kernel session may span the awaits; only hand-offs change the store meanwhile, at
+    // chunk boundaries, and the loop then starts over on the store as it is (flags skip rows).
     beginPass(this.kernel, params, acc);
     try {
-      for (const cols of this.store.columns()) {
-        for (let s = 0; s < cols.count; s += chunkRows) {
-          if (checkStop && this.stopFlag) return reply(true);
-          const counted = countChunk(cols, s, Math.min(s + chunkRows, cols.count), this.kernel, params, acc);
-          processed += counted;
-          if (counted > 0) {
-            const rate = this.rate > 0 ? this.rate : this.baseRate;
-            await this.sleep((counted / rate) * 1000, true, true);
+      scan: for (;;) {
+        for (const cols of this.store.columns()) {
+          for (let s = 0; s < cols.count; s += chunkRows) {
+            if (checkStop && this.stopFlag) return reply(true);
+            if (this.readMail()) continue scan;
+            const counted = countChunk(
+              cols,
+              s,
+              Math.min(s + chunkRows, cols.count),
+              this.kernel,
+              params,
+              acc,
+            );
+            processed += counted;
+            if (counted > 0) {
+              const rate = this.rate > 0 ? this.rate : this.baseRate;
+              await this.sleep((counted / rate) * 1000, true, true);
+            }
+            this.chunks++;
+            this.lastProgressAt = this.time.now();
+            const due = this.planned.chunkDone();
+            if (due !== null) await this.fire(due);
           }
-          this.chunks++;
-          this.lastProgressAt = this.time.now();
-          const due = this.planned.chunkDone();
-          if (due !== null) await this.fire(due);
         }
+        if (!this.readMail()) break;
       }
     } finally {
       endPass(this.kernel, acc);

@@ -3,8 +3,10 @@ import { Piscina } from 'piscina';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { byteSize, transferListOf } from '../exemplars/rows.ts';
 import { moduleBeside } from '../util/module-url.ts';
+import { monotonicMs } from '../util/monotonic.ts';
 import { WorkerControl } from './control.ts';
 import { classifyWorkerError, WorkerFault } from './faults.ts';
+import { HandOffRecord } from './hand-off-record.ts';
 import type { ExtractReply, MailFromThread, MailToThread, PassReply, WorkerRequest } from './messages.ts';
 import type { HandOffResult, WorkerLink, WorkerSpec, WorkerTransport } from './worker-link.ts';
 
@@ -23,12 +25,9 @@ const SLOWEST_COPY_BYTES_PER_MS = 20_000;
 interface PendingHandOff {
   readonly sender: ThreadWorker;
   readonly receivers: readonly ThreadWorker[];
-  handed: { held: number; bytes: number; at: number } | null;
-  /** Per part: the receiver's count once it took the rows in, else -1. */
-  readonly taken: number[];
-  uncounted: number;
-  takenAt: number;
-  readonly settle: (error: unknown, result?: HandOffResult) => void;
+  readonly record: HandOffRecord;
+  /** Resolve with the record as it stands, failed with `failure` if given. */
+  readonly settle: (failure?: unknown) => void;
 }
 
 /** Hand-offs in flight by id: a receiver's report reaches its hand-off through here. */
@@ -212,7 +211,8 @@ export class ThreadWorker implements WorkerLink {
   private abandonHandOffs(fault: WorkerFault): void {
     for (const h of handOffs.values()) {
       const owes =
-        (h.sender === this && h.handed === null) || h.receivers.some((r, k) => r === this && h.taken[k] < 0);
+        (h.sender === this && h.record.handed === null) ||
+        h.receivers.some((r, k) => r === this && h.record.waitsFor(k));
       if (owes) h.settle(fault);
     }
   }
@@ -234,18 +234,16 @@ export class ThreadWorker implements WorkerLink {
     const receivers = parts.map((p) => p.to);
     if (!receivers.every((r): r is ThreadWorker => r instanceof ThreadWorker && r !== this && r.alive))
       return null;
-    if (this.dead) return Promise.reject(this.dead);
+    const counts = parts.map((p) => p.count);
+    const record = new HandOffRecord(counts);
+    if (this.dead) return Promise.resolve(record.result(monotonicMs(), this.dead));
     this.prepareHandOffs(receivers);
     const id = nextHandOff++;
-    const counts = parts.map((p) => p.count);
-    const bytes = counts.reduce((a, n) => a + n, 0) * this.rowBytes;
-    const ms = this.limitFor(bytes);
-    return new Promise<HandOffResult>((resolve, reject) => {
+    const ms = this.limitFor(counts.reduce((a, n) => a + n, 0) * this.rowBytes);
+    return new Promise<HandOffResult>((resolve) => {
       const limit = setTimeout(() => {
-        const h = handOffs.get(id);
-        if (!h) return;
         // Whoever has not reported is taken for hung, as a request silent that long would be.
-        const late = h.handed === null ? [this] : receivers.filter((_, k) => h.taken[k] < 0);
+        const late = record.handed === null ? [this] : receivers.filter((_, k) => record.waitsFor(k));
         for (const w of late) {
           w.giveUp(new WorkerFault(w.index, w.host, 'hung', 'handOff', `no report for ${ms} ms`));
         }
@@ -253,15 +251,11 @@ export class ThreadWorker implements WorkerLink {
       handOffs.set(id, {
         sender: this,
         receivers,
-        handed: null,
-        taken: counts.map((n) => (n === 0 ? 0 : -1)),
-        uncounted: 0,
-        takenAt: 0,
-        settle: (error, result) => {
+        record,
+        settle: (failure = null) => {
           if (!handOffs.delete(id)) return;
           clearTimeout(limit);
-          if (result) resolve(result);
-          else reject(error);
+          resolve(record.result(monotonicMs(), failure));
         },
       });
       this.postMail({ kind: 'handOff', id, parts: parts.map((p) => ({ to: p.to.index, count: p.count })) });
@@ -279,7 +273,7 @@ export class ThreadWorker implements WorkerLink {
       this.outboxes.add(r.index);
       // A hand-off of no rows runs every step once, so the first real one finds its code
       // compiled in both threads (on a fresh thread that was measured at ~1 ms of a 2.5 ms hand-off).
-      this.handOff([{ count: 0, to: r }])?.catch(() => {});
+      void this.handOff([{ count: 0, to: r }]);
     }
   }
 
@@ -293,28 +287,16 @@ export class ThreadWorker implements WorkerLink {
         h.settle(new Error(`hand-off refused by worker ${this.index} (${this.host}): ${m.message}`));
         return;
       case 'handedOff':
-        h.handed = { held: m.held, bytes: m.bytes, at: m.at };
+        h.record.handed = { held: m.held, bytes: m.bytes, at: m.at };
         break;
       case 'absorbed': {
         const k = h.receivers.indexOf(this);
         if (k < 0) return;
-        h.taken[k] = m.held;
-        h.takenAt = Math.max(h.takenAt, m.at);
-        if (!m.inPass) h.uncounted += m.unprocessed;
+        h.record.tookIn(k, m.held, m.at, m.inPass, m.unprocessed);
         break;
       }
     }
-    if (h.handed !== null && h.taken.every((n) => n >= 0)) {
-      h.settle(null, {
-        held: h.handed.held,
-        receivers: h.taken,
-        bytes: h.handed.bytes,
-        uncounted: h.uncounted,
-        handedAtMs: h.handed.at,
-        // A hand-off of nothing has no receiver to hear from.
-        takenAtMs: Math.max(h.takenAt, h.handed.at),
-      });
-    }
+    if (h.record.complete) h.settle();
   }
 
   async insert(fragments: readonly ExemplarColumns[]): Promise<number> {

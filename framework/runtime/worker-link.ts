@@ -65,9 +65,10 @@ export interface WorkerLink {
    * own next chunk boundary and counts, in the pass it is running, those not yet counted.
    * Nobody stops. Null when some
    * receiver cannot be reached that way (the caller stops the workers and moves the rows
-   * between passes instead). Rejects with a `WorkerFault` if the sender or a receiver fails
-   * before its part is done: a row is then with its receiver, or lost with a failed worker
-   * (recovery reloads it), never in two places.
+   * between passes instead). Never rejects: a failure (a `WorkerFault` of the sender or a
+   * receiver, or an order the sender refused) comes in the result, with what was reported
+   * before it: each row is then with its receiver, still with the sender, or lost with a
+   * failed worker (recovery reloads it), never in two places.
    */
   handOff?(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
@@ -80,9 +81,9 @@ export interface WorkerLink {
 }
 
 export interface HandOffResult {
-  /** Exemplars the sender holds afterwards. */
+  /** Exemplars the sender holds afterwards (-1: it did not say, having failed first). */
   readonly held: number;
-  /** Exemplars each part's receiver holds once it has taken its rows in. */
+  /** Exemplars each part's receiver holds once it has taken its rows in (-1: it did not say). */
   readonly receivers: readonly number[];
   readonly bytes: number;
   /**
@@ -91,12 +92,14 @@ export interface HandOffResult {
    */
   readonly uncounted: number;
   /**
-   * When the rows had left the sender, and when the last receiver had them in its store, as
-   * the threads timed it (`monotonicMs`, one clock for every thread of the process): the
-   * coordinator hears of it later, by however long the OS takes to schedule it.
+   * How long before this result came the rows had left the sender, and the last receiver had
+   * them in its store, as the workers timed it: the coordinator hears of it later (for threads,
+   * by however long the OS takes to schedule it).
    */
-  readonly handedAtMs: number;
-  readonly takenAtMs: number;
+  readonly handedAgoMs: number;
+  readonly takenAgoMs: number;
+  /** Why it did not complete, or null. */
+  readonly failure: unknown;
 }
 
 export interface DirectMoveResult {

@@ -147,6 +147,7 @@ type PassResult = { ok: true; acc: Float64Array } | { ok: false; error: unknown 
 const STATES: Record<string, MachineState | 'other'> = {
   '{"computing":"running"}': 'running',
   '{"computing":"migrationPending"}': 'running',
+  '{"computing":"handingOff"}': 'running',
   redistributing: 'redistributing',
   recovering: 'recovering',
   waitingForHost: 'waitingForHost',
@@ -266,6 +267,7 @@ export class ScenarioRun {
         if (f.during === 'pass') this.stats.faultsInPass++;
         else if (f.during === 'insert' || f.during === 'extract' || f.during === 'drop')
           this.stats.faultsInMove++;
+        else if (f.during === 'handOff' || f.during === 'idle') this.stats.faultsInHandOff++;
       },
     };
     this.job = await this.vt.drive(AdmJob.start(options));
@@ -488,6 +490,7 @@ export class ScenarioRun {
     }
     for (const rec of job.redistributions()) {
       if (rec.exemplarsMoved > 0) this.stats.moves++;
+      if (rec.whileComputing) this.stats.handOffs++;
       if (rec.exemplarsMoved > 0 && rec.events.length === 0) this.stats.rebalances++;
       for (const d of rec.deadlines) {
         if (d.reloaded > 0) this.stats.deadlineDrops++;

@@ -17,6 +17,10 @@ export interface RunStats {
   deadlinesMet: number;
   faultsInPass: number;
   faultsInMove: number;
+  /** Vacates applied while every worker went on computing (rows handed from worker to worker). */
+  handOffs: number;
+  /** Faults of a worker handing rows over or taking them in (during a pass, or idle). */
+  faultsInHandOff: number;
   faultsInRecovery: number;
   hung: number;
   threw: number;
@@ -57,6 +61,8 @@ export function emptyStats(): RunStats {
     deadlinesMet: 0,
     faultsInPass: 0,
     faultsInMove: 0,
+    handOffs: 0,
+    faultsInHandOff: 0,
     faultsInRecovery: 0,
     hung: 0,
     threw: 0,

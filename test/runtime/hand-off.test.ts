@@ -44,10 +44,11 @@ describe('ThreadWorker.handOff: rows from thread to thread, nobody stopped', () 
       { count: 700, to: w1 },
       { count: 300, to: w2 },
     ]);
-    expect(result?.takenAtMs).toBeGreaterThanOrEqual(result?.handedAtMs ?? Number.POSITIVE_INFINITY);
+    expect(result?.takenAgoMs).toBeLessThanOrEqual(result?.handedAgoMs ?? Number.NEGATIVE_INFINITY);
     expect(result).toMatchObject({ held: 1000, receivers: [1700, 300], bytes: 1000 * exemplarBytes(3) });
     // Fresh rows taken in by idle workers: none counted yet.
     expect(result?.uncounted).toBe(1000);
+    expect(result?.failure).toBeNull();
     const held = await Promise.all(workers.map((w) => w.ids()));
     expect(held.map((h) => h.length)).toEqual([1000, 1700, 300]);
     expect(checkIdsExactlyOnce(held, N)).toBeNull();
@@ -81,7 +82,7 @@ describe('ThreadWorker.handOff: rows from thread to thread, nobody stopped', () 
     workers = await Promise.all([0, 1].map((i) => ThreadWorker.start(spec(i))));
     const [w0, w1] = workers;
     await w0.insert(copyIntoBatches(data, 0, 100));
-    const refused = await w0.handOff([{ count: 101, to: w1 }])?.catch((e: unknown) => e);
+    const refused = (await w0.handOff([{ count: 101, to: w1 }]))?.failure;
     expect(refused).toBeInstanceOf(Error);
     expect(refused).not.toBeInstanceOf(WorkerFault);
     expect(String(refused)).toMatch(
@@ -99,8 +100,11 @@ describe('ThreadWorker.handOff: rows from thread to thread, nobody stopped', () 
     ];
     const [w0, w1] = workers;
     await w0.insert(copyIntoBatches(data, 0, 100));
-    const error = await w0.handOff([{ count: 60, to: w1 }])?.catch((e: unknown) => e);
+    const result = await w0.handOff([{ count: 60, to: w1 }]);
+    const error = result?.failure;
     expect(error).toBeInstanceOf(WorkerFault);
+    // What was reported before the failure comes with it: w0 gave the rows, w1 never said.
+    expect(result).toMatchObject({ held: 40, receivers: [-1] });
     expect((error as WorkerFault).host).toBe('h1');
     expect(w1.alive).toBe(false);
     // The rows left w0 (they were lost with w1: the job's recovery reloads them by id).
