@@ -7,6 +7,10 @@ import type { HandOffResult } from './worker-link.ts';
 export class HandOffRecord {
   /** The sender's report: what it holds afterwards, bytes posted, when. */
   handed: { held: number; bytes: number; at: number } | null = null;
+  /** The first failure: of the sender before it handed anything, or of a receiver. */
+  failure: unknown = null;
+  /** The sender failed (or refused) before it handed anything over: no receiver has anything coming. */
+  private senderGone = false;
   /** Per part: the receiver's count once it took its rows in (-1 until then). */
   readonly taken: number[];
   private readonly done: boolean[];
@@ -27,8 +31,26 @@ export class HandOffRecord {
     if (!inPass) this.uncounted += unprocessed;
   }
 
+  /** The sender failed or refused before handing anything over. */
+  senderFailed(failure: unknown): void {
+    if (this.handed !== null) return;
+    this.failure ??= failure;
+    this.senderGone = true;
+  }
+
+  /** Part `k`'s receiver failed before taking its rows in: they are lost with it. */
+  receiverFailed(k: number, failure: unknown): void {
+    if (this.done[k]) return;
+    this.failure ??= failure;
+    this.done[k] = true;
+  }
+
+  /**
+   * Every worker has said its last word: the sender handed over (or failed first), and each
+   * receiver took its rows in (or failed first). Only then do the counts reported add up.
+   */
   get complete(): boolean {
-    return this.handed !== null && this.done.every(Boolean);
+    return this.senderGone || (this.handed !== null && this.done.every(Boolean));
   }
 
   /** Part `k` still waits for its receiver. */
@@ -36,8 +58,8 @@ export class HandOffRecord {
     return !this.done[k];
   }
 
-  /** The result as it stands at `now`: complete, or with `failure` and whatever was reported. */
-  result(now: number, failure: unknown = null): HandOffResult {
+  /** The result as it stands at `now`, with the failure if any and whatever was reported. */
+  result(now: number): HandOffResult {
     const handedAt = this.handed?.at ?? now;
     return {
       held: this.handed?.held ?? -1,
@@ -46,7 +68,7 @@ export class HandOffRecord {
       uncounted: this.uncounted,
       handedAgoMs: now - handedAt,
       takenAgoMs: now - Math.max(this.lastTakenAt, handedAt),
-      failure,
+      failure: this.failure,
     };
   }
 }

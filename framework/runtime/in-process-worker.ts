@@ -116,8 +116,8 @@ interface HandOffOrder {
   /** The observer's tag for the call (the rows leave as an extract, arrive as an insert). */
   readonly tag: unknown;
   readonly record: HandOffRecord;
-  /** Resolve with the record as it stands, failed with `failure` if given. */
-  readonly settle: (failure?: unknown) => void;
+  /** Resolve with the record, once it is complete. */
+  readonly settle: () => void;
 }
 
 /** A sleep that `stop()` may cut short (a throttled worker between chunks). */
@@ -327,7 +327,10 @@ export class InProcessWorker implements WorkerLink {
     const tag = this.observer.request?.(this, 'extract', null);
     const counts = parts.map((p) => p.count);
     const record = new HandOffRecord(counts);
-    if (this.dead) return Promise.resolve(record.result(this.time.now(), this.dead));
+    if (this.dead) {
+      record.senderFailed(this.dead);
+      return Promise.resolve(record.result(this.time.now()));
+    }
     const ms = this.limitFor(counts.reduce((n, c) => n + c, 0) * this.rowBytes);
     return new Promise<HandOffResult>((resolve) => {
       let settled = false;
@@ -336,11 +339,11 @@ export class InProcessWorker implements WorkerLink {
         parts: parts.map((p, k) => ({ to: receivers[k], count: p.count })),
         tag,
         record,
-        settle: (failure = null) => {
+        settle: () => {
           if (settled) return;
           settled = true;
           this.time.clearTimeout(limit);
-          resolve(record.result(this.time.now(), failure));
+          resolve(record.result(this.time.now()));
           // Still moving until the coordinator has taken the result in (its counts then agree).
           this.time.schedule(
             () => {
@@ -403,11 +406,12 @@ export class InProcessWorker implements WorkerLink {
     const total = o.parts.reduce((n, p) => n + p.count, 0);
     if (total > this.store.count) {
       // The coordinator's counts are wrong, not the worker: nothing moves.
-      o.settle(
+      o.record.senderFailed(
         new Error(
           `hand-off refused by worker ${this.index} (${this.host}): hand-off of ${total} exemplars from ${this.store.count} held`,
         ),
       );
+      this.report(o);
       return false;
     }
     if (!this.moveFaultFired()) return false;
@@ -625,11 +629,11 @@ export class InProcessWorker implements WorkerLink {
     this.dead = fault;
     this.stopFlag = true;
     for (const o of [...this.handOffs]) {
-      const owes =
-        o.sender === this
-          ? o.record.handed === null
-          : o.parts.some((p, k) => p.to === this && o.record.waitsFor(k));
-      if (owes) o.settle(fault);
+      if (o.sender === this) o.record.senderFailed(fault);
+      o.parts.forEach((p, k) => {
+        if (p.to === this) o.record.receiverFailed(k, fault);
+      });
+      if (o.record.complete) o.settle();
     }
     const service = this.current;
     this.current = null;

@@ -26,8 +26,8 @@ interface PendingHandOff {
   readonly sender: ThreadWorker;
   readonly receivers: readonly ThreadWorker[];
   readonly record: HandOffRecord;
-  /** Resolve with the record as it stands, failed with `failure` if given. */
-  readonly settle: (failure?: unknown) => void;
+  /** Resolve with the record, once it is complete. */
+  readonly settle: () => void;
 }
 
 /** Hand-offs in flight by id: a receiver's report reaches its hand-off through here. */
@@ -209,11 +209,12 @@ export class ThreadWorker implements WorkerLink {
 
   /** Every hand-off this worker still owes a report to fails with its fault. */
   private abandonHandOffs(fault: WorkerFault): void {
-    for (const h of handOffs.values()) {
-      const owes =
-        (h.sender === this && h.record.handed === null) ||
-        h.receivers.some((r, k) => r === this && h.record.waitsFor(k));
-      if (owes) h.settle(fault);
+    for (const h of [...handOffs.values()]) {
+      if (h.sender === this) h.record.senderFailed(fault);
+      h.receivers.forEach((r, k) => {
+        if (r === this) h.record.receiverFailed(k, fault);
+      });
+      if (h.record.complete) h.settle();
     }
   }
 
@@ -236,7 +237,10 @@ export class ThreadWorker implements WorkerLink {
       return null;
     const counts = parts.map((p) => p.count);
     const record = new HandOffRecord(counts);
-    if (this.dead) return Promise.resolve(record.result(monotonicMs(), this.dead));
+    if (this.dead) {
+      record.senderFailed(this.dead);
+      return Promise.resolve(record.result(monotonicMs()));
+    }
     this.prepareHandOffs(receivers);
     const id = nextHandOff++;
     const ms = this.limitFor(counts.reduce((a, n) => a + n, 0) * this.rowBytes);
@@ -252,10 +256,10 @@ export class ThreadWorker implements WorkerLink {
         sender: this,
         receivers,
         record,
-        settle: (failure = null) => {
+        settle: () => {
           if (!handOffs.delete(id)) return;
           clearTimeout(limit);
-          resolve(record.result(monotonicMs(), failure));
+          resolve(record.result(monotonicMs()));
         },
       });
       this.postMail({ kind: 'handOff', id, parts: parts.map((p) => ({ to: p.to.index, count: p.count })) });
@@ -284,8 +288,10 @@ export class ThreadWorker implements WorkerLink {
     switch (m.kind) {
       case 'handOffRefused':
         // The coordinator asked for rows the worker does not hold: its counts are wrong, not the worker.
-        h.settle(new Error(`hand-off refused by worker ${this.index} (${this.host}): ${m.message}`));
-        return;
+        h.record.senderFailed(
+          new Error(`hand-off refused by worker ${this.index} (${this.host}): ${m.message}`),
+        );
+        break;
       case 'handedOff':
         h.record.handed = { held: m.held, bytes: m.bytes, at: m.at };
         break;
