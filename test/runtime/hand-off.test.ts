@@ -78,6 +78,32 @@ describe('ThreadWorker.handOff: rows from thread to thread, nobody stopped', () 
     expect(r1.processed).toBeLessThan(1500);
   }, 30_000);
 
+  it('an order that reaches a thread before its fresh pass starts waits for it: no row travels with the last pass flags', async () => {
+    workers = await Promise.all(
+      [0, 1].map((i) => ThreadWorker.start(spec(i, { kernelConfig: { spin: 0 } }))),
+    );
+    const [w0, w1] = workers;
+    await w0.insert(copyIntoBatches(data, 0, 1500));
+    await w1.insert(copyIntoBatches(data, 1500, N));
+    for (let round = 0; round < 20; round++) {
+      const [from, to] = round % 2 === 0 ? [w0, w1] : [w1, w0];
+      // The last pass flagged every row; the next one is requested and, at once, a hand-off.
+      await Promise.all([from.pass(params, true, 64, true), to.pass(params, true, 64, true)]);
+      // The sender is busy, so the pass request waits in piscina's queue while the order is
+      // already in the thread's mail when it is done.
+      const busy = from.calibrate(params, 10);
+      const pf = from.pass(params, true, 64, true);
+      const pt = to.pass(params, true, 64, true);
+      const handed = from.handOff([{ count: 1500, to }]);
+      const [rf, rt, result] = await Promise.all([pf, pt, handed, busy]);
+      // Counted in this pass, or still to count (a receiver whose share was done): never lost.
+      expect(rf.processed + rt.processed + (result?.uncounted ?? 0)).toBe(N);
+      expect(result?.failure).toBeNull();
+      // Put the rows back for the next round.
+      await to.handOff([{ count: 1500, to: from }]);
+    }
+  }, 60_000);
+
   it('a hand-off of more rows than held is refused, and nothing moves', async () => {
     workers = await Promise.all([0, 1].map((i) => ThreadWorker.start(spec(i))));
     const [w0, w1] = workers;
