@@ -127,9 +127,16 @@ export class AgentConnection implements AgentControl {
   ): Promise<AgentConnection> {
     const { channel, welcome } = await greet(endpoint, { role: 'job', job }, access);
     await channel.send({ type: 'setup', ...setup });
-    const ready = await channel.next().catch((e: Error) => {
-      throw new AgentUnavailable(`agent ${formatEndpoint(endpoint)} dropped the job at setup: ${e.message}`);
-    });
+    // The agent beats every BEAT_MS from its welcome on: when the setup reaches it later than
+    // that (a loaded machine), beats come before its answer. They are not the answer.
+    let ready: Awaited<ReturnType<MessageChannel['next']>>;
+    do {
+      ready = await channel.next().catch((e: Error) => {
+        throw new AgentUnavailable(
+          `agent ${formatEndpoint(endpoint)} dropped the job at setup: ${e.message}`,
+        );
+      });
+    } while (ready.header.type === 'beat');
     if (ready.header.type !== 'ready') {
       const why = typeof ready.header.reason === 'string' ? `: ${ready.header.reason}` : '';
       throw new AgentUnavailable(`agent ${formatEndpoint(endpoint)} refused the job setup${why}`);
