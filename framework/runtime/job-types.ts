@@ -45,7 +45,7 @@ export interface JobOptions {
   /**
    * Apply a vacate (without a deadline) while the workers compute, when the transport can:
    * the vacated workers hand their rows straight to the others at their next chunk boundary
-   * and nobody stops (default true; threads can, TCP agents and in-process workers cannot;
+   * and nobody stops (default true; threads and in-process workers can, TCP agents cannot;
    * jobs of more than 8 workers per core stop instead, for a receiver would wait for a core).
    * False stops every worker at its next chunk and moves the rows between two slices.
    */
