@@ -91,3 +91,11 @@ export function gatherRows(cols: ExemplarColumns, ids: Int32Array): ExemplarColu
   }
   return { count, dim, ids: Int32Array.from(ids), labels, features, processed: new Uint8Array(count) };
 }
+
+/** Rows of `cols` not yet counted in this pass (processed flag 0). */
+export function unprocessedIn(cols: ExemplarColumns): number {
+  const p = cols.processed;
+  let n = 0;
+  for (let i = 0; i < cols.count; i++) n += 1 - p[i];
+  return n;
+}

@@ -1,5 +1,5 @@
 import type { ExemplarColumns } from './columns.ts';
-import { copyRows, viewRows } from './rows.ts';
+import { copyRows, unprocessedIn, viewRows } from './rows.ts';
 
 /**
  * The exemplars one worker holds: a list of batches in Arrow's columnar layout — each the
@@ -81,12 +81,7 @@ export class ExemplarStore {
 
   /** How many exemplars are not yet counted in this pass. */
   unprocessed(): number {
-    let n = 0;
-    for (const b of this.batches) {
-      const p = b.cols.processed;
-      for (let i = 0; i < p.length; i++) n += 1 - p[i];
-    }
-    return n;
+    return this.batches.reduce((n, b) => n + unprocessedIn(b.cols), 0);
   }
 
   /** All ids held, for audits (tests, fault recovery). */

@@ -106,6 +106,17 @@ export function planTransfers(current: readonly number[], targets: readonly numb
   return transfers;
 }
 
+/** The transfers of a plan grouped by sender, in plan order: each sender then cuts all its parts in one go. */
+export function transfersBySender(transfers: readonly Transfer[]): Map<number, Transfer[]> {
+  const bySender = new Map<number, Transfer[]>();
+  for (const t of transfers) {
+    const list = bySender.get(t.from);
+    if (list) list.push(t);
+    else bySender.set(t.from, [t]);
+  }
+  return bySender;
+}
+
 /**
  * Recomputes the partition from scratch for the data currently held (`Σ current`) with
  * `partitionBySpeed` (ties favour current holders) and plans the moves to reach it.

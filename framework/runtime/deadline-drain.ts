@@ -1,6 +1,7 @@
 import type { EventRecord } from '../events/types.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { gatherRows } from '../exemplars/rows.ts';
+import { transfersBySender } from '../partition/transfer-plan.ts';
 import type { Transfer } from '../partition/types.ts';
 import { firstError, settled } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';
@@ -115,8 +116,7 @@ export async function reloadFromSource(
   transfers: readonly Transfer[],
   clock: () => number,
 ): Promise<ReloadResult> {
-  const bySender = new Map<number, Transfer[]>();
-  for (const t of transfers) bySender.set(t.from, [...(bySender.get(t.from) ?? []), t]);
+  const bySender = transfersBySender(transfers);
   const senderDoneAt = new Map<number, number>();
   const reloadedFrom = new Map<number, number>();
   const dropped = new Set<number>();

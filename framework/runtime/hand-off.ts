@@ -1,3 +1,4 @@
+import { transfersBySender } from '../partition/transfer-plan.ts';
 import type { Transfer } from '../partition/types.ts';
 import { isWorkerFault } from './faults.ts';
 import type { HandOffResult, WorkerLink } from './worker-link.ts';
@@ -38,8 +39,7 @@ export async function handOffAll(
   transfers: readonly Transfer[],
   clock: () => number,
 ): Promise<HandOffOutcome | null> {
-  const bySender = new Map<number, Transfer[]>();
-  for (const t of transfers) bySender.set(t.from, [...(bySender.get(t.from) ?? []), t]);
+  const bySender = transfersBySender(transfers);
   const started: { list: Transfer[]; done: Promise<HandOffResult> }[] = [];
   const failures: unknown[] = [];
   for (const [from, list] of bySender) {

@@ -1,6 +1,6 @@
 import type { KernelModule, PassKernel } from '../app/kernel.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { batchRowsFor, byteSize, transferListOf } from '../exemplars/rows.ts';
+import { batchRowsFor, byteSize, transferListOf, unprocessedIn } from '../exemplars/rows.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
 import {
   classifyWorkerError,
@@ -438,7 +438,7 @@ export class InProcessWorker implements WorkerLink {
     for (const f of fragments) {
       this.store.add(f);
       rows += f.count;
-      for (let i = 0; i < f.count; i++) unprocessed += 1 - f.processed[i];
+      unprocessed += unprocessedIn(f);
     }
     this.moved(rows);
     const k = o.parts.findIndex((p) => p.to === this);

@@ -1,5 +1,6 @@
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { byteSize } from '../exemplars/rows.ts';
+import { transfersBySender } from '../partition/transfer-plan.ts';
 import type { Transfer } from '../partition/types.ts';
 import { firstError, settled } from './faults.ts';
 import type { WorkerLink } from './worker-link.ts';
@@ -24,12 +25,7 @@ export async function moveData(
   transfers: readonly Transfer[],
   clock: () => number,
 ): Promise<MoveResult> {
-  const bySender = new Map<number, Transfer[]>();
-  for (const t of transfers) {
-    const list = bySender.get(t.from) ?? [];
-    list.push(t);
-    bySender.set(t.from, list);
-  }
+  const bySender = transfersBySender(transfers);
   const held = new Array<number>(workers.length).fill(-1);
   const senderDoneAt = new Map<number, number>();
   let bytes = 0;

@@ -7,7 +7,7 @@
  */
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { byteSize, transferListOf } from '../exemplars/rows.ts';
+import { byteSize, transferListOf, unprocessedIn } from '../exemplars/rows.ts';
 import type { ExemplarStore } from '../exemplars/store.ts';
 import { monotonicMs } from '../util/monotonic.ts';
 import { WorkerControl } from './control.ts';
@@ -153,7 +153,7 @@ export class ThreadMail {
     for (const f of m.fragments) {
       this.store.add(f);
       rows += f.count;
-      for (let i = 0; i < f.count; i++) unprocessed += 1 - f.processed[i];
+      unprocessed += unprocessedIn(f);
     }
     this.control.rowsMoved(rows);
     this.reply({

@@ -81,7 +81,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
     case 'insert': {
       const s = ready();
       s.faults.transfer();
-      const dim = s.store.count > 0 ? dimOf(s.store) : (request.fragments[0]?.dim ?? 0);
+      const dim = s.store.count > 0 ? s.store.dim : (request.fragments[0]?.dim ?? 0);
       if (request.fragments.some((f) => f.dim !== dim || f.ids.length !== f.count)) {
         throw new Error(
           `${PROTOCOL_ERROR_TAG}insert of fragments that do not match the ${dim} features held`,
@@ -147,7 +147,7 @@ function pass(s: ThreadState, request: Extract<WorkerRequest, { kind: 'pass' }>)
   s.mail?.startPass();
   let length: number;
   try {
-    length = s.kernel.accumulatorLength(request.params, dimOf(s.store));
+    length = s.kernel.accumulatorLength(request.params, s.store.dim);
   } catch (error) {
     throw kernelFailure(error);
   }
@@ -189,10 +189,6 @@ function accumulatorFor(s: ThreadState, length: number): Float64Array {
     s.spare.fill(0); // every page written now: fresh pages may be mapped lazily
   });
   return acc;
-}
-
-function dimOf(store: ExemplarStore): number {
-  return store.dim;
 }
 
 /**
