@@ -223,6 +223,14 @@ export const redistribution: Benchmark = {
       samples20MB: at(20.8)?.n ?? 0,
       threadRatio100MB: sig(at(100)?.ratioWarm ?? null),
       threadRatio400MB: sig(at(400)?.ratioWarm ?? null),
+      /**
+       * The ratios to the warm copy may be below 1 (a hand-off copies nothing); the physical
+       * floor is the thread post of the same bytes, and these are migration ÷ that floor (≥ 1,
+       * checked below).
+       */
+      postRatio20MB: sig(ratio(at(20.8)?.migrationMs, at(20.8)?.postTransferMs)),
+      postRatio100MB: sig(ratio(at(100)?.migrationMs, at(100)?.postTransferMs)),
+      postRatio400MB: sig(ratio(at(400)?.migrationMs, at(400)?.postTransferMs)),
       target20MB: target20,
       target,
       targetMet20MB: (at(20.8)?.ratioWarm ?? Infinity) <= target20,
