@@ -296,7 +296,7 @@ async function overheadBreakdown(data: Dataset, hidden: number, workers: number,
       how: `tiny job (${tiny.train.count} exemplars), ADM ${num(median(perPass.adm))} vs plain ${num(median(perPass.plain))} ms per pass, ${tinyPasses} passes × ${order.length / 2} job(s) each`,
     },
     {
-      piece: `smaller chunks (${admChunk} rows, ~0.5 ms, vs ${PLAIN_CHUNK_ROWS})`,
+      piece: `smaller chunks (${admChunk} rows, ~0.25 ms, vs ${PLAIN_CHUNK_ROWS})`,
       ms: sig(chunkingMs),
       how: `inner loop over one worker's ${share} exemplars in one thread, median of ${reps}`,
     },

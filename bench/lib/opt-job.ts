@@ -26,7 +26,7 @@ export interface OptJobSpec {
   readonly soloRate?: number;
   /** Cores the emulated hosts may use together (default: all); jobs compared must share it. */
   readonly emulationCores?: number;
-  /** Compute time per chunk (default: the job's, 0.5 ms). */
+  /** Compute time per chunk (default: the job's, 0.25 ms). */
   readonly chunkMs?: number;
   /** Rebalance on measured speeds without an event (default true; off where only events may move data). */
   readonly rebalance?: boolean;

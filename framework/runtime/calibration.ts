@@ -21,11 +21,13 @@ export function unitRate(
  * Rows per chunk so that one chunk is about `chunkMs` of compute at `rate` exemplars/s: a
  * multiple of 16 (at least 16), because kernels work on blocks of rows (Opt's SIMD kernel on
  * 16, padding a short block; its JS kernel on 4) and a ragged tail in every chunk would pay
- * for a whole block, or run a slow one-row path, each time. Half a
- * millisecond: a stop waits at most that long, and chunking costs nothing measurable
- * (Opt's 784-32-10 pass over 4,000 rows took the same CPU time in chunks of 8 rows and of 1,024).
+ * for a whole block, or run a slow one-row path, each time. A quarter of a
+ * millisecond: a stop, and a hand-off's sender and receiver, each wait for the chunk in
+ * progress (at 0.5 ms a 10 MB hand-off took ~3.0 ms, at 0.25 ms ~2.2 ms, medians of 10 fresh
+ * jobs each), and chunking costs nothing measurable (Opt's 784-32-10 pass over 4,000 rows took
+ * the same CPU time in chunks of 8 rows and of 1,024; `bench quiet` measures it every run).
  */
-export function chunkRowsFor(rate: number, chunkMs = 0.5): number {
+export function chunkRowsFor(rate: number, chunkMs = 0.25): number {
   const rows = Math.floor((rate * chunkMs) / 1000);
   return Math.min(1024, Math.max(16, rows - (rows % 16)));
 }

@@ -63,7 +63,7 @@ export interface JobOptions {
    */
   readonly minIntervalMs?: number;
   /**
-   * Compute time a chunk aims at (default 0.5 ms): a stop waits for the chunk in progress, so
+   * Compute time a chunk aims at (default 0.25 ms): a stop waits for the chunk in progress, so
    * shorter chunks answer events sooner, at a small cost per chunk (ADM only; at least 16 rows).
    */
   readonly chunkMs?: number;

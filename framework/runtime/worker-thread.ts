@@ -201,7 +201,7 @@ function calibrate(s: ThreadState, params: Float64Array, ms: number): number {
   const cols: ExemplarColumns | undefined = s.store.columns()[0];
   if (!cols || cols.count === 0) return 0;
   const acc = new Float64Array(s.kernel.accumulatorLength(params, cols.dim));
-  // Calls of the size a pass makes (chunkRowsFor: multiples of 16, about half a millisecond),
+  // Calls of the size a pass makes (chunkRowsFor: multiples of 16, about a quarter of a millisecond),
   // so a kernel's fixed cost per call weighs as it will.
   const block = Math.min(cols.count, 64);
   const windowMs = Math.max(5, ms / 5);

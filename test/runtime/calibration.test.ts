@@ -12,8 +12,9 @@ describe('unitRate', () => {
 });
 
 describe('chunkRowsFor', () => {
-  it('gives about half a millisecond of rows, in multiples of 16, from 16 to 1024', () => {
-    expect(chunkRowsFor(100_000)).toBe(48);
+  it('gives about a quarter of a millisecond of rows, in multiples of 16, from 16 to 1024', () => {
+    expect(chunkRowsFor(200_000)).toBe(48);
+    expect(chunkRowsFor(100_000, 0.5)).toBe(48);
     expect(chunkRowsFor(1000)).toBe(16);
     expect(chunkRowsFor(1e9)).toBe(1024);
   });
