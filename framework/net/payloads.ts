@@ -6,11 +6,20 @@
  */
 
 import type { ExemplarColumns } from '../exemplars/columns.ts';
+import { columnsFromTemplate, streamPartsFromTemplate } from '../exemplars/ipc-template.ts';
 import { copyRows } from '../exemplars/rows.ts';
 import { ownsItsBuffer } from './frames.ts';
 
-/** The Arrow IPC codec, loaded on first use: a job on threads alone never loads Arrow (≈ 0.25 s). */
-const ipc = () => import('../exemplars/ipc.ts');
+let codec: Promise<typeof import('../exemplars/ipc.ts')> | null = null;
+/**
+ * The Arrow IPC codec, loaded on first use: a job on threads alone never loads Arrow (≈ 0.25 s).
+ * The promise is kept: every `import()` goes through the module loader again (with tsx's
+ * hooks, a round trip to their thread), measured at 0.3–1.5 ms a call — per 1 MB batch.
+ */
+const ipc = () => {
+  codec ??= import('../exemplars/ipc.ts');
+  return codec;
+};
 
 /** Load the codec now (a job that uses agents), so the first move does not wait for it. */
 export function preloadCodec(): void {
@@ -36,11 +45,14 @@ export function int32From(bytes: Uint8Array): Int32Array {
 
 /**
  * One Arrow IPC stream per fragment, each as its pieces (views of the fragment's arrays,
- * no copy): a body of one frame, written piece by piece.
+ * no copy): a body of one frame, written piece by piece. The metadata pieces come from a
+ * template after the first stream of each shape (ipc-template.ts).
  */
 export async function exemplarBodies(fragments: readonly ExemplarColumns[]): Promise<Uint8Array[][]> {
   const { exemplarStreamParts } = await ipc();
-  return Promise.all(fragments.map((f) => exemplarStreamParts([f], f.dim)));
+  return Promise.all(
+    fragments.map((f) => streamPartsFromTemplate(f, (x) => exemplarStreamParts([x], x.dim))),
+  );
 }
 
 /**
@@ -55,7 +67,8 @@ export async function exemplarsFrom(bodies: readonly Uint8Array[], dim: number):
   const { decodeExemplars } = await ipc();
   const out: ExemplarColumns[] = [];
   for (const body of bodies) {
-    const views = decodeExemplars(body, dim);
+    // Read by arrow-js, or as views when every metadata byte equals a stream it read (ipc-template.ts).
+    const views = columnsFromTemplate(body, dim, (b) => decodeExemplars(b, dim));
     // In place only when one batch uses the buffer: a worker hands a whole batch on by
     // transferring its buffer, which must then hold nothing else it keeps.
     const owned = views.length === 1 && ownsItsBuffer(body);
