@@ -28,9 +28,9 @@ import { AdmJob, type JobOptions } from '../../framework/runtime/adm-job.ts';
 import {
   type InProcessObserver,
   InProcessTransport,
-  type InProcessWorker,
   loadKernelModule,
-} from '../../framework/runtime/in-process-worker.ts';
+} from '../../framework/runtime/in-process-transport.ts';
+import type { InProcessWorker } from '../../framework/runtime/in-process-worker.ts';
 import { flushMicrotasks, VirtualTime } from '../../framework/runtime/virtual-time.ts';
 import { ID_SUM_KERNEL } from '../fixtures/id-sum-kernel.ts';
 import { randomColumns, referenceSums } from '../runtime/helpers.ts';

@@ -1,0 +1,136 @@
+import { RunFailure } from '../errors.ts';
+import { gatherRows } from '../exemplars/rows.ts';
+import { NotEnoughRoom } from '../partition/errors.ts';
+import { partitionBySpeed } from '../partition/target-shares.ts';
+import { type FaultRecord, faultsIn } from './faults.ts';
+import type { JobState } from './job-state.ts';
+import { assignMissing, attributeReloads, checkCoverage, idCensus } from './recovery.ts';
+import type { WorkerLink } from './worker-link.ts';
+
+/**
+ * An ADM job's way back to the truth after something went wrong: the counts taken from the
+ * workers after a failed move, and a failed worker's exemplars reloaded from the data source.
+ */
+export class FaultRecovery {
+  readonly records: FaultRecord[] = [];
+  /** Workers given up on whose exemplars are not reloaded yet (recovery may take several tries). */
+  private recovering: { link: WorkerLink; held: number; detectedAt: number }[] = [];
+
+  constructor(private readonly state: JobState) {}
+
+  /**
+   * After a move failed part way: take each live worker's count from the worker itself, so
+   * the next plan starts from the truth. A failed worker is left to recovery; if every worker
+   * answered and the ids still do not add up to the training set exactly once, nothing can
+   * repair that, and the job stops.
+   */
+  async reconcile(): Promise<void> {
+    const { setup, lost, held, options } = this.state;
+    const live = setup.links.filter((l) => !lost[l.index] && l.alive);
+    const replies = await Promise.allSettled(live.map((l) => l.ids()));
+    const holdings: Int32Array[] = [];
+    replies.forEach((r, k) => {
+      if (r.status !== 'fulfilled') return;
+      held[live[k].index] = r.value.length;
+      holdings.push(r.value);
+    });
+    if (holdings.length < live.length || live.length < setup.links.filter((l) => !lost[l.index]).length) {
+      return; // a worker failed: recovery reloads what it held
+    }
+    const coverage = checkCoverage(holdings, options.train.count);
+    if (coverage !== null)
+      throw new Error(`admove lost track of the exemplars after a failed move: ${coverage}`);
+  }
+
+  /**
+   * After a worker fault: give up on every failed worker, find the exemplars no live worker
+   * holds (the training set minus what the live workers report — this also catches
+   * fragments that were in flight to or from the failed one), reload them by id from the
+   * data source, and hand them to the live available workers that are furthest below their
+   * speed-proportional share. Every call is settled before the next step, so no late insert
+   * can land after the ids were counted. The pass then starts over.
+   */
+  async recover(): Promise<void> {
+    const { setup, lost, available, held, workerActors, options, estimator } = this.state;
+    const links = setup.links;
+    for (const l of links) {
+      if (l.alive || lost[l.index]) continue;
+      this.recovering.push({ link: l, held: held[l.index], detectedAt: options.clock() });
+      lost[l.index] = true;
+      available[l.index] = false;
+      held[l.index] = 0;
+      workerActors[l.index].send({ type: 'lost' });
+    }
+    const live = links.filter((l) => !lost[l.index]);
+    const asked = await Promise.allSettled(live.map((l) => l.ids()));
+    const askFaults = faultsIn(asked);
+    if (askFaults.length > 0) throw askFaults[0];
+    const holdings = asked.map((r) => (r as PromiseFulfilledResult<Int32Array>).value);
+    live.forEach((l, k) => {
+      held[l.index] = holdings[k].length;
+    });
+    const { missing, duplicated } = idCensus(holdings, options.train.count);
+    if (duplicated > 0) throw new Error(`admove found ${duplicated} exemplars held twice during recovery`);
+    // Hosts the scheduler has given back count as receivers even before the event is applied;
+    // hosts with a vacate pending take nothing (they leave next).
+    const receivers = live.map((l) => l.index).filter((i) => this.mayReceive(i));
+    const hosts = this.recovering.map((r) => r.link.host).join(', ');
+    if (receivers.length === 0 && missing.length > 0) {
+      throw new RunFailure(
+        `no worker left to take ${missing.length} exemplars after ${hosts} failed (the others are vacated or failed too)`,
+      );
+    }
+    let targets: number[];
+    try {
+      targets = partitionBySpeed(
+        options.train.count,
+        this.state.capped(estimator.capacities(available.map((_, i) => receivers.includes(i)))),
+        held,
+      );
+    } catch (error) {
+      if (!(error instanceof NotEnoughRoom)) throw error;
+      throw new RunFailure(
+        `no room for the ${missing.length} exemplars ${hosts} held: the other hosts' memory caps allow ${error.room} of ${error.total} in all`,
+      );
+    }
+    const plan = assignMissing(missing, receivers, targets, held);
+    const inserts = await Promise.allSettled(
+      [...plan].map(async ([i, ids]) => {
+        held[i] = await links[i].insert([gatherRows(options.train, ids)]);
+      }),
+    );
+    const insertFaults = faultsIn(inserts);
+    if (insertFaults.length > 0) throw insertFaults[0];
+    const recoveryMs = options.clock() - this.recovering[0].detectedAt;
+    const reloadedBy = attributeReloads(
+      this.recovering.map((r) => r.held),
+      missing.length,
+    );
+    this.recovering.forEach((r, k) => {
+      const fault = r.link.fault;
+      const record: FaultRecord = {
+        host: r.link.host,
+        cause: fault?.failure ?? 'exited',
+        during: fault?.during ?? 'unknown',
+        message: fault?.message ?? 'worker lost',
+        detectedAt: r.detectedAt,
+        exemplarsReloaded: reloadedBy[k],
+        recoveryMs,
+      };
+      this.records.push(record);
+      options.onFault?.(record);
+    });
+    this.recovering = [];
+    workerActors.forEach((a, i) => {
+      if (!lost[i]) a.send({ type: 'holding', count: held[i] });
+    });
+  }
+
+  /** Whether worker `i` may take data now: alive, and available — by the last word of the scheduler. */
+  private mayReceive(i: number): boolean {
+    if (this.state.lost[i]) return false;
+    const host = this.state.hostList[i].name;
+    if (this.state.queue.vacatePending(host)) return false;
+    return this.state.available[i] || this.state.queue.availablePending(host);
+  }
+}

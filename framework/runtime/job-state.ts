@@ -1,0 +1,108 @@
+import { type Actor, createActor } from 'xstate';
+import { EventQueue } from '../events/event-queue.ts';
+import { exemplarBytes } from '../exemplars/rows.ts';
+import { workerMachine } from '../machine/worker-machine.ts';
+import { SpeedEstimator } from '../partition/speed-estimator.ts';
+import type { WorkerCapacity } from '../partition/types.ts';
+import { chunkRowsFor } from './calibration.ts';
+import type { JobOptions } from './job-types.ts';
+import type { RedistributionRecord } from './report-types.ts';
+import { emulatedRate, type HostSpec, maxCounts, type WorkerSetup } from './start-workers.ts';
+import { TransitionLog } from './transition-log.ts';
+import type { WorkerLink } from './worker-link.ts';
+
+/**
+ * What an ADM job's coordinator knows of its hosts and workers, one entry per worker in
+ * every list (index i: the worker of host i), shared by the parts of the coordinator
+ * (`AdmJob`, the redistributor, hand-offs, recovery, the redistribution timing).
+ */
+export class JobState {
+  readonly queue: EventQueue;
+  readonly estimator: SpeedEstimator;
+  readonly available: boolean[];
+  readonly held: number[];
+  readonly processed: number[];
+  readonly records: RedistributionRecord[] = [];
+  readonly workerActors: Actor<typeof workerMachine>[];
+  readonly log: TransitionLog;
+  /** Workers given up on (fault): never used again, whatever events say. */
+  readonly lost: boolean[];
+  /** The load each host was last told to run at (the estimator keeps a clamped copy). */
+  readonly loads: number[];
+  /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
+  readonly emulatedLoads: number[];
+  /** The job's hosts: those it started with, then any that joined (`addHost`). */
+  readonly hostList: HostSpec[];
+
+  constructor(
+    readonly options: JobOptions,
+    readonly setup: WorkerSetup,
+    shares: number[],
+  ) {
+    const names = options.hosts.map((h) => h.name);
+    this.hostList = [...options.hosts];
+    this.log = new TransitionLog(options.clock, options.onTransition);
+    this.queue = new EventQueue(names);
+    this.estimator = new SpeedEstimator(options.hosts.map((h) => h.speed));
+    this.available = names.map(() => true);
+    this.held = shares;
+    this.processed = names.map(() => 0);
+    this.lost = names.map(() => false);
+    this.loads = names.map(() => 1);
+    this.emulatedLoads = names.map(() => 1);
+    this.workerActors = options.hosts.map((h, i) => this.startWorkerActor(h, shares[i]));
+  }
+
+  /**
+   * A host joins: everything per worker grows by one entry at once, synchronously, so every
+   * step of the coordinator sees the same number of workers. Its worker holds no data yet
+   * and is not available until the scheduler says so.
+   */
+  addWorker(host: HostSpec, link: WorkerLink): void {
+    this.hostList.push(host);
+    this.setup.links.push(link);
+    this.setup.speeds.push(host.speed);
+    this.available.push(false);
+    this.held.push(0);
+    this.processed.push(0);
+    this.lost.push(false);
+    this.loads.push(1);
+    this.emulatedLoads.push(1);
+    this.estimator.addWorker(host.speed);
+    this.queue.addHost(host.name);
+    this.workerActors.push(this.startWorkerActor(host, 0));
+  }
+
+  private startWorkerActor(host: HostSpec, count: number): Actor<typeof workerMachine> {
+    const actor = createActor(workerMachine, {
+      input: { host: host.name },
+      id: `worker:${host.name}`,
+      inspect: this.log.inspect,
+    });
+    actor.start();
+    actor.send({ type: 'holding', count });
+    return actor;
+  }
+
+  /** The hosts' memory caps (in exemplars) added to what the estimator says of them. */
+  capped(capacities: WorkerCapacity[]): WorkerCapacity[] {
+    const caps = maxCounts(this.hostList, exemplarBytes(this.options.train.dim));
+    return capacities.map((c, i) => (caps[i] === undefined ? c : { ...c, maxCount: caps[i] }));
+  }
+
+  /** Emulation: host `i` now runs at `fraction` of its speed (its owner's load). */
+  emulateLoad(i: number, fraction: number): void {
+    this.emulatedLoads[i] = fraction;
+    const rate = emulatedRate(this.setup, i);
+    if (rate !== null) this.setup.links[i].setRateLimit(rate * fraction);
+  }
+
+  /** Rows per chunk for worker `i`: about `chunkMs` of its work, at its own speed. */
+  chunkRowsOf(i: number): number {
+    const rate = emulatedRate(this.setup, i);
+    return chunkRowsFor(
+      rate === null ? this.setup.soloRate : rate * this.emulatedLoads[i],
+      this.options.chunkMs,
+    );
+  }
+}

@@ -1,0 +1,143 @@
+import { exemplarBytes } from '../exemplars/rows.ts';
+import type { RedistributeResult } from '../machine/pass-machine.ts';
+import { NoHostAvailable } from '../partition/errors.ts';
+import { evacuationTargets } from '../partition/evacuation.ts';
+import { partitionBySpeed } from '../partition/target-shares.ts';
+import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
+import { deadlinesOf, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
+import type { FaultRecovery } from './fault-recovery.ts';
+import { firstError } from './faults.ts';
+import type { JobState } from './job-state.ts';
+import { moveData } from './move-data.ts';
+import type { RedistributionTiming } from './redistribution-timing.ts';
+import type { RedistributionRecord } from './report-types.ts';
+
+/**
+ * The pass machine's `redistribute` actor, with every worker stopped: the pending events
+ * applied, the partition recomputed from measured speeds, and the data moved between
+ * workers (or dropped and reloaded from the source, to meet a vacate's deadline).
+ */
+export class Redistributor {
+  /** Observed speed of moves, for deadline drains (starts at a conservative 200 MB/s). */
+  private moveBytesPerMs = 200_000;
+  /** Redistributions whose migration cost ends when computing resumes. */
+  private awaitingResume: RedistributionRecord[] = [];
+  /** Since when every host has been vacated (null: some host is available). */
+  private waitingSince: number | null = null;
+
+  constructor(
+    private readonly state: JobState,
+    private readonly timing: RedistributionTiming,
+    private readonly recovery: FaultRecovery,
+  ) {}
+
+  /** Computing resumes: the redistributions before it end their migration now. */
+  computingResumed(): void {
+    const now = this.state.options.clock();
+    for (const r of this.awaitingResume) r.migrationMs = now - r.triggeredAt;
+    this.awaitingResume = [];
+  }
+
+  /** Time left before giving up on a host, counted from when every host became vacated. */
+  waitRemainingMs(): number {
+    const { options } = this.state;
+    const limit = options.waitTimeoutMs ?? 60_000;
+    const since = this.waitingSince ?? options.clock();
+    return Math.max(0, limit - (options.clock() - since));
+  }
+
+  async redistribute(): Promise<RedistributeResult> {
+    const { options, queue, held, available, hostList, workerActors, estimator, setup } = this.state;
+    for (const a of workerActors) a.send({ type: 'redistribute' });
+    const startedAt = options.clock();
+    const drain = this.timing.applyEvents(startedAt);
+    const settle = (): RedistributeResult => {
+      this.timing.restartGainStreak();
+      this.timing.redistributed(startedAt);
+      // Events that came in during this redistribution and may wait: apply them later.
+      if (queue.pending && !this.timing.mayRedistribute()) this.timing.deferInterrupt();
+      workerActors.forEach((a, i) => {
+        a.send({ type: 'holding', count: held[i] });
+      });
+      return { noHostAvailable: false };
+    };
+    // A host whose vacate came in during this redistribution takes no data (it leaves next).
+    const receiving = available.map((a, i) => a && !queue.vacatePending(hostList[i].name));
+    const capacities = this.state.capped(estimator.capacities(receiving));
+    const total = options.train.count;
+    // Only vacates: move only the vacated data (a rebalance by speed waits for its own rule).
+    const evacuation = drain.applied.length > 0 && drain.applied.every((r) => r.event.type === 'vacate');
+    let targets: number[];
+    try {
+      targets = evacuation ? evacuationTargets(capacities, held) : partitionBySpeed(total, capacities, held);
+    } catch (error) {
+      if (!(error instanceof NoHostAvailable)) throw error;
+      this.waitingSince ??= startedAt;
+      return { noHostAvailable: true };
+    }
+    this.waitingSince = null;
+    const decision = shouldRedistribute(held, targets, capacities, { minGain: options.minGain });
+    if (!decision.redistribute) return settle();
+    // Largest fragments first, so a drain against a deadline frees the most soonest.
+    const transfers = planTransfers(held, targets).sort((a, b) => b.count - a.count);
+    const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
+    const deadlines = deadlinesOf(
+      drain.applied,
+      hostList.map((h) => h.name),
+    );
+    const rowBytes = exemplarBytes(options.train.dim);
+    const budgets = moveBudgets(deadlines, held, options.clock(), rowBytes, this.moveBytesPerMs);
+    const split = splitForDeadlines(transfers, budgets);
+    // moveData first: by the in-order rule a sender's extract runs before its drop, so the
+    // drop hands back exactly what is left. Both are settled before anything else happens.
+    const [movedResult, reloadedResult] = await Promise.allSettled([
+      moveData(setup.links, split.move, options.clock),
+      reloadFromSource(setup.links, options.train, split.reload, options.clock),
+    ]);
+    if (movedResult.status === 'rejected' || reloadedResult.status === 'rejected') {
+      await this.recovery.reconcile();
+      throw firstError([movedResult, reloadedResult]);
+    }
+    const moved = movedResult.value;
+    const reloaded = reloadedResult.value;
+    const doneAt = new Map(moved.senderDoneAt);
+    for (const [i, t] of reloaded.senderDoneAt) doneAt.set(i, Math.max(t, doneAt.get(i) ?? t));
+    if (moved.bytes > 0) {
+      const took = Math.max(...moved.senderDoneAt.values()) - startedAt;
+      if (took > 0) this.moveBytesPerMs = 0.5 * this.moveBytesPerMs + 0.5 * (moved.bytes / took);
+    }
+    const vacated = transfers.map((t) => t.from).filter((i) => !available[i]);
+    const emptiedAt = vacated.length ? Math.max(...vacated.map((i) => doneAt.get(i)!)) : null;
+    // The counts are what the workers said they hold, not what the plan meant them to.
+    const reported = targets.map((n, i) => {
+      if (reloaded.dropped.has(i)) return 0;
+      const said = Math.max(moved.held[i], reloaded.held[i]);
+      return said >= 0 ? said : n;
+    });
+    if (reported.reduce((a, b) => a + b, 0) === total) held.splice(0, reported.length, ...reported);
+    else await this.recovery.reconcile();
+    const record: RedistributionRecord = {
+      index: this.state.records.length,
+      events: drain.applied.map((r) => r.seq),
+      triggeredAt,
+      startedAt,
+      obtrusivenessMs: emptiedAt === null ? null : emptiedAt - triggeredAt,
+      migrationMs: null,
+      exemplarsMoved: transfers.reduce((s, t) => s + t.count, 0),
+      bytesMoved: moved.bytes,
+      transfers: transfers.length,
+      countsAfter: [...held],
+      reason: decision.reason,
+      deadlines: [...deadlines.values()].map((d) => ({
+        host: d.host,
+        deadlineMs: d.deadlineMs,
+        met: (doneAt.get(d.worker) ?? startedAt) <= d.deadlineAt,
+        reloaded: reloaded.reloadedFrom.get(d.worker) ?? 0,
+      })),
+    };
+    this.state.records.push(record);
+    this.awaitingResume.push(record);
+    options.onRedistribution?.(record);
+    return settle();
+  }
+}
