@@ -12,6 +12,7 @@ import { connect as plainConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KEEP_FREED_MEMORY_ENV } from '../../framework/agent/freed-memory.ts';
 import type { Endpoint } from '../../framework/index.ts';
 import { connect as framedConnect, readSecretFile } from '../../framework/net/secure-socket.ts';
 
@@ -57,8 +58,17 @@ export interface Child {
  * Spawn `node …args`, wait for a stdout line matching `ready`, and return the match. The
  * child is killed if it does not get there.
  */
-async function startChild(what: string, args: readonly string[], ready: RegExp) {
-  const child = spawn(process.execPath, [...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+async function startChild(
+  what: string,
+  args: readonly string[],
+  ready: RegExp,
+  env: Readonly<Record<string, string>> = {},
+) {
+  const child = spawn(process.execPath, [...args], {
+    cwd: REPO,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   track(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8');
@@ -120,7 +130,8 @@ export interface AgentProcess extends Child {
 
 /**
  * `admove agent --listen 127.0.0.1:0 --name NAME --receive-pool` (one worker), TLS when given
- * a secret file. With the receive pool: the fastest way agents take a move in (not the default).
+ * a secret file. With the receive pool and the freed-memory settings (framework/agent/freed-memory.ts):
+ * the fastest way agents take a move in (neither is the default).
  */
 export async function startAgent(name: string, secretFile?: string): Promise<AgentProcess> {
   const { handle, match } = await startChild(
@@ -136,6 +147,8 @@ export async function startAgent(name: string, secretFile?: string): Promise<Age
       ...(secretFile === undefined ? [] : ['--secret-file', secretFile]),
     ],
     /listening on (\S+):(\d+) /,
+    // As the README advises for agents with a receive pool: freed memory is kept, warm.
+    KEEP_FREED_MEMORY_ENV,
   );
   return { ...handle, name, endpoint: { host: match[1], port: Number(match[2]) } };
 }
