@@ -8,6 +8,7 @@
 
 import { initWeights, type NetworkShape } from '../apps/opt/model/index.ts';
 import { barChart } from '../apps/plot/chart/index.ts';
+import { keepFreedMemoryLine } from '../framework/agent/freed-memory.ts';
 import { syntheticDataset } from '../framework/datasets/index.ts';
 import {
   columnsFromTable,
@@ -370,6 +371,7 @@ export const tcp: Benchmark = {
       '',
       "- The raw TLS send uses admove's own TLS 1.3 with the pre-shared key (`framework/net/secure-socket.ts` `listen`/`connect`, the agents' code) and its framing (`FramedConnection.sendBytes`, one frame per MiB), so its receiver copies each frame once, as the agents' does; the raw TCP receiver only counts bytes.",
       "- **Receive pool.** The agents run with `--receive-pool` (off by default): each pre-faults memory for incoming exemplar bodies once a job's first pass begins (`framework/net/receive-pool.ts`, `framework/agent/receive-memory.ts`): as much as its initial share, within `--max-memory`, touched page by page in the background, so a move's frames are assembled in warm memory instead of faulting fresh pages in during the move. The cost is memory: a1 holds its share *and* up to as much again while it waits (the *a1 resident before* column: VmRSS of a1 right before the vacate, so Node's own ~100 MB included), and the fault-in time is spent during the first pass instead of the move. The raw receiver is unchanged: it still only counts bytes.",
+      `- **Freed memory kept.** The agents start with \`${keepFreedMemoryLine()}\` in their environment (glibc malloc; README, "Keeping freed memory"): what an agent frees during a move (socket reads, frames, batches sent away) stays mapped for its next buffers instead of faulting in again. The raw sender and receiver run with glibc's defaults: they keep nothing.`,
       '- *Warm copy* and *fresh copy* are one in-process copy of the bytes moved into pre-allocated and into fresh memory (`lib/lower-bounds.ts`, as in `redistribution`), measured in the same run. a1 must put the bytes it receives into memory it keeps: on this machine the first touch of fresh memory is slow (see the fresh-copy column), and the raw receiver, which throws its bytes away, never pays it. Without a receive pool *raw + fresh copy* would be the fair floor of a move here; with it (the first note) the pages are faulted in before the move, so the floor is the raw send (+ a warm copy), and *tcpRatio…vsKept* may fall below 1.',
       "- The sender of the raw sends is this benchmark's process (which is also the coordinator); the receiver is a process of its own. Connection set-up and the TLS handshake are not timed, nor are they in the move (the job's connections are open before the vacate).",
       '- The machine has 2 cores shared by the coordinator, both agents (each a main thread and a worker thread) and whatever else runs: the load at the start and the end is in the header.',
