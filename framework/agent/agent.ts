@@ -168,10 +168,10 @@ export class Agent {
       }
       case 'peer': {
         const job = this.job;
-        if (!job || job.id !== hello.job || typeof hello.ticket !== 'string') {
+        if (!job || job.id !== hello.job) {
           return refuse(`agent ${this.info.name} serves no job ${hello.job}`);
         }
-        await job.acceptPeer(hello.ticket, channel);
+        await job.acceptPeer(channel);
         return;
       }
       case 'worker': {

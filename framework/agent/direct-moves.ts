@@ -1,6 +1,7 @@
 /**
  * Direct moves, agent to agent: the sending agent streams a part of its worker's exemplars
- * to the receiving agent over a peer connection, one Arrow IPC stream per ~1 MB batch, each
+ * to the receiving agent over a peer connection (kept open across moves: peer-links.ts),
+ * announced by the move's ticket, one Arrow IPC stream per ~1 MB batch, each
  * written only once the socket has taken the previous one, so neither side holds more than
  * a few batches beyond the data itself. The receiver inserts the rows into its worker only
  * once all of them are in, then confirms. The coordinator learns from the receiver whether
@@ -18,8 +19,10 @@ import type { PeerRendezvous } from './peer-rendezvous.ts';
 
 export interface PeerAccess {
   readonly rendezvous: PeerRendezvous;
-  /** A peer connection to the agent at `endpoint`, for move `ticket` to its slot `slot`. */
-  dial(endpoint: Endpoint, slot: number, ticket: string): Promise<MessageChannel>;
+  /** A connection to the agent at `endpoint` for one move: kept from an earlier one, or new. */
+  open(endpoint: Endpoint): Promise<MessageChannel>;
+  /** The move over `channel` ended well (confirmed): it may carry the next one. */
+  keep(endpoint: Endpoint, channel: MessageChannel): void;
   /** The job's liveness limit: a peer silent this long is given up on. */
   livenessMs(): number;
 }
@@ -98,10 +101,8 @@ export async function receiveDirect(
     fragments,
     bytes,
     confirm() {
-      channel
-        .send({ type: 'committed', rows })
-        .catch(() => {})
-        .finally(() => channel.close());
+      // The connection stays open: the sender keeps it for its next move to this agent.
+      channel.send({ type: 'committed', rows }).catch(() => {});
     },
   };
 }
@@ -110,6 +111,7 @@ export interface SendPart {
   readonly ticket: string;
   readonly host: string;
   readonly port: number;
+  /** The receiving worker's slot on that agent (the ticket names it there; kept for messages). */
   readonly slot: number;
 }
 
@@ -136,15 +138,13 @@ async function sendOne(
   const limit = peers.livenessMs();
   let bytes = 0;
   let channel: MessageChannel | null = null;
+  let kept = false;
+  const endpoint = { host: part.host, port: part.port };
   try {
-    channel = await within(
-      peers.dial({ host: part.host, port: part.port }, part.slot, part.ticket),
-      limit,
-      'the receiver did not answer',
-      () => {},
-    );
+    channel = await within(peers.open(endpoint), limit, 'the receiver did not answer', () => {});
     const c = channel;
     const quiet = () => c.destroy('the receiver went quiet');
+    await within(c.send({ type: 'move', ticket: part.ticket }), limit, 'the receiver stopped reading', quiet);
     for (const f of fragments) {
       const [body] = await exemplarBodies([f]);
       bytes += byteSize(f);
@@ -154,10 +154,13 @@ async function sendOne(
     await within(c.send({ type: 'end' }), limit, 'the receiver stopped reading', quiet);
     const ack = await within(c.next(), limit, 'the receiver did not confirm', quiet);
     if (ack.header.type !== 'committed') throw new Error(String(ack.header.reason ?? 'the receiver refused'));
+    peers.keep(endpoint, c);
+    kept = true;
     return { delivered: true, bytes };
   } catch (error) {
     return { delivered: false, bytes, reason: (error as Error).message };
   } finally {
-    channel?.close();
+    // Anything but a confirmed move leaves the connection in an unknown state: it ends here.
+    if (!kept) channel?.close();
   }
 }

@@ -15,6 +15,7 @@ import { threadTransport } from '../runtime/thread-worker.ts';
 import { resolveKernel } from '../util/kernel-specifier.ts';
 import type { PeerAccess } from './direct-moves.ts';
 import { LoadWatcher, type LoadWatchOptions } from './load-watcher.ts';
+import { PeerLinks } from './peer-links.ts';
 import { PeerRendezvous } from './peer-rendezvous.ts';
 import { ReceiveMemory } from './receive-memory.ts';
 import { WorkerSlot } from './worker-slot.ts';
@@ -28,6 +29,8 @@ export class JobSession {
   private ended = false;
   private readonly rendezvous = new PeerRendezvous();
   private readonly peers: PeerAccess;
+  /** Connections to the job's other agents, for moves out (kept open: peer-links.ts). */
+  private readonly links: PeerLinks;
   private watcher: LoadWatcher | null = null;
   /** Pre-faulted memory that exemplar bodies arriving for this job are assembled in (`--receive-pool`). */
   private readonly memory: ReceiveMemory | null;
@@ -50,17 +53,38 @@ export class JobSession {
       rendezvous: this.rendezvous,
       // Known once the job is set up (peers only move data after that).
       livenessMs: () => this.setup?.livenessMs ?? 10_000,
-      dial: async (endpoint: Endpoint, slot: number, ticket: string) =>
-        (await greet(endpoint, { role: 'peer', job: id, slot, ticket }, { secret })).channel,
+      open: (endpoint: Endpoint) => this.links.open(endpoint),
+      keep: (endpoint: Endpoint, channel: MessageChannel) => this.links.keep(endpoint, channel),
     };
+    this.links = new PeerLinks(
+      async (endpoint) => (await greet(endpoint, { role: 'peer', job: id }, { secret })).channel,
+    );
   }
 
-  /** A sending agent's connection for a direct move to one of this job's workers. */
-  async acceptPeer(ticket: string, channel: MessageChannel): Promise<void> {
+  /** A sending agent's connection for direct moves to this job's workers: each begins with its ticket. */
+  async acceptPeer(channel: MessageChannel): Promise<void> {
     await channel.send({ type: 'welcome', ...this.info });
     this.workerChannels.push(channel);
     if (this.memory) channel.placeBodies(this.memory.placement);
-    this.rendezvous.arrive(ticket, channel);
+    void this.servePeer(channel);
+  }
+
+  /** One move after another on a peer connection, until it closes. */
+  private async servePeer(channel: MessageChannel): Promise<void> {
+    for (;;) {
+      let m: Message;
+      try {
+        m = await channel.next();
+      } catch {
+        return; // closed
+      }
+      const ticket = m.header.ticket;
+      if (m.header.type !== 'move' || typeof ticket !== 'string') {
+        channel.destroy('protocol error: a peer connection carries moves, each announced by its ticket');
+        return;
+      }
+      await this.rendezvous.arrive(ticket, channel);
+    }
   }
 
   /** The host name of slot `k`: the agent's name, or NAME.k when it hosts several workers. */
@@ -123,6 +147,8 @@ export class JobSession {
       {
         admit: (s, extra) => this.admit(s, extra),
         firstLoad: (bytes) => {
+          // Every agent of the job serves it by now (passes begin once all workers started).
+          if (this.setup?.peers) this.links.warm(this.setup.peers);
           if (!this.memory) return;
           this.memory.firstLoad(bytes);
           this.log(
@@ -156,6 +182,8 @@ export class JobSession {
     this.control.destroy(reason);
     for (const c of this.workerChannels) c.destroy(reason);
     this.rendezvous.clear(reason);
+    this.links.close();
+    const links = this.links.stats();
     const pool = this.memory?.stats();
     this.memory?.close();
     await Promise.allSettled(this.slots.map((s) => s?.close()));
@@ -163,7 +191,11 @@ export class JobSession {
     const poolLine = pool
       ? `; receive pool: ${mb(pool.faultedBytes)} pre-faulted, ${pool.hits} frames placed in it, ${pool.misses} in fresh memory`
       : '';
-    this.log(`job ${this.id} ended (${reason}); its exemplars are dropped${poolLine}`);
+    const linksLine =
+      links.dialled > 0
+        ? `; peer connections: ${links.dialled} dialled, ${links.reused} move${links.reused === 1 ? '' : 's'} out found one open`
+        : '';
+    this.log(`job ${this.id} ended (${reason}); its exemplars are dropped${poolLine}${linksLine}`);
   }
 
   private beat(): void {
@@ -268,5 +300,25 @@ function mb(bytes: number): string {
 function asSetup(h: Readonly<Record<string, unknown>>): JobSetup | null {
   if (typeof h.kernel !== 'string') return null;
   if (!(typeof h.livenessMs === 'number' && h.livenessMs > 0)) return null;
-  return { type: 'setup', kernel: h.kernel, kernelConfig: h.kernelConfig, livenessMs: h.livenessMs };
+  const setup: JobSetup = {
+    type: 'setup',
+    kernel: h.kernel,
+    kernelConfig: h.kernelConfig,
+    livenessMs: h.livenessMs,
+  };
+  // The peers only let moves start sooner: a list that is not one is ignored, not fatal.
+  const peers = Array.isArray(h.peers) && h.peers.every(isEndpoint) ? h.peers : undefined;
+  return peers ? { ...setup, peers } : setup;
+}
+
+function isEndpoint(e: unknown): e is { host: string; port: number } {
+  const x = e as { host: unknown; port: unknown };
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof x.host === 'string' &&
+    Number.isInteger(x.port) &&
+    (x.port as number) > 0 &&
+    (x.port as number) < 65536
+  );
 }

@@ -21,9 +21,31 @@ export class PeerRendezvous {
   private readonly meetings = new Map<string, Meeting>();
   /** Transfers under way, by ticket: a cancel destroys their connection. */
   private readonly claimed = new Map<string, MessageChannel>();
+  /** What `arrive` waits on, by ticket, and by connection (its latest move). */
+  private readonly finishers = new Map<string, () => void>();
+  private readonly moveOn = new WeakMap<MessageChannel, () => void>();
+  private readonly watched = new WeakSet<MessageChannel>();
 
-  /** A sending agent's connection for `ticket` arrived. */
-  arrive(ticket: string, channel: MessageChannel): void {
+  /**
+   * A sending agent's connection announced move `ticket`. Resolves once that move is over
+   * on this side (`done`, `cancel`, `clear`, or the connection closed): the connection may
+   * then carry the next move.
+   */
+  arrive(ticket: string, channel: MessageChannel): Promise<void> {
+    const over = new Promise<void>((resolve) => {
+      this.finishers.set(ticket, resolve);
+      this.moveOn.set(channel, resolve);
+    });
+    // One close handler per connection, however many moves it carries.
+    if (!this.watched.has(channel)) {
+      this.watched.add(channel);
+      channel.onClose(() => this.moveOn.get(channel)?.());
+    }
+    this.arriveNow(ticket, channel);
+    return over;
+  }
+
+  private arriveNow(ticket: string, channel: MessageChannel): void {
     const m = this.meetings.get(ticket) ?? {};
     if (m.channel || m.cancelled || this.claimed.has(ticket)) {
       channel.destroy(
@@ -68,10 +90,17 @@ export class PeerRendezvous {
   /** The transfer for `ticket` is over (taken or refused). */
   done(ticket: string): void {
     this.claimed.delete(ticket);
+    this.finish(ticket);
+  }
+
+  private finish(ticket: string): void {
+    this.finishers.get(ticket)?.();
+    this.finishers.delete(ticket);
   }
 
   /** The coordinator gave up on this move: whoever waits stops waiting, a transfer stops. */
   cancel(ticket: string, reason: string): void {
+    this.finish(ticket);
     const under = this.claimed.get(ticket);
     if (under) {
       this.claimed.delete(ticket);
@@ -101,5 +130,7 @@ export class PeerRendezvous {
     for (const c of this.claimed.values()) c.destroy(reason);
     this.meetings.clear();
     this.claimed.clear();
+    for (const finish of this.finishers.values()) finish();
+    this.finishers.clear();
   }
 }

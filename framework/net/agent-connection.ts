@@ -9,7 +9,14 @@ import { RunFailure } from '../errors.ts';
 import type { FaultPlan } from '../runtime/faults.ts';
 import { ADMOVE_VERSION } from '../util/version.ts';
 import { MessageChannel } from './message-channel.ts';
-import { type AgentInfo, asLoadReading, BEAT_MS, type Hello, type LoadReading } from './protocol.ts';
+import {
+  type AgentInfo,
+  asLoadReading,
+  BEAT_MS,
+  type Hello,
+  type JobSetup,
+  type LoadReading,
+} from './protocol.ts';
 import { connect, type Endpoint, formatEndpoint } from './secure-socket.ts';
 
 export interface AgentAccess {
@@ -120,7 +127,7 @@ export class AgentConnection implements AgentControl {
   static async claim(
     endpoint: Endpoint,
     job: string,
-    setup: { kernel: string; kernelConfig: unknown; livenessMs: number },
+    setup: Omit<JobSetup, 'type'>,
     access: AgentAccess,
     /** What the agent's load watcher (`--load-watch`) reports, if it runs one. */
     onLoadReading: (reading: LoadReading) => void = () => {},

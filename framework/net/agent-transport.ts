@@ -87,6 +87,8 @@ export function agentTransport(
           kernel: portableKernel(spec.kernelModule),
           kernelConfig: spec.kernelConfig,
           livenessMs: spec.livenessMs,
+          // The job's other agents: this one connects to them for moves before any is needed.
+          peers: uniqueEndpoints(hosts).filter((e) => formatEndpoint(e) !== key),
         },
         access,
         (reading) => {
@@ -132,4 +134,11 @@ export function agentTransport(
         );
     },
   };
+}
+
+/** Each agent's endpoint once, in host order. */
+function uniqueEndpoints(hosts: readonly RemoteHost[]): Endpoint[] {
+  const seen = new Map<string, Endpoint>();
+  for (const h of hosts) seen.set(formatEndpoint(h.endpoint), h.endpoint);
+  return [...seen.values()];
 }

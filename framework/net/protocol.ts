@@ -30,8 +30,6 @@ export interface Hello {
   readonly slot?: number;
   /** For `worker`: a fault to inject in it (tests and `--inject-fault`). */
   readonly fault?: FaultPlan;
-  /** For `peer`: the direct move this connection carries (see agent/direct-moves.ts). */
-  readonly ticket?: string;
 }
 
 export interface AgentInfo {
@@ -62,6 +60,11 @@ export interface JobSetup {
   readonly kernelConfig: unknown;
   /** The job's liveness limit: each side drops the other after this long without a heartbeat. */
   readonly livenessMs: number;
+  /**
+   * The job's other agents, as the coordinator reaches them: the agent connects to each once
+   * the job computes, so a move to one of them finds a peer connection open (agent/peer-links.ts).
+   */
+  readonly peers?: readonly { readonly host: string; readonly port: number }[];
 }
 
 /**
