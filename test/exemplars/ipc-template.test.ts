@@ -30,6 +30,18 @@ function plain(c: ExemplarColumns) {
   };
 }
 
+/** decodeExemplars (arrow-js), counting its calls. */
+function countingReader(dim: number) {
+  const r = {
+    reads: 0,
+    read: (b: Uint8Array) => {
+      r.reads++;
+      return decodeExemplars(b, dim);
+    },
+  };
+  return r;
+}
+
 describe('streams from templates', () => {
   it('writes exactly the bytes arrow-js writes, for every shape, the second time too', async () => {
     await fc.assert(
@@ -62,30 +74,24 @@ describe('streams from templates', () => {
 
   it('reads what arrow-js reads, as views of the body, without calling it again', async () => {
     const dim = 9;
-    let reads = 0;
-    const read = (b: Uint8Array) => {
-      reads++;
-      return decodeExemplars(b, dim);
-    };
+    const reader = countingReader(dim);
+    const read = reader.read;
     const first = joined(await arrowParts(seededColumns(120, dim, 3)));
     columnsFromTemplate(first, dim, read);
-    expect(reads).toBe(1);
+    expect(reader.reads).toBe(1);
     for (const seed of [4, 5, 6]) {
       const body = joined(await arrowParts(seededColumns(120, dim, seed, seed * 1000)));
       const [cols] = columnsFromTemplate(body, dim, read);
       expect(plain(cols)).toEqual(plain(decodeExemplars(body, dim)[0]));
       expect(cols.features.buffer).toBe(body.buffer);
     }
-    expect(reads).toBe(1);
+    expect(reader.reads).toBe(1);
   });
 
   it('sends a stream whose metadata differs in one byte through arrow-js and its checks', async () => {
     const dim = 6;
-    let reads = 0;
-    const read = (b: Uint8Array) => {
-      reads++;
-      return decodeExemplars(b, dim);
-    };
+    const reader = countingReader(dim);
+    const read = reader.read;
     const good = joined(await arrowParts(seededColumns(30, dim, 7)));
     columnsFromTemplate(good, dim, read);
     // The same length, one field renamed ('features' → 'featurez') in the schema message.
@@ -94,21 +100,18 @@ describe('streams from templates', () => {
     expect(at).toBeGreaterThan(0);
     bad[at + 7] = 'z'.charCodeAt(0);
     expect(() => columnsFromTemplate(bad, dim, read)).toThrow(SchemaMismatch);
-    expect(reads).toBe(2);
+    expect(reader.reads).toBe(2);
   });
 
   it('reads a body at another alignment through arrow-js', async () => {
     const dim = 5;
-    let reads = 0;
-    const read = (b: Uint8Array) => {
-      reads++;
-      return decodeExemplars(b, dim);
-    };
+    const reader = countingReader(dim);
+    const read = reader.read;
     const parts = await arrowParts(seededColumns(40, dim, 9));
     columnsFromTemplate(joined(parts), dim, read);
     const shifted = joined(parts, 4);
     const out = columnsFromTemplate(shifted, dim, read);
-    expect(reads).toBe(2);
+    expect(reader.reads).toBe(2);
     expect(plain(out[0])).toEqual(plain(seededColumns(40, dim, 9)));
   });
 });
