@@ -11,6 +11,8 @@ import { copyRows } from '../../framework/exemplars/batch.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
 import { reloadFromSource } from '../../framework/runtime/deadline-drain.ts';
 import { CoordinatorBug, WorkerFault } from '../../framework/runtime/faults.ts';
+import type { JobOptions } from '../../framework/runtime/job-types.ts';
+import { startJob } from '../../framework/runtime/start-job.ts';
 import { StaticJob } from '../../framework/runtime/static-job.ts';
 import { ThreadWorker } from '../../framework/runtime/thread-worker.ts';
 import { ID_SUM_KERNEL } from '../fixtures/id-sum-kernel.ts';
@@ -253,6 +255,11 @@ describe('starting (items 12, 20)', () => {
     await expect(AdmJob.start(jobOptions(data, [1, 1], { chunkMs: -1 }))).rejects.toThrow(
       /chunkMs must be > 0, got -1/,
     );
+    // From JavaScript, a job without a clock (its type requires one) is refused in one line.
+    for (const mode of ['adm', 'plain'] as const) {
+      const noClock = { ...jobOptions(data, [1, 1]), clock: undefined } as unknown as JobOptions;
+      await expect(startJob(mode, noClock)).rejects.toThrow(/JobOptions.clock is required/);
+    }
     expect(threads()).toBe(before);
   });
 
