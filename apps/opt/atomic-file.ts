@@ -1,10 +1,14 @@
-import { unlinkSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 
 /**
  * Output files are written whole or not at all: into a temporary file next to the target,
  * fsync'd, then renamed over it. A failure removes the temporary file; so does an exit in the
  * middle (e.g. a second Ctrl-C), through the exit hook below.
+ *
+ * The steps are synchronous on purpose: a signal handler runs only between them and the rest
+ * of the write, never while one is under way on libuv's thread pool. Asynchronously, an exit
+ * hook could unlink the temporary file while a pool thread was still creating it, which then
+ * stayed behind (seen once in the hostile suite: SIGINT twice during training).
  */
 
 /** The temporary file `path` is written through (same directory, so the rename is atomic). */
@@ -33,16 +37,20 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   const temporary = temporaryPathFor(path);
   inFlight.add(temporary);
   try {
-    const handle = await open(temporary, 'w');
+    const fd = openSync(temporary, 'w');
     try {
-      await handle.writeFile(text);
-      await handle.sync();
+      writeFileSync(fd, text); // loops until every byte is written
+      fsyncSync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
-    await rename(temporary, path);
+    renameSync(temporary, path);
   } catch (error) {
-    await unlink(temporary).catch(() => {});
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // never created, or already gone
+    }
     throw error;
   } finally {
     inFlight.delete(temporary);

@@ -76,8 +76,9 @@ describe('a coordinator and three agent processes', () => {
       'vacate h1 applied',
       'available h1 applied',
     ]);
-    // Moves go over peer connections dialled when the job began computing, kept for the next
-    // move: the vacated h1 sent to both others, and they sent back, without dialing again.
+    // Moves go over peer connections dialled when the job began computing: the vacated h1
+    // dialled one to each other agent then, and no more for its moves out (one or two
+    // receivers, as the evacuation's plan has it).
     const linesOf = async (agent: AgentProcess) => {
       for (let i = 0; i < 40 && !/peer connections:/.test(agent.log()); i++)
         await new Promise((r) => setTimeout(r, 50));
@@ -86,7 +87,7 @@ describe('a coordinator and three agent processes', () => {
     const h1 = await linesOf(agents[1]);
     expect(h1, agents[1].log()).not.toBeNull();
     expect(Number(h1![1])).toBe(2); // one to each other agent
-    expect(Number(h1![2])).toBeGreaterThanOrEqual(2);
+    expect(Number(h1![2])).toBeGreaterThanOrEqual(1);
     // Same sums over the same exemplars, whatever the partition: same training to 1e-9.
     expect(Math.abs(ra.final.error - rt.final.error) / rt.final.error).toBeLessThan(1e-9);
     expect(ra.final.testAccuracy).toBe(rt.final.testAccuracy);
