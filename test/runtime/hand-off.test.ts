@@ -65,7 +65,8 @@ describe('ThreadWorker.handOff: rows from thread to thread, nobody stopped', () 
     // Both compute; w1 gives everything to w0 as soon as it can, with some rows counted already.
     const p0 = w0.pass(params, true, 16, true);
     const p1 = w1.pass(params, true, 16, true);
-    await new Promise((r) => setTimeout(r, 5));
+    // Once w1 has counted some rows (a fixed 5 ms was sometimes too short on a loaded machine).
+    for (let t = 0; w1.chunksDone() === 0 && t < 5000; t++) await new Promise((r) => setTimeout(r, 1));
     const result = await w1.handOff([{ count: 1500, to: w0 }]);
     const [r0, r1] = await Promise.all([p0, p1]);
     expect(result?.uncounted).toBe(0);
