@@ -37,7 +37,7 @@ Flags
                        100 MB move took half the time here); costs up to twice the share's memory.
                        On Linux, start the agent with MALLOC_MMAP_THRESHOLD_=33554432
                        MALLOC_TRIM_THRESHOLD_=4294967296 in its environment too: it then keeps
-                       the memory it frees (a 20.8 MB move: 95–130 → 40–75 ms here)
+                       the memory it frees (a 20.8 MB move: 94–123 → 40–75 ms here)
   --accept-faults      let coordinators inject worker faults (admove opt --inject-fault): tests only
 
 Load watch (Linux)

@@ -5,9 +5,10 @@
  * Why: a move makes an agent allocate and free tens of MB (socket reads, frames, batches
  * sent away), and memory handed back has to fault in again the next time: on the VMs this
  * was measured on, 4–12 ms per MB, several times the loopback transfer itself. A 20.8 MB
- * move between two loopback agents (20 probe jobs) took 95–130 ms with glibc's defaults and
- * 40–75 ms with these; with the receive pool already full before the move, 103–143 ms and
- * 64–80 ms. The cost: the agent's resident memory stays at its peak until it exits.
+ * move between two loopback agents (probe runs of 6 fresh jobs on the same agents, the first
+ * job of each left out) took 94–123 ms with glibc's defaults and 40–75 ms with these; with
+ * the receive pool already full before the move (all 6 jobs), 103–143 ms and 64–80 ms. The
+ * cost: the agent's resident memory stays at its peak until it exits.
  *
  * glibc reads them when the process starts, so they belong in the agent's environment (the
  * benchmark's agents get them; `admove agent` says so when they are missing). Elsewhere

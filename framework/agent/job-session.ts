@@ -146,7 +146,7 @@ export class JobSession {
       link,
       {
         admit: (s, extra) => this.admit(s, extra),
-        firstLoad: (bytes) => {
+        firstPass: (bytes) => {
           // Every agent of the job serves it by now (passes begin once all workers started).
           if (this.setup?.peers) this.links.warm(this.setup.peers);
           if (!this.memory) return;

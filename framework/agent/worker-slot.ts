@@ -109,7 +109,7 @@ export class WorkerSlot {
         // The first pass begins once the coordinator has loaded every initial share.
         if (!this.loaded) {
           this.loaded = true;
-          this.memory.firstLoad(this.bytesHeld);
+          this.memory.firstPass(this.bytesHeld);
         }
         const seq = Number(h.seq);
         const params = float64From(one(m));
@@ -209,12 +209,12 @@ export class WorkerSlot {
   }
 }
 
-/** What a slot asks of its agent's memory (job-session.ts, receive-memory.ts). */
+/** What a slot tells and asks its job session: memory (receive-memory.ts), and when the job computes. */
 export interface SlotMemory {
   /** Why `extraBytes` more on `slot` would break the agent's memory cap, if they would. */
   admit(slot: number, extraBytes: number): string | null;
-  /** The slot's initial share was `bytes` (its first pass begins). */
-  firstLoad(bytes: number): void;
+  /** The slot's first pass begins (the job computes), its initial share `bytes`. */
+  firstPass(bytes: number): void;
   /** Rows sent away and confirmed by their receiver: their buffers may be reused. */
   released(fragments: readonly ExemplarColumns[]): void;
 }

@@ -5,9 +5,10 @@
  * Why: a stream of one batch is its four column buffers wrapped in ~2 KB of metadata (the
  * schema, the record-batch message, padding, the end-of-stream marker) that depend only on
  * the feature count and the row count, never on the values. arrow-js rebuilds that metadata
- * (flatbuffers, vectors, schema objects) for every batch: measured on the agents of
- * `bench tcp`, sharing 2 cores with the move itself, 1.5–3 ms to write and as much to read
- * per 1 MB batch, more than sending it over loopback (~1 ms).
+ * (flatbuffers, vectors, schema objects) for every batch: 0.3–0.4 ms to write and as much to
+ * read a 1 MB batch, warm, in one idle process (more on agents sharing 2 cores with the
+ * move); from a template, 0.01–0.05 ms to write and 0.05–0.2 ms to read. (Most of the
+ * 1.5–4 ms a batch first measured on the agents was re-importing the codec: payloads.ts.)
  *
  * - Writing: the first stream of a given shape is written by arrow-js's
  *   `RecordBatchStreamWriter`; its metadata pieces are kept, and the next stream of that
@@ -20,6 +21,7 @@
  * Either way the bytes on the wire are exactly what arrow-js writes (a test compares them).
  */
 import type { ExemplarColumns } from './columns.ts';
+import { bytesOf } from './rows.ts';
 
 type Column = 'ids' | 'labels' | 'features' | 'processed';
 const COLUMNS: readonly Column[] = ['ids', 'labels', 'features', 'processed'];
@@ -143,8 +145,4 @@ function templateOf(body: Uint8Array, cols: ExemplarColumns): ReadTemplate | nul
   if (at < body.byteLength) constant.push([at, body.slice(at)]);
   const offsets = Object.fromEntries(ranges.map(([c, start]) => [c, start])) as Record<Column, number>;
   return { count: cols.count, dim: cols.dim, offsets, alignment: body.byteOffset % 8, constant };
-}
-
-function bytesOf(a: ArrayBufferView): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }

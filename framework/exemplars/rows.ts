@@ -20,6 +20,11 @@ export function copyRows(cols: ExemplarColumns, start: number, end: number): Exe
 }
 
 /** Bytes one exemplar of `dim` features takes: id and label (int32), features (float32), processed flag. */
+/** The bytes of a typed array, as a view (no copy). */
+export function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
 export function exemplarBytes(dim: number): number {
   return 4 + 4 + 4 * dim + 1;
 }

@@ -26,9 +26,7 @@ export function preloadCodec(): void {
   ipc().catch(() => {});
 }
 
-export function bytesOf(a: Float64Array | Int32Array | Uint8Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
+export { bytesOf } from '../exemplars/rows.ts';
 
 /** An aligned copy only when the bytes do not sit on an 8-byte boundary. */
 export function float64From(bytes: Uint8Array): Float64Array {
