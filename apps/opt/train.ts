@@ -1,5 +1,4 @@
 import { createActor, fromPromise, toPromise } from 'xstate';
-import type { KernelModule } from '../../framework/app/kernel.ts';
 import { applyStandardisation, type Dataset, fitStandardisation } from '../../framework/datasets/index.ts';
 import {
   columnsFromTable,
@@ -26,8 +25,8 @@ import {
   createOptimiser,
   initWeights,
   type NetworkShape,
+  type OptKernel,
   parameterCount,
-  predictClasses,
   restoreOptimiser,
 } from './model/index.ts';
 import type { OptModel } from './model-file.ts';
@@ -43,6 +42,11 @@ import {
 import { hostNames, type OptSettings } from './settings.ts';
 import { ValidationScorer } from './validation-score.ts';
 import { splitValidation } from './validation-split.ts';
+
+/** Opt's kernel modules build kernels that also classify rows. */
+interface OptKernelModule {
+  createKernel(config: unknown): OptKernel;
+}
 
 /** The module each worker imports for its kernel (agents resolve it in their own installation). */
 const KERNEL_MODULES = {
@@ -144,15 +148,9 @@ export async function trainOpt(
     : createOptimiser(settings.optimizer, initWeights(shape, rng));
   const initial = optimiser.weights;
   const best = new BestWeights(resumed?.best ?? null);
-  // The validation error goes through the kernel the workers run, here on the coordinator.
-  const scorer =
-    validation.count > 0
-      ? new ValidationScorer(
-          shape,
-          ((await import(KERNEL_MODULES[settings.kernel])) as KernelModule).createKernel(shape),
-          validation,
-        )
-      : null;
+  // The kernel the workers run, here on the coordinator: the validation error and both accuracies.
+  const kernel = ((await import(KERNEL_MODULES[settings.kernel])) as OptKernelModule).createKernel(shape);
+  const scorer = validation.count > 0 ? new ValidationScorer(shape, kernel, validation) : null;
   const earliestStop = earliestEarlyStop(trace);
   // Patience ends a run only once the trace has fired its last iteration-timed event and the
   // job has applied (or superseded, or rejected) every event it received: a return may wait
@@ -248,7 +246,7 @@ export async function trainOpt(
     };
     const accuracyOn = (rows: Dataset['test'], weights: Float64Array) =>
       rows.count > 0
-        ? accuracy(predictClasses(shape, weights, rows.features, rows.count, rows.dim), rows.labels)
+        ? accuracy(kernel.predict(rows.features, rows.count, rows.dim, weights), rows.labels)
         : Number.NaN;
     const machine = optMachine.provide({
       actors: {

@@ -1,7 +1,6 @@
-import type { PassKernel } from '../../framework/app/kernel.ts';
 import type { ExemplarTable } from '../../framework/datasets/types.ts';
 import { columnsFromTable } from '../../framework/exemplars/rows.ts';
-import { accuracy, type NetworkShape, parameterCount, predictClasses } from './model/index.ts';
+import { accuracy, type NetworkShape, type OptKernel, parameterCount } from './model/index.ts';
 
 /** How one iteration's weights do on the validation rows. */
 export interface ValidationScore {
@@ -13,7 +12,7 @@ export interface ValidationScore {
 /**
  * Scores weights on the held-out rows, on the coordinator: the error through the job's own
  * pass kernel (so it is the training error's exact definition), the accuracy through the
- * same prediction code as the test accuracy.
+ * same kernel's prediction, as the test accuracy.
  *
  * The error, not the accuracy, chooses the weights kept: on 800 rows the accuracy moves in
  * steps of 0.125 % with a noise of about ±0.8 %, more than it changes late in a run, so
@@ -25,8 +24,8 @@ export class ValidationScorer {
   private readonly acc: Float64Array;
 
   constructor(
-    private readonly shape: NetworkShape,
-    private readonly kernel: PassKernel,
+    shape: NetworkShape,
+    private readonly kernel: OptKernel,
     private readonly rows: ExemplarTable,
   ) {
     this.columns = columnsFromTable(rows.features, rows.labels, rows.dim);
@@ -37,7 +36,7 @@ export class ValidationScorer {
     const { rows, acc } = this;
     acc.fill(0);
     this.kernel.accumulate(this.columns, 0, rows.count, weights, acc);
-    const predicted = predictClasses(this.shape, weights, rows.features, rows.count, rows.dim);
+    const predicted = this.kernel.predict(rows.features, rows.count, rows.dim, weights);
     return { error: acc[0] / acc[1], accuracy: accuracy(predicted, rows.labels) };
   }
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createOptKernel } from '../../apps/opt/model/kernel.ts';
-import { initWeights, type NetworkShape } from '../../apps/opt/model/network.ts';
+import { createOptKernel, predictClasses } from '../../apps/opt/model/kernel.ts';
+import {
+  initWeights,
+  type NetworkShape,
+  parameterCount,
+  weightLayout,
+} from '../../apps/opt/model/network.ts';
 import { createKernel, createSimdKernel } from '../../apps/opt/model/simd-kernel.ts';
 import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
@@ -127,6 +132,45 @@ describe('Opt SIMD kernel against the JS reference', () => {
     }
   });
 
+  it('predicts the classes the JS reference predicts, and leaves a pass session whole', () => {
+    for (const shape of SHAPES) {
+      // 203 rows (whole blocks of 16 and a short last one), features centred on 0.
+      const uniform = randomColumns(9, 203, shape.inputs, shape.outputs);
+      const rows = makeColumns(
+        uniform.features.map((x) => 4 * (x - 0.5)),
+        uniform.labels,
+        shape.inputs,
+      );
+      for (const scale of [2, 16]) {
+        // Random weights, no output bias; drawn until the rows fall into several classes,
+        // or an agreement would say little.
+        const rng = new SeededRandom(scale);
+        let w = new Float64Array(0);
+        let expected: Int32Array = new Int32Array(0);
+        while (new Set(expected).size < 2) {
+          w = new Float64Array(parameterCount(shape)).map(() => scale * (rng.next() - 0.5));
+          w.fill(0, weightLayout(shape).b2);
+          expected = predictClasses(shape, w, rows.features, rows.count, rows.dim);
+        }
+        const kernel = createSimdKernel(shape);
+        expect(Array.from(kernel.predict(rows.features, rows.count, rows.dim, w))).toEqual(
+          Array.from(expected),
+        );
+      }
+      // A prediction in the middle of a session ends the session first: the gradient is whole.
+      const w = weights(shape, 5, 2);
+      const kernel = createSimdKernel(shape);
+      const calls = accumulate(kernel, rows, w);
+      const acc = new Float64Array(calls.length);
+      kernel.beginPass?.(w, acc);
+      kernel.accumulate(rows, 0, 100, w, acc);
+      kernel.predict(rows.features, rows.count, rows.dim, weights(shape, 6, 1));
+      kernel.accumulate(rows, 100, 203, w, acc);
+      kernel.endPass?.(acc);
+      expect(worstRelativeError(acc, calls)).toBeLessThan(1e-12);
+    }
+  });
+
   it('refuses a bad label before touching the accumulator, and a wrong shape or range', () => {
     const shape = SHAPES[2];
     const features = new Float32Array(2 * shape.inputs).fill(0.5);
@@ -139,6 +183,8 @@ describe('Opt SIMD kernel against the JS reference', () => {
     expect(() => kernel.accumulate(rows, 1, 3, w, acc)).toThrow(RangeError);
     expect(() => kernel.accumulate(rows, 0, 1, w.subarray(1), acc)).toThrow(/weights given/);
     expect(() => createKernel({ inputs: 3, hidden: 0, outputs: 2, loss: 'xent' })).toThrow(/hidden/);
+    expect(() => kernel.predict(features, 3, shape.inputs, w)).toThrow(/feature values for 3 rows/);
+    expect(() => kernel.predict(features, 1, shape.inputs + 1, w)).toThrow(/features, network expects/);
   });
 
   it('an empty range adds nothing; extreme pre-activations stay finite', () => {

@@ -4,7 +4,14 @@ import type { Optimiser } from './optimiser.ts';
 import { PolakRibiere, type PrcgOptions } from './prcg.ts';
 import { ScaledConjugateGradient, type ScgOptions } from './scg.ts';
 
-export { accuracy, createKernel, createOptKernel, evaluateFull, predictClasses } from './kernel.ts';
+export {
+  accuracy,
+  createKernel,
+  createOptKernel,
+  evaluateFull,
+  type OptKernel,
+  predictClasses,
+} from './kernel.ts';
 export {
   assertNetworkShape,
   initWeights,

@@ -23,7 +23,13 @@ import { assertNetworkShape, type NetworkShape, parameterCount, weightLayout } f
  */
 const BLOCK = 4;
 
-export function createOptKernel(shape: NetworkShape): PassKernel {
+/** Opt's kernel: a pass kernel that also classifies rows (test and validation accuracy, on the coordinator). */
+export interface OptKernel extends PassKernel {
+  /** The class of each of `count` rows of `dim` features: the arg-max output. */
+  predict(features: Float32Array, count: number, dim: number, weights: Float64Array): Int32Array;
+}
+
+export function createOptKernel(shape: NetworkShape): OptKernel {
   assertNetworkShape(shape);
   const I = shape.inputs;
   const H = shape.hidden;
@@ -258,11 +264,14 @@ export function createOptKernel(shape: NetworkShape): PassKernel {
       for (; r + BLOCK <= end; r += BLOCK) block(rows, r, BLOCK, params, acc);
       if (r < end) block(rows, r, end - r, params, acc);
     },
+    predict(features: Float32Array, count: number, dim: number, weights: Float64Array): Int32Array {
+      return predictClasses(shape, weights, features, count, dim);
+    },
   };
 }
 
 /** Entry point for a worker thread that imports this module by URL; config is the NetworkShape. */
-export function createKernel(config: unknown): PassKernel {
+export function createKernel(config: unknown): OptKernel {
   assertNetworkShape(config);
   return createOptKernel(config);
 }

@@ -1,5 +1,5 @@
-import type { PassKernel } from '../../../framework/app/kernel.ts';
 import type { ExemplarColumns } from '../../../framework/exemplars/columns.ts';
+import type { OptKernel } from './kernel.ts';
 import { assertNetworkShape, type NetworkShape, weightLayout } from './network.ts';
 import { optKernelWasm } from './simd/wasm-bytes.ts';
 
@@ -61,7 +61,7 @@ interface WasmExports {
   ): void;
 }
 
-export function createSimdKernel(shape: NetworkShape): PassKernel {
+export function createSimdKernel(shape: NetworkShape): OptKernel {
   assertNetworkShape(shape);
   const I = shape.inputs;
   const H = shape.hidden;
@@ -123,19 +123,9 @@ export function createSimdKernel(shape: NetworkShape): PassKernel {
    * throughout. The small gradients (b1, W2, b2) live as lane pairs: acc's value in lane 0.
    */
   function load(w: Float64Array, acc: Float64Array): void {
-    if (IP === I) {
-      wr.set(w.subarray(0, H * I));
-      g.set(acc.subarray(2, 2 + H * I));
-    } else {
-      for (let j = 0; j < H; j++) {
-        wr.set(w.subarray(j * I, (j + 1) * I), j * IP);
-        g.set(acc.subarray(2 + j * I, 2 + (j + 1) * I), j * IP);
-      }
-    }
-    wasm.pack(WR, WP, IP, HP);
-    b1.set(w.subarray(B1, B1 + H));
-    for (let k = 0; k < O; k++) w2.set(w.subarray(W2 + k * H, W2 + (k + 1) * H), k * HP);
-    b2.set(w.subarray(B2, B2 + O));
+    loadWeights(w);
+    if (IP === I) g.set(acc.subarray(2, 2 + H * I));
+    else for (let j = 0; j < H; j++) g.set(acc.subarray(2 + j * I, 2 + (j + 1) * I), j * IP);
     gb1.fill(0);
     gw2.fill(0);
     gb2.fill(0);
@@ -144,6 +134,16 @@ export function createSimdKernel(shape: NetworkShape): PassKernel {
       for (let j = 0; j < H; j++) gw2[2 * (k * HP + j)] = acc[gW2 + k * H + j];
       gb2[2 * k] = acc[gB2 + k];
     }
+  }
+
+  /** The weights alone (a prediction needs no gradient). */
+  function loadWeights(w: Float64Array): void {
+    if (IP === I) wr.set(w.subarray(0, H * I));
+    else for (let j = 0; j < H; j++) wr.set(w.subarray(j * I, (j + 1) * I), j * IP);
+    wasm.pack(WR, WP, IP, HP);
+    b1.set(w.subarray(B1, B1 + H));
+    for (let k = 0; k < O; k++) w2.set(w.subarray(W2 + k * H, W2 + (k + 1) * H), k * HP);
+    b2.set(w.subarray(B2, B2 + O));
   }
 
   /** The gradient back from linear memory into acc. */
@@ -162,13 +162,55 @@ export function createSimdKernel(shape: NetworkShape): PassKernel {
 
   /** Features and labels of rows [first, first+n) into linear memory; `stage` pads the rest. */
   function copyRows(rows: ExemplarColumns, first: number, n: number): void {
-    const features = rows.features;
+    copyFeatures(rows.features, first, n);
+    labelBlock.set(rows.labels.subarray(first, first + n));
+  }
+
+  function copyFeatures(features: Float32Array, first: number, n: number): void {
     if (IP === I) {
       xf.set(features.subarray(first * I, (first + n) * I));
     } else {
       for (let r = 0; r < n; r++) xf.set(features.subarray((first + r) * I, (first + r + 1) * I), r * IP);
     }
-    labelBlock.set(rows.labels.subarray(first, first + n));
+  }
+
+  // The hidden pre-activations `forward` leaves: z[j·BLOCK + r] (unit j, row r of the block).
+  const z = new Float64Array(buffer, Z, BLOCK * HP);
+  const h = new Float64Array(H);
+
+  /**
+   * Classes of rows [0, count): W1 in wasm (the dominant product, as in a pass), the rest in
+   * JS: per row a sigmoid per hidden unit and hidden × outputs multiply-adds.
+   */
+  function predict(features: Float32Array, count: number, weights: Float64Array): Int32Array {
+    endSession(); // the weights in linear memory are about to change
+    loadWeights(weights);
+    const out = new Int32Array(count);
+    for (let first = 0; first < count; first += BLOCK) {
+      const n = Math.min(BLOCK, count - first);
+      copyFeatures(features, first, n);
+      wasm.stage(XF, XI, IP, n);
+      wasm.forward(XI, WP, Z, IP, HP);
+      for (let r = 0; r < n; r++) {
+        for (let j = 0; j < H; j++) h[j] = 1 / (1 + Math.exp(-(z[j * BLOCK + r] + weights[B1 + j])));
+        out[first + r] = argMaxOutput(weights, h);
+      }
+    }
+    return out;
+  }
+
+  function argMaxOutput(weights: Float64Array, hidden: Float64Array): number {
+    let best = 0;
+    let bestValue = -Infinity;
+    for (let k = 0; k < O; k++) {
+      let s = weights[B2 + k];
+      for (let j = 0; j < H; j++) s += weights[W2 + k * H + j] * hidden[j];
+      if (s > bestValue) {
+        bestValue = s;
+        best = k;
+      }
+    }
+    return best;
   }
 
   function check(dim: number, params: Float64Array): void {
@@ -212,6 +254,15 @@ export function createSimdKernel(shape: NetworkShape): PassKernel {
     endPass(): void {
       endSession();
     },
+    predict(features: Float32Array, count: number, dim: number, weights: Float64Array): Int32Array {
+      check(dim, weights);
+      if (features.length < count * dim) {
+        throw new RangeError(
+          `opt simd kernel: ${features.length} feature values for ${count} rows of ${dim}`,
+        );
+      }
+      return predict(features, count, weights);
+    },
     accumulate(rows: ExemplarColumns, start: number, end: number, params: Float64Array, acc: Float64Array) {
       check(rows.dim, params);
       if (!(start >= 0 && start <= end && end <= rows.count)) {
@@ -252,7 +303,7 @@ export function createSimdKernel(shape: NetworkShape): PassKernel {
 }
 
 /** Entry point for a worker thread that imports this module by URL; config is the NetworkShape. */
-export function createKernel(config: unknown): PassKernel {
+export function createKernel(config: unknown): OptKernel {
   assertNetworkShape(config);
   return createSimdKernel(config);
 }
