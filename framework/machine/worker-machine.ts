@@ -4,7 +4,8 @@ import { assign, setup } from 'xstate';
  * The state of one worker as the coordinator sees it. Processes need not be in the same
  * state (ADM paper §2.3); `redistribute` is the consensus step that brings all of them
  * into `redistributing` together. A worker with no data is `inactive` until it is given
- * some again.
+ * some again. `computing` lasts from pass to pass while nothing interrupts the passes; a
+ * stop, a slice that ends before its pass, or a redistribution ends it.
  */
 export const workerMachine = setup({
   types: {

@@ -220,7 +220,9 @@ export class AdmJob implements DataParallelJob {
     const { held, lost, workerActors, processed, estimator } = this.state;
     this.redistributor.computingResumed();
     const active = this.setup.links.filter((_, i) => held[i] > 0 && !lost[i]);
-    for (const a of workerActors) a.send({ type: 'compute' });
+    // A worker stays `computing` from one pass to the next: only a change is an event (each
+    // costs the coordinator tens of µs, in series with every pass).
+    for (const a of workerActors) if (!a.getSnapshot().matches('computing')) a.send({ type: 'compute' });
     this.handOffs.sliceStarted();
     const settled = await Promise.allSettled(
       active.map((w) =>
@@ -254,7 +256,9 @@ export class AdmJob implements DataParallelJob {
     });
     // Rows a worker took in after its share was done are counted by another slice.
     if (this.handOffs.uncounted > 0) complete = false;
-    for (const a of workerActors) a.send({ type: 'sliceDone' });
+    // Computing goes on into the next pass unless this slice ends early or a stop came.
+    for (const a of workerActors)
+      if (!complete || !a.getSnapshot().matches('computing')) a.send({ type: 'sliceDone' });
     if (complete) this.timing.measureGain();
     return { acc: acc ?? new Float64Array(0), complete };
   }
