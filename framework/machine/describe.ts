@@ -36,11 +36,20 @@ interface StateNodeLike {
     readonly eventType: string;
   }[];
   readonly invoke: readonly { readonly src: unknown }[];
+  /** Entry actions: named ones are `{ type }` objects (or their name); inline ones are functions. */
+  readonly entry: readonly unknown[];
+}
+
+/** The name of a named action, else null (an inline `assign` or function says little). */
+function actionName(action: unknown): string | null {
+  if (typeof action === 'string') return action;
+  const type = (action as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && !type.startsWith('xstate.') ? type : null;
 }
 
 /**
  * A machine's states as an indented outline — initial state marked `*`, final `(final)`,
- * invoked actors and transitions listed — so `admove opt --states` can show what a run
+ * named entry actions, invoked actors and transitions listed — so `admove opt --states` can show what a run
  * may go through.
  */
 export function describeMachine(machine: AnyStateMachine): string {
@@ -49,6 +58,10 @@ export function describeMachine(machine: AnyStateMachine): string {
     for (const [key, child] of Object.entries(node.states)) {
       const marks = [key === initial ? '*' : ' ', child.type === 'final' ? ' (final)' : ''];
       const details: string[] = [];
+      for (const a of child.entry ?? []) {
+        const name = actionName(a);
+        if (name) details.push(`on entry ${name}`);
+      }
       for (const inv of child.invoke) details.push(`runs ${typeof inv.src === 'string' ? inv.src : 'actor'}`);
       for (const [event, ts] of Object.entries(child.on)) {
         if (event.startsWith('xstate.after.')) continue; // listed below as `after delay`

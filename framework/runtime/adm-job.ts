@@ -1,8 +1,8 @@
-import { type Actor, createActor, fromPromise, toPromise } from 'xstate';
+import { type Actor, createActor, fromPromise } from 'xstate';
 import { JobInterrupted, RunFailure } from '../errors.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import { exemplarBytes } from '../exemplars/rows.ts';
-import { passMachine, type SliceResult } from '../machine/pass-machine.ts';
+import { type PassOutput, passMachine, type SliceResult } from '../machine/pass-machine.ts';
 import { NotEnoughRoom } from '../partition/errors.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { FaultRecovery } from './fault-recovery.ts';
@@ -34,7 +34,12 @@ export class AdmJob implements DataParallelJob {
   private readonly recovery: FaultRecovery;
   private readonly redistributor: Redistributor;
   private readonly handOffs: HandOffsWhileComputing;
+  /** The pass machine's actor while a pass runs, else null. */
   private current: Actor<typeof passMachine> | null = null;
+  /** The pass machine's one actor, made at the first pass (and again if it ever stopped on an error). */
+  private passActor: Actor<typeof passMachine> | null = null;
+  /** Settles the pass in progress. */
+  private settlePass: ((outcome: { output: PassOutput } | { error: unknown }) => void) | null = null;
   private readonly kernelFailures: KernelFailures;
   private readonly passMachine: ReturnType<AdmJob['buildPassMachine']>;
   private readonly timers: Timers;
@@ -162,9 +167,6 @@ export class AdmJob implements DataParallelJob {
   private buildPassMachine() {
     return passMachine.provide({
       actors: {
-        computeSlice: fromRuntime((input: { params: Float64Array; fresh: boolean }) =>
-          this.computeSlice(input.params, input.fresh),
-        ),
         redistribute: fromRuntime(() => this.redistributor.redistribute()),
         recover: fromRuntime(() => this.recovery.recover()),
         handOff: fromRuntime(() => this.handOffs.take()),
@@ -177,6 +179,12 @@ export class AdmJob implements DataParallelJob {
         workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),
       },
       actions: {
+        startSlice: ({ self }, { params, fresh }) => {
+          this.computeSlice(params, fresh).then(
+            (output) => self.send({ type: 'slice.done', output }),
+            (error: unknown) => self.send({ type: 'slice.failed', error }),
+          );
+        },
         requestStop: () => {
           for (const l of this.setup.links) l.stop();
           for (const a of this.state.workerActors) a.send({ type: 'stop' });
@@ -187,21 +195,21 @@ export class AdmJob implements DataParallelJob {
   }
 
   async pass(params: Float64Array): Promise<Float64Array> {
-    const machine = this.passMachine;
+    if (this.settlePass !== null) throw new Error('AdmJob.pass: a pass is already running (one at a time)');
+    const actor = this.livePassActor();
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 60_000;
     const signal = this.options.signal;
-    const actor = createActor(machine, {
-      input: { params, waitTimeoutMs, cancelled: signal?.aborted ?? false },
-      id: 'pass',
-      inspect: this.state.log.inspect,
-      clock: this.timers,
-    });
-    this.current = actor;
     const cancel = () => actor.send({ type: 'cancel' });
     signal?.addEventListener('abort', cancel);
-    actor.start();
+    const outcome = new Promise<{ output: PassOutput } | { error: unknown }>((resolve) => {
+      this.settlePass = resolve;
+    });
+    this.current = actor;
     try {
-      const out = await toPromise(actor);
+      actor.send({ type: 'pass', params, cancelled: signal?.aborted ?? false });
+      const settled = await outcome;
+      if ('error' in settled) throw settled.error;
+      const out = settled.output;
       if (out.failure !== undefined) throw out.failure;
       if (out.gaveUp && out.cancelled) throw new JobInterrupted();
       if (out.gaveUp || out.acc === null) {
@@ -213,7 +221,33 @@ export class AdmJob implements DataParallelJob {
     } finally {
       signal?.removeEventListener('abort', cancel);
       this.current = null;
+      this.settlePass = null;
     }
+  }
+
+  /**
+   * The pass machine's actor, started at the first pass and kept: a pass is a `pass` event
+   * and ends with its `passDone` (an actor per pass cost the coordinator its creation every pass).
+   */
+  private livePassActor(): Actor<typeof passMachine> {
+    if (this.passActor !== null) return this.passActor;
+    const actor = createActor(this.passMachine, {
+      input: { waitTimeoutMs: this.options.waitTimeoutMs ?? 60_000 },
+      id: 'pass',
+      inspect: this.state.log.inspect,
+      clock: this.timers,
+    });
+    actor.on('passDone', (e) => this.settlePass?.({ output: e.output }));
+    // An error thrown inside the machine stops the actor: that pass fails, the next gets a new actor.
+    actor.subscribe({
+      error: (error) => {
+        this.passActor = null;
+        this.settlePass?.({ error });
+      },
+    });
+    actor.start();
+    this.passActor = actor;
+    return actor;
   }
 
   private async computeSlice(params: Float64Array, fresh: boolean): Promise<SliceResult> {
@@ -311,6 +345,7 @@ export class AdmJob implements DataParallelJob {
 
   async close(): Promise<void> {
     this.timing.close();
+    this.passActor?.stop();
     for (const a of this.state.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));
   }
