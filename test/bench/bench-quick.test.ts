@@ -16,7 +16,7 @@ function bench(args: readonly string[], timeoutMs: number) {
 
 /** The headline figures each benchmark's summary must carry (null where quick mode cannot measure them). */
 const REQUIRED: Record<string, { always: string[]; maybeNull?: string[]; skippable?: boolean }> = {
-  quiet: { always: ['overheadRatio', 'overheadRatioMin', 'overheadRatioMax'] },
+  quiet: { always: ['overheadRatio', 'overheadRatioMin', 'overheadRatioMax', 'passOverheadMs', 'passShare'] },
   redistribution: {
     always: ['threadRatio20MB', 'threadRatio20MBMin', 'threadRatio20MBMax', 'soloRate'],
     maybeNull: ['threadRatio100MB'],
