@@ -44,12 +44,13 @@ interface RunSample {
 export const quiet: Benchmark = {
   name: 'quiet',
   title: 'Quiet-case overhead: Opt ADM vs Opt plain, no events',
-  estimatedSeconds: 120,
+  estimatedSeconds: 180,
   async run(ctx) {
     const q = ctx.quick;
     // 20 pairs: one pair's ratio scatters by ±5 % on this shared machine (runs of ~1.5 s).
     const pairs = q ? 1 : 20;
-    const iterations = q ? 3 : 20;
+    // 40 iterations (~80 passes, ~3 s a run): longer runs average out more of the bursts of load.
+    const iterations = q ? 3 : 40;
     const workers = 2;
     const data: Dataset = q
       ? syntheticDataset({ count: 800, dim: 16, classes: 4, seed: 3, testFraction: 0.25 })
