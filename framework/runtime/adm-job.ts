@@ -238,11 +238,16 @@ export class AdmJob implements DataParallelJob {
       clock: this.timers,
     });
     actor.on('passDone', (e) => this.settlePass?.({ output: e.output }));
-    // An error thrown inside the machine stops the actor: that pass fails, the next gets a new actor.
+    // An error thrown inside the machine stops the actor: that pass fails, the next gets a new
+    // actor. Stopped by `close()` in the middle of a pass, the pass fails too (never hangs).
     actor.subscribe({
       error: (error) => {
         this.passActor = null;
         this.settlePass?.({ error });
+      },
+      complete: () => {
+        this.passActor = null;
+        this.settlePass?.({ error: new RunFailure('the job was closed in the middle of a pass') });
       },
     });
     actor.start();

@@ -94,14 +94,31 @@ describe('AdmJob on real worker threads', () => {
   });
 
   it('gives up with a clear error when no host comes back in time', async () => {
-    const short = await AdmJob.start(jobOptions(randomColumns(400, 2, 3), [1, 1], { waitTimeoutMs: 200 }));
+    const small = randomColumns(400, 2, 3);
+    const short = await AdmJob.start(jobOptions(small, [1, 1], { waitTimeoutMs: 200 }));
     try {
       short.send({ type: 'vacate', host: 'h0' });
       short.send({ type: 'vacate', host: 'h1' });
       await expect(short.pass(params)).rejects.toThrow(/no host available.*--wait-timeout/);
+      // The pass machine's actor lives on after a pass that gave up: the next pass runs.
+      short.send({ type: 'available', host: 'h1' });
+      expectSameSums(await short.pass(params), referenceSums(small));
     } finally {
       await short.close();
     }
+  });
+
+  it('one pass at a time; a job closed in the middle of a pass fails that pass, never hangs it', async () => {
+    const closing = await AdmJob.start(
+      jobOptions(randomColumns(400, 2, 3), [1, 1], { waitTimeoutMs: 60_000 }),
+    );
+    closing.send({ type: 'vacate', host: 'h0' });
+    closing.send({ type: 'vacate', host: 'h1' });
+    const waiting = closing.pass(params); // waits for a host
+    await expect(closing.pass(params)).rejects.toThrow(/a pass is already running/);
+    const failed = expect(waiting).rejects.toThrow(/closed in the middle of a pass/);
+    await closing.close();
+    await failed;
   });
 });
 
