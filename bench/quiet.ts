@@ -9,8 +9,14 @@ import { createOptKernel, initWeights } from '../apps/opt/model/index.ts';
 import { createSimdKernel } from '../apps/opt/model/simd-kernel.ts';
 import { DEFAULT_SETTINGS, type OptSettings } from '../apps/opt/settings.ts';
 import { trainOpt } from '../apps/opt/train.ts';
+import { splitValidation } from '../apps/opt/validation-split.ts';
 import { barChart } from '../apps/plot/chart/index.ts';
-import { type Dataset, loadMnist, syntheticDataset } from '../framework/datasets/index.ts';
+import {
+  type Dataset,
+  type ExemplarTable,
+  loadMnist,
+  syntheticDataset,
+} from '../framework/datasets/index.ts';
 import { ExemplarStore } from '../framework/exemplars/store.ts';
 import { columnsFromTable, SeededRandom } from '../framework/index.ts';
 import { chunkRowsFor } from '../framework/runtime/calibration.ts';
@@ -18,7 +24,7 @@ import { WorkerControl } from '../framework/runtime/control.ts';
 import { runPassLoop } from '../framework/runtime/pass-loop.ts';
 import type { Benchmark } from './lib/context.ts';
 import { num, percent, table, verdict } from './lib/markdown.ts';
-import { startOptJob } from './lib/opt-job.ts';
+import { type OptJob, startOptJob } from './lib/opt-job.ts';
 import { median, medianInterval, ratio, sig, spread } from './lib/stats.ts';
 
 /** StaticJob's chunk (framework/runtime/static-job.ts). */
@@ -47,9 +53,9 @@ export const quiet: Benchmark = {
   estimatedSeconds: 180,
   async run(ctx) {
     const q = ctx.quick;
-    // 20 pairs: one pair's ratio scatters by ±5 % on this shared machine (runs of ~1.5 s).
+    // 20 pairs: one pair's ratio scatters by ±5 % and more on this shared machine.
     const pairs = q ? 1 : 20;
-    // 40 iterations (~80 passes, ~3 s a run): longer runs average out more of the bursts of load.
+    // 40 iterations (~80 passes, 2.4–3.1 s a run here): longer runs average out more bursts of load.
     const iterations = q ? 3 : 40;
     const workers = 2;
     const data: Dataset = q
@@ -84,33 +90,34 @@ export const quiet: Benchmark = {
         ctx.log(`quiet: pair ${p + 1}/${pairs} ${mode} ${report.final.seconds.toFixed(2)} s`);
       }
     }
-    const ratios = Array.from({ length: pairs }, (_, p) => {
-      const a = runs.find((r) => r.pair === p && r.mode === 'adm')!;
-      const b = runs.find((r) => r.pair === p && r.mode === 'plain')!;
-      return a.seconds / b.seconds;
+    const pairOf = (p: number) => ({
+      a: runs.find((x) => x.pair === p && x.mode === 'adm')!,
+      b: runs.find((x) => x.pair === p && x.mode === 'plain')!,
     });
+    const ratios = Array.from({ length: pairs }, (_, p) => pairOf(p).a.seconds / pairOf(p).b.seconds);
     const r = spread(ratios);
     const adm = runs.filter((x) => x.mode === 'adm');
     const plain = runs.filter((x) => x.mode === 'plain');
     const passes = median(runs.map((x) => x.passes));
     // Paired: the median of each pair's difference, as the ratio is the median of each pair's.
-    const diffPerPassMs = median(
-      Array.from({ length: pairs }, (_, p) => {
-        const a = runs.find((x) => x.pair === p && x.mode === 'adm')!;
-        const b = runs.find((x) => x.pair === p && x.mode === 'plain')!;
-        return ((a.seconds - b.seconds) * 1000) / a.passes;
-      }),
-    );
+    const diffOf = (p: number) => ((pairOf(p).a.seconds - pairOf(p).b.seconds) * 1000) / pairOf(p).a.passes;
+    const diffPerPassMs = median(Array.from({ length: pairs }, (_, p) => diffOf(p)));
+    // Pairs whose ADM run moved no data: the framework's fixed cost alone, without rebalancing on noise.
+    const still = Array.from({ length: pairs }, (_, p) => p).filter((p) => pairOf(p).a.redistributions === 0);
     const plainPassMs = (median(plain.map((x) => x.seconds)) * 1000) / passes;
 
     ctx.log('quiet: breaking the overhead down');
     const breakdown = await overheadBreakdown(data, settings.hidden, workers, q);
     ctx.log('quiet: passes of both builds alternated one by one');
-    const interleaved = await interleavedPasses(data, settings.hidden, workers, q);
+    // The rows the runs' workers hold: the training set less trainOpt's validation rows.
+    const passRows = splitValidation(data.train, settings.validationFraction, settings.seed).train;
+    const interleaved = await interleavedPasses(passRows, data.classes.length, settings.hidden, workers, q);
 
-    // Rebalancing on noise: ADM moves data when measured speeds differ by > 10 %, which on a
-    // shared machine they do; the moves' own time, per pass (the later imbalance is not in it).
-    const rebalanceMs = median(adm.map((x) => x.redistributionMs / x.passes));
+    // Rebalancing on noise: ADM moves data when the measured speeds stay apart for passes in a
+    // row, which on a shared machine (another tenant on one core) they may; the moves' own time
+    // per pass over all runs (the imbalance they leave is not in it: see the pairs without moves).
+    const rebalanceMs =
+      adm.reduce((t, x) => t + x.redistributionMs, 0) / adm.reduce((t, x) => t + x.passes, 0);
     // The pass itself, measured directly (both builds' passes alternated one by one, which
     // cancels the machine's drift): the machine, chunking and check pieces are inside it.
     const unaccounted = diffPerPassMs - (interleaved.overheadMs + rebalanceMs);
@@ -132,6 +139,11 @@ export const quiet: Benchmark = {
       passOverheadMs: sig(interleaved.overheadMs),
       passOverheadRatio: sig(interleaved.ratio),
       admRedistributionsMedian: median(adm.map((x) => x.redistributions)),
+      /** ADM runs that moved data although no event came (speeds measured apart on this shared machine). */
+      admRunsWithMoves: adm.filter((x) => x.redistributions > 0).length,
+      /** The same ratio over the pairs whose ADM run moved nothing: the fixed cost without rebalancing. */
+      overheadRatioNoMoves: still.length > 0 ? sig(median(still.map((p) => ratios[p]))) : null,
+      extraMsPerPassNoMoves: still.length > 0 ? sig(median(still.map((p) => diffOf(p)))) : null,
       breakdownMsPerPass: {
         ...breakdown.perPass,
         passOverhead: sig(interleaved.overheadMs),
@@ -151,6 +163,15 @@ export const quiet: Benchmark = {
             '1.23 (232 s vs 188 s)',
             '≤ 1.02',
             verdict(r.median, 1.02),
+          ],
+          [
+            `the same over the ${still.length} pairs whose ADM run moved no data (${summary.admRunsWithMoves} of ${pairs} ADM runs moved data on measured speeds alone)`,
+            still.length > 0
+              ? `${num(summary.overheadRatioNoMoves ?? Number.NaN)}, ${num(summary.extraMsPerPassNoMoves ?? Number.NaN)} ms a pass`
+              : '–',
+            '',
+            '',
+            '',
           ],
           ['ADM training time, median', `${num(summary.admSecondsMedian ?? Number.NaN)} s`, '232 s', '', ''],
           [
@@ -188,11 +209,11 @@ export const quiet: Benchmark = {
             '**the pass, ADM − plain** (all of the framework’s own cost)',
             sig(interleaved.overheadMs),
             percent(ratio(interleaved.overheadMs, plainPassMs)),
-            `one job of each build on the same ${data.train.count} rows (validation rows not split off), their passes alternated one by one (${interleaved.passes} each, same weights): median of the per-pass differences; ADM ÷ plain ${num(interleaved.ratio)} (${num(interleaved.admMs)} vs ${num(interleaved.plainMs)} ms)`,
+            `one job of each build on the runs' ${passRows.count} training rows, their passes alternated one by one (${interleaved.passes} each, same weights): median of the per-pass differences; ADM ÷ plain ${num(interleaved.ratio)} (${num(interleaved.admMs)} vs ${num(interleaved.plainMs)} ms)`,
           ],
-          ...breakdown.rows.map((b, k) => [
-            // The first three are ADM's alone, inside the pass's cost; the others both builds pay.
-            k < 3 ? `of which: ${b.piece}` : b.piece,
+          ...breakdown.rows.map((b) => [
+            // ADM's own pieces are inside the pass's cost; the others both builds pay.
+            b.admOnly ? `of which: ${b.piece}` : b.piece,
             b.ms,
             percent(ratio(b.ms, plainPassMs)),
             b.how,
@@ -240,19 +261,27 @@ export const quiet: Benchmark = {
  * machine hits both alike. Speed rebalancing is off (it would move data on noise; the runs
  * above measure its effect).
  */
-async function interleavedPasses(data: Dataset, hidden: number, workers: number, quick: boolean) {
+async function interleavedPasses(
+  train: ExemplarTable,
+  classes: number,
+  hidden: number,
+  workers: number,
+  quick: boolean,
+) {
   const passes = quick ? 5 : 200;
   const spec = {
-    train: data.train,
-    classes: data.classes.length,
+    train,
+    classes,
     hidden,
     speeds: Array.from({ length: workers }, () => 1),
     emulate: false,
     rebalance: false,
   };
-  const jobs = [await startOptJob({ ...spec, mode: 'plain' }), await startOptJob({ ...spec, mode: 'adm' })];
+  const jobs: OptJob[] = [];
   const times: number[][] = [[], []];
   try {
+    jobs.push(await startOptJob({ ...spec, mode: 'plain' }));
+    jobs.push(await startOptJob({ ...spec, mode: 'adm' }));
     for (let p = 0; p < passes + 10; p++) {
       for (const i of p % 2 === 0 ? [0, 1] : [1, 0]) {
         const t = performance.now();
@@ -278,6 +307,8 @@ function secondsOf(runs: readonly RunSample[], mode: 'adm' | 'plain', pairs: num
 
 interface BreakdownRow {
   readonly piece: string;
+  /** ADM's alone (inside the pass's own cost), not paid by both builds. */
+  readonly admOnly: boolean;
   readonly ms: number | null;
   readonly how: string;
 }
@@ -359,25 +390,34 @@ async function overheadBreakdown(data: Dataset, hidden: number, workers: number,
   const rows: BreakdownRow[] = [
     {
       piece: 'pass machine + coordinator bookkeeping',
+      admOnly: true,
       ms: sig(machineMs),
       how: `tiny job (${tiny.train.count} exemplars), ADM ${num(median(perPass.adm))} vs plain ${num(median(perPass.plain))} ms per pass, ${tinyPasses} passes × ${order.length / 2} job(s) each`,
     },
     {
       piece: `smaller chunks (${admChunk} rows, ~0.25 ms, vs ${PLAIN_CHUNK_ROWS})`,
+      admOnly: true,
       ms: sig(chunkingMs),
       how: `inner loop over one worker's ${share} exemplars in one thread, median of ${reps}`,
     },
     {
       piece: 'event check (Atomics.load per chunk)',
+      admOnly: true,
       ms: sig(checkMs),
       how: `${checksPerPass} checks per pass × ${num(checkNs)} ns per check, timed alone (loop with the check on: ${num(median(checkedLoop) - median(chunkedLoop))} ms more, within noise)`,
     },
     {
       piece: 'messaging (both builds)',
+      admOnly: false,
       ms: sig(median(perPass.plain)),
       how: 'per-pass time of the tiny plain job: one request/reply per worker',
     },
-    { piece: 'processed flags (both builds)', ms: sig(flagsMs), how: 'reset + scan of one worker’s flags' },
+    {
+      piece: 'processed flags (both builds)',
+      admOnly: false,
+      ms: sig(flagsMs),
+      how: 'reset + scan of one worker’s flags',
+    },
   ];
   return {
     rows,

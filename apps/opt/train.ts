@@ -1,4 +1,5 @@
 import { createActor, fromPromise, toPromise } from 'xstate';
+import type { KernelModule } from '../../framework/app/kernel.ts';
 import { applyStandardisation, type Dataset, fitStandardisation } from '../../framework/datasets/index.ts';
 import {
   columnsFromTable,
@@ -42,11 +43,6 @@ import {
 import { hostNames, type OptSettings } from './settings.ts';
 import { ValidationScorer } from './validation-score.ts';
 import { splitValidation } from './validation-split.ts';
-
-/** Opt's kernel modules build kernels that also classify rows. */
-interface OptKernelModule {
-  createKernel(config: unknown): OptKernel;
-}
 
 /** The module each worker imports for its kernel (agents resolve it in their own installation). */
 const KERNEL_MODULES = {
@@ -149,7 +145,9 @@ export async function trainOpt(
   const initial = optimiser.weights;
   const best = new BestWeights(resumed?.best ?? null);
   // The kernel the workers run, here on the coordinator: the validation error and both accuracies.
-  const kernel = ((await import(KERNEL_MODULES[settings.kernel])) as OptKernelModule).createKernel(shape);
+  const kernel = ((await import(KERNEL_MODULES[settings.kernel])) as KernelModule<OptKernel>).createKernel(
+    shape,
+  );
   const scorer = validation.count > 0 ? new ValidationScorer(shape, kernel, validation) : null;
   const earliestStop = earliestEarlyStop(trace);
   // Patience ends a run only once the trace has fired its last iteration-timed event and the

@@ -32,6 +32,6 @@ export interface PassKernel {
 }
 
 /** A module that a worker thread imports to build its kernel: `export function createKernel(config)`. */
-export interface KernelModule {
-  createKernel(config: unknown): PassKernel;
+export interface KernelModule<K extends PassKernel = PassKernel> {
+  createKernel(config: unknown): K;
 }

@@ -78,7 +78,7 @@ function outputOf(context: PassContext): PassOutput {
  * - `recovering`: a worker threw, exited or hung; its data is reloaded elsewhere and the
  *   pass restarts.
  *
- * Transition logic only: the effects (`computeSlice`, `redistribute`, `requestStop`,
+ * Transition logic only: the effects (`startSlice`, `redistribute`, `requestStop`,
  * `eventsPending`) are placeholders the runtime supplies with `machine.provide`.
  */
 export const passMachine = setup({
@@ -122,8 +122,8 @@ export const passMachine = setup({
     /**
      * Start one round of computing on every worker with data (`params`, `fresh`: clear the
      * processed flags first); its outcome comes back as `slice.done` or `slice.failed`. An
-     * action and two events rather than an invoked actor: a child actor per pass cost the
-     * coordinator ~0.1 ms to make and tear down, in series with the workers.
+     * action and two events rather than an invoked actor: a child actor per slice cost the
+     * coordinator time to make and tear down every pass, in series with the workers.
      */
     startSlice: (_, _params: { params: Float64Array; fresh: boolean }) => {},
   },

@@ -38,6 +38,8 @@ export class AdmJob implements DataParallelJob {
   private current: Actor<typeof passMachine> | null = null;
   /** The pass machine's one actor, made at the first pass (and again if it ever stopped on an error). */
   private passActor: Actor<typeof passMachine> | null = null;
+  /** The last slice started: a new actor waits for it, so two slices never share the workers. */
+  private sliceInFlight: Promise<unknown> | null = null;
   /** Settles the pass in progress. */
   private settlePass: ((outcome: { output: PassOutput } | { error: unknown }) => void) | null = null;
   private readonly kernelFailures: KernelFailures;
@@ -180,7 +182,9 @@ export class AdmJob implements DataParallelJob {
       },
       actions: {
         startSlice: ({ self }, { params, fresh }) => {
-          this.computeSlice(params, fresh).then(
+          const slice = this.computeSlice(params, fresh);
+          this.sliceInFlight = slice;
+          slice.then(
             (output) => self.send({ type: 'slice.done', output }),
             (error: unknown) => self.send({ type: 'slice.failed', error }),
           );
@@ -196,6 +200,11 @@ export class AdmJob implements DataParallelJob {
 
   async pass(params: Float64Array): Promise<Float64Array> {
     if (this.settlePass !== null) throw new Error('AdmJob.pass: a pass is already running (one at a time)');
+    if (this.passActor === null && this.sliceInFlight !== null) {
+      // The last actor stopped on an error in the middle of a slice: let that slice end first.
+      await this.sliceInFlight.catch(() => {});
+      if (this.settlePass !== null) throw new Error('AdmJob.pass: a pass is already running (one at a time)');
+    }
     const actor = this.livePassActor();
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 60_000;
     const signal = this.options.signal;

@@ -301,19 +301,30 @@ export function predictClasses(
       for (let i = 0; i < I; i++) s += weights[j * I + i] * features[base + i];
       h[j] = 1 / (1 + Math.exp(-s));
     }
-    let best = 0;
-    let bestValue = -Infinity;
-    for (let k = 0; k < O; k++) {
-      let s = weights[layout.b2 + k];
-      for (let j = 0; j < H; j++) s += weights[layout.w2 + k * H + j] * h[j];
-      if (s > bestValue) {
-        bestValue = s;
-        best = k;
-      }
-    }
-    out[n] = best;
+    out[n] = classOf(layout, H, O, weights, h);
   }
   return out;
+}
+
+/** The arg-max output for hidden activations `h` (every kernel's prediction ends here). */
+export function classOf(
+  layout: { readonly w2: number; readonly b2: number },
+  H: number,
+  O: number,
+  weights: Float64Array,
+  h: Float64Array,
+): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  for (let k = 0; k < O; k++) {
+    let s = weights[layout.b2 + k];
+    for (let j = 0; j < H; j++) s += weights[layout.w2 + k * H + j] * h[j];
+    if (s > bestValue) {
+      bestValue = s;
+      best = k;
+    }
+  }
+  return best;
 }
 
 /** Fraction of rows whose predicted class equals the label. */

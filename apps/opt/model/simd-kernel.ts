@@ -1,5 +1,5 @@
 import type { ExemplarColumns } from '../../../framework/exemplars/columns.ts';
-import type { OptKernel } from './kernel.ts';
+import { classOf, type OptKernel } from './kernel.ts';
 import { assertNetworkShape, type NetworkShape, weightLayout } from './network.ts';
 import { optKernelWasm } from './simd/wasm-bytes.ts';
 
@@ -193,24 +193,10 @@ export function createSimdKernel(shape: NetworkShape): OptKernel {
       wasm.forward(XI, WP, Z, IP, HP);
       for (let r = 0; r < n; r++) {
         for (let j = 0; j < H; j++) h[j] = 1 / (1 + Math.exp(-(z[j * BLOCK + r] + weights[B1 + j])));
-        out[first + r] = argMaxOutput(weights, h);
+        out[first + r] = classOf(layout, H, O, weights, h);
       }
     }
     return out;
-  }
-
-  function argMaxOutput(weights: Float64Array, hidden: Float64Array): number {
-    let best = 0;
-    let bestValue = -Infinity;
-    for (let k = 0; k < O; k++) {
-      let s = weights[B2 + k];
-      for (let j = 0; j < H; j++) s += weights[W2 + k * H + j] * hidden[j];
-      if (s > bestValue) {
-        bestValue = s;
-        best = k;
-      }
-    }
-    return best;
   }
 
   function check(dim: number, params: Float64Array): void {
