@@ -68,6 +68,12 @@ export interface WorkerSpeedState {
  *   samples, so a real speed change is mostly adopted within 2–3 passes, while independent noise
  *   in the samples is damped to about √(a / (2 − a)) ≈ 0.42 of its size.
  *
+ * Outliers: from a worker's third real sample on, what is averaged in is the median of its
+ *   last three samples, not the latest alone. On a shared machine one pass in a few dozen
+ *   runs 30–50 % slow (a GC pause, the OS giving the core away: seen in the quiet benchmark's
+ *   runs), and averaged in with weight 0.3 it moved an equal pair's estimates apart enough,
+ *   a few times in a row, to move data that then stayed unequal.
+ *
  * Warm-up: a worker's first sample includes its JIT compiling the kernel and its first page
  *   faults (a fresh thread's first pass of Opt was measured at 64 % of its later rate, and
  *   averaged in, it kept that host underfed for several passes). So each of the first
@@ -92,6 +98,8 @@ export class SpeedEstimator {
   private readonly seenCounts: number[];
   /** Smoothed |sample − estimate| / estimate: how much one measurement of the worker scatters. */
   private readonly scatter: number[];
+  /** The worker's last real samples (at most 3): what is averaged in is their median. */
+  private readonly recent: number[][];
   private readonly pendingCount: number[];
   private readonly pendingSeconds: number[];
   /** Σ seconds × load of the pending measurements: the full-speed-equivalent time. */
@@ -120,6 +128,7 @@ export class SpeedEstimator {
     this.estimates = new Array<number>(n).fill(Number.NaN);
     this.seenCounts = new Array<number>(n).fill(0);
     this.scatter = new Array<number>(n).fill(0);
+    this.recent = declaredRatings.map(() => []);
     this.pendingCount = new Array<number>(n).fill(0);
     this.pendingSeconds = new Array<number>(n).fill(0);
     this.pendingLoadSeconds = new Array<number>(n).fill(0);
@@ -138,6 +147,7 @@ export class SpeedEstimator {
     this.estimates.push(Number.NaN);
     this.seenCounts.push(0);
     this.scatter.push(0);
+    this.recent.push([]);
     this.pendingCount.push(0);
     this.pendingSeconds.push(0);
     this.pendingLoadSeconds.push(0);
@@ -192,7 +202,15 @@ export class SpeedEstimator {
       this.scatter[worker] =
         n === 2 ? deviation : (1 - this.alpha) * this.scatter[worker] + this.alpha * deviation;
     }
-    this.estimates[worker] = n === 1 ? sample : (1 - a) * this.estimates[worker] + a * sample;
+    const recent = this.recent[worker];
+    if (n === 1) recent.length = 0;
+    recent.push(sample);
+    if (recent.length > 3) recent.shift();
+    // From the third real sample on, the median of the last three is averaged in: one pass
+    // that a pause (a GC, the OS) made 40 % slower moves nothing; a lasting change is taken
+    // one pass later than it would be otherwise.
+    const input = recent.length === 3 ? medianOfThree(recent[0], recent[1], recent[2]) : sample;
+    this.estimates[worker] = n === 1 ? input : (1 - a) * this.estimates[worker] + a * input;
     return true;
   }
 
@@ -262,4 +280,8 @@ export class SpeedEstimator {
       throw new PartitionInputError(`worker index ${worker} is out of range 0..${this.size - 1}`);
     }
   }
+}
+
+function medianOfThree(a: number, b: number, c: number): number {
+  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 }

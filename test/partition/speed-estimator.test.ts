@@ -59,6 +59,23 @@ describe('SpeedEstimator', () => {
     expect(new SpeedEstimator([1]).noise(0)).toBe(0);
   });
 
+  it('one slow pass moves nothing; a lasting change is taken from its second pass on', () => {
+    const e = new SpeedEstimator([1], { warmupSamples: 0 });
+    for (let k = 0; k < 10; k++) e.record(0, pass(1000, 100)); // 10,000/s
+    e.record(0, pass(600, 100)); // one pass 40 % slow (a pause)
+    expect(e.speeds()[0]).toBeCloseTo(10_000, 6);
+    e.record(0, pass(1000, 100));
+    e.record(0, pass(1000, 100));
+    expect(e.speeds()[0]).toBeCloseTo(10_000, 6);
+    // Really slower from now on: the first slow pass is outvoted, the second is not.
+    e.record(0, pass(500, 100));
+    expect(e.speeds()[0]).toBeCloseTo(10_000, 6);
+    e.record(0, pass(500, 100));
+    expect(e.speeds()[0]).toBeCloseTo(0.7 * 10_000 + 0.3 * 5000, 6);
+    for (let k = 0; k < 30; k++) e.record(0, pass(500, 100));
+    expect(e.speeds()[0]).toBeCloseTo(5000, -1);
+  });
+
   it('rejects a bad warm-up count', () => {
     expect(() => new SpeedEstimator([1], { warmupSamples: -1 })).toThrow(/warmupSamples/);
   });
