@@ -90,11 +90,12 @@ export const quiet: Benchmark = {
         ctx.log(`quiet: pair ${p + 1}/${pairs} ${mode} ${report.final.seconds.toFixed(2)} s`);
       }
     }
-    const pairOf = (p: number) => ({
+    const pairList = Array.from({ length: pairs }, (_, p) => ({
       a: runs.find((x) => x.pair === p && x.mode === 'adm')!,
       b: runs.find((x) => x.pair === p && x.mode === 'plain')!,
-    });
-    const ratios = Array.from({ length: pairs }, (_, p) => pairOf(p).a.seconds / pairOf(p).b.seconds);
+    }));
+    const pairOf = (p: number) => pairList[p];
+    const ratios = pairList.map(({ a, b }) => a.seconds / b.seconds);
     const r = spread(ratios);
     const adm = runs.filter((x) => x.mode === 'adm');
     const plain = runs.filter((x) => x.mode === 'plain');

@@ -34,8 +34,6 @@ export class AdmJob implements DataParallelJob {
   private readonly recovery: FaultRecovery;
   private readonly redistributor: Redistributor;
   private readonly handOffs: HandOffsWhileComputing;
-  /** The pass machine's actor while a pass runs, else null. */
-  private current: Actor<typeof passMachine> | null = null;
   /** The pass machine's one actor, made at the first pass (and again if it ever stopped on an error). */
   private passActor: Actor<typeof passMachine> | null = null;
   /** The last slice started: a new actor waits for it, so two slices never share the workers. */
@@ -54,8 +52,10 @@ export class AdmJob implements DataParallelJob {
     this.timers = options.timers ?? realTimers;
     this.kernelFailures = new KernelFailures(options.kernelModule);
     this.state = new JobState(options, setup, shares);
-    this.timing = new RedistributionTiming(this.state, this.timers, () =>
-      this.current?.send({ type: 'scheduler.event' }),
+    this.timing = new RedistributionTiming(
+      this.state,
+      this.timers,
+      () => this.passActor?.send({ type: 'scheduler.event' }), // between passes `idle` ignores it
     );
     this.recovery = new FaultRecovery(this.state);
     this.redistributor = new Redistributor(this.state, this.timing, this.recovery);
@@ -154,7 +154,7 @@ export class AdmJob implements DataParallelJob {
       if (
         event.type === 'vacate' &&
         !this.handOffs.launchPending &&
-        this.current?.getSnapshot().matches({ computing: 'running' }) &&
+        this.passActor?.getSnapshot().matches({ computing: 'running' }) &&
         this.handOffs.plan()
       ) {
         this.handOffs.launchAtOnce();
@@ -199,11 +199,11 @@ export class AdmJob implements DataParallelJob {
   }
 
   async pass(params: Float64Array): Promise<Float64Array> {
-    if (this.settlePass !== null) throw new Error('AdmJob.pass: a pass is already running (one at a time)');
+    this.assertNoPass();
     if (this.passActor === null && this.sliceInFlight !== null) {
       // The last actor stopped on an error in the middle of a slice: let that slice end first.
       await this.sliceInFlight.catch(() => {});
-      if (this.settlePass !== null) throw new Error('AdmJob.pass: a pass is already running (one at a time)');
+      this.assertNoPass();
     }
     const actor = this.livePassActor();
     const waitTimeoutMs = this.options.waitTimeoutMs ?? 60_000;
@@ -213,7 +213,6 @@ export class AdmJob implements DataParallelJob {
     const outcome = new Promise<{ output: PassOutput } | { error: unknown }>((resolve) => {
       this.settlePass = resolve;
     });
-    this.current = actor;
     try {
       actor.send({ type: 'pass', params, cancelled: signal?.aborted ?? false });
       const settled = await outcome;
@@ -229,9 +228,12 @@ export class AdmJob implements DataParallelJob {
       return out.acc;
     } finally {
       signal?.removeEventListener('abort', cancel);
-      this.current = null;
       this.settlePass = null;
     }
+  }
+
+  private assertNoPass(): void {
+    if (this.settlePass !== null) throw new Error('AdmJob.pass: a pass is already running (one at a time)');
   }
 
   /**
@@ -366,6 +368,6 @@ export class AdmJob implements DataParallelJob {
 }
 
 /** A promise actor whose body is a coordinator method (the effects the machine names). */
-function fromRuntime<I, O>(run: (input: I) => Promise<O>) {
-  return fromPromise<O, I>(({ input }) => run(input));
+function fromRuntime<O>(run: () => Promise<O>) {
+  return fromPromise<O, void>(() => run());
 }
