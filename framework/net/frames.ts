@@ -8,14 +8,15 @@
  * never throws out of an event handler and never takes the process down.
  *
  * This carries data moves of hundreds of MB at loopback speed, so receiving does no
- * per-byte work: a payload lying whole inside one received chunk is handed out as a view
- * of that chunk, and a payload spread over chunks is copied once into a buffer of its
- * final size. Sending writes the header and the caller's parts one after the other, never
+ * per-byte work beyond one copy: a payload spread over reads is copied once into a buffer
+ * of its final size; one lying whole inside a read is handed out as a view of it, or, when
+ * the socket reads into a reused buffer (plain TCP), copied once too. Sending writes the header and the caller's parts one after the other, never
  * concatenating them (on a plain socket they are corked into one writev).
  */
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
+import type { ReusedReads } from './reused-reads.ts';
 
 export const MAX_CONTROL_FRAME = 1 << 20;
 export const MAX_DATA_FRAME = 64 << 20;
@@ -54,6 +55,8 @@ export class FrameError extends Error {
 
 export interface FrameOptions {
   stallMs?: number;
+  /** The socket reads into one reused buffer (plain TCP: reused-reads.ts) instead of emitting 'data'. */
+  reusedReads?: ReusedReads;
   maxControl?: number;
   maxData?: number;
 }
@@ -114,8 +117,12 @@ class FrameReader {
     return this.headerFilled > 0 || this.bodyLength >= 0;
   }
 
-  /** Parses `chunk`, delivering every frame it completes; throws FrameError on bad input. */
-  push(chunk: Buffer): void {
+  /**
+   * Parses `chunk`, delivering every frame it completes; throws FrameError on bad input.
+   * `reused`: the chunk's memory is read into again after this call, so a binary payload
+   * lying whole inside it is copied out rather than handed out as a view.
+   */
+  push(chunk: Buffer, reused: boolean): void {
     let offset = 0;
     while (offset < chunk.length && !this.halted()) {
       if (this.bodyLength < 0) {
@@ -125,7 +132,12 @@ class FrameReader {
       const available = chunk.length - offset;
       if (this.body === null) {
         if (available >= this.bodyLength) {
-          const payload = new Uint8Array(chunk.buffer, chunk.byteOffset + offset, this.bodyLength);
+          let payload = new Uint8Array(chunk.buffer, chunk.byteOffset + offset, this.bodyLength);
+          if (reused && this.bodyKind === KIND_BYTES) {
+            const copy = this.storageFor(this.bodyLength);
+            copy.set(payload);
+            payload = copy;
+          }
           offset += this.bodyLength;
           this.finishFrame(payload);
           continue;
@@ -246,7 +258,8 @@ export class FramedConnection {
       (frame) => this.deliver(frame),
       () => this.finished || this.failure !== null,
     );
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    if (options.reusedReads === undefined) socket.on('data', (chunk: Buffer) => this.receive(chunk, false));
+    else options.reusedReads.attach((bytes) => this.receive(bytes, true));
     socket.on('end', () => this.peerEnded());
     socket.on('error', (error: Error) => {
       this.failure ??= error;
@@ -355,10 +368,10 @@ export class FramedConnection {
     }
   }
 
-  private receive(chunk: Buffer): void {
+  private receive(chunk: Buffer, reused: boolean): void {
     this.lastByteAt = performance.now();
     try {
-      this.reader.push(chunk);
+      this.reader.push(chunk, reused);
     } catch (error) {
       this.destroy(error instanceof Error ? error : new Error(String(error)));
       return;

@@ -26,6 +26,7 @@ import type { TLSSocket } from 'node:tls';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { UserError } from '../errors.ts';
 import { FramedConnection, STALL_MS } from './frames.ts';
+import { ReusedReads, withReusedReads } from './reused-reads.ts';
 
 export interface Endpoint {
   readonly host: string;
@@ -229,9 +230,9 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   }
   const stallMs = options.stallMs ?? STALL_MS;
   const connections = new Set<FramedConnection>();
-  const handOut = (socket: Socket): void => {
+  const handOut = (socket: Socket, reusedReads?: ReusedReads): void => {
     socket.setNoDelay(true);
-    const conn = new FramedConnection(socket, { stallMs });
+    const conn = new FramedConnection(socket, { stallMs, reusedReads });
     connections.add(conn);
     socket.once('close', () => connections.delete(conn));
     try {
@@ -244,7 +245,15 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const handshaking = new Map<string, Socket>();
   let server: Server;
   if (secret === undefined) {
-    server = createPlainServer(handOut);
+    // Paused on accept, so that the socket can be remade to read into a reused buffer first.
+    server = createPlainServer({ pauseOnConnect: true }, (accepted) => {
+      const reads = new ReusedReads();
+      const socket = withReusedReads(accepted, reads);
+      if (socket === null) {
+        accepted.resume();
+        handOut(accepted);
+      } else handOut(socket, reads);
+    });
   } else {
     const psk = pskFromSecret(secret);
     server = createTlsServer({
@@ -294,9 +303,11 @@ export async function connect(endpoint: Endpoint, options: ConnectOptions = {}):
   const where = formatEndpoint(endpoint);
   const secure = options.secret !== undefined;
   const psk = options.secret === undefined ? null : pskFromSecret(options.secret);
+  // Plain TCP reads into one reused buffer (reused-reads.ts); TLS decrypts into its own.
+  const reads = psk === null ? new ReusedReads() : undefined;
   const socket: Socket =
     psk === null
-      ? plainConnect({ host: endpoint.host, port: endpoint.port })
+      ? plainConnect({ host: endpoint.host, port: endpoint.port, onread: reads?.onread })
       : tlsConnect({
           ...TLS_OPTIONS,
           host: endpoint.host,
@@ -331,7 +342,7 @@ export async function connect(endpoint: Endpoint, options: ConnectOptions = {}):
       socket.off('error', onError);
       socket.off('close', onClose);
       socket.setNoDelay(true);
-      resolve(new FramedConnection(socket, { stallMs: options.stallMs }));
+      resolve(new FramedConnection(socket, { stallMs: options.stallMs, reusedReads: reads }));
     });
   });
 }

@@ -9,6 +9,7 @@ import {
   ownsItsBuffer,
 } from '../../framework/net/frames.ts';
 import { MessageChannel } from '../../framework/net/message-channel.ts';
+import { READ_BUFFER_BYTES } from '../../framework/net/reused-reads.ts';
 import { connect, type Listener, listen } from '../../framework/net/secure-socket.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -410,6 +411,47 @@ describe('where binary payloads are assembled', () => {
     expect(Buffer.from(a).equals(Buffer.from(big))).toBe(true);
     expect(ownsItsBuffer(a)).toBe(true); // fresh memory of its own
     expect(ownsItsBuffer(b)).toBe(false); // a view of the read it arrived in, shared with the next frame
+  });
+});
+
+describe('plain sockets read into one reused buffer', () => {
+  // Every read of a plain socket overwrites the one before (reused-reads.ts), so a payload
+  // handed out as a view of a read would change under its owner: each must be a copy.
+  it('delivers every payload intact, each in memory of its own, on the accepted and the dialled side', async () => {
+    const { server, client } = await framedPair();
+    const atServer = collect(server);
+    const atClient = collect(client);
+    const sizes = [
+      1,
+      7,
+      100,
+      4096,
+      65_535,
+      65_536,
+      70_000,
+      READ_BUFFER_BYTES - 5,
+      READ_BUFFER_BYTES + 3,
+      700_000,
+    ];
+    const sent = sizes.map((n, k) => randomFillSync(new Uint8Array(n + k)));
+    for (const payload of sent) {
+      void client.sendBytes(payload);
+      void server.sendBytes(payload);
+      void client.sendJson({ after: payload.length });
+    }
+    await until(() => atServer.length === 2 * sent.length && atClient.length === sent.length);
+    const bytesAtServer = atServer.filter((f) => f.kind === 'bytes').map((f) => f.bytes);
+    const bytesAtClient = atClient.map((f) => (f.kind === 'bytes' ? f.bytes : new Uint8Array(0)));
+    for (const got of [bytesAtServer, bytesAtClient]) {
+      expect(got.length).toBe(sent.length);
+      got.forEach((bytes, k) => {
+        expect(Buffer.from(bytes).equals(Buffer.from(sent[k]))).toBe(true);
+        expect(ownsItsBuffer(bytes)).toBe(true);
+      });
+    }
+    expect(atServer.filter((f) => f.kind === 'json').map((f) => (f as { value: unknown }).value)).toEqual(
+      sent.map((p) => ({ after: p.length })),
+    );
   });
 });
 
