@@ -1,4 +1,5 @@
 import { assign, emit, fromPromise, setup } from 'xstate';
+import { addAccumulator } from '../app/accumulator.ts';
 
 /** What one round of computing on all workers gave back. */
 export interface SliceResult {
@@ -49,9 +50,7 @@ interface PassContext {
 }
 
 function addInto(acc: Float64Array | null, part: Float64Array): Float64Array {
-  if (acc === null) return part;
-  for (let i = 0; i < acc.length; i++) acc[i] += part[i];
-  return acc;
+  return acc === null ? part : addAccumulator(acc, part);
 }
 
 function outputOf(context: PassContext): PassOutput {
@@ -178,13 +177,18 @@ export const passMachine = setup({
       },
       on: {
         'slice.done': [
+          // The common end of a pass: straight back to `idle` (one step rather than two
+          // through `done`; the coordinator waits on this step after every pass).
           {
             guard: ({ event }) => event.output.complete,
-            target: 'done',
-            actions: assign({
-              acc: ({ context, event }) => addInto(context.acc, event.output.acc),
-              fresh: false,
-            }),
+            target: 'idle',
+            actions: [
+              assign({
+                acc: ({ context, event }) => addInto(context.acc, event.output.acc),
+                fresh: false,
+              }),
+              'reportOutcome',
+            ],
           },
           {
             target: 'redistributing',

@@ -1,4 +1,5 @@
 import { type Actor, createActor, fromPromise } from 'xstate';
+import { addAccumulator } from '../app/accumulator.ts';
 import { JobInterrupted, RunFailure } from '../errors.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import { exemplarBytes } from '../exemplars/rows.ts';
@@ -40,6 +41,8 @@ export class AdmJob implements DataParallelJob {
   private sliceInFlight: Promise<unknown> | null = null;
   /** Settles the pass in progress. */
   private settlePass: ((outcome: { output: PassOutput } | { error: unknown }) => void) | null = null;
+  /** A complete pass's speeds are still to be weighed for a rebalance (the number of moves then), or -1. */
+  private gainDueAt = -1;
   private readonly kernelFailures: KernelFailures;
   private readonly passMachine: ReturnType<AdmJob['buildPassMachine']>;
   private readonly timers: Timers;
@@ -245,7 +248,6 @@ export class AdmJob implements DataParallelJob {
     const actor = createActor(this.passMachine, {
       input: { waitTimeoutMs: this.options.waitTimeoutMs ?? 60_000 },
       id: 'pass',
-      inspect: this.state.log.inspect,
       clock: this.timers,
     });
     actor.on('passDone', (e) => this.settlePass?.({ output: e.output }));
@@ -262,6 +264,7 @@ export class AdmJob implements DataParallelJob {
       },
     });
     actor.start();
+    this.state.log.follow(actor, 'pass');
     this.passActor = actor;
     return actor;
   }
@@ -270,19 +273,20 @@ export class AdmJob implements DataParallelJob {
     const { held, lost, workerActors, processed, estimator } = this.state;
     this.redistributor.computingResumed();
     const active = this.setup.links.filter((_, i) => held[i] > 0 && !lost[i]);
-    // A worker stays `computing` from one pass to the next: only a change is an event (each
-    // costs the coordinator tens of µs, in series with every pass).
-    for (const a of workerActors) if (!a.getSnapshot().matches('computing')) a.send({ type: 'compute' });
     this.handOffs.sliceStarted();
-    const settled = await Promise.allSettled(
-      active.map((w) =>
-        w.pass(params, fresh, this.state.chunkRowsOf(w.index), true).catch((error: unknown) => {
-          // Stop the others at their next chunk: this pass will start over anyway.
-          for (const l of active) l.stop();
-          throw error;
-        }),
-      ),
+    const passes = active.map((w) =>
+      w.pass(params, fresh, this.state.chunkRowsOf(w.index), true).catch((error: unknown) => {
+        // Stop the others at their next chunk: this pass will start over anyway.
+        for (const l of active) l.stop();
+        throw error;
+      }),
     );
+    // The requests are out: what is left is done while the workers compute, not before.
+    // A worker stays `computing` from one pass to the next: only a change is an event (each
+    // costs the coordinator tens of µs).
+    for (const a of workerActors) if (!a.getSnapshot().matches('computing')) a.send({ type: 'compute' });
+    this.measureLastGain();
+    const settled = await Promise.allSettled(passes);
     // Hand-offs made during this slice carry rows it must count (or recover): wait for all.
     while (this.handOffs.inFlight) await this.handOffs.settled();
     this.handOffs.sliceEnded();
@@ -293,24 +297,33 @@ export class AdmJob implements DataParallelJob {
       throw faults[0];
     }
     if (held.reduce((a, b) => a + b, 0) !== this.options.train.count) await this.recovery.reconcile();
-    const replies = settled.map((r) => (r as PromiseFulfilledResult<PassReply>).value);
     let acc: Float64Array | null = null;
     let complete = true;
-    replies.forEach((r, k) => {
+    for (let k = 0; k < settled.length; k++) {
+      const r = (settled[k] as PromiseFulfilledResult<PassReply>).value;
       const i = active[k].index;
       processed[i] += r.processed;
       estimator.record(i, { count: r.processed, seconds: r.elapsedMs / 1000 });
       if (r.interrupted && r.remaining > 0) complete = false;
-      if (acc === null) acc = r.acc;
-      else for (let j = 0; j < acc.length; j++) acc[j] += r.acc[j];
-    });
+      acc = acc === null ? r.acc : addAccumulator(acc, r.acc);
+    }
     // Rows a worker took in after its share was done are counted by another slice.
     if (this.handOffs.uncounted > 0) complete = false;
     // Computing goes on into the next pass unless this slice ends early or a stop came.
     for (const a of workerActors)
       if (!complete || !a.getSnapshot().matches('computing')) a.send({ type: 'sliceDone' });
-    if (complete) this.timing.measureGain();
+    // Whether the speeds measured call for a rebalance is first asked before a later pass, so
+    // it is worked out once the next slice's requests are out, not here in series between the
+    // last reply and the app (tens of µs of partitioning, on caches the workers just emptied).
+    if (complete) this.gainDueAt = this.state.records.length;
     return { acc: acc ?? new Float64Array(0), complete };
+  }
+
+  /** The rebalance streak counts the last complete pass, unless data moved since (which restarts it). */
+  private measureLastGain(): void {
+    const due = this.gainDueAt;
+    this.gainDueAt = -1;
+    if (due === this.state.records.length) this.timing.measureGain();
   }
 
   faults(): readonly FaultRecord[] {

@@ -74,12 +74,9 @@ export class JobState {
   }
 
   private startWorkerActor(host: HostSpec, count: number): Actor<typeof workerMachine> {
-    const actor = createActor(workerMachine, {
-      input: { host: host.name },
-      id: `worker:${host.name}`,
-      inspect: this.log.inspect,
-    });
+    const actor = createActor(workerMachine, { input: { host: host.name }, id: `worker:${host.name}` });
     actor.start();
+    this.log.follow(actor, `worker:${host.name}`);
     actor.send({ type: 'holding', count });
     return actor;
   }

@@ -1,3 +1,4 @@
+import { addAccumulator } from '../app/accumulator.ts';
 import { EventQueue } from '../events/event-queue.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import type { DataParallelJob, JobOptions } from './adm-job.ts';
@@ -82,7 +83,7 @@ export class StaticJob implements DataParallelJob {
     replies.forEach((r, i) => {
       this.processed[i] += r.processed;
       if (r.processed > 0) this.measured[i] = (r.processed / r.elapsedMs) * 1000;
-      if (i > 0) for (let j = 0; j < acc.length; j++) acc[j] += r.acc[j];
+      if (i > 0) addAccumulator(acc, r.acc);
     });
     return acc;
   }
