@@ -4,6 +4,7 @@ import { JobInterrupted, RunFailure } from '../errors.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import { exemplarBytes } from '../exemplars/rows.ts';
 import { type PassOutput, passMachine, type SliceResult } from '../machine/pass-machine.ts';
+import type { workerMachine } from '../machine/worker-machine.ts';
 import { NotEnoughRoom } from '../partition/errors.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { FaultRecovery } from './fault-recovery.ts';
@@ -284,7 +285,7 @@ export class AdmJob implements DataParallelJob {
     // The requests are out: what is left is done while the workers compute, not before.
     // A worker stays `computing` from one pass to the next: only a change is an event (each
     // costs the coordinator tens of µs).
-    for (const a of workerActors) if (!a.getSnapshot().matches('computing')) a.send({ type: 'compute' });
+    for (const a of workerActors) if (!isComputing(a)) a.send({ type: 'compute' });
     this.measureLastGain();
     const settled = await Promise.allSettled(passes);
     // Hand-offs made during this slice carry rows it must count (or recover): wait for all.
@@ -310,8 +311,7 @@ export class AdmJob implements DataParallelJob {
     // Rows a worker took in after its share was done are counted by another slice.
     if (this.handOffs.uncounted > 0) complete = false;
     // Computing goes on into the next pass unless this slice ends early or a stop came.
-    for (const a of workerActors)
-      if (!complete || !a.getSnapshot().matches('computing')) a.send({ type: 'sliceDone' });
+    for (const a of workerActors) if (!complete || !isComputing(a)) a.send({ type: 'sliceDone' });
     // Whether the speeds measured call for a rebalance is first asked before a later pass, so
     // it is worked out once the next slice's requests are out, not here in series between the
     // last reply and the app (tens of µs of partitioning, on caches the workers just emptied).
@@ -378,6 +378,11 @@ export class AdmJob implements DataParallelJob {
     for (const a of this.state.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));
   }
+}
+
+/** The worker machine is flat: its state is a string (cheaper to read than `matches`, every pass). */
+function isComputing(worker: Actor<typeof workerMachine>): boolean {
+  return worker.getSnapshot().value === 'computing';
 }
 
 /** A promise actor whose body is a coordinator method (the effects the machine names). */
