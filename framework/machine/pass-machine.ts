@@ -266,7 +266,8 @@ export const passMachine = setup({
       on: { 'scheduler.event': { target: 'redistributing' } },
       after: { waitTimeout: { target: 'done', actions: assign({ gaveUp: true }) } },
     },
-    // The pass is over either way: its outcome goes out and the machine waits for the next.
+    // A pass that failed or gave up waiting for a host: its outcome goes out and the machine
+    // waits for the next (a complete pass goes straight from `computing` to `idle`).
     failed: { entry: 'reportOutcome', always: { target: 'idle' } },
     done: { entry: 'reportOutcome', always: { target: 'idle' } },
   },
