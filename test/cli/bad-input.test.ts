@@ -97,6 +97,6 @@ describe('admove opt --states', () => {
     }
     expect(r.stdout).toMatch(/\* idle {2}\[pass → checking\]/);
     expect(r.stdout).toMatch(/ {4}checking {2}\[always if eventsPending → redistributing/);
-    expect(r.stdout).toMatch(/computing {2}\[on entry startSlice; slice\.done if … → done/);
+    expect(r.stdout).toMatch(/computing {2}\[on entry startSlice; slice\.done if … → idle/);
   });
 });
