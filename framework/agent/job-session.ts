@@ -14,6 +14,7 @@ import type { FaultPlan } from '../runtime/faults.ts';
 import { threadTransport } from '../runtime/thread-worker.ts';
 import { resolveKernel } from '../util/kernel-specifier.ts';
 import type { PeerAccess } from './direct-moves.ts';
+import { collectGarbage } from './freed-memory.ts';
 import { LoadWatcher, type LoadWatchOptions } from './load-watcher.ts';
 import { PeerLinks } from './peer-links.ts';
 import { PeerRendezvous } from './peer-rendezvous.ts';
@@ -196,6 +197,7 @@ export class JobSession {
         ? `; peer connections: ${links.dialled} dialled, ${links.reused} move${links.reused === 1 ? '' : 's'} out found one open`
         : '';
     this.log(`job ${this.id} ended (${reason}); its exemplars are dropped${poolLine}${linksLine}`);
+    collectGarbage();
   }
 
   private beat(): void {
