@@ -46,8 +46,9 @@ let fullCollection: (() => void) | null | undefined;
  * were freed at some later collection, often in the middle of the next job's load or move,
  * so the next job's buffers came from fresh memory (slow to fault in here) and the
  * collection ran on the thread doing the move. Probes of 6 fresh jobs on the same two
- * loopback agents, 4 runs each: 100 MB moves 73–293 ms without it, 76–163 ms with it;
- * 20.8 MB moves 22–83 ms and 15–64 ms (the first job of each run left out).
+ * loopback agents (3 runs without it, 5 with a collection at job end, the first job of each
+ * run left out): 100 MB moves 73–293 ms without, 72–163 ms with; 20.8 MB moves 22–83 ms
+ * and 15–64 ms.
  *
  * `gc` is exposed at run time (`--expose-gc` is not allowed in NODE_OPTIONS, and an agent
  * is an ordinary CLI process); where that fails, nothing is collected early.

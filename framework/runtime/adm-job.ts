@@ -265,7 +265,7 @@ export class AdmJob implements DataParallelJob {
       },
     });
     actor.start();
-    this.state.log.follow(actor, 'pass');
+    this.state.log.follow(actor);
     this.passActor = actor;
     return actor;
   }

@@ -76,7 +76,7 @@ export class JobState {
   private startWorkerActor(host: HostSpec, count: number): Actor<typeof workerMachine> {
     const actor = createActor(workerMachine, { input: { host: host.name }, id: `worker:${host.name}` });
     actor.start();
-    this.log.follow(actor, `worker:${host.name}`);
+    this.log.follow(actor);
     actor.send({ type: 'holding', count });
     return actor;
   }

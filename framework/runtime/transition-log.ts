@@ -21,10 +21,11 @@ export class TransitionLog {
   ) {}
 
   /**
-   * Records `actor`'s states from now on, starting with the one it is in (call right after
-   * `start()`). `name` is how the log names it.
+   * Records `actor`'s states from now on, under its id, starting with the one it is in (call
+   * right after `start()`).
    */
-  follow(actor: AnyActorRef, name: string): void {
+  follow(actor: AnyActorRef): void {
+    const name = actor.id;
     this.record(name, actor.getSnapshot());
     // An actor's error is its owner's to handle (the pass machine's: AdmJob); the log only
     // records states, and an observer without an error handler would make xstate report it as unhandled.
