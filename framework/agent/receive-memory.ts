@@ -57,6 +57,11 @@ export class ReceiveMemory {
     }
   }
 
+  /** Resolves once the pool has filled to its budget. */
+  filled(): Promise<void> {
+    return this.pool.filled();
+  }
+
   stats(): PoolStats & { readonly budgetBytes: number } {
     return { ...this.pool.stats(), budgetBytes: this.limit };
   }

@@ -52,6 +52,8 @@ export class ReceivePool {
   private misses = 0;
   /** A budget was ever set: from then on a frame that finds no slab counts as a miss. */
   private budgeted = false;
+  /** Callers of `filled()` waiting for the background fill to end. */
+  private waiting: (() => void)[] = [];
 
   constructor(
     readonly slabBytes: number = SLAB_BYTES,
@@ -72,6 +74,12 @@ export class ReceivePool {
     if (this.budgetSlabs > 0) this.budgeted = true;
     if (this.slabs.length > this.budgetSlabs) this.slabs.length = this.budgetSlabs;
     this.fill();
+  }
+
+  /** Resolves once the pool holds its budget (or is closed): the background fill is over. */
+  filled(): Promise<void> {
+    if (this.closed || (!this.filling && this.slabs.length >= this.budgetSlabs)) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   get budgetBytes(): number {
@@ -122,10 +130,15 @@ export class ReceivePool {
     this.closed = true;
     this.budgetSlabs = 0;
     this.slabs.length = 0;
+    this.wake();
   }
 
   private fill(): void {
-    if (this.filling || this.closed || this.slabs.length >= this.budgetSlabs) return;
+    if (this.filling) return;
+    if (this.closed || this.slabs.length >= this.budgetSlabs) {
+      this.wake();
+      return;
+    }
     this.filling = true;
     this.defer(() => {
       this.filling = false;
@@ -137,6 +150,12 @@ export class ReceivePool {
       }
       this.fill();
     });
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
   }
 }
 

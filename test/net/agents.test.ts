@@ -93,6 +93,9 @@ describe('a coordinator and three agent processes', () => {
     expect(ra.final.testAccuracy).toBe(rt.final.testAccuracy);
     // The agents served the job and dropped its data at the end, ready for the next one.
     for (const agent of agents) expect(agent.log()).toMatch(/job \w+ ended .*exemplars are dropped/);
+    // Each collected the load's garbage once its share was in, before the job's moves.
+    for (const agent of agents)
+      expect(agent.log()).toMatch(/job \w+: initial load in; its garbage collected in \d+ ms/);
   }, 120_000);
 
   it('a second job while one runs is refused by name, and served after it', async () => {

@@ -75,4 +75,26 @@ describe('ReceivePool', () => {
     while (pool.stats().pooledBytes < 8 * (64 << 10)) await new Promise((r) => setImmediate(r));
     expect(pool.stats().faultedBytes).toBe(8 * (64 << 10));
   });
+
+  it('says when the background fill is over (at once when there is nothing to fill)', async () => {
+    const { pool, runFill } = manualPool();
+    let filled = false;
+    await pool.filled(); // no budget: nothing to wait for
+    pool.setBudget(3 * SLAB_BYTES);
+    void pool.filled().then(() => {
+      filled = true;
+    });
+    await Promise.resolve();
+    expect(filled).toBe(false); // the fill has not run yet
+    runFill();
+    await Promise.resolve();
+    expect(filled).toBe(true);
+    expect(pool.stats().pooledBytes).toBe(3 * SLAB_BYTES);
+    // A waiter is let go when the pool closes before it fills, too.
+    const second = manualPool();
+    second.pool.setBudget(SLAB_BYTES);
+    const closed = second.pool.filled();
+    second.pool.close();
+    await closed;
+  });
 });
