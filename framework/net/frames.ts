@@ -10,7 +10,8 @@
  * This carries data moves of hundreds of MB at loopback speed, so receiving does no
  * per-byte work beyond one copy: a payload spread over reads is copied once into a buffer
  * of its final size; one lying whole inside a read is handed out as a view of it, or, when
- * the socket reads into a reused buffer (plain TCP), copied once too. Sending writes the
+ * the socket reads into a reused buffer (plain TCP), copied once too. On such a socket the
+ * rest of a large payload is read straight into its final buffer: no copy of ours at all. Sending writes the
  * header and the caller's parts one after the other, never concatenating them (on a plain
  * socket they are corked into one writev).
  */
@@ -65,6 +66,8 @@ export interface FrameOptions {
 const KIND_JSON = 0x4a;
 const KIND_BYTES = 0x42;
 const HEADER_BYTES = 5;
+/** A payload's rest shorter than this is copied from the shared read buffer, not read in place. */
+const MIN_READ_IN_PLACE = 64 << 10;
 /** Frames up to this size are corked into one write on a TLS socket (see write()). */
 const BATCH_LIMIT_TLS = 64 << 10;
 
@@ -151,6 +154,24 @@ class FrameReader {
       offset += take;
       if (this.bodyFilled === this.bodyLength) this.finishFrame(this.body);
     }
+  }
+
+  /**
+   * The unfilled rest of a binary payload that spans reads, for the next read to land in
+   * directly; null between payloads, for a payload that may still come whole inside one
+   * read, and for a rest too small to be worth a read of its own (it is copied instead).
+   */
+  readTarget(): Uint8Array | null {
+    if (this.body === null || this.halted()) return null;
+    const rest = this.bodyLength - this.bodyFilled;
+    return rest >= MIN_READ_IN_PLACE ? this.body.subarray(this.bodyFilled) : null;
+  }
+
+  /** `length` bytes were read straight into `readTarget()`'s memory. */
+  filledInPlace(length: number): void {
+    if (this.body === null || this.halted()) return;
+    this.bodyFilled += length;
+    if (this.bodyFilled === this.bodyLength) this.finishFrame(this.body);
   }
 
   private storageFor(length: number): Uint8Array {
@@ -260,7 +281,11 @@ export class FramedConnection {
       () => this.finished || this.failure !== null,
     );
     if (options.reusedReads === undefined) socket.on('data', (chunk: Buffer) => this.receive(chunk, false));
-    else options.reusedReads.attach((bytes) => this.receive(bytes, true));
+    else
+      options.reusedReads.attach((bytes) => this.receive(bytes, true), {
+        target: () => this.reader.readTarget(),
+        filled: (length) => this.receiveInPlace(length),
+      });
     socket.on('end', () => this.peerEnded());
     socket.on('error', (error: Error) => {
       this.failure ??= error;
@@ -370,9 +395,18 @@ export class FramedConnection {
   }
 
   private receive(chunk: Buffer, reused: boolean): void {
+    this.received(() => this.reader.push(chunk, reused));
+  }
+
+  /** A read landed straight in the payload being assembled (reused-reads.ts DirectReads). */
+  private receiveInPlace(length: number): void {
+    this.received(() => this.reader.filledInPlace(length));
+  }
+
+  private received(parse: () => void): void {
     this.lastByteAt = performance.now();
     try {
-      this.reader.push(chunk, reused);
+      parse();
     } catch (error) {
       this.destroy(error instanceof Error ? error : new Error(String(error)));
       return;

@@ -1,12 +1,15 @@
 /**
- * Reads of a plain TCP socket into one buffer per connection, reused for every read.
+ * Reads of a plain TCP socket into memory the reader chooses: one buffer per connection,
+ * reused for every read, or — in the middle of a large payload — straight into the rest of
+ * that payload's final storage.
  *
  * Why: by default Node allocates a fresh 64 KiB buffer for every read. A 100 MB move is
  * ~1,600 of them, each new external memory: in a probe, allocating that many cost 110–270 ms
  * against ~10 ms for copying 100 MB into warm memory, and `--trace-gc` showed the receiving
- * agent collecting every 50–100 ms during a move (issue 10). With `onread`, libuv reads
- * straight into our buffer and the frame reader copies each payload once, into its final
- * storage.
+ * agent collecting every 50–100 ms during a move (issue 10). With `onread`, libuv reads into
+ * the buffer we return for each read. Once a payload is known to span reads, the rest of it
+ * is read where it will stay (`DirectReads`), so the bulk of a move is copied by the kernel
+ * only, not once more by us.
  *
  * TLS sockets keep Node's own reads: their bytes are decrypted into fresh buffers anyway.
  */
@@ -15,27 +18,51 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 /** Bytes as read: a view of the shared buffer, valid only until the callback returns. */
 export type ReadSink = (bytes: Buffer) => void;
 
+/** A reader that can take reads in place: where the next read may land, and how much did. */
+export interface DirectReads {
+  /** The memory the next read may fill (its length caps the read), or null for the shared buffer. */
+  target(): Uint8Array | null;
+  /** The last read put `length` bytes at the start of the memory `target()` gave. */
+  filled(length: number): void;
+}
+
 /** Room for several TCP segments per read; one such buffer per plain connection. */
 export const READ_BUFFER_BYTES = 256 << 10;
 
 export class ReusedReads {
   private sink: ReadSink | null = null;
+  private direct: DirectReads | null = null;
+  private readonly shared = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   /** Reads that came before anyone attached, copied (their bytes would be overwritten). */
   private early: Buffer[] = [];
-  /** Pass as the socket's `onread` option. */
+  /** Bytes read in place (DirectReads), for tests and diagnostics. */
+  directBytes = 0;
+  /**
+   * Pass as the socket's `onread` option. Node asks `buffer()` for the memory of each read
+   * (right after the previous read's callback), and hands that same object to `callback`.
+   */
   readonly onread = {
-    buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+    buffer: (): Uint8Array => this.direct?.target() ?? this.shared,
     callback: (length: number, buffer: Uint8Array): boolean => {
-      const bytes = (buffer as Buffer).subarray(0, length);
+      if (buffer !== this.shared) {
+        this.directBytes += length;
+        this.direct?.filled(length);
+        return true;
+      }
+      const bytes = this.shared.subarray(0, length);
       if (this.sink === null) this.early.push(Buffer.from(bytes));
       else this.sink(bytes);
       return true;
     },
   };
 
-  /** From now on every read goes to `sink`, starting with any that came before. */
-  attach(sink: ReadSink): void {
+  /**
+   * From now on every read goes to `sink`, starting with any that came before; with
+   * `direct`, reads it asks for land in its memory instead.
+   */
+  attach(sink: ReadSink, direct?: DirectReads): void {
     this.sink = sink;
+    this.direct = direct ?? null;
     for (const bytes of this.early.splice(0)) sink(bytes);
   }
 }

@@ -9,7 +9,7 @@ import {
   ownsItsBuffer,
 } from '../../framework/net/frames.ts';
 import { MessageChannel } from '../../framework/net/message-channel.ts';
-import { READ_BUFFER_BYTES } from '../../framework/net/reused-reads.ts';
+import { READ_BUFFER_BYTES, ReusedReads } from '../../framework/net/reused-reads.ts';
 import { connect, type Listener, listen } from '../../framework/net/secure-socket.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -452,6 +452,43 @@ describe('plain sockets read into one reused buffer', () => {
     expect(atServer.filter((f) => f.kind === 'json').map((f) => (f as { value: unknown }).value)).toEqual(
       sent.map((p) => ({ after: p.length })),
     );
+  });
+
+  it('reads the rest of a large payload straight into its storage: intact, each in its own buffer, frames around it untouched', async () => {
+    // A dialled socket whose reads land where the framed connection asks (reused-reads.ts).
+    const server = createServer((socket) => {
+      socket.on('data', () => {}); // the test only reads on the dialled side
+      for (const payload of sent) {
+        socket.write(bytesFrame(payload));
+        socket.write(jsonFrame({ after: payload.length }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no address');
+    const sizes = [3 << 20, 70_000, (1 << 20) + 16_000, 1, READ_BUFFER_BYTES * 3 + 1, 5_000_000];
+    const sent = sizes.map((n) => randomFillSync(new Uint8Array(n)));
+    const reads = new ReusedReads();
+    const socket = rawConnect({ host: '127.0.0.1', port: address.port, onread: reads.onread } as never);
+    const conn = new FramedConnection(socket, { reusedReads: reads });
+    cleanups.push(() => {
+      socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const got = collect(conn);
+    await until(() => got.length === 2 * sent.length);
+    const bytes = got.filter((f) => f.kind === 'bytes').map((f) => f.bytes);
+    bytes.forEach((b, k) => {
+      expect(Buffer.from(b).equals(Buffer.from(sent[k]))).toBe(true);
+      expect(ownsItsBuffer(b)).toBe(true);
+    });
+    expect(got.filter((f) => f.kind === 'json').map((f) => (f as { value: unknown }).value)).toEqual(
+      sent.map((p) => ({ after: p.length })),
+    );
+    // Most of the large payloads came in place, not through the shared buffer.
+    const large = sizes.filter((n) => n > 1 << 20).reduce((a, n) => a + n, 0);
+    expect(reads.directBytes).toBeGreaterThan(large / 2);
+    expect(reads.directBytes).toBeLessThanOrEqual(sizes.reduce((a, n) => a + n, 0));
   });
 });
 
