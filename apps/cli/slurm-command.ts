@@ -23,7 +23,8 @@ Every task starts an agent on its node with SLURM_CPUS_PER_TASK worker threads, 
 the node (NODE.k when a node runs several tasks). Task 0 also runs the coordinator: it dials
 every agent (ports derived from SLURM_JOB_ID and SLURM_LOCALID), runs admove opt on them, and
 starts admove scheduler --slurm, which vacates a node Slurm drains or loses and makes it
-available again when it returns. The other tasks exit 0 when the job ends.
+available again when it returns. The other tasks exit 0 when the job ends; if task 0 fails
+before the job begins (a bad flag, a data file it cannot read), it tells them, and they exit 1.
 
 The secret: export ADMOVE_SECRET in the batch script (e.g. ADMOVE_SECRET=$(openssl rand -hex 32));
 srun passes it to the tasks and every connection is TLS 1.3 with it. It is needed when the
@@ -52,6 +53,8 @@ const GATHER_MS = 120_000;
  * can take minutes; past this, task 0 is taken to have failed and the task exits 1.
  */
 const JOB_BEGINS_WITHIN_MS = 600_000;
+/** How long task 0, failing, spends telling the others no job will come. */
+const DISMISS_WITHIN_MS = 5_000;
 
 export async function slurmCommand(argv: readonly string[], signals: StopSignals): Promise<number> {
   const [app, ...given] = argv;
@@ -89,6 +92,10 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   const ended = new Promise<void>((resolve) => {
     jobEnded = resolve;
   });
+  let dismiss: (reason: string) => void = () => {};
+  const dismissed = new Promise<string>((resolve) => {
+    dismiss = resolve;
+  });
   const agent = await Agent.start({
     host: secret ? '0.0.0.0' : '127.0.0.1',
     port: me.port,
@@ -98,6 +105,7 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
     loadWatch: loadWatch ? DEFAULT_LOAD_WATCH : null,
     log,
     onJobEnded: () => jobEnded(),
+    onDismissed: (reason) => dismiss(reason),
   }).catch((error: unknown) => {
     const message = (error as Error).message;
     if (!/in use/.test(message)) throw error;
@@ -107,8 +115,14 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   });
   log(`agent ${me.name} listening on port ${me.port} with ${task.cpusPerTask} worker(s)`);
   try {
-    if (task.procId !== 0) return await serveOneJob(agent, ended, signals, log);
-    return await coordinate(task, rest, agents, secret, signals, log, keepNodes);
+    if (task.procId !== 0) return await serveOneJob(agent, ended, dismissed, signals, log);
+    const others = agents.filter((a) => a !== me);
+    return await coordinate(task, rest, agents, secret, signals, log, keepNodes).catch(
+      async (error: unknown) => {
+        await dismissAll(others, secret, `task 0 failed: ${(error as Error).message.split('\n')[0]}`);
+        throw error;
+      },
+    );
   } finally {
     await agent.close();
   }
@@ -118,6 +132,8 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
 async function serveOneJob(
   agent: { readonly busyWith: string | null },
   ended: Promise<void>,
+  /** Task 0 said no job will come (it failed first): why. */
+  dismissed: Promise<string>,
   signals: StopSignals,
   log: (line: string) => void,
 ): Promise<number> {
@@ -130,9 +146,11 @@ async function serveOneJob(
   const first = await Promise.race([
     ended.then(() => 'ended' as const),
     noticed.then(() => 'notice' as const),
+    dismissed.then((reason) => ({ reason })),
     timedOut,
   ]);
   clearTimeout(timer);
+  if (typeof first === 'object') throw new RunFailure(`no job will come: ${first.reason}`);
   if (first === 'timeout' && agent.busyWith === null) {
     throw new RunFailure(
       `no job began within ${JOB_BEGINS_WITHIN_MS / 1000} s; did task 0 fail? (its output says why)`,
@@ -177,6 +195,21 @@ async function coordinate(
   } finally {
     watcher?.kill('SIGTERM');
   }
+}
+
+/**
+ * Task 0 failed before its job began: tell the other tasks' agents, so they exit now instead
+ * of waiting JOB_BEGINS_WITHIN_MS for a job that will not come. Best effort, a few seconds at
+ * most: an agent not reached still ends at that limit.
+ */
+async function dismissAll(agents: readonly StepAgent[], secret: Buffer | undefined, reason: string) {
+  const { dismissAgent } = await import('../../framework/net/agent-connection.ts');
+  const told = Promise.allSettled(
+    agents.map((a) =>
+      dismissAgent({ host: secret ? a.address : '127.0.0.1', port: a.port }, reason, { secret }),
+    ),
+  );
+  await Promise.race([told, new Promise((r) => setTimeout(r, DISMISS_WITHIN_MS).unref())]);
 }
 
 /** Every agent answers a probe, or a one-line error after GATHER_MS naming those that did not. */

@@ -46,6 +46,12 @@ export interface AgentOptions {
   readonly log?: (line: string) => void;
   /** Called when a job's session ends, however it ended (admove slurm serves one job, then exits). */
   readonly onJobEnded?: (job: string) => void;
+  /**
+   * Called when a coordinator says no job will come (`dismissAgent`), with its reason. Only an
+   * agent given this accepts such a message, and only while it serves no job: admove slurm's
+   * tasks, whose task 0 may fail before its job begins.
+   */
+  readonly onDismissed?: (reason: string) => void;
 }
 
 /** A connection must say who it is within this long. */
@@ -143,6 +149,16 @@ export class Agent {
         await channel.send({ type: 'welcome', ...this.info });
         channel.close();
         return;
+      case 'dismiss': {
+        const dismissed = this.options.onDismissed;
+        if (!dismissed)
+          return refuse(`agent ${this.info.name} serves any coordinator: it cannot be dismissed`);
+        if (this.job) return refuse(`agent ${this.info.name} is busy with job ${this.job.id}`);
+        await channel.send({ type: 'welcome', ...this.info });
+        channel.close();
+        dismissed(hello.job.slice(0, 500));
+        return;
+      }
       case 'job': {
         if (this.job) {
           return refuse(`agent ${this.info.name} is busy with job ${this.job.id}; try again when it ends`);
@@ -198,7 +214,7 @@ function checkLoadWatch(o: LoadWatchOptions): void {
 
 function asHello(h: Readonly<Record<string, unknown>>): Hello | null {
   if (h.type !== 'hello' || typeof h.version !== 'string' || typeof h.job !== 'string') return null;
-  if (!['job', 'worker', 'probe', 'peer'].includes(String(h.role))) return null;
+  if (!['job', 'worker', 'probe', 'peer', 'dismiss'].includes(String(h.role))) return null;
   if (h.slot !== undefined && !Number.isInteger(h.slot)) return null;
   return h as unknown as Hello;
 }

@@ -80,6 +80,15 @@ export async function probeAgent(endpoint: Endpoint, access: AgentAccess): Promi
   return welcome as unknown as AgentInfo;
 }
 
+/**
+ * Tell the agent at `endpoint` it will get no job (`reason`, one line): an agent started to
+ * serve one job (admove slurm) then exits instead of waiting for it. Resolves once told.
+ */
+export async function dismissAgent(endpoint: Endpoint, reason: string, access: AgentAccess): Promise<void> {
+  const { channel } = await greet(endpoint, { role: 'dismiss', job: reason }, access);
+  channel.close();
+}
+
 /** Everything a worker on this agent needs from the job connection. */
 export interface AgentControl {
   readonly endpoint: Endpoint;

@@ -18,7 +18,11 @@
 import { isValidFraction } from '../events/validate.ts';
 import type { FaultPlan } from '../runtime/faults.ts';
 
-export type Role = 'job' | 'worker' | 'probe' | 'peer';
+/**
+ * `dismiss`: the agent is not needed (its `job` field says why); only agents started to
+ * serve one known job (admove slurm's tasks) accept it, and only while no job runs.
+ */
+export type Role = 'job' | 'worker' | 'probe' | 'peer' | 'dismiss';
 
 export interface Hello {
   readonly type: 'hello';

@@ -10,6 +10,7 @@ import { Agent } from '../../framework/agent/agent.ts';
 import { columnsFromTable } from '../../framework/exemplars/batch.ts';
 import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
 import { encodeExemplars } from '../../framework/exemplars/ipc.ts';
+import { dismissAgent } from '../../framework/net/agent-connection.ts';
 import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
 import { MessageChannel } from '../../framework/net/message-channel.ts';
 import { connect } from '../../framework/net/secure-socket.ts';
@@ -277,6 +278,26 @@ describe('what an agent refuses', () => {
       `admove version mismatch: agent a0 runs ${ADMOVE_VERSION}, the coordinator 0.0.0-other; install the same version on both`,
     );
     expect(agents[0].busyWith).toBeNull();
+  });
+
+  it('a dismissal, unless the agent was started to serve one job (admove slurm) and serves none yet', async () => {
+    await expect(dismissAgent(agents[0].address, 'no job today', {})).rejects.toThrow(
+      /refused: agent a0 serves any coordinator: it cannot be dismissed/,
+    );
+    const reasons: string[] = [];
+    const one = await Agent.start({
+      host: '127.0.0.1',
+      port: 0,
+      name: 'once',
+      onDismissed: (r) => reasons.push(r),
+    });
+    try {
+      await dismissAgent(one.address, 'task 0 failed: bad flag', {});
+      await new Promise((r) => setTimeout(r, 50));
+      expect(reasons).toEqual(['task 0 failed: bad flag']);
+    } finally {
+      await one.close();
+    }
   });
 
   it('exemplars of another schema: the insert is refused with the reason, and the agent serves the next job', async () => {

@@ -1,8 +1,9 @@
 /**
  * `admove slurm` refusing what it cannot run, each in one line with exit 2, before any agent
- * starts: real processes with the environment srun would give (no Slurm needed).
+ * starts; and a step whose task 0 fails before its job begins: real processes with the
+ * environment srun would give (no Slurm needed).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../cli/run-cli.ts';
 
@@ -66,4 +67,44 @@ describe('admove slurm, told what it cannot do', () => {
       expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     }
   });
+});
+
+describe('a step whose task 0 fails before the job begins', () => {
+  it('the other tasks are told and exit 1 at once, naming why, instead of waiting 10 minutes', async () => {
+    // Two tasks on one node (loopback, no secret needed); a job id of its own, so its ports are free.
+    const jobId = String(20_000 + Math.floor(Math.random() * 20_000));
+    const env = (procId: number) => ({
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SLURM|ADMOVE_SECRET)/.test(k))),
+      SLURM_JOB_ID: jobId,
+      SLURM_STEP_ID: '0',
+      SLURM_PROCID: String(procId),
+      SLURM_LOCALID: String(procId),
+      SLURMD_NODENAME: 'n1',
+      SLURM_STEP_NUM_TASKS: '2',
+      SLURM_STEP_NODELIST: 'n1',
+      SLURM_STEP_TASKS_PER_NODE: '2',
+      PATH: '/nonexistent',
+    });
+    const run = (procId: number) => {
+      const child = spawn(
+        process.execPath,
+        [`${REPO}apps/cli/admove.mjs`, 'slurm', 'opt', '--data', '/nonexistent/digits.csv'],
+        { cwd: REPO, env: env(procId) },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += String(d);
+      });
+      const started = performance.now();
+      return new Promise<{ code: number | null; stderr: string; seconds: number }>((resolve) => {
+        child.on('exit', (code) => resolve({ code, stderr, seconds: (performance.now() - started) / 1000 }));
+      });
+    };
+    const [task0, task1] = await Promise.all([run(0), run(1)]);
+    expect(task0.code, task0.stderr).toBe(2);
+    expect(task0.stderr).toMatch(/\/nonexistent\/digits\.csv/);
+    expect(task1.code, task1.stderr).toBe(1);
+    expect(task1.stderr).toMatch(/^admove: no job will come: task 0 failed: .*\/nonexistent\/digits\.csv/m);
+    expect(task1.seconds).toBeLessThan(60);
+  }, 90_000);
 });
