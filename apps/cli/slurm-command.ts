@@ -23,8 +23,8 @@ Every task starts an agent on its node with SLURM_CPUS_PER_TASK worker threads, 
 the node (NODE.k when a node runs several tasks). Task 0 also runs the coordinator: it dials
 every agent (ports derived from SLURM_JOB_ID and SLURM_LOCALID), runs admove opt on them, and
 starts admove scheduler --slurm, which vacates a node Slurm drains or loses and makes it
-available again when it returns. The other tasks exit 0 when the job ends; if task 0 fails
-before the job begins (a bad flag, a data file it cannot read), it tells them, and they exit 1.
+available again when it returns. The other tasks exit 0 when the job ends; if task 0 ends
+before a job began (a bad flag, a data file it cannot read), it tells them, and they exit 1.
 
 The secret: export ADMOVE_SECRET in the batch script (e.g. ADMOVE_SECRET=$(openssl rand -hex 32));
 srun passes it to the tasks and every connection is TLS 1.3 with it. It is needed when the
@@ -89,13 +89,23 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   const log = (line: string) => process.stderr.write(`admove slurm [${task.procId}]: ${line}\n`);
   const { Agent } = await import('../../framework/agent/agent.ts');
   let jobEnded: () => void = () => {};
+  let jobRan = false;
   const ended = new Promise<void>((resolve) => {
-    jobEnded = resolve;
+    jobEnded = () => {
+      jobRan = true;
+      resolve();
+    };
   });
   let dismiss: (reason: string) => void = () => {};
   const dismissed = new Promise<string>((resolve) => {
     dismiss = resolve;
   });
+  // Task 0 ending without a job on its own agent (it failed first, or had nothing to run:
+  // --help) tells the others, so they exit now instead of waiting for a job that will not come.
+  const others = agents.filter((a) => a !== me);
+  const dismissOthers = async (why: string) => {
+    if (task.procId === 0 && !jobRan) await dismissAll(others, secret, why);
+  };
   const agent = await Agent.start({
     host: secret ? '0.0.0.0' : '127.0.0.1',
     port: me.port,
@@ -106,23 +116,28 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
     log,
     onJobEnded: () => jobEnded(),
     onDismissed: (reason) => dismiss(reason),
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
     const message = (error as Error).message;
-    if (!/in use/.test(message)) throw error;
-    throw new RunFailure(
-      `port ${me.port} on node ${task.nodeName}, which agent ${me.name} of job ${task.jobId} must listen on, is taken by another program or job; resubmit the job (it gets another id, hence other ports)`,
-    );
+    const failure = /in use/.test(message)
+      ? new RunFailure(
+          `port ${me.port} on node ${task.nodeName}, which agent ${me.name} of job ${task.jobId} must listen on, is taken by another program or job; resubmit the job (it gets another id, hence other ports)`,
+        )
+      : error;
+    await dismissOthers(`task 0 failed: ${(failure as Error).message.split('\n')[0]}`);
+    throw failure;
   });
   log(`agent ${me.name} listening on port ${me.port} with ${task.cpusPerTask} worker(s)`);
   try {
     if (task.procId !== 0) return await serveOneJob(agent, ended, dismissed, signals, log);
-    const others = agents.filter((a) => a !== me);
-    return await coordinate(task, rest, agents, secret, signals, log, keepNodes).catch(
-      async (error: unknown) => {
-        await dismissAll(others, secret, `task 0 failed: ${(error as Error).message.split('\n')[0]}`);
-        throw error;
-      },
-    );
+    let code: number;
+    try {
+      code = await coordinate(task, rest, agents, secret, signals, log, keepNodes);
+    } catch (error) {
+      await dismissOthers(`task 0 failed: ${(error as Error).message.split('\n')[0]}`);
+      throw error;
+    }
+    await dismissOthers(`task 0 ended (exit ${code}) without starting a job`);
+    return code;
   } finally {
     await agent.close();
   }
@@ -206,7 +221,10 @@ async function dismissAll(agents: readonly StepAgent[], secret: Buffer | undefin
   const { dismissAgent } = await import('../../framework/net/agent-connection.ts');
   const told = Promise.allSettled(
     agents.map((a) =>
-      dismissAgent({ host: secret ? a.address : '127.0.0.1', port: a.port }, reason, { secret }),
+      dismissAgent({ host: secret ? a.address : '127.0.0.1', port: a.port }, reason, {
+        secret,
+        connectMs: DISMISS_WITHIN_MS,
+      }),
     ),
   );
   await Promise.race([told, new Promise((r) => setTimeout(r, DISMISS_WITHIN_MS).unref())]);

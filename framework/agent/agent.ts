@@ -60,6 +60,8 @@ const HELLO_MS = 10_000;
 export class Agent {
   private listener: Listener | null = null;
   private job: JobSession | null = null;
+  /** Told no job will come (onDismissed): every job is refused from then on. */
+  private dismissed = false;
   private info!: AgentInfo;
 
   private constructor(private readonly options: AgentOptions) {}
@@ -150,16 +152,19 @@ export class Agent {
         channel.close();
         return;
       case 'dismiss': {
-        const dismissed = this.options.onDismissed;
-        if (!dismissed)
+        const onDismissed = this.options.onDismissed;
+        if (!onDismissed)
           return refuse(`agent ${this.info.name} serves any coordinator: it cannot be dismissed`);
         if (this.job) return refuse(`agent ${this.info.name} is busy with job ${this.job.id}`);
-        await channel.send({ type: 'welcome', ...this.info });
+        // Settled before anything is awaited, so no job can slip in between.
+        this.dismissed = true;
+        onDismissed(oneLine(hello.job));
+        await channel.send({ type: 'welcome', ...this.info }).catch(() => {});
         channel.close();
-        dismissed(hello.job.slice(0, 500));
         return;
       }
       case 'job': {
+        if (this.dismissed) return refuse(`agent ${this.info.name} was told no job will come; it is ending`);
         if (this.job) {
           return refuse(`agent ${this.info.name} is busy with job ${this.job.id}; try again when it ends`);
         }
@@ -210,6 +215,12 @@ function checkLoadWatch(o: LoadWatchOptions): void {
   if (!(Number.isFinite(o.holdMs) && o.holdMs >= 0)) throw new UserError('--load-hold must be ≥ 0 seconds');
   if (!(Number.isFinite(o.sampleMs) && o.sampleMs >= 10))
     throw new UserError('--load-interval must be ≥ 10 ms');
+}
+
+/** At most 500 characters, no control characters: a reason from the wire, for a log line. */
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 500);
 }
 
 function asHello(h: Readonly<Record<string, unknown>>): Hello | null {

@@ -53,7 +53,7 @@ let fullCollection: (() => void) | null | undefined;
  * `gc` is exposed at run time (`--expose-gc` is not allowed in NODE_OPTIONS, and an agent
  * is an ordinary CLI process); where that fails, nothing is collected early.
  */
-export function collectGarbage(): void {
+export function collectGarbage(): boolean {
   if (fullCollection === undefined) {
     try {
       setFlagsFromString('--expose-gc');
@@ -63,4 +63,5 @@ export function collectGarbage(): void {
     }
   }
   fullCollection?.();
+  return fullCollection !== null;
 }

@@ -34,7 +34,11 @@ export class JobSession {
   private readonly links: PeerLinks;
   private watcher: LoadWatcher | null = null;
   /** Worker slots whose first pass has begun (their initial share is in). */
-  private loadedSlots = 0;
+  private readonly loadedSlots = new Set<number>();
+  /** The collection after the load (maybeAfterLoad) is scheduled, or no longer wanted. */
+  private loadCollected = false;
+  /** A direct move began: a collection now would pause it, so the one after the load is skipped. */
+  private moved = false;
   /** Pre-faulted memory that exemplar bodies arriving for this job are assembled in (`--receive-pool`). */
   private readonly memory: ReceiveMemory | null;
 
@@ -158,7 +162,11 @@ export class JobSession {
               `job ${this.id}: pre-faulting up to ${mb(this.memory.stats().budgetBytes)} for incoming moves`,
             );
           }
-          if (++this.loadedSlots === this.slots.filter((s) => s !== null).length) this.afterLoad();
+          this.loadedSlots.add(slot);
+          this.maybeAfterLoad();
+        },
+        moveBegins: () => {
+          this.moved = true;
         },
         released: (fragments) => this.memory?.released(fragments),
       },
@@ -171,7 +179,10 @@ export class JobSession {
     channel.onClose(() => {
       if (this.slots[slot] !== worker) return;
       this.slots[slot] = null;
+      this.loadedSlots.delete(slot);
       void worker.close();
+      // The others may all be loaded now.
+      this.maybeAfterLoad();
     });
     if (this.memory) channel.placeBodies(this.memory.placement);
     await channel.send({ type: 'welcome', ...this.info, host: this.hostOf(slot) });
@@ -187,14 +198,19 @@ export class JobSession {
    * answers that with full collections at a time of its own — in probes, often in the middle
    * of the job's first move (10–45 ms pauses on the sending or receiving agent; 20.8 MB
    * between loopback agents, 5 jobs each way). Collected here, the move finds none pending.
+   * Skipped if a move has begun by then (the pool filled slowly): it would pause that move.
    */
-  private afterLoad(): void {
+  private maybeAfterLoad(): void {
+    if (this.loadCollected || this.ended) return;
+    const attached = this.slots.flatMap((s, k) => (s === null ? [] : [k]));
+    if (attached.length === 0 || !attached.every((k) => this.loadedSlots.has(k))) return;
+    this.loadCollected = true;
     const ready = this.memory?.filled() ?? Promise.resolve();
     void ready.then(() =>
       setImmediate(() => {
-        if (this.ended) return;
+        if (this.ended || this.moved) return;
         const t = performance.now();
-        collectGarbage();
+        if (!collectGarbage()) return;
         this.log(
           `job ${this.id}: initial load in; its garbage collected in ${(performance.now() - t).toFixed(0)} ms`,
         );

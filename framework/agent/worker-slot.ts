@@ -145,6 +145,7 @@ export class WorkerSlot {
         return { header: { type: 'ok' }, bodies: [bytesOf(r.ids), r.processed] };
       }
       case 'receive': {
+        this.memory.moveBegins();
         const dim = Number(h.dim);
         const rows = Number(h.rows);
         this.rowBytes = exemplarBytes(dim);
@@ -163,6 +164,7 @@ export class WorkerSlot {
         return { header: { type: 'ok', held, received: rows }, bodies: [] };
       }
       case 'send': {
+        this.memory.moveBegins();
         const parts = h.parts;
         if (!Array.isArray(parts) || !parts.every(isPart)) throw refused('send with malformed parts');
         const reply = await this.link.extract(parts.map((p) => p.count));
@@ -217,6 +219,8 @@ export interface SlotMemory {
   firstPass(bytes: number): void;
   /** Rows sent away and confirmed by their receiver: their buffers may be reused. */
   released(fragments: readonly ExemplarColumns[]): void;
+  /** A direct move to or from this slot begins. */
+  moveBegins(): void;
 }
 
 class Refusal extends Error {}

@@ -11,9 +11,9 @@
  * per-byte work beyond one copy: a payload spread over reads is copied once into a buffer
  * of its final size; one lying whole inside a read is handed out as a view of it, or, when
  * the socket reads into a reused buffer (plain TCP), copied once too. On such a socket the
- * rest of a large payload is read straight into its final buffer: no copy of ours at all. Sending writes the
- * header and the caller's parts one after the other, never concatenating them (on a plain
- * socket they are corked into one writev).
+ * rest of a large payload is read straight into its final buffer: no copy of ours at all.
+ * Sending writes the header and the caller's parts one after the other, never concatenating
+ * them (on a plain socket they are corked into one writev).
  */
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -292,9 +292,15 @@ describe('what an agent refuses', () => {
       onDismissed: (r) => reasons.push(r),
     });
     try {
-      await dismissAgent(one.address, 'task 0 failed: bad flag', {});
-      await new Promise((r) => setTimeout(r, 50));
-      expect(reasons).toEqual(['task 0 failed: bad flag']);
+      await dismissAgent(one.address, 'task 0 failed:\nbad flag', {});
+      expect(reasons).toEqual(['task 0 failed: bad flag']); // one line
+      // Dismissed, it takes no job any more.
+      const channel = new MessageChannel(await connect(one.address));
+      await channel.send({ type: 'hello', version: ADMOVE_VERSION, role: 'job', job: 'late' });
+      expect((await channel.next()).header).toMatchObject({
+        type: 'refused',
+        reason: 'agent once was told no job will come; it is ending',
+      });
     } finally {
       await one.close();
     }

@@ -4,7 +4,7 @@
  * environment srun would give (no Slurm needed).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { REPO } from '../cli/run-cli.ts';
 
 const step = {
@@ -70,6 +70,12 @@ describe('admove slurm, told what it cannot do', () => {
 });
 
 describe('a step whose task 0 fails before the job begins', () => {
+  const children: ReturnType<typeof spawn>[] = [];
+  // Also after a timeout: no task left running.
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+
   it('the other tasks are told and exit 1 at once, naming why, instead of waiting 10 minutes', async () => {
     // Two tasks on one node (loopback, no secret needed); a job id of its own, so its ports are free.
     const jobId = String(20_000 + Math.floor(Math.random() * 20_000));
@@ -91,6 +97,7 @@ describe('a step whose task 0 fails before the job begins', () => {
         [`${REPO}apps/cli/admove.mjs`, 'slurm', 'opt', '--data', '/nonexistent/digits.csv'],
         { cwd: REPO, env: env(procId) },
       );
+      children.push(child);
       let stderr = '';
       child.stderr.on('data', (d) => {
         stderr += String(d);
