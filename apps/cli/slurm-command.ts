@@ -103,8 +103,11 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   // Task 0 ending without a job on its own agent (it failed first, or had nothing to run:
   // --help) tells the others, so they exit now instead of waiting for a job that will not come.
   const others = agents.filter((a) => a !== me);
+  // A job began on task 0's agent if it is serving one now or ended one (its end may be
+  // noticed just after the coordinator returns).
+  let ownAgent: { readonly busyWith: string | null } | null = null;
   const dismissOthers = async (why: string) => {
-    if (task.procId === 0 && !jobRan) await dismissAll(others, secret, why);
+    if (task.procId === 0 && !jobRan && !ownAgent?.busyWith) await dismissAll(others, secret, why);
   };
   const agent = await Agent.start({
     host: secret ? '0.0.0.0' : '127.0.0.1',
@@ -126,6 +129,7 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
     await dismissOthers(`task 0 failed: ${(failure as Error).message.split('\n')[0]}`);
     throw failure;
   });
+  ownAgent = agent;
   log(`agent ${me.name} listening on port ${me.port} with ${task.cpusPerTask} worker(s)`);
   try {
     if (task.procId !== 0) return await serveOneJob(agent, ended, dismissed, signals, log);
