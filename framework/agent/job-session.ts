@@ -12,13 +12,14 @@ import { type AgentInfo, BEAT_MS, type JobSetup, type LoadReading } from '../net
 import type { Endpoint } from '../net/secure-socket.ts';
 import type { FaultPlan } from '../runtime/faults.ts';
 import { threadTransport } from '../runtime/thread-worker.ts';
+import { collectGarbage } from '../util/garbage.ts';
 import { resolveKernel } from '../util/kernel-specifier.ts';
 import type { PeerAccess } from './direct-moves.ts';
-import { collectGarbage } from './freed-memory.ts';
 import { LoadWatcher, type LoadWatchOptions } from './load-watcher.ts';
 import { PeerLinks } from './peer-links.ts';
 import { PeerRendezvous } from './peer-rendezvous.ts';
 import { ReceiveMemory } from './receive-memory.ts';
+import { sharedExemplarBodies } from './shared-bodies.ts';
 import { WorkerSlot } from './worker-slot.ts';
 
 export class JobSession {
@@ -72,7 +73,7 @@ export class JobSession {
   async acceptPeer(channel: MessageChannel): Promise<void> {
     await channel.send({ type: 'welcome', ...this.info });
     this.workerChannels.push(channel);
-    if (this.memory) channel.placeBodies(this.memory.placement);
+    channel.placeBodies(this.memory?.placement ?? sharedExemplarBodies);
     void this.servePeer(channel);
   }
 
@@ -184,7 +185,7 @@ export class JobSession {
       // The others may all be loaded now.
       this.maybeAfterLoad();
     });
-    if (this.memory) channel.placeBodies(this.memory.placement);
+    channel.placeBodies(this.memory?.placement ?? sharedExemplarBodies);
     await channel.send({ type: 'welcome', ...this.info, host: this.hostOf(slot) });
     void worker.serve(channel);
     return null;

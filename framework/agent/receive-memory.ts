@@ -14,12 +14,14 @@ import type { ExemplarColumns } from '../exemplars/columns.ts';
 import type { BodyAllocator } from '../net/frames.ts';
 import type { BodyPlacement } from '../net/message-channel.ts';
 import { type PoolStats, ReceivePool } from '../net/receive-pool.ts';
+import { carriesExemplars, sharedBody } from './shared-bodies.ts';
 
 export class ReceiveMemory {
   private readonly pool: ReceivePool;
   /** The most the pool may hold: the initial shares, as far as --max-memory allows. */
   private limit = 0;
-  private readonly allocate: BodyAllocator = (length) => this.pool.take(length);
+  /** A warm slab, or fresh shared memory (shared-bodies.ts) when the pool has none for it. */
+  private readonly allocate: BodyAllocator = (length) => this.pool.take(length) ?? sharedBody(length);
 
   constructor(
     /** --max-memory (bytes of exemplars), or null. */
@@ -35,8 +37,7 @@ export class ReceiveMemory {
    * Exemplar bodies — a coordinator's `insert`, a peer's `rows` — are assembled in the pool;
    * other bodies (parameters, accumulators) in fresh memory, so they never drain it.
    */
-  readonly placement: BodyPlacement = (header) =>
-    header.op === 'insert' || header.type === 'rows' ? this.allocate : null;
+  readonly placement: BodyPlacement = (header) => (carriesExemplars(header) ? this.allocate : null);
 
   /** A worker slot's initial share was `bytes`: the pool may hold as much again. */
   firstLoad(bytes: number): void {

@@ -61,9 +61,22 @@ export function viewRows(cols: ExemplarColumns, start: number, end: number): Exe
   };
 }
 
-/** The buffers to put in a transfer list when posting `cols` to another thread. */
+/**
+ * The buffers to put in a transfer list when posting `cols` to another thread. Shared memory
+ * (an agent's exemplar bodies: framework/agent/shared-bodies.ts) is not listed: it cannot be
+ * transferred, and the other thread gets it by sharing, without a copy all the same.
+ */
 export function transferListOf(cols: ExemplarColumns): ArrayBuffer[] {
-  return [cols.ids.buffer, cols.labels.buffer, cols.features.buffer, cols.processed.buffer] as ArrayBuffer[];
+  const buffers = [cols.ids.buffer, cols.labels.buffer, cols.features.buffer, cols.processed.buffer];
+  return buffers.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+}
+
+/** Bytes of `cols` held in shared memory. */
+export function sharedBytesOf(cols: ExemplarColumns): number {
+  let n = 0;
+  for (const a of [cols.ids, cols.labels, cols.features, cols.processed])
+    if (a.buffer instanceof SharedArrayBuffer) n += a.byteLength;
+  return n;
 }
 
 /** Total bytes of the exemplar data in `cols` (what a move costs on the wire). */

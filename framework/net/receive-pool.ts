@@ -13,8 +13,9 @@
  * a slab that is handed out is not replaced, and a slab whose rows were sent away comes
  * back (`recycle`) rather than being freed and faulted in again elsewhere.
  *
- * A slab is a whole ArrayBuffer holding one frame: the rows decoded from it are views of
- * it, and a worker thread takes them by transferring that one buffer.
+ * A slab is a whole SharedArrayBuffer holding one frame: the rows decoded from it are views
+ * of it, and a worker thread takes them by sharing that one buffer (framework/agent/
+ * shared-bodies.ts says why shared).
  */
 
 /** One stored exemplar batch is about 1 MiB (rows.ts BATCH_BYTES); its IPC frame adds ~1 KB. */
@@ -43,7 +44,7 @@ export interface PoolStats {
 }
 
 export class ReceivePool {
-  private readonly slabs: ArrayBuffer[] = [];
+  private readonly slabs: SharedArrayBuffer[] = [];
   private budgetSlabs = 0;
   private filling = false;
   private closed = false;
@@ -108,7 +109,8 @@ export class ReceivePool {
    * joins the pool, warm, if it is a slab and the pool has room under `limitBytes`.
    */
   recycle(buffer: ArrayBufferLike, limitBytes: number): boolean {
-    if (this.closed || !(buffer instanceof ArrayBuffer) || buffer.byteLength !== this.slabBytes) return false;
+    if (this.closed || !(buffer instanceof SharedArrayBuffer) || buffer.byteLength !== this.slabBytes)
+      return false;
     if (this.slabs.includes(buffer)) return false;
     if ((this.slabs.length + 1) * this.slabBytes > limitBytes) return false;
     this.slabs.push(buffer);
@@ -160,8 +162,8 @@ export class ReceivePool {
 }
 
 /** A new buffer with every page written once, so none faults in later. */
-function touched(bytes: number): ArrayBuffer {
-  const buffer = new ArrayBuffer(bytes);
+function touched(bytes: number): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(bytes);
   // A fresh ArrayBuffer is zeroed pages the kernel has not mapped yet: one write per page maps them.
   const u8 = new Uint8Array(buffer);
   for (let i = 0; i < bytes; i += PAGE) u8[i] = 0;

@@ -264,8 +264,6 @@ export function idsOf(fragments: readonly ExemplarColumns[]): Int32Array {
  * caller that touches fragments it handed over sees empty arrays (as with threads).
  */
 export function transferColumns(fragments: readonly ExemplarColumns[]): ExemplarColumns[] {
-  const buffers = [...new Set(fragments.flatMap(transferListOf))].filter(
-    (b) => !(b instanceof SharedArrayBuffer),
-  );
+  const buffers = [...new Set(fragments.flatMap(transferListOf))];
   return structuredClone(fragments as ExemplarColumns[], { transfer: buffers });
 }

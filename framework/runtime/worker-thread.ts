@@ -6,8 +6,9 @@
 import { Piscina } from 'piscina';
 import type { PassKernel } from '../app/kernel.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { batchRowsFor, transferListOf } from '../exemplars/rows.ts';
+import { batchRowsFor, sharedBytesOf, transferListOf } from '../exemplars/rows.ts';
 import { ExemplarStore } from '../exemplars/store.ts';
+import { collectGarbage } from '../util/garbage.ts';
 import { WorkerControl } from './control.ts';
 import { FaultInjector, PROTOCOL_ERROR_TAG } from './faults.ts';
 import type { ExtractReply, PassReply, WorkerRequest } from './messages.ts';
@@ -29,6 +30,24 @@ let state: ThreadState | undefined;
 
 /** Above this many batches, merge the small ones so chunks stay full and the loop stays tight. */
 const MAX_BATCHES = 64;
+/**
+ * Rows in shared memory (an agent's: framework/agent/shared-bodies.ts) that left this thread
+ * are freed only when both threads have collected their views of them, and nothing makes
+ * V8 collect for shared memory. Past this many bytes let go, the thread collects its heap
+ * itself, once its reply is out: a vacated worker would otherwise keep them until the job
+ * ends. (A worker whose rows are ordinary buffers never needs to.)
+ */
+const COLLECT_AFTER_SHARED_BYTES = 8 << 20;
+let sharedLetGo = 0;
+
+/** `bytes` of shared memory left this thread's store. */
+function letGo(bytes: number): void {
+  if (bytes === 0) return;
+  sharedLetGo += bytes;
+  if (sharedLetGo < COLLECT_AFTER_SHARED_BYTES) return;
+  sharedLetGo = 0;
+  setImmediate(collectGarbage);
+}
 
 function ready(): ThreadState {
   if (!state) throw new Error('worker used before init');
@@ -109,6 +128,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         return part;
       });
       const buffers = parts.flat().flatMap(transferListOf);
+      letGo(parts.flat().reduce((n, f) => n + sharedBytesOf(f), 0));
       const reply: ExtractReply = { parts, held: s.store.count };
       return withTransfers(reply, buffers);
     }
@@ -129,6 +149,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
       s.faults.transfer();
       const ids = s.store.ids();
       const processed = s.store.processedFlags();
+      letGo(s.store.columns().reduce((n, f) => n + sharedBytesOf(f), 0));
       s.store.clear();
       return withTransfers({ ids, processed }, [ids.buffer as ArrayBuffer, processed.buffer as ArrayBuffer]);
     }

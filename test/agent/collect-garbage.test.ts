@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectGarbage } from '../../framework/agent/freed-memory.ts';
+import { collectGarbage } from '../../framework/util/garbage.ts';
 
 describe('collectGarbage (run when an agent ends a job)', () => {
   it('collects at once what nothing references any more', async () => {

@@ -8,7 +8,7 @@ function syncPool(): ReceivePool {
 }
 
 /** Columns viewing one buffer, as rows decoded in place from a frame are. */
-function rowsOn(buffer: ArrayBuffer): ExemplarColumns {
+function rowsOn(buffer: ArrayBufferLike): ExemplarColumns {
   return {
     count: 1,
     dim: 1,
@@ -32,6 +32,13 @@ describe('ReceiveMemory', () => {
     expect(forInsert?.(SLAB_BYTES)?.buffer.byteLength).toBe(SLAB_BYTES);
     expect(forRows?.(SLAB_BYTES)).not.toBeNull();
     expect(pool.stats().pooledBytes).toBe(SLAB_BYTES);
+    // With the pool empty, exemplar bodies still go to shared memory, fresh, of their own.
+    forRows?.(SLAB_BYTES);
+    const fresh = forRows?.(1000);
+    expect(fresh?.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(fresh?.byteOffset).toBe(0);
+    expect(fresh?.buffer.byteLength).toBe(1000);
+    expect(pool.stats().hits).toBe(3);
   });
 
   it('keeps within --max-memory beside what the workers hold', () => {
@@ -48,10 +55,11 @@ describe('ReceiveMemory', () => {
     memory.firstLoad(SLAB_BYTES);
     const taken = memory.placement({ type: 'rows' })!(SLAB_BYTES)!;
     expect(pool.stats().pooledBytes).toBe(0);
-    const slab = taken.buffer as ArrayBuffer;
+    const slab = taken.buffer;
+    expect(slab).toBeInstanceOf(SharedArrayBuffer);
     memory.released([rowsOn(slab), rowsOn(slab)]);
     expect(pool.stats().pooledBytes).toBe(SLAB_BYTES);
-    memory.released([rowsOn(new ArrayBuffer(SLAB_BYTES))]); // over the budget: left to the GC
+    memory.released([rowsOn(new SharedArrayBuffer(SLAB_BYTES))]); // over the budget: left to the GC
     expect(pool.stats().pooledBytes).toBe(SLAB_BYTES);
     memory.close();
     expect(pool.stats().pooledBytes).toBe(0);

@@ -25,6 +25,7 @@ describe('ReceivePool', () => {
     expect(a.byteOffset).toBe(0);
     expect(a.byteLength).toBe(SLAB_BYTES - 100);
     expect(a.buffer.byteLength).toBe(SLAB_BYTES);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(b.buffer).not.toBe(a.buffer);
     // A slab taken is not replaced: the budget shrinks with it.
     runFill();
@@ -46,12 +47,14 @@ describe('ReceivePool', () => {
 
   it('takes back slabs up to a limit, and nothing else', () => {
     const { pool } = manualPool();
-    const slab = new ArrayBuffer(SLAB_BYTES);
-    expect(pool.recycle(new ArrayBuffer(SLAB_BYTES - 1), 10 * SLAB_BYTES)).toBe(false);
+    // Slabs are shared memory (framework/agent/shared-bodies.ts): nothing else is taken back.
+    const slab = new SharedArrayBuffer(SLAB_BYTES);
+    expect(pool.recycle(new SharedArrayBuffer(SLAB_BYTES - 1), 10 * SLAB_BYTES)).toBe(false);
+    expect(pool.recycle(new ArrayBuffer(SLAB_BYTES), 10 * SLAB_BYTES)).toBe(false);
     expect(pool.recycle(slab, 0)).toBe(false);
     expect(pool.recycle(slab, SLAB_BYTES)).toBe(true);
     expect(pool.recycle(slab, 10 * SLAB_BYTES)).toBe(false); // already in
-    expect(pool.recycle(new ArrayBuffer(SLAB_BYTES), SLAB_BYTES)).toBe(false); // over the limit
+    expect(pool.recycle(new SharedArrayBuffer(SLAB_BYTES), SLAB_BYTES)).toBe(false); // over the limit
     expect(pool.take(SLAB_BYTES)!.buffer).toBe(slab);
   });
 
