@@ -9,10 +9,12 @@
  * move in or out brings that much into the agent's main thread (frames as they arrive; the
  * rows a worker extracts), so the sending agent ran an incremental collection (1–10 ms) and
  * its finish (2–8 ms) in the middle of 8 of 10 moves of 20.8 MB (timestamps in the agents).
- * Shared memory is not counted per thread (V8: `BackingStore::PerIsolateAccountingLength`),
- * and with the agents' bodies in it none of 8 such moves had a collection: median migration
- * 29.5 → 16.4 ms (probe, 8 jobs each way). A worker thread takes such rows by sharing, not
- * by transfer: no copy either way.
+ * Shared memory is not counted per thread (V8: `BackingStore::PerIsolateAccountingLength`):
+ * with the agents' exemplar bodies in it, none of 8 such moves had a collection on either
+ * agent. Median migration of the later jobs, 20.8 MB: 29.5 → 16.4 ms in a first probe (every
+ * binary body shared, 7 jobs each way, quiet machine); 27.3 → 23.6 ms for this code,
+ * interleaved with the code before it (12 jobs each way, the machine 34 % CPU-pressured from
+ * outside). A worker thread takes such rows by sharing, not by transfer: no copy either way.
  *
  * The cost: nothing tells V8 to collect when shared rows are let go, so a worker thread whose
  * rows left collects its heap itself (worker-thread.ts), and the agent collects when a job
