@@ -102,6 +102,7 @@ export class WorkerSlot {
         }
         const reply = await this.link.extract(counts as number[]);
         this.holds(reply.held);
+        this.collectFreed();
         const bodies = (await Promise.all(reply.parts.map((part) => exemplarBodies(part)))).flat();
         return { header: { type: 'ok', held: reply.held, parts: reply.parts.map((p) => p.length) }, bodies };
       }
@@ -142,6 +143,7 @@ export class WorkerSlot {
       case 'drop': {
         const r = await this.link.drop();
         this.holds(0);
+        this.collectFreed();
         return { header: { type: 'ok' }, bodies: [bytesOf(r.ids), r.processed] };
       }
       case 'receive': {
@@ -177,6 +179,8 @@ export class WorkerSlot {
           // The receiver confirmed these rows (so every byte was written): the buffers are free.
           else this.memory.released(reply.parts[k]);
         });
+        // Only now, with every byte out: during the stream it would take a core from it.
+        this.collectFreed();
         return {
           header: {
             type: 'ok',
@@ -198,6 +202,11 @@ export class WorkerSlot {
       default:
         throw refused(`unknown request ${JSON.stringify(h.op)}`);
     }
+  }
+
+  /** The thread frees the shared memory of rows that left it (worker-thread.ts), in the background. */
+  private collectFreed(): void {
+    this.link.collectFreed?.().catch(() => {}); // a failed thread shows in the next request
   }
 
   private holds(rows: number): void {

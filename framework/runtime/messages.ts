@@ -30,7 +30,9 @@ export type WorkerRequest =
   | { readonly kind: 'calibrate'; readonly params: Float64Array; readonly ms: number }
   | { readonly kind: 'ids' }
   /** Give back ids and processed flags and drop every exemplar (a drain that cannot meet its deadline). */
-  | { readonly kind: 'drop' };
+  | { readonly kind: 'drop' }
+  /** Collect the garbage of shared rows that left since the last collection, if enough did. */
+  | { readonly kind: 'collect' };
 
 export interface PassReply {
   readonly acc: Float64Array;

@@ -371,6 +371,10 @@ export class ThreadWorker implements WorkerLink {
     return this.run({ kind: 'drop' });
   }
 
+  async collectFreed(): Promise<boolean> {
+    return (await this.run<{ collected: boolean }>({ kind: 'collect' })).collected;
+  }
+
   async ids(): Promise<Int32Array> {
     return (await this.run<{ ids: Int32Array }>({ kind: 'ids' })).ids;
   }

@@ -42,6 +42,12 @@ export interface WorkerLink {
   ids(): Promise<Int32Array>;
   /** Hand back the ids and processed flags of every exemplar held, and drop them all. */
   drop(): Promise<{ ids: Int32Array; processed: Uint8Array }>;
+  /**
+   * Optional (threads that may hold an agent's rows in shared memory): free the memory of
+   * rows that left, now, by a garbage collection if enough did; says whether it ran. An
+   * agent asks once a move is over, so the collection does not take a core from the move.
+   */
+  collectFreed?(): Promise<boolean>;
   /** Stop the running pass at its next chunk boundary (wakes a throttled worker). */
   stop(): void;
   /** Emulate a host of this many exemplars/s (0: run as fast as the hardware allows). */

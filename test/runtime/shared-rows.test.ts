@@ -65,9 +65,14 @@ describe('rows in shared memory through a worker thread', () => {
       for (const f of rows)
         for (let r = 0; r < f.count; r++) expect(f.features[r * 256 + 5]).toBe(byId.get(f.ids[r]));
       expect(out.held).toBe(0);
+      // Nothing is collected as the rows leave; asked afterwards, the thread collects once.
+      expect(await worker.collectFreed?.()).toBe(true);
+      expect(await worker.collectFreed?.()).toBe(false);
       // Still a working thread after its collection.
-      await new Promise((r) => setTimeout(r, 50));
       expect(await worker.insert([randomColumns(10, 256, 9)])).toBe(10);
+      // Ordinary buffers leaving are no reason to collect.
+      await worker.extract([10]);
+      expect(await worker.collectFreed?.()).toBe(false);
     } finally {
       await worker.close();
     }
