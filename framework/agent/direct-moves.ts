@@ -121,19 +121,30 @@ export interface Sent {
   readonly reason?: string;
 }
 
-/** Stream each part to its receiver, all receivers at once. */
+/**
+ * Stream each part to its receiver, all receivers at once. `fragments` may still be on
+ * their way out of the worker: each part's connection and ticket go out meanwhile, so the
+ * receiver is ready for the first batch by the time the rows are (a part whose rows never
+ * come is not delivered).
+ */
 export function sendDirect(
   peers: PeerAccess,
   parts: readonly SendPart[],
-  fragments: readonly (readonly ExemplarColumns[])[],
+  fragments: Promise<readonly (readonly ExemplarColumns[])[]>,
 ): Promise<Sent[]> {
-  return Promise.all(parts.map((p, k) => sendOne(peers, p, fragments[k])));
+  return Promise.all(
+    parts.map((p, k) => {
+      const mine = fragments.then((all) => all[k]);
+      mine.catch(() => {}); // awaited by sendOne unless its connection failed first
+      return sendOne(peers, p, mine);
+    }),
+  );
 }
 
 async function sendOne(
   peers: PeerAccess,
   part: SendPart,
-  fragments: readonly ExemplarColumns[],
+  rows: Promise<readonly ExemplarColumns[]>,
 ): Promise<Sent> {
   const limit = peers.livenessMs();
   let bytes = 0;
@@ -145,6 +156,7 @@ async function sendOne(
     const c = channel;
     const quiet = () => c.destroy('the receiver went quiet');
     await within(c.send({ type: 'move', ticket: part.ticket }), limit, 'the receiver stopped reading', quiet);
+    const fragments = await rows;
     for (const f of fragments) {
       const [body] = await exemplarBodies([f]);
       bytes += byteSize(f);

@@ -169,9 +169,19 @@ export class WorkerSlot {
         this.memory.moveBegins();
         const parts = h.parts;
         if (!Array.isArray(parts) || !parts.every(isPart)) throw refused('send with malformed parts');
-        const reply = await this.link.extract(parts.map((p) => p.count));
+        // The receivers are told what comes while the worker gives the rows up.
+        const extracted = this.link.extract(parts.map((p) => p.count));
+        const sending = sendDirect(
+          this.peers,
+          parts,
+          extracted.then((r) => r.parts),
+        );
+        const reply = await extracted.catch(async (error: unknown) => {
+          await sending; // every connection closed, nothing delivered
+          throw error;
+        });
         this.holds(reply.held);
-        const results = await sendDirect(this.peers, parts, reply.parts);
+        const results = await sending;
         let bytes = 0;
         results.forEach((r, k) => {
           bytes += r.bytes;
