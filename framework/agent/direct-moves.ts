@@ -132,6 +132,7 @@ export function sendDirect(
   parts: readonly SendPart[],
   fragments: Promise<readonly (readonly ExemplarColumns[])[]>,
 ): Promise<Sent[]> {
+  fragments.catch(() => {}); // the caller sees an extract's failure; here it only ends the parts
   return Promise.all(
     parts.map((p, k) => {
       const mine = fragments.then((all) => all[k]);

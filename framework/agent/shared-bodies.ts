@@ -17,8 +17,8 @@
  * outside). A worker thread takes such rows by sharing, not by transfer: no copy either way.
  *
  * The cost: nothing tells V8 to collect when shared rows are let go, so a worker thread whose
- * rows left collects its heap itself (worker-thread.ts), and the agent collects when a job
- * ends (job-session.ts).
+ * rows left collects its heap when its slot asks, once the reply that sent them away is out
+ * (worker-thread.ts, worker-slot.ts), and the agent collects when a job ends (job-session.ts).
  */
 import type { BodyAllocator } from '../net/frames.ts';
 import type { BodyPlacement } from '../net/message-channel.ts';

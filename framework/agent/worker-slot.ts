@@ -26,6 +26,8 @@ export class WorkerSlot {
   /** Rows sent directly whose receiver has not confirmed them, by ticket: kept until settled. */
   private readonly unconfirmed = new Map<string, ExemplarColumns[]>();
   private loaded = false;
+  /** Rows left the thread in the request being answered: it frees their memory once the reply is out. */
+  private collectDue = false;
 
   constructor(
     readonly slot: number,
@@ -70,6 +72,12 @@ export class WorkerSlot {
       } catch {
         return;
       }
+      if (this.collectDue) {
+        // Only now that the reply (an extract's rows, for one) is out: before, the thread's
+        // collection would take a core from the move.
+        this.collectDue = false;
+        this.collectFreed();
+      }
     }
   }
 
@@ -102,7 +110,7 @@ export class WorkerSlot {
         }
         const reply = await this.link.extract(counts as number[]);
         this.holds(reply.held);
-        this.collectFreed();
+        this.collectDue = true;
         const bodies = (await Promise.all(reply.parts.map((part) => exemplarBodies(part)))).flat();
         return { header: { type: 'ok', held: reply.held, parts: reply.parts.map((p) => p.length) }, bodies };
       }
@@ -143,7 +151,7 @@ export class WorkerSlot {
       case 'drop': {
         const r = await this.link.drop();
         this.holds(0);
-        this.collectFreed();
+        this.collectDue = true;
         return { header: { type: 'ok' }, bodies: [bytesOf(r.ids), r.processed] };
       }
       case 'receive': {
@@ -176,10 +184,8 @@ export class WorkerSlot {
           parts,
           extracted.then((r) => r.parts),
         );
-        const reply = await extracted.catch(async (error: unknown) => {
-          await sending; // every connection closed, nothing delivered
-          throw error;
-        });
+        // A failed extract fails the request at once; each connection then closes with no rows.
+        const reply = await extracted;
         this.holds(reply.held);
         const results = await sending;
         let bytes = 0;
@@ -189,8 +195,7 @@ export class WorkerSlot {
           // The receiver confirmed these rows (so every byte was written): the buffers are free.
           else this.memory.released(reply.parts[k]);
         });
-        // Only now, with every byte out: during the stream it would take a core from it.
-        this.collectFreed();
+        this.collectDue = true;
         return {
           header: {
             type: 'ok',
@@ -214,7 +219,7 @@ export class WorkerSlot {
     }
   }
 
-  /** The thread frees the shared memory of rows that left it (worker-thread.ts), in the background. */
+  /** The thread frees the shared memory of rows that left it (worker-thread.ts); the slot does not wait. */
   private collectFreed(): void {
     this.link.collectFreed?.().catch(() => {}); // a failed thread shows in the next request
   }

@@ -45,7 +45,8 @@ export interface WorkerLink {
   /**
    * Optional (threads that may hold an agent's rows in shared memory): free the memory of
    * rows that left, now, by a garbage collection if enough did; says whether it ran. An
-   * agent asks once a move is over, so the collection does not take a core from the move.
+   * agent asks once its reply to the request that took the rows is out, so the collection
+   * does not take a core from the move.
    */
   collectFreed?(): Promise<boolean>;
   /** Stop the running pass at its next chunk boundary (wakes a throttled worker). */

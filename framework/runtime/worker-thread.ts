@@ -35,9 +35,10 @@ const MAX_BATCHES = 64;
  * are freed only when both threads have collected their views of them, and nothing makes
  * V8 collect for shared memory: a vacated worker would keep them until the job ends. Past
  * this many bytes let go, a `collect` request collects the thread's heap. The agent asks
- * for it once the move is over, not as the rows leave: a full collection here took 14–20 ms
- * of a core, and right after the extract it ran during the stream to the receiver, on a
- * machine whose cores the sending and receiving agents were using (timestamps, issue 10).
+ * for it once its reply to the request that took the rows is out (for a direct send, once
+ * the receivers confirmed every row), not as the rows leave: a full collection here took
+ * 14–20 ms of a core, and right after the extract it ran during the stream to the receiver,
+ * on a machine whose cores the sending and receiving agents were using (timestamps, issue 10).
  * (A worker whose rows are ordinary buffers never needs to.)
  */
 const COLLECT_AFTER_SHARED_BYTES = 8 << 20;

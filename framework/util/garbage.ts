@@ -6,8 +6,8 @@ let fullCollection: (() => void) | null | undefined;
 /**
  * A full garbage collection of the calling thread's heap. An agent runs one when a job ends,
  * so that its exemplars (hundreds of MB of buffers no longer referenced) go back to the
- * allocator now, while the agent is idle; and a worker thread after rows in shared memory
- * left it (worker-thread.ts).
+ * allocator now, while the agent is idle; and a worker thread, when its agent asks, after
+ * rows in shared memory left it (worker-thread.ts).
  *
  * Why: kept freed memory (framework/agent/freed-memory.ts) only helps once it is freed.
  * Left to V8, a job's buffers were freed at some later collection, often in the middle of
