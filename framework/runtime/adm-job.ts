@@ -65,6 +65,7 @@ export class AdmJob implements DataParallelJob {
     this.redistributor = new Redistributor(this.state, this.timing, this.recovery);
     this.handOffs = new HandOffsWhileComputing(this.state, this.timing);
     this.passMachine = this.buildPassMachine();
+    this.redistributor.rehearse();
   }
 
   static async start(options: JobOptions): Promise<AdmJob> {

@@ -31,6 +31,33 @@ export class Redistributor {
     private readonly recovery: FaultRecovery,
   ) {}
 
+  /**
+   * Plan the evacuation of the last host once, on the job's own state, and act on nothing:
+   * the first real redistribution, often a vacate whose obtrusiveness is counting, then runs
+   * code V8 has already compiled. Cold, the planning took 1.7–3.4 ms of a default run's
+   * 7–17 ms evacuation (timestamps, 2026-12-01); warm, it takes microseconds.
+   */
+  rehearse(): void {
+    const { options, held, available, estimator, hostList } = this.state;
+    if (held.length < 2) return;
+    const receiving = available.map((a, i) => a && i !== held.length - 1);
+    try {
+      const capacities = this.state.capped(estimator.capacities(receiving));
+      const targets = evacuationTargets(capacities, held);
+      partitionBySpeed(options.train.count, capacities, held);
+      shouldRedistribute(held, targets, capacities, { minGain: options.minGain });
+      const transfers = planTransfers(held, targets).sort((a, b) => b.count - a.count);
+      const deadlines = deadlinesOf(
+        [],
+        hostList.map((h) => h.name),
+      );
+      const budgets = moveBudgets(deadlines, held, 0, exemplarBytes(options.train.dim), this.moveBytesPerMs);
+      splitForDeadlines(transfers, budgets);
+    } catch {
+      // Nowhere to put the data (every other host capped or vacated): nothing to rehearse.
+    }
+  }
+
   /** Computing resumes: the redistributions before it end their migration now. */
   computingResumed(): void {
     const now = this.state.options.clock();
