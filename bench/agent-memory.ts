@@ -7,9 +7,13 @@
  * move and the exemplar bytes it gained.
  *
  *   npx tsx bench/agent-memory.ts [--mb 400] [--quick]
+ *
+ * Prints its result as JSON; a full run (not --quick) also writes it to
+ * bench/results/agent-memory.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createOptKernel } from '../apps/opt/model/kernel.ts';
 import { initWeights, type NetworkShape } from '../apps/opt/model/network.ts';
@@ -18,6 +22,7 @@ import { bytesPerExemplar } from './lib/opt-job.ts';
 
 const CLI = fileURLToPath(new URL('../apps/cli/admove.mjs', import.meta.url));
 const KERNEL = new URL('../apps/opt/model/kernel.ts', import.meta.url).href;
+const RESULT = fileURLToPath(new URL('./results/agent-memory.json', import.meta.url));
 
 function startAgent(name: string): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(process.execPath, [CLI, 'agent', '--listen', '127.0.0.1:0', '--name', name], {
@@ -114,6 +119,16 @@ async function main(): Promise<void> {
         })),
       };
       console.log(JSON.stringify(result, null, 2));
+      // A full run is kept beside the other benchmarks' results (a --quick one, the tests', is not).
+      if (!quick) {
+        const kept = {
+          ...result,
+          command: `npx tsx bench/agent-memory.ts --mb ${mb}`,
+          measuredAt: new Date().toISOString(),
+          machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, load average ${loadavg()[0].toFixed(2)}`,
+        };
+        writeFileSync(RESULT, `${JSON.stringify(kept, null, 2)}\n`);
+      }
     } finally {
       await job.close();
       transport.close();
