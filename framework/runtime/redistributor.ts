@@ -1,9 +1,11 @@
+import type { EventRecord } from '../events/types.ts';
 import { exemplarBytes } from '../exemplars/rows.ts';
 import type { RedistributeResult } from '../machine/pass-machine.ts';
 import { NoHostAvailable } from '../partition/errors.ts';
 import { evacuationTargets } from '../partition/evacuation.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
+import type { WorkerCapacity } from '../partition/types.ts';
 import { deadlinesOf, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
 import type { FaultRecovery } from './fault-recovery.ts';
 import { firstError } from './faults.ts';
@@ -38,24 +40,48 @@ export class Redistributor {
    * 7–17 ms evacuation (timestamps, 2026-12-01); warm, it takes microseconds.
    */
   rehearse(): void {
-    const { options, held, available, estimator, hostList } = this.state;
+    const { held, available } = this.state;
     if (held.length < 2) return;
     const receiving = available.map((a, i) => a && i !== held.length - 1);
     try {
-      const capacities = this.state.capped(estimator.capacities(receiving));
-      const targets = evacuationTargets(capacities, held);
-      partitionBySpeed(options.train.count, capacities, held);
-      shouldRedistribute(held, targets, capacities, { minGain: options.minGain });
-      const transfers = planTransfers(held, targets).sort((a, b) => b.count - a.count);
-      const deadlines = deadlinesOf(
-        [],
-        hostList.map((h) => h.name),
-      );
-      const budgets = moveBudgets(deadlines, held, 0, exemplarBytes(options.train.dim), this.moveBytesPerMs);
-      splitForDeadlines(transfers, budgets);
+      this.targetsFor(receiving, false);
+      const { capacities, targets } = this.targetsFor(receiving, true);
+      shouldRedistribute(held, targets, capacities, { minGain: this.state.options.minGain });
+      this.transferPlan(targets, [], 0);
     } catch {
       // Nowhere to put the data (every other host capped or vacated): nothing to rehearse.
     }
+  }
+
+  /**
+   * The share each worker should hold, `receiving` marking who may take data: only the
+   * vacated data moves in an `evacuation`, else the partition is recomputed from the speeds.
+   * Throws NoHostAvailable when nobody may hold any.
+   */
+  private targetsFor(receiving: readonly boolean[], evacuation: boolean) {
+    const { options, held, estimator } = this.state;
+    const capacities = this.state.capped(estimator.capacities(receiving));
+    const targets = evacuation
+      ? evacuationTargets(capacities, held)
+      : partitionBySpeed(options.train.count, capacities, held);
+    return { capacities, targets };
+  }
+
+  /**
+   * The transfers from the workers' holdings to `targets`, largest first (so a drain against a
+   * deadline frees the most soonest), split between moving and reloading from the source so
+   * that each applied vacate's deadline can be met at the moves' observed speed.
+   */
+  private transferPlan(targets: readonly number[], applied: readonly EventRecord[], now: number) {
+    const { options, held, hostList } = this.state;
+    const transfers = planTransfers(held, targets).sort((a, b) => b.count - a.count);
+    const deadlines = deadlinesOf(
+      applied,
+      hostList.map((h) => h.name),
+    );
+    const rowBytes = exemplarBytes(options.train.dim);
+    const budgets = moveBudgets(deadlines, held, now, rowBytes, this.moveBytesPerMs);
+    return { transfers, deadlines, split: splitForDeadlines(transfers, budgets) };
   }
 
   /** Computing resumes: the redistributions before it end their migration now. */
@@ -74,7 +100,7 @@ export class Redistributor {
   }
 
   async redistribute(): Promise<RedistributeResult> {
-    const { options, queue, held, available, hostList, workerActors, estimator, setup } = this.state;
+    const { options, queue, held, available, hostList, workerActors, setup } = this.state;
     for (const a of workerActors) a.send({ type: 'redistribute' });
     const startedAt = options.clock();
     const drain = this.timing.applyEvents(startedAt);
@@ -90,13 +116,12 @@ export class Redistributor {
     };
     // A host whose vacate came in during this redistribution takes no data (it leaves next).
     const receiving = available.map((a, i) => a && !queue.vacatePending(hostList[i].name));
-    const capacities = this.state.capped(estimator.capacities(receiving));
-    const total = options.train.count;
     // Only vacates: move only the vacated data (a rebalance by speed waits for its own rule).
     const evacuation = drain.applied.length > 0 && drain.applied.every((r) => r.event.type === 'vacate');
+    let capacities: WorkerCapacity[];
     let targets: number[];
     try {
-      targets = evacuation ? evacuationTargets(capacities, held) : partitionBySpeed(total, capacities, held);
+      ({ capacities, targets } = this.targetsFor(receiving, evacuation));
     } catch (error) {
       if (!(error instanceof NoHostAvailable)) throw error;
       this.waitingSince ??= startedAt;
@@ -105,16 +130,8 @@ export class Redistributor {
     this.waitingSince = null;
     const decision = shouldRedistribute(held, targets, capacities, { minGain: options.minGain });
     if (!decision.redistribute) return settle();
-    // Largest fragments first, so a drain against a deadline frees the most soonest.
-    const transfers = planTransfers(held, targets).sort((a, b) => b.count - a.count);
     const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
-    const deadlines = deadlinesOf(
-      drain.applied,
-      hostList.map((h) => h.name),
-    );
-    const rowBytes = exemplarBytes(options.train.dim);
-    const budgets = moveBudgets(deadlines, held, options.clock(), rowBytes, this.moveBytesPerMs);
-    const split = splitForDeadlines(transfers, budgets);
+    const { transfers, deadlines, split } = this.transferPlan(targets, drain.applied, options.clock());
     // moveData first: by the in-order rule a sender's extract runs before its drop, so the
     // drop hands back exactly what is left. Both are settled before anything else happens.
     const [movedResult, reloadedResult] = await Promise.allSettled([
@@ -141,6 +158,7 @@ export class Redistributor {
       const said = Math.max(moved.held[i], reloaded.held[i]);
       return said >= 0 ? said : n;
     });
+    const total = options.train.count;
     if (reported.reduce((a, b) => a + b, 0) === total) held.splice(0, reported.length, ...reported);
     else await this.recovery.reconcile();
     const record: RedistributionRecord = {
