@@ -47,6 +47,8 @@ interface PassContext {
   cancelled: boolean;
   /** An error no state here handles; the pass rejects with it. */
   failure: unknown;
+  /** A `pass` came during a hand-off between passes: it starts once the hand-off is done. */
+  passWaiting: boolean;
 }
 
 function addInto(acc: Float64Array | null, part: Float64Array): Float64Array {
@@ -67,6 +69,11 @@ function outputOf(context: PassContext): PassOutput {
  * actor lives as long as the job: a `pass` event takes it from `idle` through one pass and
  * back, and it emits `passDone` with the outcome.
  *
+ * - `idle.quiet`: between passes; the app works (a line search, a test) and events wait.
+ * - `idle.handingOff`: a vacate arrived between passes and the vacated workers can hand their
+ *   rows straight to the others (threads): they do at once, and a `pass` waits for it.
+ * - `idle.recoveringHandOff`: a worker failed in that hand-off: its exemplars are reloaded at once
+ *   (rows in flight included), before any pass; `idle.recoveryDue` if nobody can take them yet.
  * - `computing.running`: every worker with data counts its exemplars.
  * - `computing.migrationPending`: an event arrived; workers stop at their next chunk.
  * - `computing.handingOff`: a vacate arrived and the vacated workers can hand their rows
@@ -99,6 +106,10 @@ export const passMachine = setup({
     recover: fromPromise<void, void>(async () => {
       throw new Error('recover is supplied by the runtime');
     }),
+    /** `recover` after a hand-off between passes failed (which it takes as handled). */
+    recoverBetweenPasses: fromPromise<void, void>(async () => {
+      throw new Error('recoverBetweenPasses is supplied by the runtime');
+    }),
     /** Hand the vacated workers' rows to the others mid-pass; never rejects (faults surface in the slice). */
     handOff: fromPromise<void, void>(async () => {
       throw new Error('handOff is supplied by the runtime');
@@ -112,11 +123,29 @@ export const passMachine = setup({
     workerFault: () => false,
     /** Every host is vacated (or lost): there is nowhere to compute. */
     noHostAvailable: () => false,
-    /** The pending events can be applied by a hand-off while computing (see `handingOff`). */
+    /** The pending events can be applied by a hand-off while computing (see `computing.handingOff`). */
     handOffPossible: () => false,
+    /** The pending events can be applied by a hand-off between passes (see `idle.handingOff`). */
+    handOffPossibleBetweenPasses: () => false,
+    /** A hand-off was launched by the runtime before the machine heard of it (see `idle.handingOff`). */
+    handOffLaunched: () => false,
+    /** A hand-off between passes failed because a worker did: recover before anything else. */
+    handOffFault: () => false,
   },
   actions: {
     requestStop: () => {},
+    /** A `pass` event's parameters: a new pass, not yet started. */
+    takePass: assign(({ event }) => {
+      const e = event as PassEvent;
+      return {
+        params: e.params,
+        acc: null,
+        fresh: true,
+        gaveUp: false,
+        cancelled: e.cancelled ?? false,
+        failure: undefined,
+      };
+    }),
     reportOutcome: emit(({ context }) => ({ type: 'passDone' as const, output: outputOf(context) })),
     /**
      * Start one round of computing on every worker with data (`params`, `fresh`: clear the
@@ -139,27 +168,73 @@ export const passMachine = setup({
     gaveUp: false,
     cancelled: false,
     failure: undefined,
+    passWaiting: false,
   }),
   initial: 'idle',
   on: { cancel: { actions: assign({ cancelled: true }) } },
   states: {
-    // Between passes. Events wait in the runtime's queue; the next pass looks at them first.
+    // Between passes. Events wait in the runtime's queue and the next pass looks at them first,
+    // except vacates the workers can take by a hand-off: the vacated host is waiting, and the
+    // app between passes may take longer than the move.
     idle: {
-      on: {
-        pass: {
-          target: 'checking',
-          actions: assign(({ event }) => ({
-            params: event.params,
-            acc: null,
-            fresh: true,
-            gaveUp: false,
-            cancelled: event.cancelled ?? false,
-            failure: undefined,
-          })),
+      initial: 'quiet',
+      states: {
+        quiet: {
+          on: {
+            'scheduler.event': { guard: 'handOffPossibleBetweenPasses', target: 'handingOff' },
+            pass: [
+              {
+                guard: 'handOffLaunched',
+                target: 'handingOff',
+                actions: ['takePass', assign({ passWaiting: true })],
+              },
+              { target: '#pass.checking', actions: 'takePass' },
+            ],
+          },
+        },
+        // The next pass waits for the rows: its requests would otherwise race them.
+        handingOff: {
+          on: { pass: { actions: ['takePass', assign({ passWaiting: true })] } },
+          invoke: {
+            src: 'handOff',
+            onDone: [
+              { guard: 'handOffFault', target: 'recoveringHandOff' },
+              { guard: 'handOffPossibleBetweenPasses', target: 'handingOff', reenter: true },
+              { guard: ({ context }) => context.passWaiting, target: '#pass.checking' },
+              { target: 'quiet' },
+            ],
+          },
+        },
+        // Rows on their way when a worker failed are nowhere now: reloaded before anything
+        // else (waiting for the next pass would leave them missing meanwhile).
+        recoveringHandOff: {
+          on: { pass: { actions: ['takePass', assign({ passWaiting: true })] } },
+          invoke: {
+            src: 'recoverBetweenPasses',
+            onDone: [
+              { guard: ({ context }) => context.passWaiting, target: '#pass.checking' },
+              { target: 'quiet' },
+            ],
+            onError: [
+              { guard: 'workerFault', target: 'recoveringHandOff', reenter: true },
+              {
+                guard: ({ context }) => context.passWaiting,
+                target: '#pass.failed',
+                actions: assign({ failure: ({ event }) => event.error }),
+              },
+              { target: 'recoveryDue' },
+            ],
+          },
+        },
+        // That recovery could not place the rows (no worker left to take them): the next pass
+        // recovers first (a host given back meanwhile takes them), and fails if it still cannot.
+        recoveryDue: {
+          on: { pass: { target: '#pass.recovering', actions: 'takePass' } },
         },
       },
     },
     checking: {
+      entry: assign({ passWaiting: false }),
       always: [
         { guard: 'eventsPending', target: 'redistributing' },
         // Every host was vacated and the data had nowhere to go: wait, never compute there.

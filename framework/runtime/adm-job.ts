@@ -9,7 +9,7 @@ import { NotEnoughRoom } from '../partition/errors.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { FaultRecovery } from './fault-recovery.ts';
 import { type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
-import { HandOffsWhileComputing, handsOff } from './hand-offs-while-computing.ts';
+import { HandOffsWithoutStopping, handsOff } from './hand-offs-without-stopping.ts';
 import { JobState } from './job-state.ts';
 import type { DataParallelJob, JobOptions } from './job-types.ts';
 import { KernelFailures } from './kernel-failures.ts';
@@ -35,7 +35,7 @@ export class AdmJob implements DataParallelJob {
   private readonly timing: RedistributionTiming;
   private readonly recovery: FaultRecovery;
   private readonly redistributor: Redistributor;
-  private readonly handOffs: HandOffsWhileComputing;
+  private readonly handOffs: HandOffsWithoutStopping;
   /** The pass machine's one actor, made at the first pass (and again if it ever stopped on an error). */
   private passActor: Actor<typeof passMachine> | null = null;
   /** The last slice started: a new actor waits for it, so two slices never share the workers. */
@@ -59,11 +59,11 @@ export class AdmJob implements DataParallelJob {
     this.timing = new RedistributionTiming(
       this.state,
       this.timers,
-      () => this.passActor?.send({ type: 'scheduler.event' }), // between passes `idle` ignores it
+      () => this.passActor?.send({ type: 'scheduler.event' }), // between passes only a hand-off acts on it
     );
     this.recovery = new FaultRecovery(this.state);
     this.redistributor = new Redistributor(this.state, this.timing, this.recovery);
-    this.handOffs = new HandOffsWhileComputing(this.state, this.timing);
+    this.handOffs = new HandOffsWithoutStopping(this.state, this.timing);
     this.passMachine = this.buildPassMachine();
     this.redistributor.rehearse();
   }
@@ -153,14 +153,17 @@ export class AdmJob implements DataParallelJob {
       );
     }
     if (this.timing.mayRedistribute()) {
-      // A vacate the workers can take while computing: the order goes out first, before the
-      // pass machine's own bookkeeping (half a millisecond on a busy machine), for the
-      // vacated host is waiting on it. The machine then follows it in `handingOff`.
+      // A vacate the workers can take without stopping (while computing, or between passes):
+      // the order goes out first, before the pass machine's own bookkeeping (half a
+      // millisecond on a busy machine), for the vacated host is waiting on it. The machine
+      // then follows it in its `handingOff` state.
+      const snapshot = this.passActor?.getSnapshot();
+      const betweenPasses = snapshot?.matches({ idle: 'quiet' }) ?? false;
       if (
         event.type === 'vacate' &&
         !this.handOffs.launchPending &&
-        this.passActor?.getSnapshot().matches({ computing: 'running' }) &&
-        this.handOffs.plan()
+        (betweenPasses || snapshot?.matches({ computing: 'running' })) &&
+        this.handOffs.plan(betweenPasses)
       ) {
         this.handOffs.launchAtOnce();
         return record;
@@ -176,11 +179,18 @@ export class AdmJob implements DataParallelJob {
       actors: {
         redistribute: fromRuntime(() => this.redistributor.redistribute()),
         recover: fromRuntime(() => this.recovery.recover()),
+        recoverBetweenPasses: fromRuntime(() => {
+          this.handOffs.takeFailure(); // recovered from here
+          return this.recovery.recover();
+        }),
         handOff: fromRuntime(() => this.handOffs.take()),
       },
       guards: {
         eventsPending: () => this.timing.mayRedistribute(),
         handOffPossible: () => this.handOffs.ready(),
+        handOffPossibleBetweenPasses: () => this.handOffs.ready(true),
+        handOffLaunched: () => this.handOffs.launchPending,
+        handOffFault: () => this.handOffs.faultPending,
         rebalanceDue: () => this.timing.rebalanceWanted(),
         noHostAvailable: () => this.state.available.every((a) => !a),
         workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),
@@ -293,7 +303,8 @@ export class AdmJob implements DataParallelJob {
     while (this.handOffs.inFlight) await this.handOffs.settled();
     this.handOffs.sliceEnded();
     const faults = faultsIn(settled);
-    if (faults.length === 0 && this.handOffs.failure !== null) throw this.handOffs.failure;
+    const handOffFailure = this.handOffs.takeFailure();
+    if (faults.length === 0 && handOffFailure !== null) throw handOffFailure;
     if (faults.length > 0) {
       this.kernelFailures.record(faults);
       throw faults[0];
@@ -375,6 +386,8 @@ export class AdmJob implements DataParallelJob {
 
   async close(): Promise<void> {
     this.timing.close();
+    // A hand-off between passes may still be on its way: the workers end once it has.
+    while (this.handOffs.inFlight) await this.handOffs.settled();
     this.passActor?.stop();
     for (const a of this.state.workerActors) a.stop();
     await Promise.all(this.setup.links.map((w) => w.close()));

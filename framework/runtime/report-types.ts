@@ -27,6 +27,11 @@ export interface RedistributionRecord {
    * nobody stopped, and `migrationMs` ends when the last receiver had taken its rows in.
    */
   readonly whileComputing?: boolean;
+  /**
+   * The rows were handed from worker to worker between two passes (threads; the vacate came
+   * while the app worked between them): the next pass started once they had moved.
+   */
+  readonly betweenPasses?: boolean;
 }
 
 /** Per-worker figures for the report. */

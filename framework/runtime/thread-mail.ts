@@ -122,7 +122,8 @@ export class ThreadMail {
       });
       return false;
     }
-    this.beforeMove();
+    // A hand-off of no rows (the start-up rehearsal, thread-worker.ts) is not a move.
+    if (total > 0) this.beforeMove();
     let bytes = 0;
     const rows = parts.map((p) => {
       const fragments: ExemplarColumns[] = this.store.take(p.count);
@@ -147,7 +148,7 @@ export class ThreadMail {
       });
       return;
     }
-    this.beforeMove();
+    if (m.fragments.some((f) => f.count > 0)) this.beforeMove();
     let rows = 0;
     let unprocessed = 0;
     for (const f of m.fragments) {

@@ -95,7 +95,9 @@ describe('admove opt --states', () => {
     for (const state of ['training', 'migrationPending', 'redistributing', 'waitingForHost', 'inactive']) {
       expect(r.stdout).toContain(state);
     }
-    expect(r.stdout).toMatch(/\* idle {2}\[pass → checking\]/);
+    expect(r.stdout).toMatch(
+      /\* idle\n {4}\* quiet {2}\[scheduler\.event if handOffPossibleBetweenPasses → handingOff; .*pass → checking\]/,
+    );
     expect(r.stdout).toMatch(/ {4}checking {2}\[always if eventsPending → redistributing/);
     expect(r.stdout).toMatch(/computing {2}\[on entry startSlice; slice\.done if … → idle/);
   });

@@ -89,6 +89,8 @@ const whenArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant<MachineState | null>('recovering') },
   { weight: 1, arbitrary: fc.constant<MachineState | null>('waitingForHost') },
   { weight: 1, arbitrary: fc.constant<MachineState | null>('running') },
+  // Between passes (reached only when the scenario gives the app time there).
+  { weight: 1, arbitrary: fc.constant<MachineState | null>('idle') },
 );
 
 function scriptStepArb(hosts: number, livenessMs: number): fc.Arbitrary<ScriptStep> {
@@ -160,6 +162,7 @@ export function scenarioArb(shape: ScenarioShape = {}): fc.Arbitrary<Scenario> {
           ),
           copyBytesPerMs: fc.constantFrom(100_000, 5_000),
           maxPasses: fc.integer({ min: 2, max: 6 }),
+          betweenPassesMs: fc.constantFrom(0, 0, 1, 5),
           drain: fc.oneof(
             { weight: 4, arbitrary: fc.constant<ScriptStep[]>([]) },
             { weight: 1, arbitrary: drainToNoneArb(hosts) },
@@ -184,6 +187,7 @@ export function scenarioArb(shape: ScenarioShape = {}): fc.Arbitrary<Scenario> {
             rebalance: r.rebalance,
             copyBytesPerMs: r.copyBytesPerMs,
             maxPasses: r.maxPasses,
+            betweenPassesMs: r.betweenPassesMs,
             script: [...r.drain, ...r.steps],
             seed: r.seed,
             returning: r.returning,

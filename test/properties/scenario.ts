@@ -9,7 +9,7 @@ import type { FaultKind } from '../../framework/runtime/faults.ts';
 export type RawEvent = { readonly type: string; readonly [k: string]: unknown } | null;
 
 /** Where the pass machine is, as the driver waits for it. */
-export type MachineState = 'running' | 'redistributing' | 'recovering' | 'waitingForHost';
+export type MachineState = 'idle' | 'running' | 'redistributing' | 'recovering' | 'waitingForHost';
 
 export type Action =
   /** Several events at once, in order. `valid[k]` is what the generator meant event k to be. */
@@ -48,6 +48,11 @@ export interface Scenario {
   readonly rebalance: boolean;
   readonly copyBytesPerMs: number;
   readonly maxPasses: number;
+  /**
+   * Virtual ms the app works between two passes (a line search, a test): events then find the
+   * pass machine idle. 0: the next pass starts at once.
+   */
+  readonly betweenPassesMs?: number;
   readonly script: readonly ScriptStep[];
   /** Seeds the scheduler's choice among steps due at the same virtual time. */
   readonly seed: number;

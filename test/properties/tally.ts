@@ -19,6 +19,10 @@ export interface RunStats {
   faultsInMove: number;
   /** Vacates applied while every worker went on computing (rows handed from worker to worker). */
   handOffs: number;
+  /** ...and between passes (the app working between them, every worker idle). */
+  handOffsBetweenPasses: number;
+  /** ...of which a worker failed, and the rows were recovered before the next pass. */
+  recoveriesBetweenPasses: number;
   /** Faults of a worker handing rows over or taking them in (during a pass, or idle). */
   faultsInHandOff: number;
   faultsInRecovery: number;
@@ -62,6 +66,8 @@ export function emptyStats(): RunStats {
     faultsInPass: 0,
     faultsInMove: 0,
     handOffs: 0,
+    handOffsBetweenPasses: 0,
+    recoveriesBetweenPasses: 0,
     faultsInHandOff: 0,
     faultsInRecovery: 0,
     hung: 0,

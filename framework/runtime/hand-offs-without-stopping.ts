@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { evacuationTargets } from '../partition/evacuation.ts';
 import { planTransfers } from '../partition/transfer-plan.ts';
 import type { Transfer } from '../partition/types.ts';
+import { isWorkerFault } from './faults.ts';
 import { canHandOff, handOffAll } from './hand-off.ts';
 import type { JobState } from './job-state.ts';
 import type { JobOptions } from './job-types.ts';
@@ -24,12 +25,13 @@ export function handsOff(options: JobOptions, workers: number): boolean {
 }
 
 /**
- * An ADM job's vacates applied while the workers compute: the vacated workers hand their
- * rows straight to their receivers (`WorkerLink.handOff`), and the computing slice counts
- * them. The pass machine's `handOffPossible` guard and `handOff` actor, and the slice's
- * bookkeeping of the hand-offs made during it.
+ * An ADM job's vacates applied without stopping anyone: the vacated workers hand their rows
+ * straight to their receivers (`WorkerLink.handOff`), while the workers compute (the slice
+ * counts the rows) or between passes (the next pass, fresh, counts them; it starts once the
+ * hand-off is done). The pass machine's `handOffPossible` guards and `handOff` actor, and
+ * the slice's bookkeeping of the hand-offs made during it.
  */
-export class HandOffsWhileComputing {
+export class HandOffsWithoutStopping {
   /** The plan `handOffPossible` made, which the `handOff` actor then carries out. */
   private handOffPlan: Transfer[] | null = null;
   /** A slice is computing and has not yet waited for its hand-offs: one may start now. */
@@ -40,7 +42,10 @@ export class HandOffsWhileComputing {
   private readonly handOffs = new Set<Promise<unknown>>();
   /** Rows handed over in this slice to a worker whose share was done: not yet counted. */
   private uncountedRows = 0;
-  /** A hand-off failed in this slice: recovery must run, whatever the passes replied. */
+  /**
+   * A hand-off failed (in this slice, or between passes before it): recovery must run,
+   * whatever the passes replied. Kept until a slice takes it.
+   */
   private handOffFailure: unknown = null;
 
   constructor(
@@ -58,15 +63,24 @@ export class HandOffsWhileComputing {
     return this.uncountedRows;
   }
 
-  /** Why a hand-off failed in this slice, or null. */
-  get failure(): unknown {
-    return this.handOffFailure;
+  /** A hand-off failed because a worker did, and nobody has taken the failure yet. */
+  get faultPending(): boolean {
+    return this.handOffFailure !== null && isWorkerFault(this.handOffFailure);
   }
 
-  /** A computing slice starts: hand-offs may start during it. */
+  /** Why a hand-off failed since the last slice took the failure, or null; the next call says null. */
+  takeFailure(): unknown {
+    const failure = this.handOffFailure;
+    this.handOffFailure = null;
+    return failure;
+  }
+
+  /**
+   * A computing slice starts: hand-offs may start during it. Rows handed over before it, between
+   * passes, need no counting here (the pass is fresh), but a failure then is still to recover from.
+   */
   sliceStarted(): void {
     this.uncountedRows = 0;
-    this.handOffFailure = null;
     this.sliceRunning = true;
   }
 
@@ -91,14 +105,17 @@ export class HandOffsWhileComputing {
   }
 
   /**
-   * Whether the pending events can be applied while the workers compute: only vacates (no
+   * Whether the pending events can be applied without stopping anyone: only vacates (no
    * deadline: a drain against one may need reloads), and every vacated worker able to hand
-   * its rows straight to its receivers (threads). The plan is made here, for `handOff`.
+   * its rows straight to its receivers (threads). While a slice computes, or `betweenPasses`
+   * (the pass machine is idle) once earlier hand-offs are done: the plan starts from the
+   * counts they left. The plan is made here, for `handOff`.
    */
-  plan(): boolean {
+  plan(betweenPasses = false): boolean {
     const { setup, options, queue, available, lost, hostList, estimator, held } = this.state;
     this.handOffPlan = null;
-    if (!this.sliceRunning || !handsOff(options, setup.links.length)) return false;
+    const now = this.sliceRunning || (betweenPasses && !this.inFlight);
+    if (!now || !handsOff(options, setup.links.length)) return false;
     if (!queue.onlyVacatesPending()) return false;
     if (this.handOffFailure !== null) return false;
     const receiving = available.map((a, i) => a && !lost[i] && !queue.vacatePending(hostList[i].name));
@@ -115,9 +132,9 @@ export class HandOffsWhileComputing {
     return true;
   }
 
-  /** The `handOffPossible` guard: a hand-off was launched already, or one can be planned now. */
-  ready(): boolean {
-    return this.launched !== null || this.plan();
+  /** The `handOffPossible` guards: a hand-off was launched already, or one can be planned now. */
+  ready(betweenPasses = false): boolean {
+    return this.launched !== null || this.plan(betweenPasses);
   }
 
   /** The `handOff` actor: the hand-off `send` launched, or a new one from the plan just made. */
@@ -140,16 +157,18 @@ export class HandOffsWhileComputing {
 
   /** The `handOff` actor's work: never rejects; a failure is kept for the slice, which then recovers. */
   private launch(): Promise<void> {
-    const work = this.run().catch((error: unknown) => {
+    const duringSlice = this.sliceRunning;
+    const work = this.run(duringSlice).catch((error: unknown) => {
       this.handOffFailure ??= error;
       // The slice will recover and start the pass over: no point computing the rest of it.
-      for (const l of this.state.setup.links) l.stop();
+      // (Between passes nobody computes: the next slice throws the failure at once.)
+      if (duringSlice) for (const l of this.state.setup.links) l.stop();
     });
     this.handOffs.add(work);
     return work.finally(() => this.handOffs.delete(work));
   }
 
-  private async run(): Promise<void> {
+  private async run(duringSlice: boolean): Promise<void> {
     const { options, setup, workerActors, held, records } = this.state;
     const transfers = this.handOffPlan ?? [];
     this.handOffPlan = null;
@@ -186,7 +205,7 @@ export class HandOffsWhileComputing {
       countsAfter: [...held],
       reason: 'evacuate',
       deadlines: [],
-      whileComputing: true,
+      ...(duringSlice ? { whileComputing: true } : { betweenPasses: true }),
     };
     records.push(record);
     options.onRedistribution?.(record);
