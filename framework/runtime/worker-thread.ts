@@ -56,6 +56,30 @@ function collectLetGo(): boolean {
   return collectGarbage();
 }
 
+/**
+ * Two rows in shared memory go into a scratch store and out again, once, at start: the
+ * worker's first extract (often a vacate's, on a fresh thread: an agent starts one per job)
+ * then runs code V8 has compiled. Nothing of the worker's own is touched.
+ */
+function rehearseMoves(): void {
+  const dim = 2;
+  const memory = new SharedArrayBuffer(2 * (4 + 4 + 4 * dim + 1));
+  const rows: ExemplarColumns = {
+    count: 2,
+    dim,
+    ids: new Int32Array(memory, 0, 2),
+    labels: new Int32Array(memory, 8, 2),
+    features: new Float32Array(memory, 16, 2 * dim),
+    processed: new Uint8Array(memory, 16 + 8 * dim, 2),
+  };
+  const scratch = new ExemplarStore();
+  scratch.add(rows);
+  const parts = [scratch.take(1), scratch.take(1)];
+  parts.flat().flatMap(transferListOf);
+  parts.flat().reduce((n, f) => n + sharedBytesOf(f), 0);
+  if (scratch.count !== 0) throw new Error('rehearsal of a move left rows behind');
+}
+
 function ready(): ThreadState {
   if (!state) throw new Error('worker used before init');
   return state;
@@ -102,6 +126,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         ? new ThreadMail(request.mailPort, store, control, () => faults.transfer())
         : null;
       state = { control, kernel, store, faults, spare: null, mail };
+      rehearseMoves();
       return { ok: true };
     }
     case 'insert': {

@@ -53,7 +53,8 @@ describe('nothing lost, nothing twice — random event sequences against real wo
         const pass = job.pass(params);
         const timers = timed.map(([ms, e]) => setTimeout(() => job.send(e), ms));
         const acc = await pass;
-        // Events that land after the pass ended are applied at the start of the next one.
+        // Events that land after the pass ended: a vacate is handed over at once (between
+        // passes), the others are applied at the start of the next pass.
         await new Promise((r) => setTimeout(r, 32));
         timers.forEach(clearTimeout);
         expectSameSums(acc, reference);
