@@ -149,7 +149,7 @@ export const tcp: Benchmark = {
       { wire: 'tcp', sizeMB: large },
       { wire: 'tls', sizeMB: small },
     ];
-    const reps = q ? 1 : 7;
+    const reps = q ? 1 : 11;
     const rowBytes = bytesPerExemplar(DIM);
     const shape: NetworkShape = { inputs: DIM, hidden: HIDDEN, outputs: CLASSES, loss: 'xent' };
     const weights = initWeights(shape, new SeededRandom(7));

@@ -1,7 +1,17 @@
 import type { AnyStateMachine } from 'xstate';
 
+/** A transition's target: named by its path, so `idle.recovering` and `recovering` are told apart. */
+interface TargetLike {
+  readonly key: string;
+  readonly path?: readonly string[];
+}
+
+function targetName(n: TargetLike): string {
+  return n.path?.length ? n.path.join('.') : n.key;
+}
+
 interface TransitionLike {
-  readonly target?: readonly { readonly key: string }[];
+  readonly target?: readonly TargetLike[];
   readonly guard?: string | { readonly type?: string } | ((...args: never[]) => unknown);
 }
 
@@ -21,7 +31,7 @@ function transition(event: string, t: TransitionLike): string {
         : typeof g?.type === 'string'
           ? ` if ${g.type}`
           : '';
-  return `${name}${guard} → ${t.target?.map((n) => n.key).join(', ') ?? '(stay)'}`;
+  return `${name}${guard} → ${t.target?.map(targetName).join(', ') ?? '(stay)'}`;
 }
 
 interface StateNodeLike {
@@ -32,7 +42,7 @@ interface StateNodeLike {
   readonly on: Record<string, readonly TransitionLike[]>;
   readonly always?: readonly TransitionLike[];
   readonly after: readonly {
-    readonly target?: readonly { readonly key: string }[];
+    readonly target?: readonly TargetLike[];
     readonly eventType: string;
   }[];
   readonly invoke: readonly { readonly src: unknown }[];
@@ -68,7 +78,7 @@ export function describeMachine(machine: AnyStateMachine): string {
         for (const t of ts) details.push(transition(event, t));
       }
       for (const t of child.always ?? []) details.push(transition('always', t));
-      for (const t of child.after) details.push(`after delay → ${t.target?.map((n) => n.key).join(', ')}`);
+      for (const t of child.after) details.push(`after delay → ${t.target?.map(targetName).join(', ')}`);
       const pad = '  '.repeat(depth);
       lines.push(`${pad}${marks[0]} ${key}${marks[1]}${details.length ? `  [${details.join('; ')}]` : ''}`);
       walk(child, depth + 1, child.initial?.target[0]?.key);

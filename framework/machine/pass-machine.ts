@@ -72,8 +72,13 @@ function outputOf(context: PassContext): PassOutput {
  * - `idle.quiet`: between passes; the app works (a line search, a test) and events wait.
  * - `idle.handingOff`: a vacate arrived between passes and the vacated workers can hand their
  *   rows straight to the others (threads): they do at once, and a `pass` waits for it.
- * - `idle.recoveringHandOff`: a worker failed in that hand-off: its exemplars are reloaded at once
- *   (rows in flight included), before any pass; `idle.recoveryDue` if nobody can take them yet.
+ * - `idle.redistributing`: a vacate arrived between passes that no hand-off can apply (TCP
+ *   agents, a deadline): the data moves at once, as in `redistributing` (nobody computes to be
+ *   stopped), and a `pass` waits for it; `idle.failed` if that fails for a reason that is not
+ *   a worker's (the next pass fails with it).
+ * - `idle.recovering`: a worker failed in that hand-off or move: its exemplars are reloaded at
+ *   once (rows in flight included), before any pass; `idle.recoveryDue` if nobody can take
+ *   them yet.
  * - `computing.running`: every worker with data counts its exemplars.
  * - `computing.migrationPending`: an event arrived; workers stop at their next chunk.
  * - `computing.handingOff`: a vacate arrived and the vacated workers can hand their rows
@@ -131,6 +136,8 @@ export const passMachine = setup({
     handOffLaunched: () => false,
     /** A hand-off between passes failed because a worker did: recover before anything else. */
     handOffFault: () => false,
+    /** A vacate is pending between passes (the owner's word is obeyed at once, see `idle.redistributing`). */
+    vacateDue: () => false,
   },
   actions: {
     requestStop: () => {},
@@ -181,7 +188,10 @@ export const passMachine = setup({
       states: {
         quiet: {
           on: {
-            'scheduler.event': { guard: 'handOffPossibleBetweenPasses', target: 'handingOff' },
+            'scheduler.event': [
+              { guard: 'handOffPossibleBetweenPasses', target: 'handingOff' },
+              { guard: 'vacateDue', target: 'redistributing' },
+            ],
             pass: [
               {
                 guard: 'handOffLaunched',
@@ -198,16 +208,38 @@ export const passMachine = setup({
           invoke: {
             src: 'handOff',
             onDone: [
-              { guard: 'handOffFault', target: 'recoveringHandOff' },
+              { guard: 'handOffFault', target: 'recovering' },
               { guard: 'handOffPossibleBetweenPasses', target: 'handingOff', reenter: true },
+              { guard: 'vacateDue', target: 'redistributing' },
               { guard: ({ context }) => context.passWaiting, target: '#pass.checking' },
               { target: 'quiet' },
             ],
           },
         },
+        // The move's outcome (every host vacated included) is the next pass's to act on.
+        redistributing: {
+          on: { pass: { actions: ['takePass', assign({ passWaiting: true })] } },
+          invoke: {
+            src: 'redistribute',
+            onDone: [
+              { guard: 'vacateDue', target: 'redistributing', reenter: true },
+              { guard: ({ context }) => context.passWaiting, target: '#pass.checking' },
+              { target: 'quiet' },
+            ],
+            onError: [
+              { guard: 'workerFault', target: 'recovering' },
+              {
+                guard: ({ context }) => context.passWaiting,
+                target: '#pass.failed',
+                actions: assign({ failure: ({ event }) => event.error }),
+              },
+              { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
+            ],
+          },
+        },
         // Rows on their way when a worker failed are nowhere now: reloaded before anything
         // else (waiting for the next pass would leave them missing meanwhile).
-        recoveringHandOff: {
+        recovering: {
           on: { pass: { actions: ['takePass', assign({ passWaiting: true })] } },
           invoke: {
             src: 'recoverBetweenPasses',
@@ -216,7 +248,7 @@ export const passMachine = setup({
               { target: 'quiet' },
             ],
             onError: [
-              { guard: 'workerFault', target: 'recoveringHandOff', reenter: true },
+              { guard: 'workerFault', target: 'recovering', reenter: true },
               {
                 guard: ({ context }) => context.passWaiting,
                 target: '#pass.failed',
@@ -230,6 +262,12 @@ export const passMachine = setup({
         // recovers first (a host given back meanwhile takes them), and fails if it still cannot.
         recoveryDue: {
           on: { pass: { target: '#pass.recovering', actions: 'takePass' } },
+        },
+        // A move between passes failed, not for a worker's fault: the next pass fails with it.
+        failed: {
+          on: {
+            pass: { target: '#pass.failed', actions: assign(({ event }) => ({ params: event.params })) },
+          },
         },
       },
     },

@@ -191,6 +191,7 @@ export class AdmJob implements DataParallelJob {
         handOffPossibleBetweenPasses: () => this.handOffs.ready(true),
         handOffLaunched: () => this.handOffs.launchPending,
         handOffFault: () => this.handOffs.faultPending,
+        vacateDue: () => this.timing.vacateDue,
         rebalanceDue: () => this.timing.rebalanceWanted(),
         noHostAvailable: () => this.state.available.every((a) => !a),
         workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),

@@ -35,6 +35,11 @@ export class RedistributionTiming {
     this.urgent = true;
   }
 
+  /** A vacate is pending: between passes it is applied at once, not at the next pass. */
+  get vacateDue(): boolean {
+    return this.urgent && this.state.queue.pending;
+  }
+
   /** Pending events that should be applied now: a vacate, or enough compute since the last move. */
   mayRedistribute(): boolean {
     const { queue, available, options } = this.state;

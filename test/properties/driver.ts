@@ -150,7 +150,10 @@ const STATES: Record<string, MachineState | 'other'> = {
   '{"computing":"handingOff"}': 'running',
   '{"idle":"quiet"}': 'idle',
   '{"idle":"handingOff"}': 'idle',
-  '{"idle":"recoveringHandOff"}': 'recovering',
+  '{"idle":"redistributing"}': 'redistributing',
+  '{"idle":"recovering"}': 'recovering',
+  // A move between passes failed for a reason not a worker's: the next pass fails with it.
+  '{"idle":"failed"}': 'other',
   // A recovery between passes found no worker to take the rows: they are knowingly missing
   // until the next pass recovers them (no audit meanwhile).
   '{"idle":"recoveryDue"}': 'other',
@@ -286,7 +289,8 @@ export class ScenarioRun {
   private entered(state: string): void {
     if (this.state === 'waitingForHost' && state === 'redistributing') this.stats.returnedFromWaiting++;
     if (state === 'waitingForHost') this.stats.waitedForHost++;
-    if (state === '{"idle":"recoveringHandOff"}') this.stats.recoveriesBetweenPasses++;
+    if (state === '{"idle":"recovering"}') this.stats.recoveriesBetweenPasses++;
+    if (state === '{"idle":"redistributing"}') this.stats.movesBetweenPasses++;
     this.state = STATES[state] ?? state;
   }
 

@@ -21,7 +21,9 @@ export interface RunStats {
   handOffs: number;
   /** ...and between passes (the app working between them, every worker idle). */
   handOffsBetweenPasses: number;
-  /** ...of which a worker failed, and the rows were recovered before the next pass. */
+  /** Vacates applied between passes by moving the data (no hand-off possible: a deadline, say). */
+  movesBetweenPasses: number;
+  /** A worker failed in a hand-off or move between passes, and the rows were recovered before the next pass. */
   recoveriesBetweenPasses: number;
   /** Faults of a worker handing rows over or taking them in (during a pass, or idle). */
   faultsInHandOff: number;
@@ -67,6 +69,7 @@ export function emptyStats(): RunStats {
     faultsInMove: 0,
     handOffs: 0,
     handOffsBetweenPasses: 0,
+    movesBetweenPasses: 0,
     recoveriesBetweenPasses: 0,
     faultsInHandOff: 0,
     faultsInRecovery: 0,
