@@ -151,6 +151,8 @@ export const passMachine = setup({
         gaveUp: false,
         cancelled: e.cancelled ?? false,
         failure: undefined,
+        // Set again by a state where the pass must wait (then read only there).
+        passWaiting: false,
       };
     }),
     reportOutcome: emit(({ context }) => ({ type: 'passDone' as const, output: outputOf(context) })),
@@ -272,7 +274,6 @@ export const passMachine = setup({
       },
     },
     checking: {
-      entry: assign({ passWaiting: false }),
       always: [
         { guard: 'eventsPending', target: 'redistributing' },
         // Every host was vacated and the data had nowhere to go: wait, never compute there.
