@@ -183,8 +183,8 @@ export const passMachine = setup({
   on: { cancel: { actions: assign({ cancelled: true }) } },
   states: {
     // Between passes. Events wait in the runtime's queue and the next pass looks at them first,
-    // except vacates the workers can take by a hand-off: the vacated host is waiting, and the
-    // app between passes may take longer than the move.
+    // except a vacate: the vacated host is waiting, and the app between passes may take longer
+    // than the move. Its rows are handed over if they can be (`handingOff`), else moved.
     idle: {
       initial: 'quiet',
       states: {

@@ -59,7 +59,7 @@ export class AdmJob implements DataParallelJob {
     this.timing = new RedistributionTiming(
       this.state,
       this.timers,
-      () => this.passActor?.send({ type: 'scheduler.event' }), // between passes only a hand-off acts on it
+      () => this.passActor?.send({ type: 'scheduler.event' }), // between passes only a vacate acts on it
     );
     this.recovery = new FaultRecovery(this.state);
     this.redistributor = new Redistributor(this.state, this.timing, this.recovery);
