@@ -55,6 +55,19 @@ function addInto(acc: Float64Array | null, part: Float64Array): Float64Array {
   return acc === null ? part : addAccumulator(acc, part);
 }
 
+/** The context a `pass` event starts; `waiting` while a move between passes is still on. */
+function newPass(e: PassEvent, waiting: boolean): Partial<PassContext> {
+  return {
+    params: e.params,
+    acc: null,
+    fresh: true,
+    gaveUp: false,
+    cancelled: e.cancelled ?? false,
+    failure: undefined,
+    passWaiting: waiting,
+  };
+}
+
 function outputOf(context: PassContext): PassOutput {
   return {
     acc: context.acc,
@@ -138,23 +151,15 @@ export const passMachine = setup({
     handOffFault: () => false,
     /** A vacate is pending between passes (the owner's word is obeyed at once, see `idle.redistributing`). */
     vacateDue: () => false,
+    /** A `pass` came during a move between passes and waits for it to end. */
+    passWaiting: ({ context }) => context.passWaiting,
   },
   actions: {
     requestStop: () => {},
     /** A `pass` event's parameters: a new pass, not yet started. */
-    takePass: assign(({ event }) => {
-      const e = event as PassEvent;
-      return {
-        params: e.params,
-        acc: null,
-        fresh: true,
-        gaveUp: false,
-        cancelled: e.cancelled ?? false,
-        failure: undefined,
-        // Set again by a state where the pass must wait (then read only there).
-        passWaiting: false,
-      };
-    }),
+    takePass: assign(({ event }) => newPass(event as PassEvent, false)),
+    /** The same, in a state the pass must wait out (a move between passes): it starts after. */
+    holdPass: assign(({ event }) => newPass(event as PassEvent, true)),
     reportOutcome: emit(({ context }) => ({ type: 'passDone' as const, output: outputOf(context) })),
     /**
      * Start one round of computing on every worker with data (`params`, `fresh`: clear the
@@ -198,7 +203,7 @@ export const passMachine = setup({
               {
                 guard: 'handOffLaunched',
                 target: 'handingOff',
-                actions: ['takePass', assign({ passWaiting: true })],
+                actions: 'holdPass',
               },
               { target: '#pass.checking', actions: 'takePass' },
             ],
@@ -206,32 +211,32 @@ export const passMachine = setup({
         },
         // The next pass waits for the rows: its requests would otherwise race them.
         handingOff: {
-          on: { pass: { actions: ['takePass', assign({ passWaiting: true })] } },
+          on: { pass: { actions: 'holdPass' } },
           invoke: {
             src: 'handOff',
             onDone: [
               { guard: 'handOffFault', target: 'recovering' },
               { guard: 'handOffPossibleBetweenPasses', target: 'handingOff', reenter: true },
               { guard: 'vacateDue', target: 'redistributing' },
-              { guard: ({ context }) => context.passWaiting, target: '#pass.checking' },
+              { guard: 'passWaiting', target: '#pass.checking' },
               { target: 'quiet' },
             ],
           },
         },
         // The move's outcome (every host vacated included) is the next pass's to act on.
         redistributing: {
-          on: { pass: { actions: ['takePass', assign({ passWaiting: true })] } },
+          on: { pass: { actions: 'holdPass' } },
           invoke: {
             src: 'redistribute',
             onDone: [
               { guard: 'vacateDue', target: 'redistributing', reenter: true },
-              { guard: ({ context }) => context.passWaiting, target: '#pass.checking' },
+              { guard: 'passWaiting', target: '#pass.checking' },
               { target: 'quiet' },
             ],
             onError: [
               { guard: 'workerFault', target: 'recovering' },
               {
-                guard: ({ context }) => context.passWaiting,
+                guard: 'passWaiting',
                 target: '#pass.failed',
                 actions: assign({ failure: ({ event }) => event.error }),
               },
@@ -242,17 +247,14 @@ export const passMachine = setup({
         // Rows on their way when a worker failed are nowhere now: reloaded before anything
         // else (waiting for the next pass would leave them missing meanwhile).
         recovering: {
-          on: { pass: { actions: ['takePass', assign({ passWaiting: true })] } },
+          on: { pass: { actions: 'holdPass' } },
           invoke: {
             src: 'recoverBetweenPasses',
-            onDone: [
-              { guard: ({ context }) => context.passWaiting, target: '#pass.checking' },
-              { target: 'quiet' },
-            ],
+            onDone: [{ guard: 'passWaiting', target: '#pass.checking' }, { target: 'quiet' }],
             onError: [
               { guard: 'workerFault', target: 'recovering', reenter: true },
               {
-                guard: ({ context }) => context.passWaiting,
+                guard: 'passWaiting',
                 target: '#pass.failed',
                 actions: assign({ failure: ({ event }) => event.error }),
               },

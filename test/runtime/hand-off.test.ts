@@ -19,6 +19,13 @@ const data = randomColumns(N, 3, 5);
 const reference = referenceSums(data);
 const params = new Float64Array(1);
 
+/** The pass machine's states entered from `at` on (the job's clock), in order. */
+const passStatesSince = (job: AdmJob, at: number): string[] =>
+  job
+    .stateTransitions()
+    .filter((t) => t.actor === 'pass' && t.at >= at)
+    .map((t) => t.state);
+
 const spec = (index: number, extra: Partial<WorkerSpec> = {}): WorkerSpec => ({
   index,
   host: `h${index}`,
@@ -208,10 +215,7 @@ describe('AdmJob: a vacate between passes', () => {
       expect(record.betweenPasses).toBeUndefined();
       expect(record.deadlines[0]).toMatchObject({ host: 'h2', met: true });
       expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
-      const states = job
-        .stateTransitions()
-        .filter((t) => t.actor === 'pass' && t.at >= record.triggeredAt)
-        .map((t) => t.state);
+      const states = passStatesSince(job, record.triggeredAt);
       expect(states.slice(0, 2)).toEqual(['{"idle":"redistributing"}', '{"idle":"quiet"}']);
       expectSameSums(await job.pass(params), reference);
     } finally {
@@ -238,10 +242,7 @@ describe('AdmJob: a vacate between passes', () => {
       expect(job.counts()[2]).toBe(0);
       expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
       // The pass machine went through the hand-off before the pass began.
-      const states = job
-        .stateTransitions()
-        .filter((t) => t.actor === 'pass' && t.at >= handed.triggeredAt)
-        .map((t) => t.state);
+      const states = passStatesSince(job, handed.triggeredAt);
       expect(states.slice(0, 2)).toEqual(['{"idle":"handingOff"}', '{"computing":"running"}']);
       expectSameSums(await job.pass(params), reference);
     } finally {
@@ -267,10 +268,7 @@ describe('AdmJob: a vacate between passes', () => {
       expect(job.faults().map((f) => f.host)).toEqual(['h0']);
       expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
       expect(job.counts()[0] + job.counts()[2]).toBe(0);
-      const states = job
-        .stateTransitions()
-        .filter((t) => t.actor === 'pass')
-        .map((t) => t.state);
+      const states = passStatesSince(job, 0);
       expect(states).toContain('{"idle":"recovering"}');
       expectSameSums(await job.pass(params), reference);
     } finally {
