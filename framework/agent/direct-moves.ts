@@ -1,11 +1,13 @@
 /**
  * Direct moves, agent to agent: the sending agent streams a part of its worker's exemplars
  * to the receiving agent over a peer connection (kept open across moves: peer-links.ts),
- * announced by the move's ticket, one Arrow IPC stream per ~1 MB batch, each
- * written only once the socket has taken the previous one, so neither side holds more than
- * a few batches beyond the data itself. The receiver inserts the rows into its worker only
- * once all of them are in, then confirms. The coordinator learns from the receiver whether
- * it took them, and tells the sender to drop or keep its copy: every row ends up exactly once.
+ * announced by the move's ticket, one Arrow IPC stream per ~1 MB batch, each written only
+ * once the socket has taken the previous one, so neither side holds more than a few batches
+ * beyond the data itself. The receiver confirms once all of them are in its memory, then
+ * inserts them into its worker (a worker that fails doing so is a fault like any other: the
+ * rows it held are reloaded by id); the sender lets go of a confirmed part. The coordinator
+ * learns from the receiver whether it took each part, and tells the sender to drop or keep
+ * any it could not confirm: every row ends up exactly once.
  *
  * Neither side waits forever: a peer that goes quiet for the job's liveness limit (between
  * batches, or before it connects at all) ends that part, which the sender then keeps.

@@ -168,9 +168,12 @@ export class WorkerSlot {
             bodies: [],
           };
         }
+        // Confirmed before the insert, so the sender's ack and reply travel while the worker
+        // takes the rows: they are in this agent's memory already. A worker that fails taking
+        // them is a fault like one that fails holding them: its rows are reloaded by id.
+        outcome.confirm();
         const held = await this.link.insert(outcome.fragments);
         this.holds(held);
-        outcome.confirm();
         return { header: { type: 'ok', held, received: rows }, bodies: [] };
       }
       case 'send': {

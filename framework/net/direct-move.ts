@@ -19,8 +19,10 @@ export async function moveDirect(
   parts: readonly DirectPart[],
 ): Promise<DirectMoveResult> {
   const tickets = parts.map(() => randomBytes(9).toString('base64url'));
-  const receives = parts.map((p, k) => settled(p.to.receiveDirect(tickets[k], p.count, sender.features)));
-  const send = await settled(
+  // The sender is asked first: its side (give up the rows, reach each receiver) is the
+  // longer one, and on 2 busy cores the agent written to second may wake only once this
+  // process yields (a receiving agent takes a ticket in either order: peer-rendezvous.ts).
+  const sending = settled(
     sender.sendDirect(
       parts.map((p, k) => ({
         count: p.count,
@@ -31,6 +33,8 @@ export async function moveDirect(
       })),
     ),
   );
+  const receives = parts.map((p, k) => settled(p.to.receiveDirect(tickets[k], p.count, sender.features)));
+  const send = await sending;
   // A sender that failed will never connect: its receivers stop waiting.
   if (send.status === 'rejected') {
     for (const [k, p] of parts.entries()) p.to.cancelReceive(tickets[k], 'the sender failed');
