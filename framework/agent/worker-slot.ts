@@ -28,6 +28,10 @@ export class WorkerSlot {
   private loaded = false;
   /** Rows left the thread in the request being answered: it frees their memory once the reply is out. */
   private collectDue = false;
+  /** A move's rows going into the thread after its reply went out: the next request waits for it. */
+  private inserting: Promise<void> | null = null;
+  /** Why that insert failed: the next request fails with it. */
+  private insertFailure: { readonly error: unknown } | null = null;
 
   constructor(
     readonly slot: number,
@@ -61,6 +65,10 @@ export class WorkerSlot {
       } catch {
         return;
       }
+      if (this.inserting) {
+        await this.inserting;
+        this.inserting = null;
+      }
       let reply: { header: Record<string, unknown>; bodies: Body[] };
       try {
         reply = await this.handle(m);
@@ -86,6 +94,11 @@ export class WorkerSlot {
   }
 
   private async handle(m: Message): Promise<{ header: Record<string, unknown>; bodies: Body[] }> {
+    if (this.insertFailure) {
+      const { error } = this.insertFailure;
+      this.insertFailure = null;
+      throw error;
+    }
     const h = m.header;
     switch (h.op) {
       case 'insert': {
@@ -168,12 +181,20 @@ export class WorkerSlot {
             bodies: [],
           };
         }
-        // Confirmed before the insert, so the sender's ack and reply travel while the worker
-        // takes the rows: they are in this agent's memory already. A worker that fails taking
-        // them is a fault like one that fails holding them: its rows are reloaded by id.
+        // The rows are in this agent's memory: the sender may let go of them, and the
+        // coordinator hears of them, while the thread takes them. Its next request to this
+        // worker waits in `serve` until the thread has them (the in-order rule); an insert
+        // that fails fails that request, and a worker that fails taking the rows is a fault
+        // like one that fails holding them: they are reloaded by id.
         outcome.confirm();
-        const held = await this.link.insert(outcome.fragments);
+        const held = this.heldRows + rows;
         this.holds(held);
+        this.inserting = this.link.insert(outcome.fragments).then(
+          (now) => this.holds(now),
+          (error: unknown) => {
+            this.insertFailure = { error };
+          },
+        );
         return { header: { type: 'ok', held, received: rows }, bodies: [] };
       }
       case 'send': {
