@@ -58,7 +58,7 @@ export interface Child {
  * Spawn `node …args`, wait for a stdout line matching `ready`, and return the match. The
  * child is killed if it does not get there.
  */
-async function startChild(
+export async function startChild(
   what: string,
   args: readonly string[],
   ready: RegExp,

@@ -327,16 +327,7 @@ export class FramedConnection {
   }
 
   sendJson(value: unknown): Promise<void> {
-    const text = JSON.stringify(value) ?? 'null';
-    const length = Buffer.byteLength(text);
-    // Refused here rather than sent, since the peer (same limits) would drop the connection.
-    if (length > this.maxControl) return Promise.reject(oversized(KIND_JSON, length, this.maxControl));
-    // Small: one buffer, one write, so the header and payload leave in one segment.
-    const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
-    frame[0] = KIND_JSON;
-    frame.writeUInt32BE(length, 1);
-    frame.write(text, HEADER_BYTES, 'utf8');
-    return this.write([frame], frame.length);
+    return this.sendFrames(value, []);
   }
 
   /**
@@ -345,14 +336,44 @@ export class FramedConnection {
    * kernel: do not modify them after calling this.
    */
   sendBytes(parts: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    const list: readonly Uint8Array[] = parts instanceof Uint8Array ? [parts] : parts;
-    let length = 0;
-    for (const part of list) length += part.byteLength;
-    if (length > this.maxData) return Promise.reject(oversized(KIND_BYTES, length, this.maxData));
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
-    header[0] = KIND_BYTES;
-    header.writeUInt32BE(length, 1);
-    return this.write([header, ...list.filter((part) => part.byteLength > 0)], HEADER_BYTES + length);
+    const pieces: Uint8Array[] = [];
+    const length = this.addBytesFrame(pieces, parts);
+    if (length > this.maxData + HEADER_BYTES)
+      return Promise.reject(oversized(KIND_BYTES, length - HEADER_BYTES, this.maxData));
+    return this.write(pieces, length);
+  }
+
+  /**
+   * A JSON frame and binary frames after it (`sendJson`, then `sendBytes` for each body),
+   * written together: on a plain socket one writev, so a message's small header does not
+   * leave in a segment of its own (a 1 MB batch of a move went as two writes, and the
+   * receiver woke for each).
+   */
+  sendFrames(value: unknown, bodies: readonly (Uint8Array | readonly Uint8Array[])[]): Promise<void> {
+    const text = JSON.stringify(value) ?? 'null';
+    const textLength = Buffer.byteLength(text);
+    // Refused here rather than sent, since the peer (same limits) would drop the connection.
+    if (textLength > this.maxControl)
+      return Promise.reject(oversized(KIND_JSON, textLength, this.maxControl));
+    // The header and the JSON in one buffer, so they leave in one segment.
+    const frame = Buffer.allocUnsafe(HEADER_BYTES + textLength);
+    frame[0] = KIND_JSON;
+    frame.writeUInt32BE(textLength, 1);
+    frame.write(text, HEADER_BYTES, 'utf8');
+    if (bodies.length > 0 && this.tls) {
+      // A TLS socket encrypts a corked batch only after copying it whole (see write()).
+      const sends = [this.write([frame], frame.length), ...bodies.map((body) => this.sendBytes(body))];
+      return Promise.all(sends).then(() => undefined);
+    }
+    const pieces: Uint8Array[] = [frame];
+    let length = frame.length;
+    for (const body of bodies) {
+      const bytes = this.addBytesFrame(pieces, body);
+      if (bytes > this.maxData + HEADER_BYTES)
+        return Promise.reject(oversized(KIND_BYTES, bytes - HEADER_BYTES, this.maxData));
+      length += bytes;
+    }
+    return this.write(pieces, length);
   }
 
   /** Ends gracefully once queued writes are out; a peer that never closes its side is cut off after stallMs. */
@@ -371,7 +392,20 @@ export class FramedConnection {
     this.socket.destroy();
   }
 
-  /** Writes the pieces of one frame back to back; resolves once the socket has room again. */
+  /** Appends a binary frame of `parts` (its header, then the parts) to `pieces`; returns its length. */
+  private addBytesFrame(pieces: Uint8Array[], parts: Uint8Array | readonly Uint8Array[]): number {
+    const list: readonly Uint8Array[] = parts instanceof Uint8Array ? [parts] : parts;
+    let length = 0;
+    for (const part of list) length += part.byteLength;
+    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    header[0] = KIND_BYTES;
+    header.writeUInt32BE(length, 1);
+    pieces.push(header);
+    for (const part of list) if (part.byteLength > 0) pieces.push(part);
+    return HEADER_BYTES + length;
+  }
+
+  /** Writes the pieces of one or more frames back to back; resolves once the socket has room again. */
   private write(pieces: readonly Uint8Array[], length: number): Promise<void> {
     if (this.isClosed) return Promise.reject(new Error(`connection to ${this.remote} is closed`));
     // All pieces go in synchronously, so concurrent sends never interleave inside a frame.

@@ -71,9 +71,7 @@ export class MessageChannel {
 
   send(header: Record<string, unknown>, bodies: readonly Body[] = []): Promise<void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    const sends = [this.conn.sendJson({ ...header, bodies: bodies.length })];
-    for (const body of bodies) sends.push(this.conn.sendBytes(body));
-    return Promise.all(sends).then(() => undefined);
+    return this.conn.sendFrames({ ...header, bodies: bodies.length }, bodies);
   }
 
   /** The peer is known now: it may send message bodies. */
