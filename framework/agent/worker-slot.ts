@@ -65,9 +65,12 @@ export class WorkerSlot {
       } catch {
         return;
       }
+      let waitedForRowsMs = 0;
       if (this.inserting) {
+        const since = performance.now();
         await this.inserting;
         this.inserting = null;
+        waitedForRowsMs = performance.now() - since;
       }
       let reply: { header: Record<string, unknown>; bodies: Body[] };
       try {
@@ -75,6 +78,8 @@ export class WorkerSlot {
       } catch (error) {
         reply = { header: { type: 'fail', failure: describeFailure(error) }, bodies: [] };
       }
+      // The coordinator adds it to the move's migration time: the job computes only now.
+      if (waitedForRowsMs > 0) reply.header.waitedForRowsMs = waitedForRowsMs;
       try {
         await channel.send(reply.header, reply.bodies);
       } catch {
@@ -195,7 +200,7 @@ export class WorkerSlot {
             this.insertFailure = { error };
           },
         );
-        return { header: { type: 'ok', held, received: rows }, bodies: [] };
+        return { header: { type: 'ok', held, received: rows, bytes: outcome.bytes }, bodies: [] };
       }
       case 'send': {
         this.memory.moveBegins();

@@ -1,13 +1,13 @@
 /**
  * A direct move between agents, from the coordinator's side: it hands out a ticket per part,
- * asks each receiver to take the part and the sender to stream it, and then — knowing from
+ * asks the sender to stream each part and each receiver to take it, and then — knowing from
  * each receiver whether it took its rows — tells the sender to drop or keep any part it
  * could not confirm. Only the plan, replies and counts pass through the coordinator.
  */
 import { randomBytes } from 'node:crypto';
 import { firstError, settled } from '../runtime/faults.ts';
 import type { DirectMoveResult } from '../runtime/worker-link.ts';
-import type { RemoteWorker } from './remote-worker.ts';
+import type { ReceiveReply, RemoteWorker } from './remote-worker.ts';
 
 export interface DirectPart {
   readonly count: number;
@@ -34,28 +34,46 @@ export async function moveDirect(
     ),
   );
   const receives = parts.map((p, k) => settled(p.to.receiveDirect(tickets[k], p.count, sender.features)));
-  const send = await sending;
-  // A sender that failed will never connect: its receivers stop waiting.
-  if (send.status === 'rejected') {
-    for (const [k, p] of parts.entries()) p.to.cancelReceive(tickets[k], 'the sender failed');
-  }
-  // A part the sender could not deliver (its receiver unreachable from it, or quiet): the
-  // receiver may still be waiting for a sender that will never come.
-  if (send.status === 'fulfilled') {
-    for (const [k, p] of parts.entries()) {
-      if (!send.value.delivered[k]) p.to.cancelReceive(tickets[k], 'the sender could not deliver it');
-    }
-  }
+  // A sender that failed will never connect, and a part it could not deliver (its receiver
+  // unreachable from it, or quiet) will never come: those receivers stop waiting.
+  void sending.then((send) => {
+    parts.forEach((p, k) => {
+      if (send.status === 'rejected') p.to.cancelReceive(tickets[k], 'the sender failed');
+      else if (!send.value.delivered[k]) p.to.cancelReceive(tickets[k], 'the sender could not deliver it');
+    });
+  });
   const received = await Promise.all(receives);
+  const took = received.map((r, k) => r.status === 'fulfilled' && r.value.received === parts[k].count);
+  if (took.every(Boolean)) {
+    // Every row is with its receiver, in its memory and confirmed to the sender: the move is
+    // over for the job, which goes on without waiting for the sender's reply (a hop through
+    // two event loops). The sender has let go of every part it heard confirmed; one whose
+    // confirmation it missed (its connection broke right then) it is told to drop. Its next
+    // request waits behind these (the in-order rule), and a sender that failed meanwhile
+    // fails that request: what it still held is then recovered.
+    void sending.then(async (send) => {
+      if (send.status === 'rejected') return;
+      for (const [k] of parts.entries()) {
+        if (!send.value.delivered[k]) await settled(sender.settleDirect(tickets[k], false));
+      }
+    });
+    return {
+      held: -1,
+      receivers: received.map((r) => (r as PromiseFulfilledResult<ReceiveReply>).value.held),
+      undelivered: parts.map(() => 0),
+      bytes: received.reduce((n, r) => n + (r as PromiseFulfilledResult<ReceiveReply>).value.bytes, 0),
+    };
+  }
+  // Some receiver did not take its part: the sender's reply says what it still has.
+  const send = await sending;
   let held = send.status === 'fulfilled' ? send.value.held : -1;
   const settles: PromiseSettledResult<number>[] = [];
   const undelivered = parts.map(() => 0);
   if (send.status === 'fulfilled') {
-    for (const [k, r] of received.entries()) {
+    for (const [k] of received.entries()) {
       if (send.value.delivered[k]) continue;
-      const took = r.status === 'fulfilled' && r.value.received === parts[k].count;
-      if (!took) undelivered[k] = parts[k].count;
-      const s = await settled(sender.settleDirect(tickets[k], !took));
+      if (!took[k]) undelivered[k] = parts[k].count;
+      const s = await settled(sender.settleDirect(tickets[k], !took[k]));
       settles.push(s);
       if (s.status === 'fulfilled') held = s.value;
     }

@@ -19,6 +19,13 @@ import { bytesOf, exemplarBodies, exemplarsFrom, float64From, int32From } from '
 import { isObject } from './protocol.ts';
 import type { Endpoint } from './secure-socket.ts';
 
+/** A receiver's answer to a direct move: what it holds now, and the rows and bytes it took. */
+export interface ReceiveReply {
+  readonly held: number;
+  readonly received: number;
+  readonly bytes: number;
+}
+
 export class RemoteWorker implements WorkerLink {
   private dead: WorkerFault | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -71,14 +78,15 @@ export class RemoteWorker implements WorkerLink {
   }
 
   /** Take `rows` rows of move `ticket` from the agent that streams them (see direct-move.ts). */
-  async receiveDirect(
-    ticket: string,
-    rows: number,
-    dim: number,
-  ): Promise<{ held: number; received: number }> {
+  async receiveDirect(ticket: string, rows: number, dim: number): Promise<ReceiveReply> {
     const m = await this.call('receive', { op: 'receive', ticket, rows, dim }, []);
     if (dim > 0) this.dim = dim;
-    return { held: Number(m.header.held), received: Number(m.header.received) };
+    const bytes = Number(m.header.bytes);
+    return {
+      held: Number(m.header.held),
+      received: Number(m.header.received),
+      bytes: Number.isFinite(bytes) ? bytes : 0,
+    };
   }
 
   /** Stream each part to its receiver's agent. */
@@ -156,6 +164,7 @@ export class RemoteWorker implements WorkerLink {
           elapsedMs: Number(h.elapsedMs),
           held: Number(h.held),
           remaining: Number(h.remaining),
+          ...(typeof h.waitedForRowsMs === 'number' ? { waitedForRowsMs: h.waitedForRowsMs } : {}),
         };
       },
     );

@@ -284,7 +284,7 @@ export class AdmJob implements DataParallelJob {
 
   private async computeSlice(params: Float64Array, fresh: boolean): Promise<SliceResult> {
     const { held, lost, workerActors, processed, estimator } = this.state;
-    this.redistributor.computingResumed();
+    const resumed = this.redistributor.computingResumed();
     const active = this.setup.links.filter((_, i) => held[i] > 0 && !lost[i]);
     this.handOffs.sliceStarted();
     const passes = active.map((w) =>
@@ -311,6 +311,11 @@ export class AdmJob implements DataParallelJob {
       throw faults[0];
     }
     if (held.reduce((a, b) => a + b, 0) !== this.options.train.count) await this.recovery.reconcile();
+    const late = Math.max(
+      0,
+      ...settled.map((r) => (r as PromiseFulfilledResult<PassReply>).value.waitedForRowsMs ?? 0),
+    );
+    if (late > 0) this.redistributor.resumedLate(resumed, late);
     let acc: Float64Array | null = null;
     let complete = true;
     for (let k = 0; k < settled.length; k++) {

@@ -42,6 +42,11 @@ export interface PassReply {
   /** Exemplars held and still unprocessed after this call. */
   readonly held: number;
   readonly remaining: number;
+  /**
+   * Ms the pass waited to begin for rows a move had just brought in (an agent answers a
+   * move before its thread has taken the rows in: worker-slot.ts). Absent: it did not wait.
+   */
+  readonly waitedForRowsMs?: number;
 }
 
 export interface ExtractReply {

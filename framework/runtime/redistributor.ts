@@ -84,11 +84,21 @@ export class Redistributor {
     return { transfers, deadlines, split: splitForDeadlines(transfers, budgets) };
   }
 
-  /** Computing resumes: the redistributions before it end their migration now. */
-  computingResumed(): void {
+  /** Computing resumes: the redistributions before it end their migration now (returned). */
+  computingResumed(): readonly RedistributionRecord[] {
     const now = this.state.options.clock();
-    for (const r of this.awaitingResume) r.migrationMs = now - r.triggeredAt;
+    const resumed = this.awaitingResume;
+    for (const r of resumed) r.migrationMs = now - r.triggeredAt;
     this.awaitingResume = [];
+    return resumed;
+  }
+
+  /**
+   * A worker's pass after `resumed` began `ms` late, waiting for rows a move had just brought
+   * it: their migration ended that much later.
+   */
+  resumedLate(resumed: readonly RedistributionRecord[], ms: number): void {
+    for (const r of resumed) if (r.migrationMs !== null) r.migrationMs += ms;
   }
 
   /** Time left before giving up on a host, counted from when every host became vacated. */

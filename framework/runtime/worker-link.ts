@@ -60,7 +60,9 @@ export interface WorkerLink {
    * Optional, for transports whose workers can reach each other (agents): move `count` rows
    * to each `to` straight from this worker, not relayed through the coordinator. Null when
    * some receiver cannot be reached that way; the caller relays instead. Settles every part
-   * before it resolves or rejects: each row is then with its receiver or still here.
+   * before it resolves or rejects: each row is then with its receiver or still here. `held`
+   * is -1 when every part reached its receiver before this worker said what it holds (the
+   * plan's count is then right).
    */
   moveTo?(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
@@ -110,7 +112,7 @@ export interface HandOffResult {
 }
 
 export interface DirectMoveResult {
-  /** Exemplars this worker holds afterwards. */
+  /** Exemplars this worker holds afterwards (-1 if it did not say). */
   readonly held: number;
   /** Exemplars each part's receiver holds afterwards (-1 if it did not say). */
   readonly receivers: readonly number[];

@@ -107,7 +107,10 @@ describe('a receiving slot', () => {
     // The rows went to the thread, which has not taken them yet: `ids` waits.
     expect(log).toEqual([`insert ${ROWS}`, 'reply ok']);
     inserted(ROWS);
-    expect((await job.reply()).type).toBe('ok');
+    const next = await job.reply();
+    expect(next.type).toBe('ok');
+    // It says how long it waited for the rows: the coordinator adds that to the move's time.
+    expect(next.waitedForRowsMs).toBeGreaterThanOrEqual(15);
     expect(log).toEqual([`insert ${ROWS}`, 'reply ok', 'ids', 'reply ok']);
   });
 

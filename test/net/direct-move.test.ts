@@ -1,0 +1,72 @@
+/**
+ * A direct move from the coordinator's side (framework/net/direct-move.ts): the job goes on
+ * once every receiver has taken its rows, without waiting for the sender's reply, and the
+ * sender is then told to drop any part whose confirmation it missed; a part a receiver did
+ * not take stays with the sender. The remote workers are stand-ins recording their calls
+ * (the real exchange is exercised end to end in test/net/agent-protocol.test.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { moveDirect } from '../../framework/net/direct-move.ts';
+import type { ReceiveReply, RemoteWorker } from '../../framework/net/remote-worker.ts';
+
+type SendReply = { held: number; bytes: number; delivered: boolean[] };
+
+function sender(reply: Promise<SendReply>, calls: string[]): RemoteWorker {
+  return {
+    features: 4,
+    sendDirect: (parts: { count: number }[]) => {
+      calls.push(`send ${parts.map((p) => p.count).join('+')}`);
+      return reply;
+    },
+    settleDirect: async (_ticket: string, keep: boolean) => {
+      calls.push(`settle keep=${keep}`);
+      return keep ? 7 : 0;
+    },
+  } as unknown as RemoteWorker;
+}
+
+function receiver(reply: ReceiveReply, calls: string[]): RemoteWorker {
+  return {
+    endpoint: { host: '127.0.0.1', port: 1 },
+    slot: 0,
+    receiveDirect: async () => reply,
+    cancelReceive: (_ticket: string, reason: string) => calls.push(`cancel ${reason}`),
+  } as unknown as RemoteWorker;
+}
+
+describe('a direct move, from the coordinator', () => {
+  it('is over once every receiver took its rows; the sender then drops a part it missed the confirmation of', async () => {
+    const calls: string[] = [];
+    let answer: (r: SendReply) => void = () => {};
+    const reply = new Promise<SendReply>((resolve) => (answer = resolve));
+    const result = await moveDirect(sender(reply, calls), [
+      { count: 5, to: receiver({ held: 5, received: 5, bytes: 500 }, calls) },
+      { count: 2, to: receiver({ held: 9, received: 2, bytes: 200 }, calls) },
+    ]);
+    // Resolved while the sender has not answered: its count is the plan's (-1: it did not say).
+    expect(result).toEqual({ held: -1, receivers: [5, 9], undelivered: [0, 0], bytes: 700 });
+    expect(calls).toEqual(['send 5+2']);
+    answer({ held: 0, bytes: 700, delivered: [true, false] });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toEqual(['send 5+2', 'cancel the sender could not deliver it', 'settle keep=false']);
+  });
+
+  it('waits for the sender when a receiver did not take its part, which the sender keeps', async () => {
+    const calls: string[] = [];
+    let answer: (r: SendReply) => void = () => {};
+    const reply = new Promise<SendReply>((resolve) => (answer = resolve));
+    const moving = moveDirect(sender(reply, calls), [
+      { count: 5, to: receiver({ held: 5, received: 5, bytes: 500 }, calls) },
+      { count: 2, to: receiver({ held: 0, received: 0, bytes: 0 }, calls) },
+    ]);
+    let over = false;
+    void moving.then(() => {
+      over = true;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(over).toBe(false);
+    answer({ held: 0, bytes: 500, delivered: [true, false] });
+    expect(await moving).toEqual({ held: 7, receivers: [5, 0], undelivered: [0, 2], bytes: 500 });
+    expect(calls).toEqual(['send 5+2', 'cancel the sender could not deliver it', 'settle keep=true']);
+  });
+});
