@@ -5,7 +5,7 @@
  */
 
 import type { ExemplarColumns } from '../exemplars/columns.ts';
-import { exemplarBytes } from '../exemplars/rows.ts';
+import { byteSize, exemplarBytes } from '../exemplars/rows.ts';
 import type { Body, Message, MessageChannel } from '../net/message-channel.ts';
 import { bytesOf, exemplarBodies, exemplarsFrom, float64From } from '../net/payloads.ts';
 import type { CallFailure } from '../net/protocol.ts';
@@ -200,7 +200,9 @@ export class WorkerSlot {
             this.insertFailure = { error };
           },
         );
-        return { header: { type: 'ok', held, received: rows, bytes: outcome.bytes }, bodies: [] };
+        // Exemplar bytes, as the sender counts them (the wire adds the IPC metadata).
+        const bytes = outcome.fragments.reduce((n, f) => n + byteSize(f), 0);
+        return { header: { type: 'ok', held, received: rows, bytes }, bodies: [] };
       }
       case 'send': {
         this.memory.moveBegins();
