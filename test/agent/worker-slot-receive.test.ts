@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { PeerAccess } from '../../framework/agent/direct-moves.ts';
 import { type SlotMemory, WorkerSlot } from '../../framework/agent/worker-slot.ts';
 import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
+import { byteSize } from '../../framework/exemplars/rows.ts';
 import type { Message, MessageChannel } from '../../framework/net/message-channel.ts';
 import { exemplarBodies } from '../../framework/net/payloads.ts';
 import type { WorkerLink } from '../../framework/runtime/worker-link.ts';
@@ -93,15 +94,17 @@ describe('a receiving slot', () => {
         return new Int32Array(0);
       },
     } as unknown as WorkerLink;
-    const slot = new WorkerSlot(
-      0,
-      link,
-      memory,
-      peersWith(await senderChannel(randomColumns(ROWS, DIM), said)),
-    );
+    const rows = randomColumns(ROWS, DIM);
+    const slot = new WorkerSlot(0, link, memory, peersWith(await senderChannel(rows, said)));
     const job = jobChannel([receive, { op: 'ids' }], log);
     void slot.serve(job.channel);
-    expect(await job.reply()).toMatchObject({ type: 'ok', held: ROWS, received: ROWS });
+    // Exemplar bytes, as the sender counts them (not the IPC stream's length).
+    expect(await job.reply()).toMatchObject({
+      type: 'ok',
+      held: ROWS,
+      received: ROWS,
+      bytes: byteSize(rows),
+    });
     expect(said).toEqual(['committed']);
     await new Promise((r) => setTimeout(r, 20));
     // The rows went to the thread, which has not taken them yet: `ids` waits.
