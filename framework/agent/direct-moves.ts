@@ -29,6 +29,13 @@ export interface PeerAccess {
   livenessMs(): number;
 }
 
+/**
+ * Batches (~1 MB each) per message of a move: each is a body of its own (its own Arrow IPC
+ * stream, in memory of its own on arrival), and the message's header, its promise and its
+ * wait for the socket are paid once for all of them.
+ */
+const BATCHES_PER_MESSAGE = 4;
+
 export type Received =
   | { readonly fragments: ExemplarColumns[]; readonly bytes: number; confirm(): void }
   | { readonly fragments: null; readonly reason: string };
@@ -81,6 +88,7 @@ export async function receiveDirect(
       );
       if (m.header.type === 'end') break;
       if (m.header.type !== 'rows') throw new Error(`unexpected ${String(m.header.type)} in a move`);
+      const last = m.header.end === true;
       for (const b of m.bodies) bytes += b.byteLength;
       for (const f of await exemplarsFrom(m.bodies, dim)) {
         got += f.count;
@@ -89,6 +97,7 @@ export async function receiveDirect(
       const why = admit(got);
       if (why) throw new Error(why);
       if (got > rows) throw new Error(`the sender sent more than the ${rows} rows of the move`);
+      if (last) break;
     }
     if (got !== rows) throw new Error(`the sender sent ${got} of the ${rows} rows of the move`);
   } catch (error) {
@@ -160,13 +169,18 @@ async function sendOne(
     const quiet = () => c.destroy('the receiver went quiet');
     await within(c.send({ type: 'move', ticket: part.ticket }), limit, 'the receiver stopped reading', quiet);
     const fragments = await rows;
-    for (const f of fragments) {
-      const [body] = await exemplarBodies([f]);
-      bytes += byteSize(f);
-      // Resolves once the socket has taken the batch: back-pressure bounds what is buffered.
-      await within(c.send({ type: 'rows' }, [body]), limit, 'the receiver stopped reading', quiet);
+    if (fragments.length === 0)
+      await within(c.send({ type: 'end' }), limit, 'the receiver stopped reading', quiet);
+    for (let at = 0; at < fragments.length; at += BATCHES_PER_MESSAGE) {
+      const group = fragments.slice(at, at + BATCHES_PER_MESSAGE);
+      const bodies = await exemplarBodies(group);
+      for (const f of group) bytes += byteSize(f);
+      // The last message also ends the part: one write less, one wake-up less on the receiver.
+      const header =
+        at + BATCHES_PER_MESSAGE >= fragments.length ? { type: 'rows', end: true } : { type: 'rows' };
+      // Resolves once the socket has taken the batches: back-pressure bounds what is buffered.
+      await within(c.send(header, bodies), limit, 'the receiver stopped reading', quiet);
     }
-    await within(c.send({ type: 'end' }), limit, 'the receiver stopped reading', quiet);
     const ack = await within(c.next(), limit, 'the receiver did not confirm', quiet);
     if (ack.header.type !== 'committed') throw new Error(String(ack.header.reason ?? 'the receiver refused'));
     peers.keep(endpoint, c);
