@@ -85,13 +85,16 @@ interface Sample {
   readonly reason: string;
   /** Event receipt → every remaining worker computing again (the RedistributionRecord's). */
   readonly migrationMs: number;
-  /** Event receipt → a0 empty (a0's send reply received: every batch streamed to a1). */
+  /** Event receipt → a0 empty (a1 reported every row in its memory: every batch streamed to it). */
   readonly obtrusivenessMs: number | null;
   /** Event receipt → redistribution start (the vacate came between passes: next to nothing). */
   readonly deferralMs: number;
-  /** Redistribution start → a0 empty: the stream a0 → a1. */
+  /** Redistribution start → a0 empty: the stream a0 → a1, with the plan's way there and a1's reply. */
   readonly hop1Ms: number | null;
-  /** a0 empty → a1 holding them and computing: a1's insert and the pass resuming. */
+  /**
+   * a0 empty → every worker computing: the pass resuming, and a1's thread taking the rows in
+   * (a1 answers before it has: the part of that its pass waited for is counted here).
+   */
   readonly hop2Ms: number | null;
   /** Raw sends of `bytesMoved` bytes (TCP or TLS as `wire`) right before this job and after it. */
   readonly rawBeforeMs: number;
@@ -340,7 +343,7 @@ export const tcp: Benchmark = {
     const md = [
       `Two \`admove agent\` processes on loopback (a0 and a1, one worker thread each, started once for all repetitions; a second pair with \`--secret-file\` for TLS) run a 2-worker ADM job on Opt's kernel (${DIM}-${HIDDEN}-10, synthetic exemplars of ${rowBytes} bytes: 4 id + 4 label + 4 × ${DIM} features + 1 flag), equal speeds, unthrottled, **speed rebalancing off**, a fresh job per repetition, after ${WARM_UP_JOBS} unmeasured warm-up job per row (a case's first move is several times slower than the rest: its migration is in the JSON, \`warmUps\`). The training set is twice the size in the first column, so **a0 holds exactly that** (checked against the bytes moved). After one warm-up pass a0 is vacated between passes; the next pass applies the vacate first. The ADM time is that evacuation's **migration time** (\`RedistributionRecord.migrationMs\`: the vacate's receipt until a1 computes again). Beside it, in the same run: **raw sends** of the same number of bytes from this process to another one on loopback, one right before each job and one ${SETTLE_MS} ms after it closed (one connection per row, opened untimed and warmed by one unmeasured send of the bytes, as the job's connections have carried its data before the vacate; ${WRITE_BYTES >> 20} MiB writes of distinct memory; from the first write until the receiver's one-byte answer, sent once it has all of them). Medians of ${reps} repetitions; the ratio is median ADM ÷ median raw over all ${2 * reps} raw sends (min–max of the per-repetition ratios, each against the mean of its two raw sends).`,
       '',
-      "A move between agents goes **straight from agent to agent**: the coordinator sends a0 the plan (a ticket and a1's address per part) and asks a1 to take the part; over the connection a0 opened to a1 when the job began computing (the job's setup names its agents), a0 streams its batches to a1 as Arrow IPC streams (one per ~1 MB batch, the body buffers written as views of the batch, no copy), each written once the socket has taken the previous one; a1 assembles each frame once, uses the decoded columns in place, and hands them to its worker thread by transferring the frame buffer. The coordinator receives only replies (a few hundred bytes). *stream a0 → a1* is the redistribution start until a0 is empty (its send reply received: `obtrusivenessMs` − wait); *a1 insert and resume* the rest of the migration time.",
+      "A move between agents goes **straight from agent to agent**: the coordinator sends a0 the plan (a ticket and a1's address per part), then asks a1 to take the part; over the connection a0 opened to a1 when the job began computing (the job's setup names its agents), a0 streams its batches to a1 as Arrow IPC streams (one per ~1 MB batch, the body buffers written as views of the batch, no copy; 4 batches a message, each message written once the socket has taken the previous one); a1 assembles each frame once, in place, confirms to a0 once every row is in its memory, answers the coordinator, and hands the rows to its worker thread meanwhile (its next request waits for that, and says how long it waited: the coordinator adds it to the migration). The job goes on once a1 has answered, without waiting for a0's reply. The coordinator receives only replies (a few hundred bytes). *stream a0 → a1* is the redistribution start until a0 is empty (a1's answer received: `obtrusivenessMs` − wait); *a1 insert and resume* the rest of the migration time.",
       '',
       table(
         [
