@@ -13,6 +13,16 @@ import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
 import type { WorkerLink } from '../runtime/worker-link.ts';
 import { type PeerAccess, receiveDirect, sendDirect } from './direct-moves.ts';
 
+/**
+ * The thread's collection of rows that left it (a full collection, 14–20 ms of a core here)
+ * waits this long after the reply that took them: the job resumes meanwhile. Run at once,
+ * on 2 cores it competed with the receiver's thread taking the rows in and with the
+ * coordinator resuming, and the job's first pass after a 20.8 MB move between agents waited
+ * 3–7 ms for the receiver in 6 of 11 moves (bench tcp, 11:08 UTC); interleaved A/B, 32 moves
+ * each, fresh agent pairs: migration 12.96 ms at once, 10.90 ms after 100 ms.
+ */
+const COLLECT_DELAY_MS = 100;
+
 export class WorkerSlot {
   /** The newest pass request begun, and the newest pass a stop was asked for. */
   private passBegun = -1;
@@ -86,8 +96,8 @@ export class WorkerSlot {
         return;
       }
       if (this.collectDue) {
-        // Only now that the reply (an extract's rows, for one) is out: before, the thread's
-        // collection would take a core from the move.
+        // Only once the reply (an extract's rows, for one) is out, and a while after it (see
+        // COLLECT_DELAY_MS): before, the thread's collection would take a core from the move.
         this.collectDue = false;
         this.collectFreed();
       }
@@ -252,7 +262,9 @@ export class WorkerSlot {
 
   /** The thread frees the shared memory of rows that left it (worker-thread.ts); the slot does not wait. */
   private collectFreed(): void {
-    this.link.collectFreed?.().catch(() => {}); // a failed thread shows in the next request
+    setTimeout(() => {
+      this.link.collectFreed?.().catch(() => {}); // a failed thread shows in the next request
+    }, COLLECT_DELAY_MS).unref();
   }
 
   private holds(rows: number): void {

@@ -1,9 +1,9 @@
 /**
  * A sending agent's slot (framework/agent/worker-slot.ts): the receivers' connections and
- * tickets go out while the worker thread gives its rows up, and the thread frees the
- * memory of rows that left only once the slot's reply is out. The worker link and the peers
- * are stand-ins here (the real ones are exercised end to end in test/net/agents.test.ts):
- * what is checked is the order of the slot's own steps.
+ * tickets go out while the worker thread gives its rows up, and the thread frees the memory
+ * of rows that left only a while after the slot's reply is out. The worker link and the
+ * peers are stand-ins here (the real ones are exercised end to end in
+ * test/net/agents.test.ts): what is checked is the order of the slot's own steps.
  */
 import { describe, expect, it } from 'vitest';
 import type { PeerAccess } from '../../framework/agent/direct-moves.ts';
@@ -110,7 +110,7 @@ describe('a sending slot', () => {
     await new Promise((r) => setTimeout(r, 20));
   });
 
-  it('sends the ticket before the rows are out, and frees their memory only after its reply', async () => {
+  it('sends the ticket before the rows are out, and frees their memory only a while after its reply', async () => {
     const log: string[] = [];
     const sent: string[] = [];
     let release: (r: ExtractReply) => void = () => {};
@@ -135,7 +135,10 @@ describe('a sending slot', () => {
     const reply = await replied;
     expect(reply).toMatchObject({ type: 'ok', held: 3, parts: [{ delivered: true }] });
     expect(sent).toEqual(['move', 'end']);
-    await new Promise((r) => setTimeout(r, 20));
+    // Not at once: the job resumes first (worker-slot.ts COLLECT_DELAY_MS, 100 ms).
+    await new Promise((r) => setTimeout(r, 50));
+    expect(log).toEqual(['reply ok']);
+    await new Promise((r) => setTimeout(r, 100));
     expect(log).toEqual(['reply ok', 'collect']);
   });
 });
