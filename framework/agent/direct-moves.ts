@@ -9,8 +9,11 @@
  * learns from the receiver whether it took each part, and tells the sender to drop or keep
  * any it could not confirm: every row ends up exactly once.
  *
- * Neither side waits forever: a peer that goes quiet for the job's liveness limit (between
- * batches, or before it connects at all) ends that part, which the sender then keeps.
+ * Neither side waits forever: a peer that goes quiet for the job's liveness limit (before it
+ * connects at all, or mid-part) ends that part, which the sender then keeps. Quiet means
+ * nothing arrives: the receiver tells the sender while bytes come in (`receiving`, every
+ * quarter of the limit), so a slow link, on which a message takes longer than the limit,
+ * is not taken for a quiet peer.
  */
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { byteSize } from '../exemplars/rows.ts';
@@ -60,6 +63,42 @@ function within<T>(p: Promise<T>, ms: number, what: string, onTimeout: () => voi
   });
 }
 
+/**
+ * `p`, or a rejection once nothing has arrived on `channel` for `ms` (and `onTimeout` has
+ * run): a message of several MB takes seconds on a slow link, and is not silence.
+ */
+function whileHeard<T>(
+  p: Promise<T>,
+  channel: MessageChannel,
+  ms: number,
+  what: string,
+  onTimeout: () => void,
+): Promise<T> {
+  const since = performance.now();
+  return new Promise<T>((resolve, reject) => {
+    const check = () => {
+      const silent = performance.now() - Math.max(since, channel.conn.lastReadAt);
+      if (silent < ms) {
+        timer = setTimeout(check, ms - silent);
+        return;
+      }
+      onTimeout();
+      reject(new Error(`${what}: nothing for ${ms} ms`));
+    };
+    let timer = setTimeout(check, ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Wait for move `ticket`'s sender and take all `rows` rows from it, or nothing. */
 export async function receiveDirect(
   peers: PeerAccess,
@@ -81,9 +120,17 @@ export async function receiveDirect(
   const fragments: ExemplarColumns[] = [];
   let got = 0;
   let bytes = 0;
+  // While bytes come in, the sender hears so: on a slow link the batches it wrote may take
+  // longer than the liveness limit to arrive, and it must not take that for a quiet receiver.
+  let heardAt = channel.conn.lastReadAt;
+  const beat = setInterval(() => {
+    if (channel.conn.lastReadAt === heardAt) return;
+    heardAt = channel.conn.lastReadAt;
+    channel.send({ type: 'receiving' }).catch(() => {});
+  }, limit / 4);
   try {
     for (;;) {
-      const m: Message = await within(channel.next(), limit, 'the sender went quiet', () =>
+      const m: Message = await whileHeard(channel.next(), channel, limit, 'the sender went quiet', () =>
         channel.destroy('the sender went quiet'),
       );
       if (m.header.type === 'end') break;
@@ -100,7 +147,9 @@ export async function receiveDirect(
       if (last) break;
     }
     if (got !== rows) throw new Error(`the sender sent ${got} of the ${rows} rows of the move`);
+    clearInterval(beat);
   } catch (error) {
+    clearInterval(beat);
     const reason = (error as Error).message;
     channel.send({ type: 'refused', reason }).catch(() => {});
     channel.destroy(reason);
@@ -179,9 +228,12 @@ async function sendOne(
       const header =
         at + BATCHES_PER_MESSAGE >= fragments.length ? { type: 'rows', end: true } : { type: 'rows' };
       // Resolves once the socket has taken the batches: back-pressure bounds what is buffered.
-      await within(c.send(header, bodies), limit, 'the receiver stopped reading', quiet);
+      // The receiver says it is receiving (a 4 MB message takes 3.4 s at 10 Mbit/s).
+      await whileHeard(c.send(header, bodies), c, limit, 'the receiver stopped reading', quiet);
     }
-    const ack = await within(c.next(), limit, 'the receiver did not confirm', quiet);
+    let ack: Message;
+    do ack = await whileHeard(c.next(), c, limit, 'the receiver did not confirm', quiet);
+    while (ack.header.type === 'receiving');
     if (ack.header.type !== 'committed') throw new Error(String(ack.header.reason ?? 'the receiver refused'));
     peers.keep(endpoint, c);
     kept = true;

@@ -294,6 +294,11 @@ export class FramedConnection {
     socket.on('drain', () => this.settleDrainWaiters(null));
   }
 
+  /** When bytes last arrived (performance.now()), 0 before any: how a reader tells a slow peer from a quiet one. */
+  get lastReadAt(): number {
+    return this.lastByteAt;
+  }
+
   /** True once either side began closing: no more sends are accepted. */
   get closed(): boolean {
     return this.isClosed;

@@ -34,6 +34,7 @@ async function senderChannel(rows: ExemplarColumns, said: string[]): Promise<Mes
     { header: { type: 'end' }, bodies: [] },
   ];
   return {
+    conn: { lastReadAt: 0 }, // when bytes last came (the receiver's beats to the sender)
     next: async () => messages.shift() ?? new Promise<Message>(() => {}),
     send: async (header: Record<string, unknown>) => {
       said.push(String(header.type));

@@ -20,6 +20,7 @@ function peerChannel(log: string[]): MessageChannel {
   let ended: (m: Message) => void = () => {};
   const confirmed = new Promise<Message>((resolve) => (ended = resolve));
   return {
+    conn: { lastReadAt: 0 }, // when the receiver was last heard from
     send: async (header: Record<string, unknown>) => {
       log.push(String(header.type));
       if (header.type === 'end') ended({ header: { type: 'committed' }, bodies: [] });

@@ -157,23 +157,36 @@ describe('a direct move that cannot go directly', () => {
    * address for its direct move): vacate a0, and check that every id is counted once and
    * held once, a0 ends empty, and no worker was given up on.
    */
-  async function vacateThroughForward(forward: Forward, data: ExemplarColumns): Promise<void> {
+  async function vacateThroughForward(
+    forward: Forward,
+    data: ExemplarColumns,
+    livenessMs?: number,
+  ): Promise<{ coordinatorBytes: number }> {
     const hosts = await discoverAgents(agents.slice(0, 2).map(endpointOf), {});
     const viaForward = [hosts[0], { ...hosts[1], endpoint: forward.endpoint }];
     const transport = agentTransport(viaForward, {});
     const job = await AdmJob.start({
-      ...jobOptions(data, [1, 1], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
+      ...jobOptions(data, [1, 1], {
+        emulateSpeeds: false,
+        soloRate: 1e6,
+        rebalance: false,
+        transport,
+        livenessMs,
+      }),
       hosts: viaForward.map((h) => ({ name: h.name, speed: 1 })),
     });
     try {
       const before = await job.pass(new Float64Array(1));
+      const receivedBefore = transport.bytesReceived();
       job.send({ type: 'vacate', host: 'a0' });
       const after = await job.pass(new Float64Array(1));
+      const coordinatorBytes = transport.bytesReceived() - receivedBefore;
       expect([after[0], after[1], after[2]]).toEqual([before[0], before[1], before[2]]);
       expect(job.counts()).toEqual([0, data.count]);
       const held = (await job.heldIds()).flatMap((ids) => [...ids]).sort((x, y) => x - y);
       expect(held).toEqual(Array.from({ length: data.count }, (_, i) => i));
       expect(job.faults()).toEqual([]);
+      return { coordinatorBytes };
     } finally {
       await job.close();
       transport.close();
@@ -195,6 +208,17 @@ describe('a direct move that cannot go directly', () => {
     const forward = await startForward(agents[1].address, { whole: 2, resetAfterBytes: 500_000 });
     await vacateThroughForward(forward, randomColumns(20_000, 64, 13));
     expect(forward.resets()).toBe(1);
+  }, 60_000);
+
+  it('a slow link: a move whose messages take longer than the liveness limit each still goes directly, as long as bytes flow', async () => {
+    // a0's 5.3 MB half goes as messages of up to 4 ~1 MB batches over a 2 MB/s link: ~2 s
+    // a message, against a liveness limit of 1 s (each batch may take that long).
+    const forward = await startForward(agents[1].address, { whole: 2, bytesPerSecond: 2e6 });
+    const started = performance.now();
+    const { coordinatorBytes } = await vacateThroughForward(forward, randomColumns(40_000, 64, 17), 1000);
+    // Directly: the rows did not come through the coordinator, and took the link's time.
+    expect(coordinatorBytes).toBeLessThan(100_000);
+    expect(performance.now() - started).toBeGreaterThan(2000);
   }, 60_000);
 
   it('a host whose share is 0 starts and computes nothing', async () => {

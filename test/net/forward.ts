@@ -1,8 +1,9 @@
 /**
  * A TCP forward in front of an agent, for tests of paths the agents cannot take: the first
  * `whole` connections through it are passed on unchanged (the coordinator's job and worker
- * connections); later ones (another agent's peer connection) are refused at once, or reset
- * after `resetAfterBytes` bytes have gone through.
+ * connections); later ones (another agent's peer connection) are refused at once, reset
+ * after `resetAfterBytes` bytes have gone through, or passed on at `bytesPerSecond` (a slow
+ * link).
  */
 import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
 import type { Endpoint } from '../../framework/net/secure-socket.ts';
@@ -16,13 +17,17 @@ export interface Forward {
 
 export async function startForward(
   target: Endpoint,
-  options: { readonly whole: number; readonly resetAfterBytes?: number },
+  options: { readonly whole: number; readonly resetAfterBytes?: number; readonly bytesPerSecond?: number },
 ): Promise<Forward> {
   let served = 0;
   let resets = 0;
   const server = createServer((client) => {
     served++;
-    if (served > options.whole && options.resetAfterBytes === undefined) {
+    if (
+      served > options.whole &&
+      options.resetAfterBytes === undefined &&
+      options.bytesPerSecond === undefined
+    ) {
       client.destroy();
       return;
     }
@@ -32,6 +37,16 @@ export async function startForward(
     upstream.pipe(client);
     if (served <= options.whole) {
       client.pipe(upstream);
+      return;
+    }
+    const rate = options.bytesPerSecond;
+    if (rate !== undefined) {
+      // Each chunk on, then nothing more until it would have gone through at `rate`.
+      client.on('data', (chunk: Buffer) => {
+        upstream.write(chunk);
+        client.pause();
+        setTimeout(() => client.resume(), (chunk.length / rate) * 1000);
+      });
       return;
     }
     const limit = options.resetAfterBytes ?? 0;
