@@ -43,41 +43,22 @@ export type Received =
   | { readonly fragments: ExemplarColumns[]; readonly bytes: number; confirm(): void }
   | { readonly fragments: null; readonly reason: string };
 
-/** `p`, or a rejection once `ms` pass (and `onTimeout` has run). */
-function within<T>(p: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      onTimeout();
-      reject(new Error(`${what}: nothing for ${ms} ms`));
-    }, ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
-
 /**
- * `p`, or a rejection once nothing has arrived on `channel` for `ms` (and `onTimeout` has
- * run): a message of several MB takes seconds on a slow link, and is not silence.
+ * `p`, or a rejection once `ms` pass with nothing heard (and `onTimeout` has run). With
+ * `channel`, bytes arriving on it are heard: a message of several MB takes seconds on a slow
+ * link, and is not silence.
  */
-function whileHeard<T>(
+function within<T>(
   p: Promise<T>,
-  channel: MessageChannel,
   ms: number,
   what: string,
   onTimeout: () => void,
+  channel?: MessageChannel,
 ): Promise<T> {
   const since = performance.now();
   return new Promise<T>((resolve, reject) => {
     const check = () => {
-      const silent = performance.now() - Math.max(since, channel.conn.lastReadAt);
+      const silent = performance.now() - Math.max(since, channel?.conn.lastReadAt ?? 0);
       if (silent < ms) {
         timer = setTimeout(check, ms - silent);
         return;
@@ -130,8 +111,12 @@ export async function receiveDirect(
   }, limit / 4);
   try {
     for (;;) {
-      const m: Message = await whileHeard(channel.next(), channel, limit, 'the sender went quiet', () =>
-        channel.destroy('the sender went quiet'),
+      const m: Message = await within(
+        channel.next(),
+        limit,
+        'the sender went quiet',
+        () => channel.destroy('the sender went quiet'),
+        channel,
       );
       if (m.header.type === 'end') break;
       if (m.header.type !== 'rows') throw new Error(`unexpected ${String(m.header.type)} in a move`);
@@ -229,10 +214,10 @@ async function sendOne(
         at + BATCHES_PER_MESSAGE >= fragments.length ? { type: 'rows', end: true } : { type: 'rows' };
       // Resolves once the socket has taken the batches: back-pressure bounds what is buffered.
       // The receiver says it is receiving (a 4 MB message takes 3.4 s at 10 Mbit/s).
-      await whileHeard(c.send(header, bodies), c, limit, 'the receiver stopped reading', quiet);
+      await within(c.send(header, bodies), limit, 'the receiver stopped reading', quiet, c);
     }
     let ack: Message;
-    do ack = await whileHeard(c.next(), c, limit, 'the receiver did not confirm', quiet);
+    do ack = await within(c.next(), limit, 'the receiver did not confirm', quiet, c);
     while (ack.header.type === 'receiving');
     if (ack.header.type !== 'committed') throw new Error(String(ack.header.reason ?? 'the receiver refused'));
     peers.keep(endpoint, c);
