@@ -26,7 +26,7 @@ const STOP_GRACE_MS = 5_000;
 /**
  * The size of one write of the raw TCP sends: as the framework's messages of a move (4 ~1 MB
  * batches, one writev each). With 1 MB writes the raw send was the slower pattern: a 100 MB
- * move took 29.7 ms against a 35.0 ms raw send (bench tcp, 11:22 UTC), below its floor.
+ * move took 29.7 ms against a 35.0 ms raw send (bench tcp, 11:21 UTC), below its floor.
  */
 export const WRITE_BYTES = 4 << 20;
 /** The size of one frame of the raw TLS sends: as the framework's (one per ~1 MB batch). */

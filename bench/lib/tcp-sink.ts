@@ -10,7 +10,8 @@
  *   own plain sockets (a fresh 64 KB buffer a read, Node's default, made the raw send the
  *   slower of the two), of 256 KiB where admove's is 16 KiB: admove reads a large payload in
  *   place and keeps its shared buffer small so little of it is copied; the sink keeps
- *   nothing, and in a probe 16 KiB reads made its 20.8 MB receive slower (9.1 vs 7.6 ms).
+ *   nothing, and in a probe (one run of each) 16 KiB reads made its 20.8 MB receive slower
+ *   (9.1 vs 7.6 ms).
  * - `tls`: admove's own TLS 1.3 with the pre-shared key (framework/net/secure-socket.ts
  *   `listen`); a transfer is a JSON frame `{ bytes: N }`, then binary frames of N bytes in
  *   all; the sink answers a JSON frame once it has received them.

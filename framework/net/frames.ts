@@ -341,11 +341,7 @@ export class FramedConnection {
    * kernel: do not modify them after calling this.
    */
   sendBytes(parts: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    const pieces: Uint8Array[] = [];
-    const length = this.addBytesFrame(pieces, parts);
-    if (length > this.maxData + HEADER_BYTES)
-      return Promise.reject(oversized(KIND_BYTES, length - HEADER_BYTES, this.maxData));
-    return this.write(pieces, length);
+    return this.writeFrames([], [parts]);
   }
 
   /**
@@ -370,13 +366,26 @@ export class FramedConnection {
       const sends = [this.write([frame], frame.length), ...bodies.map((body) => this.sendBytes(body))];
       return Promise.all(sends).then(() => undefined);
     }
-    const pieces: Uint8Array[] = [frame];
-    let length = frame.length;
+    return this.writeFrames([frame], bodies);
+  }
+
+  /** `first` (whole frames), then a binary frame of each body, in one write. */
+  private writeFrames(
+    first: readonly Uint8Array[],
+    bodies: readonly (Uint8Array | readonly Uint8Array[])[],
+  ): Promise<void> {
+    const pieces = [...first];
+    let length = first.reduce((n, piece) => n + piece.byteLength, 0);
     for (const body of bodies) {
-      const bytes = this.addBytesFrame(pieces, body);
-      if (bytes > this.maxData + HEADER_BYTES)
-        return Promise.reject(oversized(KIND_BYTES, bytes - HEADER_BYTES, this.maxData));
-      length += bytes;
+      const parts: readonly Uint8Array[] = body instanceof Uint8Array ? [body] : body;
+      const bodyLength = parts.reduce((n, part) => n + part.byteLength, 0);
+      if (bodyLength > this.maxData) return Promise.reject(oversized(KIND_BYTES, bodyLength, this.maxData));
+      const header = Buffer.allocUnsafe(HEADER_BYTES);
+      header[0] = KIND_BYTES;
+      header.writeUInt32BE(bodyLength, 1);
+      pieces.push(header);
+      for (const part of parts) if (part.byteLength > 0) pieces.push(part);
+      length += HEADER_BYTES + bodyLength;
     }
     return this.write(pieces, length);
   }
@@ -395,19 +404,6 @@ export class FramedConnection {
     this.isClosed = true;
     if (reason !== undefined) this.failure ??= reason;
     this.socket.destroy();
-  }
-
-  /** Appends a binary frame of `parts` (its header, then the parts) to `pieces`; returns its length. */
-  private addBytesFrame(pieces: Uint8Array[], parts: Uint8Array | readonly Uint8Array[]): number {
-    const list: readonly Uint8Array[] = parts instanceof Uint8Array ? [parts] : parts;
-    let length = 0;
-    for (const part of list) length += part.byteLength;
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
-    header[0] = KIND_BYTES;
-    header.writeUInt32BE(length, 1);
-    pieces.push(header);
-    for (const part of list) if (part.byteLength > 0) pieces.push(part);
-    return HEADER_BYTES + length;
   }
 
   /** Writes the pieces of one or more frames back to back; resolves once the socket has room again. */
