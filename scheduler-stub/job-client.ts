@@ -34,7 +34,13 @@ export class JobClient {
     }
     await channel.send({ type: 'hello', version: ADMOVE_VERSION, role: 'scheduler' });
     const welcome = await channel.next().catch((error: Error) => {
-      throw new RunFailure(`the job at ${formatEndpoint(endpoint)} closed the connection: ${error.message}`);
+      // What a control port with a secret does to a scheduler without it (or with another one).
+      const hint = secret
+        ? 'is it the same secret file as the job\'s?'
+        : 'if the job runs with --secret-file, give the scheduler the same one';
+      throw new RunFailure(
+        `the job at ${formatEndpoint(endpoint)} closed the connection (${error.message}); ${hint}`,
+      );
     });
     if (welcome.header.type === 'refused') throw new RunFailure(String(welcome.header.reason));
     const hosts = Array.isArray(welcome.header.hosts) ? welcome.header.hosts.map(String) : [];

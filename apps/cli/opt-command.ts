@@ -221,25 +221,7 @@ export async function optCommand(
     (output, input) => output === '--checkpoint' && input === '--resume',
   );
   const resume = resumePath ? await readCheckpointFile(resumePath, settings.iterations) : undefined;
-
-  // From here on there is work to save: a signal stops the run and writes what it has.
-  const stopSignal = signals.stopGracefully();
   const progress = new ProgressPrinter(Boolean(values.quiet));
-  const data = await readData(values, settings.seed);
-  const held = validationCount(data.train.count, settings.validationFraction);
-  if (settings.validationFraction > 0 && held === 0) {
-    throw new UserError(
-      `--validation-fraction ${settings.validationFraction} of ${data.train.count} training exemplars holds out none; give a larger fraction, or 0 for no validation`,
-    );
-  }
-  if (data.train.count - held < settings.speeds.length) {
-    const after = held > 0 ? ` (${data.train.count} less ${held} held out by --validation-fraction)` : '';
-    throw new UserError(
-      `${settings.speeds.length} workers but only ${data.train.count - held} training exemplars${after}; every worker needs at least one — use fewer --workers or more data`,
-    );
-  }
-  progress.dataLoaded(data);
-  const { trainOpt } = await import('../opt/train.ts');
   // With a control port, agents may join while the job runs: workers start through the agent
   // transport (which runs hosts that are not agents as local threads).
   let transport = cluster?.transport;
@@ -248,52 +230,79 @@ export async function optCommand(
     transport = agentTransport([], { secret });
   }
   const groups = cluster?.groups ?? new Map<string, string[]>();
+  // Opened (or refused: a bad address, a port in use) before any data is read; until the job
+  // starts, a scheduler's events are refused with "the job has not started yet".
   const control = await openControlPort(values, secret, hosts, groups, progress, transport, (reason) =>
     signals.requestStop(reason),
   );
-  // Agents run with --load-watch report lasting changes of their load: events for their hosts.
-  const { LoadRelay } = await import('../../framework/net/load-relay.ts');
-  const loadRelay = new LoadRelay((record) => progress.onEvent(record));
-  transport?.onLoadReading((reading) => loadRelay.take(reading));
-  const run = await trainOpt(data, settings, trace, progress, {
-    hosts: hosts.map((name, i) => {
-      const maxBytes = cluster?.maxBytes[i];
-      return maxBytes === undefined ? { name } : { name, maxBytes };
-    }),
-    transport,
-    onJob: (job) => {
-      control?.attach(job);
-      loadRelay.attach(job);
-    },
-    loadReadings: () => loadRelay.records(),
-    signal: stopSignal,
-    checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
-    resume,
-    injectFaults,
-    reportSettings: {
-      data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
-      trace: traceFlag ?? 'default',
-    },
-  });
-  transport?.close();
-  await control?.close();
-  const { report, model } = run;
-  progress.finished(report);
-  if (reportPath) {
-    await writeReport(reportPath, report);
-    print(`report written to ${reportPath}\n`);
+  try {
+    return await train();
+  } finally {
+    // Also when the run fails: a listening control port would keep the process alive.
+    transport?.close();
+    await control?.close();
   }
-  if (modelPath) {
-    await saveModel(modelPath, model);
-    print(`model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`);
+
+  async function train(): Promise<number> {
+    // From here on there is work to save: a signal stops the run and writes what it has.
+    const stopSignal = signals.stopGracefully();
+    const data = await readData(values, settings.seed);
+    const held = validationCount(data.train.count, settings.validationFraction);
+    if (settings.validationFraction > 0 && held === 0) {
+      throw new UserError(
+        `--validation-fraction ${settings.validationFraction} of ${data.train.count} training exemplars holds out none; give a larger fraction, or 0 for no validation`,
+      );
+    }
+    if (data.train.count - held < settings.speeds.length) {
+      const after = held > 0 ? ` (${data.train.count} less ${held} held out by --validation-fraction)` : '';
+      throw new UserError(
+        `${settings.speeds.length} workers but only ${data.train.count - held} training exemplars${after}; every worker needs at least one — use fewer --workers or more data`,
+      );
+    }
+    progress.dataLoaded(data);
+    const { trainOpt } = await import('../opt/train.ts');
+    // Agents run with --load-watch report lasting changes of their load: events for their hosts.
+    const { LoadRelay } = await import('../../framework/net/load-relay.ts');
+    const loadRelay = new LoadRelay((record) => progress.onEvent(record));
+    transport?.onLoadReading((reading) => loadRelay.take(reading));
+    const run = await trainOpt(data, settings, trace, progress, {
+      hosts: hosts.map((name, i) => {
+        const maxBytes = cluster?.maxBytes[i];
+        return maxBytes === undefined ? { name } : { name, maxBytes };
+      }),
+      transport,
+      onJob: (job) => {
+        control?.attach(job);
+        loadRelay.attach(job);
+      },
+      loadReadings: () => loadRelay.records(),
+      signal: stopSignal,
+      checkpoint: checkpointPath ? { path: checkpointPath, every: checkpointEvery } : undefined,
+      resume,
+      injectFaults,
+      reportSettings: {
+        data: stringFlag(values, 'data') ?? stringFlag(values, 'synthetic') ?? 'mnist',
+        trace: traceFlag ?? 'default',
+      },
+    });
+    const { report, model } = run;
+    progress.finished(report);
+    if (reportPath) {
+      await writeReport(reportPath, report);
+      print(`report written to ${reportPath}\n`);
+    }
+    if (modelPath) {
+      await saveModel(modelPath, model);
+      print(`model written to ${modelPath} (use: admove predict --model ${modelPath} --data FILE.csv)\n`);
+    }
+    if (report.status === 'interrupted') {
+      print(
+        `interrupted after iteration ${report.final.iterations}${checkpointPath ? `; continue with --resume ${checkpointPath}` : ''}\n`,
+      );
+      return signals.exitCode;
+    }
+    return 0;
   }
-  if (report.status === 'interrupted') {
-    print(
-      `interrupted after iteration ${report.final.iterations}${checkpointPath ? `; continue with --resume ${checkpointPath}` : ''}\n`,
-    );
-    return signals.exitCode;
-  }
-  return 0;
 }
 
 /** `--inject-fault worker:N:KIND:WHEN`, any number of times. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseHostfile } from '../../apps/cli/agent-hosts.ts';
 import { parseEventLine } from '../../scheduler-stub/event-line.ts';
 import { admove, type WatchedRun, watchAdmove } from '../cli/run-cli.ts';
-import { startAgent } from './agent-processes.ts';
+import { secretFile, startAgent } from './agent-processes.ts';
 
 const scratchDir = mkdtempSync(join(tmpdir(), 'admove-scheduler-'));
 
@@ -143,12 +143,60 @@ describe('admove scheduler', () => {
     expect(JSON.parse(readFileSync(checkpoint, 'utf8')).iteration).toBe(written.final.iterations);
   }, 120_000);
 
+  it("to a job with a secret, without it: one line that says to give the job's --secret-file, exit 1", async () => {
+    const key = secretFile('the job secret of this scheduler test');
+    const { run, port } = await jobWithControlPort(['--iterations', '400', '--secret-file', key]);
+    try {
+      const r = await scheduler(['--job', `127.0.0.1:${port}`], 'vacate h1\n');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^admove: the job at 127\.0\.0\.1:\d+ closed the connection [^\n]*--secret-file[^\n]*\n$/,
+      );
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.done;
+    }
+  }, 60_000);
+
   it('without a job to talk to: one line, exit 1', async () => {
     const r = await scheduler(['--job', '127.0.0.1:1'], 'vacate h1\n');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^admove: could not connect to 127\.0\.0\.1:1: [^\n]*admove opt running with --control\?[^\n]*\n$/,
     );
+  });
+});
+
+describe('admove opt --control', () => {
+  it('a run that fails ends with its one line and exit 1: the open port does not keep it alive', async () => {
+    // The only worker exits after its first pass and nobody can take its exemplars.
+    const args = ['--synthetic', '400x4', '--workers', '1', '--iterations', '3', '--trace', 'none'];
+    const r = await admove(
+      ['opt', ...args, '--inject-fault', 'worker:0:exit:after-pass:0', '--control', '127.0.0.1:0', '--quiet'],
+      30_000,
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^admove: no worker left[^\n]*\n$/);
+  });
+
+  it('a bad address or a port in use is refused before any data is read', async () => {
+    const bad = await admove(
+      ['opt', '--data', join(scratchDir, 'missing.csv'), '--control', 'nonsense'],
+      30_000,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('admove: --control: "nonsense" is not HOST:PORT (e.g. 127.0.0.1:7000)\n');
+    expect(bad.stdout).not.toMatch(/data:/);
+    const { run, port } = await jobWithControlPort(['--iterations', '400']);
+    try {
+      const taken = await admove(['opt', '--synthetic', '400x4', '--control', `127.0.0.1:${port}`], 30_000);
+      expect(taken.code).toBe(2);
+      expect(taken.stderr).toMatch(/^admove: [^\n]*127\.0\.0\.1:\d+[^\n]*\n$/);
+      expect(taken.stdout).not.toMatch(/data:|starting workers/);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.done;
+    }
   });
 });
 
