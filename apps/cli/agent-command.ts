@@ -2,6 +2,7 @@ import { MIN_FRACTION_LEFT } from '../../framework/agent/cpu-share.ts';
 import { keepFreedMemoryLine, keepsFreedMemory } from '../../framework/agent/freed-memory.ts';
 import { DEFAULT_LOAD_WATCH, type LoadWatchOptions } from '../../framework/agent/load-watcher.ts';
 import { UserError } from '../../framework/errors.ts';
+import { formatEndpoint } from '../../framework/net/secure-socket.ts';
 import {
   byteSizeFlag,
   type FlagSpec,
@@ -25,7 +26,8 @@ the next. Ctrl-C or SIGTERM ends it cleanly (exit 0).
 
 Flags
   --listen HOST:PORT   where to listen (default 127.0.0.1:7000; port 0 picks a free one)
-  --name NAME          the host name jobs know it by (default HOST:PORT as listened on)
+  --name NAME          the host name jobs know it by (default HOST:PORT as listened on;
+                       on 0.0.0.0 or ::, this machine's hostname:PORT)
   --secret-file FILE   a pre-shared key (≥ 16 bytes, chmod 600): every connection is TLS 1.3
                        authenticated by it. Without it only loopback addresses are allowed.
   --workers N          worker threads (default 1); with N > 1 they are hosts NAME.0 … NAME.{N-1},
@@ -117,7 +119,7 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
     process.off('SIGTERM', stopNow);
     throw error;
   });
-  const where = `${agent.address.host}:${agent.address.port}`;
+  const where = formatEndpoint(agent.address);
   print(
     `admove agent ${agent.name} listening on ${where} (${workers} worker${workers === 1 ? '' : 's'}, speed ${speed}${loadWatch ? ', load watch' : ''}${secret ? ', TLS with a pre-shared key' : ', loopback only, no secret'})\n`,
   );

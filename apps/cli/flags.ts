@@ -24,14 +24,14 @@ export function parseFlags(command: string, argv: readonly string[], spec: FlagS
       if (token.kind !== 'option' || spec[token.name]?.multiple) continue;
       if (given.has(token.name)) {
         throw new UserError(
-          `admove ${command}: --${token.name} is given more than once; give it once (see admove ${command} --help)`,
+          `--${token.name} is given more than once; give it once (see admove ${command} --help)`,
         );
       }
       given.add(token.name);
     }
     if (positionals.length > 0) {
       throw new UserError(
-        `admove ${command}: unexpected argument "${positionals[0]}"; flags start with --, see admove ${command} --help`,
+        `unexpected argument "${positionals[0]}"; flags start with --, see admove ${command} --help`,
       );
     }
     return values as FlagValues;
@@ -40,17 +40,17 @@ export function parseFlags(command: string, argv: readonly string[], spec: FlagS
     const e = error as { code?: string; message: string };
     const flag = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1] ?? '';
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      throw new UserError(`admove ${command}: unknown flag ${flag}; see admove ${command} --help`);
+      throw new UserError(`unknown flag ${flag}; see admove ${command} --help`);
     }
     if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const name = flag.split(' ')[0];
       throw new UserError(
         spec[name.replace(/^-+/, '')]?.type === 'string'
-          ? `admove ${command}: ${name} needs a value; see admove ${command} --help`
-          : `admove ${command}: ${name} takes no value; see admove ${command} --help`,
+          ? `${name} needs a value; see admove ${command} --help`
+          : `${name} takes no value; see admove ${command} --help`,
       );
     }
-    throw new UserError(`admove ${command}: ${e.message.split('\n')[0]}; see admove ${command} --help`);
+    throw new UserError(`${e.message.split('\n')[0]}; see admove ${command} --help`);
   }
 }
 

@@ -5,6 +5,7 @@
  * the job connection closes or stays silent past the job's liveness limit — the agent
  * drops that job's data and is ready for the next.
  */
+import { hostname } from 'node:os';
 import { UserError } from '../errors.ts';
 import type { FramedConnection } from '../net/frames.ts';
 import { MessageChannel } from '../net/message-channel.ts';
@@ -85,7 +86,7 @@ export class Agent {
       onRejected: (remote, reason) => agent.log(`refused a connection from ${remote}: ${reason}`),
     });
     agent.info = {
-      name: options.name ?? formatEndpoint(agent.listener.address),
+      name: options.name ?? defaultName(agent.listener.address),
       version: ADMOVE_VERSION,
       workers,
       speed,
@@ -228,4 +229,14 @@ function asHello(h: Readonly<Record<string, unknown>>): Hello | null {
   if (!['job', 'worker', 'probe', 'peer', 'dismiss'].includes(String(h.role))) return null;
   if (h.slot !== undefined && !Number.isInteger(h.slot)) return null;
   return h as unknown as Hello;
+}
+
+/**
+ * HOST:PORT as listened on. On a wildcard address (every interface) that would be the same on
+ * every machine (`0.0.0.0:7000`), and a job refuses two hosts of one name: the machine's own
+ * name stands for the host there.
+ */
+function defaultName(address: Endpoint): string {
+  const wildcard = address.host === '0.0.0.0' || address.host === '::' || address.host === '';
+  return wildcard ? `${hostname()}:${address.port}` : formatEndpoint(address);
 }

@@ -324,7 +324,7 @@ const predictCases: Case[] = [
   {
     name: 'predict: unknown flag',
     args: ['predict', '--modle', 'x'],
-    outcome: /admove predict: unknown flag --modle/,
+    outcome: /^admove: unknown flag --modle; see admove predict --help\n?$/,
   },
   {
     name: 'predict: repeated --data',
