@@ -108,11 +108,10 @@ export class PeerRendezvous {
       return;
     }
     const m = this.meetings.get(ticket) ?? {};
-    if (m.waiter) {
-      this.meetings.delete(ticket);
-      m.waiter.reject(new Error(reason));
-      return;
-    }
+    // A waiting receiver stops waiting, and the ticket stays marked either way: a sender that
+    // comes late is turned away, not left streaming to a receiver that has gone.
+    m.waiter?.reject(new Error(reason));
+    delete m.waiter;
     m.channel?.destroy(reason);
     delete m.channel;
     m.cancelled = reason;

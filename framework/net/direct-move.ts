@@ -34,6 +34,15 @@ export async function moveDirect(
     ),
   );
   const receives = parts.map((p, k) => settled(p.to.receiveDirect(tickets[k], p.count, sender.features)));
+  // A receiver that failed (given up on) or refused never takes its part: its agent turns the
+  // sender's connection away now, so the sender stops streaming to nobody and says so, rather
+  // than waiting out the liveness limit for a confirmation while this move waits for it.
+  receives.forEach((r, k) => {
+    void r.then((res) => {
+      if (res.status === 'rejected' || res.value.received !== parts[k].count)
+        parts[k].to.cancelReceive(tickets[k], 'the receiver did not take it');
+    });
+  });
   // A sender that failed will never connect, and a part it could not deliver (its receiver
   // unreachable from it, or quiet) will never come: those receivers stop waiting.
   void sending.then((send) => {

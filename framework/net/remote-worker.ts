@@ -108,9 +108,13 @@ export class RemoteWorker implements WorkerLink {
     return Number((await this.call('settle', { op: 'settle', ticket, keep }, [])).header.held);
   }
 
-  /** The sender of move `ticket` is gone: stop waiting for it. */
+  /**
+   * Move `ticket` will not be taken here: the agent stops waiting for its sender, or turns it
+   * away. Also once this worker was given up on: its agent may still hold the sender's
+   * connection (and a lost agent's job connection just drops the notice).
+   */
   cancelReceive(ticket: string, reason: string): void {
-    if (!this.dead) this.agent.cancel(ticket, reason);
+    this.agent.cancel(ticket, reason);
   }
 
   get fault(): WorkerFault | null {

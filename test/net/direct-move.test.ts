@@ -67,6 +67,38 @@ describe('a direct move, from the coordinator', () => {
     expect(over).toBe(false);
     answer({ held: 0, bytes: 500, delivered: [true, false] });
     expect(await moving).toEqual({ held: 7, receivers: [5, 0], undelivered: [0, 2], bytes: 500 });
-    expect(calls).toEqual(['send 5+2', 'cancel the sender could not deliver it', 'settle keep=true']);
+    expect(calls).toEqual([
+      'send 5+2',
+      'cancel the receiver did not take it',
+      'cancel the sender could not deliver it',
+      'settle keep=true',
+    ]);
+  });
+
+  it('turns the sender away from a receiver that failed at once, without waiting for the sender', async () => {
+    const calls: string[] = [];
+    const failed = {
+      endpoint: { host: '127.0.0.1', port: 2 },
+      slot: 0,
+      receiveDirect: async () => {
+        throw new Error('worker h1 threw during receive');
+      },
+      cancelReceive: (_ticket: string, reason: string) => calls.push(`cancel ${reason}`),
+    } as unknown as RemoteWorker;
+    let answer: (r: SendReply) => void = () => {};
+    const reply = new Promise<SendReply>((resolve) => (answer = resolve));
+    const moving = moveDirect(sender(reply, calls), [{ count: 5, to: failed }]);
+    moving.catch(() => {});
+    await new Promise((r) => setTimeout(r, 10));
+    // The sender has not answered: its connection is what the cancel ends on the receiving agent.
+    expect(calls).toEqual(['send 5', 'cancel the receiver did not take it']);
+    answer({ held: 0, bytes: 0, delivered: [false] });
+    await expect(moving).rejects.toThrow('worker h1 threw during receive');
+    expect(calls).toEqual([
+      'send 5',
+      'cancel the receiver did not take it',
+      'cancel the sender could not deliver it',
+      'settle keep=true',
+    ]);
   });
 });
