@@ -29,7 +29,7 @@ export class JobSession {
   private readonly workerChannels: MessageChannel[] = [];
   private lastHeard = performance.now();
   private ended = false;
-  private readonly rendezvous = new PeerRendezvous();
+  private readonly rendezvous = new PeerRendezvous(() => this.setup?.livenessMs ?? 10_000);
   private readonly peers: PeerAccess;
   /** Connections to the job's other agents, for moves out (kept open: peer-links.ts). */
   private readonly links: PeerLinks;

@@ -8,6 +8,8 @@ import type { MessageChannel } from '../net/message-channel.ts';
 
 interface Meeting {
   channel?: MessageChannel;
+  /** While the sender's connection waits here: its beats (see `arriveNow`). */
+  beat?: ReturnType<typeof setInterval>;
   waiter?: { resolve(c: MessageChannel): void; reject(e: Error): void };
   cancelled?: string;
 }
@@ -25,6 +27,9 @@ export class PeerRendezvous {
   private readonly finishers = new Map<string, () => void>();
   private readonly moveOn = new WeakMap<MessageChannel, () => void>();
   private readonly watched = new WeakSet<MessageChannel>();
+
+  /** `livenessMs`: the job's liveness limit (a sender gives up on a receiver silent that long). */
+  constructor(private readonly livenessMs: () => number = () => 10_000) {}
 
   /**
    * A sending agent's connection announced move `ticket`. Resolves once that move is over
@@ -60,10 +65,19 @@ export class PeerRendezvous {
       return;
     }
     m.channel = channel;
+    // The receiving worker may be busy with another move first (its requests are served one
+    // at a time), longer than the liveness limit on a slow link: the waiting sender hears
+    // that this side is here, as it does while its bytes arrive (direct-moves.ts).
+    m.beat = setInterval(() => {
+      if (channel.isClosed) clearInterval(m.beat);
+      else channel.send({ type: 'receiving' }).catch(() => {});
+    }, this.livenessMs() / 4);
+    m.beat.unref?.();
     this.meetings.set(ticket, m);
     setTimeout(() => {
       if (this.meetings.get(ticket) === m && m.channel) {
         this.meetings.delete(ticket);
+        clearInterval(m.beat);
         channel.destroy('nobody asked for this move');
       }
     }, UNCLAIMED_MS).unref();
@@ -78,6 +92,7 @@ export class PeerRendezvous {
     }
     if (m.channel) {
       this.meetings.delete(ticket);
+      clearInterval(m.beat);
       this.claimed.set(ticket, m.channel);
       return Promise.resolve(m.channel);
     }
@@ -112,6 +127,7 @@ export class PeerRendezvous {
     // comes late is turned away, not left streaming to a receiver that has gone.
     m.waiter?.reject(new Error(reason));
     delete m.waiter;
+    clearInterval(m.beat);
     m.channel?.destroy(reason);
     delete m.channel;
     m.cancelled = reason;
@@ -123,6 +139,7 @@ export class PeerRendezvous {
 
   clear(reason: string): void {
     for (const m of this.meetings.values()) {
+      clearInterval(m.beat);
       m.waiter?.reject(new Error(reason));
       m.channel?.destroy(reason);
     }

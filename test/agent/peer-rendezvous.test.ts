@@ -10,10 +10,16 @@ import type { MessageChannel } from '../../framework/net/message-channel.ts';
 
 function connection(log: string[], name: string): MessageChannel {
   return {
+    isClosed: false,
     onClose() {},
+    send: async (header: Record<string, unknown>) => {
+      log.push(`${name} told ${String(header.type)}`);
+    },
     destroy: (reason: string) => log.push(`${name} closed: ${reason}`),
   } as unknown as MessageChannel;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the rendezvous of a direct move', () => {
   it('meets the sender and the receiver in either order', async () => {
@@ -37,6 +43,21 @@ describe('the rendezvous of a direct move', () => {
     await expect(waiting).rejects.toThrow('the sender did not connect in time');
     void r.arrive('t', connection(log, 'sender'));
     expect(log).toEqual(['sender closed: move t was cancelled']);
+  });
+
+  it('tells a sender kept waiting that this side is there, every quarter of the liveness limit, until taken', async () => {
+    const log: string[] = [];
+    const r = new PeerRendezvous(() => 80);
+    void r.arrive('t', connection(log, 'sender'));
+    await sleep(70);
+    const beats = log.length;
+    // 80 ms ÷ 4: a beat every 20 ms (timers on a busy machine may run late, never early).
+    expect(beats).toBeGreaterThanOrEqual(1);
+    expect(beats).toBeLessThanOrEqual(3);
+    expect(new Set(log)).toEqual(new Set(['sender told receiving']));
+    await r.await('t');
+    await sleep(70);
+    expect(log).toHaveLength(beats); // taken: the receiver's own beats take over (direct-moves.ts)
   });
 
   it('a ticket cancelled before anyone came turns both away', async () => {

@@ -221,6 +221,50 @@ describe('a direct move that cannot go directly', () => {
     expect(performance.now() - started).toBeGreaterThan(2000);
   }, 60_000);
 
+  it('two senders to one receiver over slow links: the second, kept waiting past the liveness limit, still goes directly', async () => {
+    // a2 is reached through a forward that passes the coordinator's two connections whole and
+    // each peer connection at 2 MB/s. a0 and a1 are vacated at once: both send their ~2.5 MB
+    // to a2, whose worker takes one move at a time; the second sender waits more than the
+    // 1 s liveness limit for it, and is told meanwhile that a2 is there.
+    const forward = await startForward(agents[2].address, { whole: 2, bytesPerSecond: 2e6 });
+    const hosts = await discoverAgents(agents.map(endpointOf), {});
+    const viaForward = [hosts[0], hosts[1], { ...hosts[2], endpoint: forward.endpoint }];
+    const transport = agentTransport(viaForward, {});
+    const data = randomColumns(28_200, 64, 21);
+    const job = await AdmJob.start({
+      ...jobOptions(data, [1, 1, 1], {
+        emulateSpeeds: false,
+        soloRate: 1e6,
+        rebalance: false,
+        transport,
+        livenessMs: 1000,
+      }),
+      hosts: viaForward.map((h) => ({ name: h.name, speed: 1 })),
+    });
+    try {
+      const before = await job.pass(new Float64Array(1));
+      const receivedBefore = transport.bytesReceived();
+      // Both while a pass computes: the workers stop, and one redistribution applies both.
+      const during = job.pass(new Float64Array(1));
+      job.send({ type: 'vacate', host: 'a0' });
+      job.send({ type: 'vacate', host: 'a1' });
+      const after = await during;
+      expect([after[0], after[1], after[2]]).toEqual([before[0], before[1], before[2]]);
+      expect(job.counts()).toEqual([0, 0, data.count]);
+      const moves = job.redistributions();
+      expect(moves).toHaveLength(1);
+      expect(moves[0].transfers).toBe(2);
+      expect(job.faults()).toEqual([]);
+      // Both parts went directly: not through the coordinator (5 MB if one had).
+      expect(transport.bytesReceived() - receivedBefore).toBeLessThan(100_000);
+    } finally {
+      await job.close();
+      transport.close();
+      forward.close();
+    }
+    await agentsFree();
+  }, 60_000);
+
   it('a host whose share is 0 starts and computes nothing', async () => {
     const hosts = await discoverAgents(agents.slice(0, 2).map(endpointOf), {});
     const transport = agentTransport(hosts, {});
