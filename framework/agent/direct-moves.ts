@@ -12,7 +12,8 @@
  * Neither side waits forever: a peer that goes quiet for the job's liveness limit (before it
  * connects at all, or mid-part) ends that part, which the sender then keeps. Quiet means
  * nothing arrives: the receiver tells the sender while bytes come in (`receiving`, every
- * quarter of the limit), so a slow link, on which a message takes longer than the limit,
+ * quarter of the limit), and so does its agent while the sender waits for the worker to be
+ * free (peer-rendezvous.ts), so a slow link, on which a message takes longer than the limit,
  * is not taken for a quiet peer.
  */
 import type { ExemplarColumns } from '../exemplars/columns.ts';
