@@ -27,7 +27,8 @@ export interface AgentAccess {
 
 /**
  * Why an agent cannot be used: it refused (busy with another job, another version), or could
- * not be reached. One line; the run cannot go on without it (exit 1 from the CLI).
+ * not be reached. One line; the run cannot go on without it (the CLI exits 1, or 2 when
+ * `admove opt` meets it asking the agents of --hosts who they are, before any work).
  */
 export class AgentUnavailable extends RunFailure {
   override readonly name = 'AgentUnavailable';
