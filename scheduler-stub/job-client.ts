@@ -36,7 +36,7 @@ export class JobClient {
     const welcome = await channel.next().catch((error: Error) => {
       // What a control port with a secret does to a scheduler without it (or with another one).
       const hint = secret
-        ? 'is it the same secret file as the job\'s?'
+        ? "is it the same secret file as the job's?"
         : 'if the job runs with --secret-file, give the scheduler the same one';
       throw new RunFailure(
         `the job at ${formatEndpoint(endpoint)} closed the connection (${error.message}); ${hint}`,
