@@ -11,10 +11,11 @@ import { columnsFromTable } from '../../framework/exemplars/batch.ts';
 import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
 import { encodeExemplars } from '../../framework/exemplars/ipc.ts';
 import { dismissAgent } from '../../framework/net/agent-connection.ts';
-import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
+import { type AgentTransport, agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
 import { MessageChannel } from '../../framework/net/message-channel.ts';
 import { connect } from '../../framework/net/secure-socket.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import type { JobOptions } from '../../framework/runtime/job-types.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
 import { ADMOVE_VERSION } from '../../framework/util/version.ts';
 import { computingWatch, jobOptions, randomColumns, worstRelativeError } from '../runtime/helpers.ts';
@@ -40,6 +41,15 @@ beforeAll(async () => {
 afterAll(() => Promise.all(agents.map((a) => a.close())));
 
 const endpointOf = (a: Agent) => ({ endpoint: a.address });
+
+/** Job options on agents: real speeds, no calibration, no rebalancing by speed (only events move data). */
+const onAgents = (transport: AgentTransport, extra: Partial<JobOptions> = {}): Partial<JobOptions> => ({
+  emulateSpeeds: false,
+  soloRate: 1e6,
+  rebalance: false,
+  transport,
+  ...extra,
+});
 
 /** Until every agent has ended its last job (a job's end reaches them a moment after close). */
 async function agentsFree(): Promise<void> {
@@ -118,14 +128,14 @@ describe('faults in the middle of a direct move', () => {
       const hosts = await discoverAgents(agents.map(endpointOf), {});
       const transport = agentTransport(hosts, {});
       const job = await AdmJob.start({
-        ...jobOptions(data, [1, 1, 1], {
-          emulateSpeeds: false,
-          soloRate: 1e6,
-          rebalance: false,
-          transport,
-          // Move 1 is the initial load; move 2 is the vacate's direct move.
-          injectFaults: new Map([[faulty, { kind, when: 'during-transfer', count: 2 }]]),
-        }),
+        ...jobOptions(
+          data,
+          [1, 1, 1],
+          onAgents(transport, {
+            // Move 1 is the initial load; move 2 is the vacate's direct move.
+            injectFaults: new Map([[faulty, { kind, when: 'during-transfer', count: 2 }]]),
+          }),
+        ),
         // a0 starts with 2/3 of the rows, so both receivers take some of them whatever one
         // pass measured (an evacuation gives nothing to a receiver above the common level).
         hosts: hosts.map((h, i) => ({ name: h.name, speed: i === 0 ? 4 : 1 })),
@@ -166,13 +176,7 @@ describe('a direct move that cannot go directly', () => {
     const viaForward = [hosts[0], { ...hosts[1], endpoint: forward.endpoint }];
     const transport = agentTransport(viaForward, {});
     const job = await AdmJob.start({
-      ...jobOptions(data, [1, 1], {
-        emulateSpeeds: false,
-        soloRate: 1e6,
-        rebalance: false,
-        transport,
-        livenessMs,
-      }),
+      ...jobOptions(data, [1, 1], onAgents(transport, { livenessMs })),
       hosts: viaForward.map((h) => ({ name: h.name, speed: 1 })),
     });
     try {
@@ -232,13 +236,7 @@ describe('a direct move that cannot go directly', () => {
     const transport = agentTransport(viaForward, {});
     const data = randomColumns(28_200, 64, 21);
     const job = await AdmJob.start({
-      ...jobOptions(data, [1, 1, 1], {
-        emulateSpeeds: false,
-        soloRate: 1e6,
-        rebalance: false,
-        transport,
-        livenessMs: 1000,
-      }),
+      ...jobOptions(data, [1, 1, 1], onAgents(transport, { livenessMs: 1000 })),
       hosts: viaForward.map((h) => ({ name: h.name, speed: 1 })),
     });
     try {
@@ -270,7 +268,7 @@ describe('a direct move that cannot go directly', () => {
     const transport = agentTransport(hosts, {});
     const data = randomColumns(100, 4, 12);
     const job = await AdmJob.start({
-      ...jobOptions(data, [1, 0.001], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
+      ...jobOptions(data, [1, 0.001], onAgents(transport)),
       hosts: hosts.map((h, i) => ({ name: h.name, speed: [1, 0.001][i] })),
     });
     try {
@@ -298,7 +296,7 @@ describe('agents with --max-memory', () => {
       expect(hosts.map((h) => h.maxBytes)).toEqual([10_000, undefined, 100_000]);
       const transport = agentTransport(hosts, {});
       const job = await AdmJob.start({
-        ...jobOptions(data, [1, 1, 1], { emulateSpeeds: false, soloRate: 1e6, rebalance: false, transport }),
+        ...jobOptions(data, [1, 1, 1], onAgents(transport)),
         hosts: hosts.map((h) => ({ name: h.name, speed: 1, maxBytes: h.maxBytes })),
       });
       try {
