@@ -183,7 +183,14 @@ export class Agent {
           this.options.receivePool ?? false,
         );
         this.job = session;
-        await channel.send({ type: 'welcome', ...this.info });
+        try {
+          await channel.send({ type: 'welcome', ...this.info });
+        } catch (error) {
+          // The connection broke before the job began (closed, or broke the protocol in the
+          // bytes right behind its hello): nothing runs, and the agent is free again at once.
+          await session.end("the coordinator's connection broke before the job began");
+          throw error;
+        }
         this.log(`serving job ${hello.job} for ${channel.remote}`);
         await session.run();
         return;

@@ -3,6 +3,8 @@
  * and a job on them through the agent transport; and what an agent does with a peer that
  * speaks another version or sends exemplars of another schema.
  */
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOptKernel } from '../../apps/opt/model/kernel.ts';
 import { initWeights, type NetworkShape } from '../../apps/opt/model/network.ts';
@@ -335,6 +337,43 @@ describe('what an agent refuses', () => {
     await channel.send({ type: 'hello', ...header });
     return channel;
   }
+
+  it('a job connection that breaks the protocol right behind its hello: the agent is free again at once', async () => {
+    // One write: a job's hello, then a header announcing a body (bodies come only after the
+    // welcome), so the agent's side closes before it has even answered.
+    const frame = (value: unknown) => {
+      const json = Buffer.from(JSON.stringify(value));
+      const head = Buffer.alloc(5);
+      head[0] = 0x4a; // 'J': a JSON frame
+      head.writeUInt32BE(json.length, 1);
+      return Buffer.concat([head, json]);
+    };
+    const socket = createConnection(agents[0].address.port, agents[0].address.host);
+    await once(socket, 'connect');
+    socket.write(
+      Buffer.concat([
+        frame({ type: 'hello', version: ADMOVE_VERSION, role: 'job', job: 'wedge', bodies: 0 }),
+        frame({ type: 'x', bodies: 1 }),
+      ]),
+    );
+    await once(socket, 'close');
+    // It serves the next job: before, it stayed "busy with job wedge" until restarted.
+    await agentsFree();
+    expect(agents[0].busyWith).toBeNull();
+    const hosts = await discoverAgents([endpointOf(agents[0])], {});
+    const transport = agentTransport(hosts, {});
+    const job = await AdmJob.start({
+      ...jobOptions(randomColumns(100, 4, 3), [1], onAgents(transport)),
+      hosts: hosts.map((h) => ({ name: h.name, speed: 1 })),
+    });
+    try {
+      expect((await job.pass(new Float64Array(1)))[0]).toBe(100);
+    } finally {
+      await job.close();
+      transport.close();
+    }
+    await agentsFree();
+  });
 
   it('a coordinator of another version, naming both versions', async () => {
     const channel = await hello(agents[0], { version: '0.0.0-other', role: 'job', job: 'x' });
