@@ -27,6 +27,8 @@ import type { Trace, TraceEntry } from './trace.ts';
 /** What the scheduler needs from a job. */
 export interface EventSink {
   send(event: SchedulerEvent): void;
+  /** Events due at the same moment, acted on together (a job's `sendTogether`), if it can. */
+  sendTogether?(events: readonly SchedulerEvent[]): void;
 }
 
 export interface TraceSchedulerOptions {
@@ -102,14 +104,17 @@ export class TraceScheduler {
       throw new RangeError(`TraceScheduler.onIteration: n = ${String(n)}; give the iterations completed`);
     }
     const errors: unknown[] = [];
+    const due: TraceEntry[] = [];
     let count = 0;
     while (!this.isStopped && this.iterationNext < this.iterationEntries.length) {
       const entry = this.iterationEntries[this.iterationNext];
       if (!('iteration' in entry.at) || entry.at.iteration > n) break;
       this.iterationNext++;
+      if (this.job.sendTogether) due.push(entry);
+      else this.deliver(entry.event, entry, errors);
       count++;
-      this.deliver(entry.event, entry, errors);
     }
+    this.deliverTogether(due, errors);
     if (errors.length > 0) throw errors[0];
     return count;
   }
@@ -149,12 +154,15 @@ export class TraceScheduler {
     if (this.isStopped || this.startedAt === undefined || this.msNext >= this.msEntries.length) return;
     const elapsed = this.now() - this.startedAt;
     const errors: unknown[] = [];
+    const due: TraceEntry[] = [];
     while (!this.isStopped && this.msNext < this.msEntries.length) {
       const entry = this.msEntries[this.msNext];
       if (!('ms' in entry.at) || entry.at.ms > elapsed) break;
       this.msNext++;
-      this.deliver(entry.event, entry, errors);
+      if (this.job.sendTogether) due.push(entry);
+      else this.deliver(entry.event, entry, errors);
     }
+    this.deliverTogether(due, errors);
     // Arm the next timer before rethrowing, so an error thrown by the job cannot stop
     // later entries. (The job may have called stop(), or re-entered; check again.)
     if (!this.isStopped && this.timer === undefined && this.msNext < this.msEntries.length) {
@@ -169,6 +177,33 @@ export class TraceScheduler {
     const timer = setTimeout(() => this.arm(), delay);
     timer.unref();
     this.timer = timer;
+  }
+
+  /**
+   * Hand the entries due now to a job that takes events together (`vacate big` for each of
+   * an agent's workers must not move rows between them); a single one as usual. (A job
+   * without `sendTogether` gets each as it comes, and may stop the rest.)
+   */
+  private deliverTogether(due: readonly TraceEntry[], errors: unknown[]): void {
+    const together = this.job.sendTogether?.bind(this.job);
+    if (due.length < 2 || together === undefined) {
+      for (const entry of due) this.deliver(entry.event, entry, errors);
+      return;
+    }
+    this.sent += due.length;
+    try {
+      together(due.map((e) => e.event));
+      for (const entry of due) this.options.onSend?.(entry.event, entry);
+    } catch (error) {
+      if (this.options.onError === undefined) errors.push(error);
+      else {
+        try {
+          this.options.onError(error, due[0].event);
+        } catch (again) {
+          errors.push(again);
+        }
+      }
+    }
   }
 
   /** Hand one event to the job; an error goes to `onError`, or is pushed on `errors` to rethrow. */

@@ -79,13 +79,11 @@ export async function openControlPort(
         },
       ];
     }
-    // An event naming an agent with several workers applies to each of them.
+    // An event naming an agent with several workers applies to each of them, together.
     const hosts = groups.get(event.host) ?? [event.host];
-    return hosts.map((host) => {
-      const record = target.send({ ...event, host });
-      progress.onEvent(record);
-      return record;
-    });
+    const records = target.sendTogether(hosts.map((host) => ({ ...event, host })));
+    for (const record of records) progress.onEvent(record);
+    return records;
   };
   const release = async (names: readonly string[]): Promise<void> => {
     const target = job;

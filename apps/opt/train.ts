@@ -195,6 +195,9 @@ export async function trainOpt(
     send: (event: SchedulerEvent) => {
       observer.onEvent?.(job.send(event));
     },
+    sendTogether: (events: readonly SchedulerEvent[]) => {
+      for (const record of job.sendTogether(events)) observer.onEvent?.(record);
+    },
   });
   try {
     observer.onStarted?.({

@@ -139,6 +139,23 @@ export class AdmJob implements DataParallelJob {
   }
 
   send(event: SchedulerEvent): EventRecord {
+    return this.sendTogether([event])[0];
+  }
+
+  /**
+   * Events that happen together (`vacate big` for each of an agent's workers, a trace's
+   * events of one iteration): all queued first, then acted on once. Acted on one by one
+   * between passes, the first vacated worker's rows went to the second, which left next.
+   */
+  sendTogether(events: readonly SchedulerEvent[]): EventRecord[] {
+    const records = events.map((event) => this.receive(event));
+    const accepted = records.filter((r) => r.outcome?.status !== 'rejected');
+    if (accepted.length > 0) this.actOnEvents(accepted.some((r) => r.event.type === 'vacate'));
+    return records;
+  }
+
+  /** Queue one event, and what takes effect on receipt. */
+  private receive(event: SchedulerEvent): EventRecord {
     const now = this.options.clock();
     const record = this.state.queue.receive(event, now);
     if (record.outcome?.status === 'rejected') return record;
@@ -152,6 +169,11 @@ export class AdmJob implements DataParallelJob {
         checked.fraction,
       );
     }
+    return record;
+  }
+
+  /** Events were queued (`vacate`: one was a vacate): move now, let the machine know, or wait. */
+  private actOnEvents(vacate: boolean): void {
     if (this.timing.mayRedistribute()) {
       // A vacate the workers can take without stopping (while computing, or between passes):
       // the order goes out first, before the pass machine's own bookkeeping (half a
@@ -160,17 +182,16 @@ export class AdmJob implements DataParallelJob {
       const snapshot = this.passActor?.getSnapshot();
       const betweenPasses = snapshot?.matches({ idle: 'quiet' }) ?? false;
       if (
-        event.type === 'vacate' &&
+        vacate &&
         !this.handOffs.launchPending &&
         (betweenPasses || snapshot?.matches({ computing: 'running' })) &&
         this.handOffs.plan(betweenPasses)
       ) {
         this.handOffs.launchAtOnce();
-        return record;
+        return;
       }
       this.timing.interrupt();
     } else this.timing.deferInterrupt();
-    return record;
   }
 
   /** The pass machine with this job's effects: built once (providing it per pass costs time every pass). */

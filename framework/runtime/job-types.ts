@@ -90,6 +90,8 @@ export interface DataParallelJob {
   pass(params: Float64Array): Promise<Float64Array>;
   /** An event from the global scheduler; never throws for a bad one (it is recorded as rejected). */
   send(event: SchedulerEvent): EventRecord;
+  /** Events that happen together (one iteration's, an agent's workers'): queued, then acted on once. */
+  sendTogether(events: readonly SchedulerEvent[]): EventRecord[];
   counts(): readonly number[];
   events(): readonly EventRecord[];
   redistributions(): readonly RedistributionRecord[];

@@ -59,6 +59,10 @@ export class StaticJob implements DataParallelJob {
     return this.options.train.count;
   }
 
+  sendTogether(events: readonly SchedulerEvent[]): EventRecord[] {
+    return events.map((event) => this.send(event));
+  }
+
   send(event: SchedulerEvent): EventRecord {
     const now = this.options.clock();
     const record = this.queue.receive(event, now);

@@ -135,6 +135,22 @@ describe('TraceScheduler: ms-timed events (real timers)', () => {
   });
 });
 
+describe('TraceScheduler: events due at the same moment', () => {
+  it('go to a job that can take them together in one call (an agent’s workers vacated together)', () => {
+    const calls: string[] = [];
+    const sink = {
+      send: (e: SchedulerEvent) => calls.push(`send ${e.host}`),
+      sendTogether: (events: readonly SchedulerEvent[]) =>
+        calls.push(`together ${events.map((e) => e.host).join('+')}`),
+    };
+    const s = new TraceScheduler({ events: [it_(2, 'big.0'), it_(2, 'big.1'), it_(3, 'c')] }, sink);
+    expect(s.onIteration(2)).toBe(2);
+    expect(s.onIteration(3)).toBe(1);
+    expect(calls).toEqual(['together big.0+big.1', 'send c']);
+    expect(s.sentCount).toBe(3);
+  });
+});
+
 describe('TraceScheduler: iteration-timed events', () => {
   it('fires on onIteration(n), several at once, in order, each once', () => {
     const { sink, hosts } = recorder();
