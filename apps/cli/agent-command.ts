@@ -89,6 +89,9 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
   const workers = intFlag(values, 'workers', 1, 1, 256);
   const speed = numberFlag(values, 'speed', 1, (n) => n > 0, 'a number > 0');
   const maxMemory = values['max-memory'] === undefined ? null : byteSizeFlag(values, 'max-memory', 0);
+  // An agent that may hold nothing only makes every job fail later, with a vaguer reason.
+  if (maxMemory === 0)
+    throw new UserError('--max-memory 0: this agent could hold no exemplars; give a size such as 2GB');
   const loadWatch = readLoadWatch(values);
   const { Agent } = await import('../../framework/agent/agent.ts');
   const log = (line: string) => process.stderr.write(`admove agent: ${line}\n`);

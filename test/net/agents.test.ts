@@ -181,6 +181,14 @@ describe('security and bad peers', () => {
     expect(r.stderr).toMatch(/^admove: refusing to listen on 0\.0\.0\.0 without --secret-file[^\n]*\n$/);
   });
 
+  it('an agent that could hold nothing (--max-memory 0) refuses to start, in one line', async () => {
+    const r = await admove(['agent', '--listen', '127.0.0.1:0', '--max-memory', '0'], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'admove: --max-memory 0: this agent could hold no exemplars; give a size such as 2GB\n',
+    );
+  });
+
   it('with a secret: a wrong key is refused in one line, 1 MiB of garbage closes only its connection, the right key is served', async () => {
     const right = secretFile(randomBytes(32).toString('hex'));
     const wrong = secretFile(randomBytes(32).toString('hex'));
