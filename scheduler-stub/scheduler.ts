@@ -191,27 +191,25 @@ export class TraceScheduler {
       return;
     }
     this.sent += due.length;
-    try {
+    this.attempt(due[0].event, errors, () => {
       together(due.map((e) => e.event));
       for (const entry of due) this.options.onSend?.(entry.event, entry);
-    } catch (error) {
-      if (this.options.onError === undefined) errors.push(error);
-      else {
-        try {
-          this.options.onError(error, due[0].event);
-        } catch (again) {
-          errors.push(again);
-        }
-      }
-    }
+    });
   }
 
-  /** Hand one event to the job; an error goes to `onError`, or is pushed on `errors` to rethrow. */
+  /** Hand one event to the job. */
   private deliver(event: SchedulerEvent, entry: TraceEntry | undefined, errors: unknown[]): void {
     this.sent++;
-    try {
+    this.attempt(event, errors, () => {
       this.job.send(event);
       this.options.onSend?.(event, entry);
+    });
+  }
+
+  /** Run `hand` (a delivery); an error goes to `onError`, or is pushed on `errors` to rethrow. */
+  private attempt(event: SchedulerEvent, errors: unknown[], hand: () => void): void {
+    try {
+      hand();
     } catch (error) {
       if (this.options.onError === undefined) errors.push(error);
       else {
