@@ -3,9 +3,10 @@
  * to the receiving agent over a peer connection (kept open across moves: peer-links.ts),
  * announced by the move's ticket, one Arrow IPC stream per ~1 MB batch, each written only
  * once the socket has taken the previous one, so neither side holds more than a few batches
- * beyond the data itself. The receiver confirms once all of them are in its memory, then
- * inserts them into its worker (a worker that fails doing so is a fault like any other: the
- * rows it held are reloaded by id); the sender lets go of a confirmed part. The coordinator
+ * beyond the data itself. Once all of them are in its memory the receiver answers the
+ * coordinator, then confirms to the sender and inserts them into its worker (a worker that
+ * fails doing so is a fault like any other: the rows it held are reloaded by id); the sender
+ * lets go of a confirmed part. The coordinator
  * learns from the receiver whether it took each part, and tells the sender to drop or keep
  * any it could not confirm: every row ends up exactly once.
  *

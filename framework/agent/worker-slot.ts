@@ -41,6 +41,12 @@ export class WorkerSlot {
   private collectDue = false;
   /** A move's rows going into the thread after its reply went out: the next request waits for it. */
   private inserting: Promise<void> | null = null;
+  /**
+   * Work that starts once the reply to the request being answered is written: a move's rows
+   * reach the coordinator as an answer before they are confirmed to their sender and handed
+   * to the thread (both on this thread's time, and the job computes only once it has heard).
+   */
+  private afterReply: (() => void) | null = null;
   /** Why that insert failed: the next request fails with it. */
   private insertFailure: { readonly error: unknown } | null = null;
 
@@ -91,8 +97,13 @@ export class WorkerSlot {
       }
       // The coordinator adds it to the move's migration time: the job computes only now.
       if (waitedForRowsMs > 0) reply.header.waitedForRowsMs = waitedForRowsMs;
+      const sent = channel.send(reply.header, reply.bodies);
+      // The reply is written: now what it need not wait for (see `afterReply`).
+      const after = this.afterReply;
+      this.afterReply = null;
+      after?.();
       try {
-        await channel.send(reply.header, reply.bodies);
+        await sent;
       } catch {
         return;
       }
@@ -197,20 +208,24 @@ export class WorkerSlot {
             bodies: [],
           };
         }
-        // The rows are in this agent's memory: the sender may let go of them, and the
-        // coordinator hears of them, while the thread takes them. Its next request to this
-        // worker waits in `serve` until the thread has them (the in-order rule); an insert
-        // that fails fails that request, and a worker that fails taking the rows is a fault
-        // like one that fails holding them: they are reloaded by id.
-        outcome.confirm();
+        // The rows are in this agent's memory. The coordinator hears of them first (the job
+        // computes again only then); once that answer is written, the sender may let go of
+        // them and the thread takes them. Its next request to this worker waits in `serve`
+        // until the thread has them (the in-order rule); an insert that fails fails that
+        // request, and a worker that fails taking the rows is a fault like one that fails
+        // holding them: they are reloaded by id.
         const held = this.heldRows + rows;
         this.holds(held);
-        this.inserting = this.link.insert(outcome.fragments).then(
-          (now) => this.holds(now),
-          (error: unknown) => {
-            this.insertFailure = { error };
-          },
-        );
+        const fragments = outcome.fragments;
+        this.afterReply = () => {
+          outcome.confirm();
+          this.inserting = this.link.insert(fragments).then(
+            (now) => this.holds(now),
+            (error: unknown) => {
+              this.insertFailure = { error };
+            },
+          );
+        };
         // Exemplar bytes, as the sender counts them (the wire adds the IPC metadata).
         const bytes = outcome.fragments.reduce((n, f) => n + byteSize(f), 0);
         return { header: { type: 'ok', held, received: rows, bytes }, bodies: [] };

@@ -1,7 +1,7 @@
 /**
  * A receiving agent's slot (framework/agent/worker-slot.ts): once a direct move's rows are all
- * in its memory it confirms them and answers the coordinator while its worker thread takes
- * them; the next request waits until the thread has them, and fails if the thread could not
+ * in its memory it answers the coordinator, then confirms them to the sender while its worker
+ * thread takes them; the next request waits until the thread has them, and fails if the thread could not
  * take them. The worker link and the peers are stand-ins here (the real ones, a receiver's
  * thread failing in the middle of a move included, are exercised end to end in
  * test/net/agent-protocol.test.ts); the rows are real Arrow IPC bytes.
@@ -81,7 +81,7 @@ function jobChannel(requests: Record<string, unknown>[], log: string[]) {
 const receive = { op: 'receive', ticket: 't', rows: ROWS, dim: DIM };
 
 describe('a receiving slot', () => {
-  it('confirms and answers before its thread has the rows; the next request waits for the thread', async () => {
+  it('answers first, then confirms to the sender and hands the rows to its thread; the next request waits for the thread', async () => {
     const log: string[] = [];
     const said: string[] = [];
     let inserted: (held: number) => void = () => {};
@@ -106,16 +106,17 @@ describe('a receiving slot', () => {
       received: ROWS,
       bytes: byteSize(rows),
     });
-    expect(said).toEqual(['committed']);
     await new Promise((r) => setTimeout(r, 20));
-    // The rows went to the thread, which has not taken them yet: `ids` waits.
-    expect(log).toEqual([`insert ${ROWS}`, 'reply ok']);
+    // Only once the answer was written: the sender heard, and the rows went to the thread,
+    // which has not taken them yet: `ids` waits.
+    expect(said).toEqual(['committed']);
+    expect(log).toEqual(['reply ok', `insert ${ROWS}`]);
     inserted(ROWS);
     const next = await job.reply();
     expect(next.type).toBe('ok');
     // It says how long it waited for the rows: the coordinator adds that to the move's time.
     expect(next.waitedForRowsMs).toBeGreaterThanOrEqual(15);
-    expect(log).toEqual([`insert ${ROWS}`, 'reply ok', 'ids', 'reply ok']);
+    expect(log).toEqual(['reply ok', `insert ${ROWS}`, 'ids', 'reply ok']);
   });
 
   it('fails the next request with the reason its thread could not take the rows', async () => {
