@@ -4,6 +4,7 @@ import type {
   EventRecord,
   FaultRecord,
   RedistributionRecord,
+  StateTransition,
 } from '../../framework/index.ts';
 import type { IterationRecord, RunReport } from '../opt/report.ts';
 import type { OptObserver } from '../opt/train.ts';
@@ -53,6 +54,13 @@ export class ProgressPrinter implements OptObserver {
     const o = record.outcome;
     const fate = o?.status === 'rejected' ? ` — rejected: ${o.reason}` : '';
     this.line(`  event ${what} received at ${ms(record.receivedAt)}${fate}`);
+  }
+
+  onTransition(t: StateTransition): void {
+    // Otherwise the run would fall silent for as long as --wait-timeout (60 s by default).
+    if (t.actor === 'pass' && t.state === 'waitingForHost') {
+      this.line('  waiting for a host: the data has nowhere to go until one comes back (--wait-timeout)');
+    }
   }
 
   onFault(f: FaultRecord): void {

@@ -257,16 +257,22 @@ export class AdmJob implements DataParallelJob {
       const out = settled.output;
       if (out.failure !== undefined) throw out.failure;
       if (out.gaveUp && out.cancelled) throw new JobInterrupted();
-      if (out.gaveUp || out.acc === null) {
-        throw new RunFailure(
-          `no host available: every host was vacated and none came back within ${waitTimeoutMs / 1000} s (--wait-timeout)`,
-        );
-      }
+      if (out.gaveUp || out.acc === null) throw new RunFailure(this.gaveUpWaiting(waitTimeoutMs));
       return out.acc;
     } finally {
       signal?.removeEventListener('abort', cancel);
       this.settlePass = null;
     }
+  }
+
+  /** Why the job stopped waiting for a host: what it waited for, and how to avoid it. */
+  private gaveUpWaiting(waitTimeoutMs: number): string {
+    const within = `within ${waitTimeoutMs / 1000} s (--wait-timeout)`;
+    const shortage = this.redistributor.waitingFor;
+    if (shortage instanceof NotEnoughRoom) {
+      return `no room for the data: ${shortage.total} training exemplars, but the hosts still available may hold only ${shortage.room} under their memory caps, and no host came back ${within}; raise --max-memory on the agents, or add hosts`;
+    }
+    return `no host available: every host was vacated and none came back ${within}`;
   }
 
   private assertNoPass(): void {

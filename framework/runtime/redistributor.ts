@@ -26,6 +26,8 @@ export class Redistributor {
   private awaitingResume: RedistributionRecord[] = [];
   /** Since when every host has been vacated (null: some host is available). */
   private waitingSince: number | null = null;
+  /** Why the data has nowhere to go while waiting (null: it has). */
+  private shortage: NoHostAvailable | null = null;
 
   constructor(
     private readonly state: JobState,
@@ -101,6 +103,14 @@ export class Redistributor {
     for (const r of resumed) if (r.migrationMs !== null) r.migrationMs += ms;
   }
 
+  /**
+   * Why the job is waiting for a host: every host vacated, or (`NotEnoughRoom`) the ones left
+   * may not hold all the exemplars under their memory caps. Null when it is not waiting.
+   */
+  get waitingFor(): NoHostAvailable | null {
+    return this.shortage;
+  }
+
   /** Time left before giving up on a host, counted from when every host became vacated. */
   waitRemainingMs(): number {
     const { options } = this.state;
@@ -135,9 +145,11 @@ export class Redistributor {
     } catch (error) {
       if (!(error instanceof NoHostAvailable)) throw error;
       this.waitingSince ??= startedAt;
+      this.shortage = error;
       return { noHostAvailable: true };
     }
     this.waitingSince = null;
+    this.shortage = null;
     const decision = shouldRedistribute(held, targets, capacities, { minGain: options.minGain });
     if (!decision.redistribute) return settle();
     const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);

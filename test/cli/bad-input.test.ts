@@ -102,3 +102,32 @@ describe('admove opt --states', () => {
     expect(r.stdout).toMatch(/computing {2}\[on entry startSlice; slice\.done if … → idle/);
   });
 });
+
+describe('admove opt when the data has nowhere to go', () => {
+  it('says it is waiting for a host, then fails with one line naming --wait-timeout', async () => {
+    const trace = file(
+      'vacate-all.json',
+      JSON.stringify({
+        events: ['h0', 'h1'].map((host) => ({ at: { iteration: 2 }, type: 'vacate', host })),
+      }),
+    );
+    const r = await admove([
+      'opt',
+      '--synthetic',
+      '400x4',
+      '--workers',
+      '2',
+      '--iterations',
+      '30',
+      '--trace',
+      trace,
+      '--wait-timeout',
+      '1',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toContain('waiting for a host: the data has nowhere to go until one comes back');
+    expect(r.stderr.trim()).toBe(
+      'admove: no host available: every host was vacated and none came back within 1 s (--wait-timeout)',
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exemplarBytes } from '../../framework/exemplars/rows.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
 import { StaticJob } from '../../framework/runtime/static-job.ts';
 import {
@@ -105,6 +106,27 @@ describe('AdmJob on real worker threads', () => {
       expectSameSums(await short.pass(params), referenceSums(small));
     } finally {
       await short.close();
+    }
+  });
+
+  it('says when the hosts left have no room for the data under their caps, not that every host was vacated', async () => {
+    const small = randomColumns(400, 2, 3);
+    // 160 rows a host: three hold the 400 rows, two do not.
+    const cap = 160 * exemplarBytes(2);
+    const options = jobOptions(small, [1, 1, 1], { waitTimeoutMs: 200 });
+    const capped = await AdmJob.start({
+      ...options,
+      hosts: options.hosts.map((h) => ({ ...h, maxBytes: cap })),
+    });
+    try {
+      capped.send({ type: 'vacate', host: 'h0' });
+      await expect(capped.pass(params)).rejects.toThrow(
+        /^no room for the data: 400 training exemplars, but the hosts still available may hold only 320 under their memory caps, and no host came back within 0\.2 s \(--wait-timeout\); raise --max-memory on the agents, or add hosts$/,
+      );
+      capped.send({ type: 'available', host: 'h0' });
+      expectSameSums(await capped.pass(params), referenceSums(small));
+    } finally {
+      await capped.close();
     }
   });
 
