@@ -17,6 +17,8 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 /** Prints a run as it goes: one line per iteration, event and redistribution. */
 export class ProgressPrinter implements OptObserver {
   private readonly pending: RedistributionRecord[] = [];
+  /** The job is waiting for a host (the line saying so is printed once per wait). */
+  private waiting = false;
 
   constructor(private readonly quiet: boolean) {}
 
@@ -57,10 +59,14 @@ export class ProgressPrinter implements OptObserver {
   }
 
   onTransition(t: StateTransition): void {
+    if (t.actor !== 'pass') return;
     // Otherwise the run would fall silent for as long as --wait-timeout (60 s by default).
-    if (t.actor === 'pass' && t.state === 'waitingForHost') {
+    // Once per wait: an event during it passes through `redistributing` and back.
+    if (t.state === 'waitingForHost' && !this.waiting) {
       this.line('  waiting for a host: the data has nowhere to go until one comes back (--wait-timeout)');
     }
+    if (t.state === 'waitingForHost') this.waiting = true;
+    else if (t.state !== 'redistributing') this.waiting = false;
   }
 
   onFault(f: FaultRecord): void {

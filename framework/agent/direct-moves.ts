@@ -6,9 +6,9 @@
  * beyond the data itself. Once all of them are in its memory the receiver answers the
  * coordinator, then confirms to the sender and inserts them into its worker (a worker that
  * fails doing so is a fault like any other: the rows it held are reloaded by id); the sender
- * lets go of a confirmed part. The coordinator
- * learns from the receiver whether it took each part, and tells the sender to drop or keep
- * any it could not confirm: every row ends up exactly once.
+ * lets go of a confirmed part. The coordinator learns from the receiver whether it took each
+ * part, and tells the sender to drop or keep any it could not confirm: every row ends up
+ * exactly once.
  *
  * Neither side waits forever: a peer that goes quiet for the job's liveness limit (before it
  * connects at all, or mid-part) ends that part, which the sender then keeps. Quiet means

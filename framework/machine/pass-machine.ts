@@ -98,7 +98,8 @@ function outputOf(context: PassContext): PassOutput {
  *   straight to the others while everyone computes (threads): nobody stops.
  * - `redistributing`: global — queued events are applied, the partition is recomputed
  *   from scratch, data moves; then computing resumes where the pass stopped.
- * - `waitingForHost`: every host is vacated; wait for one to become available.
+ * - `waitingForHost`: every host is vacated, or the hosts left may not hold the data under
+ *   their memory caps; wait for one to become available.
  * - `recovering`: a worker threw, exited or hung; its data is reloaded elsewhere and the
  *   pass restarts.
  *
@@ -371,8 +372,9 @@ export const passMachine = setup({
         ],
       },
     },
-    // Every host is vacated. The timeout counts from when that began (the runtime supplies
-    // the remaining time), so events that change nothing do not restart it.
+    // Every host is vacated, or those left have no room. The timeout counts from when that
+    // began (the runtime supplies the remaining time), so events that change nothing do not
+    // restart it.
     waitingForHost: {
       always: {
         guard: ({ context }) => context.cancelled,

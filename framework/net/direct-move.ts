@@ -55,11 +55,11 @@ export async function moveDirect(
   const took = received.map((r, k) => r.status === 'fulfilled' && r.value.received === parts[k].count);
   if (took.every(Boolean)) {
     // Every row is with its receiver, in its memory (confirmed to the sender right after the
-    // receiver answered): the move is over for the job, which goes on without waiting for the sender's reply (a hop through
-    // two event loops). The sender has let go of every part it heard confirmed; one whose
-    // confirmation it missed (its connection broke right then) it is told to drop. Its next
-    // request waits behind these (the in-order rule), and a sender that failed meanwhile
-    // fails that request: what it still held is then recovered.
+    // receiver answered): the move is over for the job, which goes on without waiting for the
+    // sender's reply (a hop through two event loops). The sender has let go of every part it
+    // heard confirmed; one whose confirmation it missed (its connection broke right then) it
+    // is told to drop. Its next request waits behind these (the in-order rule), and a sender
+    // that failed meanwhile fails that request: what it still held is then recovered.
     void sending.then(async (send) => {
       if (send.status === 'rejected') return;
       for (const [k] of parts.entries()) {

@@ -269,7 +269,7 @@ export class AdmJob implements DataParallelJob {
   private gaveUpWaiting(waitTimeoutMs: number): string {
     const within = `within ${waitTimeoutMs / 1000} s (--wait-timeout)`;
     const shortage = this.redistributor.waitingFor;
-    if (shortage instanceof NotEnoughRoom) {
+    if (shortage instanceof NotEnoughRoom && this.state.available.some((a) => a)) {
       return `no room for the data: ${shortage.total} training exemplars, but the hosts still available may hold only ${shortage.room} under their memory caps, and no host came back ${within}; raise --max-memory on the agents, or add hosts`;
     }
     return `no host available: every host was vacated and none came back ${within}`;

@@ -24,7 +24,10 @@ export class Redistributor {
   private moveBytesPerMs = 200_000;
   /** Redistributions whose migration cost ends when computing resumes. */
   private awaitingResume: RedistributionRecord[] = [];
-  /** Since when every host has been vacated (null: some host is available). */
+  /**
+   * Since when the data has had nowhere to go: every host vacated, or the hosts left may not
+   * hold it under their memory caps (null: it has somewhere).
+   */
   private waitingSince: number | null = null;
   /** Why the data has nowhere to go while waiting (null: it has). */
   private shortage: NoHostAvailable | null = null;
@@ -111,7 +114,7 @@ export class Redistributor {
     return this.shortage;
   }
 
-  /** Time left before giving up on a host, counted from when every host became vacated. */
+  /** Time left before giving up on a host, counted from when the data first had nowhere to go. */
   waitRemainingMs(): number {
     const { options } = this.state;
     const limit = options.waitTimeoutMs ?? 60_000;

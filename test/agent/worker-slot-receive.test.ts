@@ -96,7 +96,8 @@ describe('a receiving slot', () => {
       },
     } as unknown as WorkerLink;
     const rows = randomColumns(ROWS, DIM);
-    const slot = new WorkerSlot(0, link, memory, peersWith(await senderChannel(rows, said)));
+    // The sender's side writes into the same log: the order of answer, confirmation and insert shows.
+    const slot = new WorkerSlot(0, link, memory, peersWith(await senderChannel(rows, log)));
     const job = jobChannel([receive, { op: 'ids' }], log);
     void slot.serve(job.channel);
     // Exemplar bytes, as the sender counts them (not the IPC stream's length).
@@ -109,14 +110,13 @@ describe('a receiving slot', () => {
     await new Promise((r) => setTimeout(r, 20));
     // Only once the answer was written: the sender heard, and the rows went to the thread,
     // which has not taken them yet: `ids` waits.
-    expect(said).toEqual(['committed']);
-    expect(log).toEqual(['reply ok', `insert ${ROWS}`]);
+    expect(log).toEqual(['reply ok', 'committed', `insert ${ROWS}`]);
     inserted(ROWS);
     const next = await job.reply();
     expect(next.type).toBe('ok');
     // It says how long it waited for the rows: the coordinator adds that to the move's time.
     expect(next.waitedForRowsMs).toBeGreaterThanOrEqual(15);
-    expect(log).toEqual(['reply ok', `insert ${ROWS}`, 'ids', 'reply ok']);
+    expect(log).toEqual(['reply ok', 'committed', `insert ${ROWS}`, 'ids', 'reply ok']);
   });
 
   it('fails the next request with the reason its thread could not take the rows', async () => {

@@ -125,6 +125,9 @@ describe('AdmJob on real worker threads', () => {
       );
       capped.send({ type: 'available', host: 'h0' });
       expectSameSums(await capped.pass(params), referenceSums(small));
+      // Once the data had somewhere to go, the caps are no longer the reason given.
+      for (const host of ['h0', 'h1', 'h2']) capped.send({ type: 'vacate', host });
+      await expect(capped.pass(params)).rejects.toThrow(/^no host available: every host was vacated/);
     } finally {
       await capped.close();
     }
