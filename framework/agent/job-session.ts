@@ -28,6 +28,8 @@ export class JobSession {
   private readonly attaching = new Set<number>();
   private readonly workerChannels: MessageChannel[] = [];
   private lastHeard = performance.now();
+  /** When the last beat ran: a long gap means this process was not running (stopped, starved). */
+  private lastBeatAt = performance.now();
   private ended = false;
   private readonly rendezvous = new PeerRendezvous(() => this.setup?.livenessMs ?? 10_000);
   private readonly peers: PeerAccess;
@@ -103,7 +105,8 @@ export class JobSession {
   /** Serve the control connection until the job ends. */
   async run(): Promise<void> {
     const beat = setInterval(() => this.beat(), BEAT_MS);
-    this.control.onClose(() => void this.end('the coordinator closed the job connection'));
+    const closed = () => this.ownStall() ?? 'the coordinator closed the job connection';
+    this.control.onClose(() => void this.end(closed()));
     try {
       for (;;) {
         let m: Message;
@@ -117,7 +120,7 @@ export class JobSession {
       }
     } finally {
       clearInterval(beat);
-      await this.end('the coordinator closed the job connection');
+      await this.end(closed());
     }
   }
 
@@ -244,13 +247,26 @@ export class JobSession {
     collectGarbage();
   }
 
+  /**
+   * The job looks dead from here because this process itself did not run past the liveness
+   * limit (a SIGSTOP, or a machine too busy to run it): its coordinator gave up on it, while
+   * here the coordinator merely seems silent, or gone. Null if it ran.
+   */
+  private ownStall(): string | null {
+    const limit = this.setup?.livenessMs ?? 10_000;
+    const stalled = performance.now() - this.lastBeatAt;
+    if (stalled <= limit) return null;
+    return `this agent did not run for ${Math.round(stalled)} ms (stopped, or starved of CPU), past the job's liveness limit of ${limit} ms: its coordinator will have given up on it`;
+  }
+
   private beat(): void {
     if (this.ended) return;
     const limit = this.setup?.livenessMs ?? 10_000;
     if (performance.now() - this.lastHeard > limit) {
-      void this.end(`the coordinator was silent for ${limit} ms`);
+      void this.end(this.ownStall() ?? `the coordinator was silent for ${limit} ms`);
       return;
     }
+    this.lastBeatAt = performance.now();
     this.control.send({ type: 'beat', chunks: this.slots.map((s) => s?.chunksDone ?? 0) }).catch(() => {});
   }
 

@@ -153,6 +153,13 @@ describe('an agent that stops answering', () => {
       expect(r.final.iterations).toBe(25);
       expect(r.faults.map((f) => `${f.host} ${f.cause}`)).toEqual(['s2 hung']);
       expect(r.faults[0].exemplarsReloaded).toBeGreaterThan(0);
+      // Let go again, the agent says the silence was its own, not its coordinator's.
+      agents[2].child.kill('SIGCONT');
+      const said =
+        /job \w+ ended \(this agent did not run for \d+ ms \(stopped, or starved of CPU\), past the job's liveness limit of \d+ ms: its coordinator will have given up on it\)/;
+      for (let i = 0; i < 200 && !said.test(agents[2].log()); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(agents[2].log()).toMatch(said);
     } finally {
       await stopAgents(agents);
     }
