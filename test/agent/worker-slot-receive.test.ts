@@ -83,7 +83,6 @@ const receive = { op: 'receive', ticket: 't', rows: ROWS, dim: DIM };
 describe('a receiving slot', () => {
   it('answers first, then confirms to the sender and hands the rows to its thread; the next request waits for the thread', async () => {
     const log: string[] = [];
-    const said: string[] = [];
     let inserted: (held: number) => void = () => {};
     const link = {
       insert: (fragments: readonly ExemplarColumns[]) => {
