@@ -31,7 +31,7 @@ export class JobSession {
   /** When the last beat ran: a long gap means this process was not running (stopped, starved). */
   private lastBeatAt = performance.now();
   private ended = false;
-  private readonly rendezvous = new PeerRendezvous(() => this.setup?.livenessMs ?? 10_000);
+  private readonly rendezvous = new PeerRendezvous(() => this.livenessMs);
   private readonly peers: PeerAccess;
   /** Connections to the job's other agents, for moves out (kept open: peer-links.ts). */
   private readonly links: PeerLinks;
@@ -62,7 +62,7 @@ export class JobSession {
     this.peers = {
       rendezvous: this.rendezvous,
       // Known once the job is set up (peers only move data after that).
-      livenessMs: () => this.setup?.livenessMs ?? 10_000,
+      livenessMs: () => this.livenessMs,
       open: (endpoint: Endpoint) => this.links.open(endpoint),
       keep: (endpoint: Endpoint, channel: MessageChannel) => this.links.keep(endpoint, channel),
     };
@@ -247,13 +247,18 @@ export class JobSession {
     collectGarbage();
   }
 
+  /** The job's liveness limit (10 s until its setup says otherwise). */
+  private get livenessMs(): number {
+    return this.setup?.livenessMs ?? 10_000;
+  }
+
   /**
    * The job looks dead from here because this process itself did not run past the liveness
    * limit (a SIGSTOP, or a machine too busy to run it): its coordinator gave up on it, while
    * here the coordinator merely seems silent, or gone. Null if it ran.
    */
   private ownStall(): string | null {
-    const limit = this.setup?.livenessMs ?? 10_000;
+    const limit = this.livenessMs;
     const stalled = performance.now() - this.lastBeatAt;
     if (stalled <= limit) return null;
     return `this agent did not run for ${Math.round(stalled)} ms (stopped, or starved of CPU), past the job's liveness limit of ${limit} ms: its coordinator will have given up on it`;
@@ -261,7 +266,7 @@ export class JobSession {
 
   private beat(): void {
     if (this.ended) return;
-    const limit = this.setup?.livenessMs ?? 10_000;
+    const limit = this.livenessMs;
     if (performance.now() - this.lastHeard > limit) {
       void this.end(this.ownStall() ?? `the coordinator was silent for ${limit} ms`);
       return;
