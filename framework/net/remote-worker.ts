@@ -29,6 +29,8 @@ export interface ReceiveReply {
 export class RemoteWorker implements WorkerLink {
   private dead: WorkerFault | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Requests enqueued and not finished: with none, the next one is written at once. */
+  private outstanding = 0;
   private passSeq = 0;
   private dim = 0;
   private readonly lost: Promise<never>;
@@ -213,8 +215,15 @@ export class RemoteWorker implements WorkerLink {
 
   /** Run `step` after every earlier request has finished (the in-order rule). */
   private enqueue<T>(step: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(step, step);
-    this.queue = p.catch(() => {});
+    // With nothing outstanding the request is written now rather than a microtask later: a
+    // move's requests then leave before the coordinator goes on with anything else (a pass
+    // the app asked for right after a vacate ran first, ~1 ms of its CPU; timestamps, issue 10).
+    const p = this.outstanding === 0 ? step() : this.queue.then(step, step);
+    this.outstanding++;
+    const finished = () => {
+      this.outstanding--;
+    };
+    this.queue = p.then(finished, finished);
     return p;
   }
 
