@@ -10,8 +10,10 @@ import type { Body, Message, MessageChannel } from '../net/message-channel.ts';
 import { bytesOf, exemplarBodies, exemplarsFrom, float64From } from '../net/payloads.ts';
 import type { CallFailure } from '../net/protocol.ts';
 import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
+import type { ExtractReply } from '../runtime/messages.ts';
 import type { WorkerLink } from '../runtime/worker-link.ts';
 import { type PeerAccess, receiveDirect, sendDirect } from './direct-moves.ts';
+import { RowsMirror } from './rows-mirror.ts';
 
 /**
  * The thread's collection of rows that left it (a full collection, 14–20 ms of a core here)
@@ -49,6 +51,8 @@ export class WorkerSlot {
   private afterReply: (() => void) | null = null;
   /** Why that insert failed: the next request fails with it. */
   private insertFailure: { readonly error: unknown } | null = null;
+  /** The rows the thread holds, as seen from this thread (rows-mirror.ts). */
+  private readonly mirror = new RowsMirror();
 
   constructor(
     readonly slot: number,
@@ -140,6 +144,7 @@ export class WorkerSlot {
         const why = this.memory.admit(this.slot, rows * this.rowBytes);
         if (why) throw refused(why);
         const held = await this.link.insert(fragments);
+        this.mirror.added(fragments);
         this.holds(held);
         return { header: { type: 'ok', held }, bodies: [] };
       }
@@ -148,6 +153,7 @@ export class WorkerSlot {
         if (!Array.isArray(counts) || !counts.every((n) => Number.isInteger(n) && n >= 0)) {
           throw refused('extract with bad counts');
         }
+        this.mirror.lost();
         const reply = await this.link.extract(counts as number[]);
         this.holds(reply.held);
         this.collectDue = true;
@@ -190,6 +196,7 @@ export class WorkerSlot {
       }
       case 'drop': {
         const r = await this.link.drop();
+        this.mirror.emptied();
         this.holds(0);
         this.collectDue = true;
         return { header: { type: 'ok' }, bodies: [bytesOf(r.ids), r.processed] };
@@ -219,6 +226,7 @@ export class WorkerSlot {
         const fragments = outcome.fragments;
         this.afterReply = () => {
           outcome.confirm();
+          this.mirror.added(fragments);
           this.inserting = this.link.insert(fragments).then(
             (now) => this.holds(now),
             (error: unknown) => {
@@ -234,8 +242,14 @@ export class WorkerSlot {
         this.memory.moveBegins();
         const parts = h.parts;
         if (!Array.isArray(parts) || !parts.every(isPart)) throw refused('send with malformed parts');
-        // The receivers are told what comes while the worker gives the rows up.
-        const extracted = this.link.extract(parts.map((p) => p.count));
+        const counts = parts.map((p) => p.count);
+        // A vacate sends all of the worker's rows: they stream from the mirror at once, and
+        // the thread gives them up afterwards. Otherwise the thread gives them up first, and
+        // the receivers are told what comes meanwhile.
+        const mirrored = this.mirror.takeAll(counts, this.heldRows);
+        if (mirrored === null) this.mirror.lost();
+        const extracted: Promise<ExtractReply> =
+          mirrored === null ? this.link.extract(counts) : Promise.resolve({ parts: mirrored, held: 0 });
         const sending = sendDirect(
           this.peers,
           parts,
@@ -245,6 +259,10 @@ export class WorkerSlot {
         const reply = await extracted;
         this.holds(reply.held);
         const results = await sending;
+        // Only now, so that it does not take a core from the stream. A thread that fails here
+        // fails this request: the rows are with their receivers or kept below, and the
+        // coordinator learns of the fault from this reply.
+        if (mirrored !== null) await this.link.extract([counts.reduce((a, n) => a + n, 0)]);
         let bytes = 0;
         results.forEach((r, k) => {
           bytes += r.bytes;
@@ -268,7 +286,10 @@ export class WorkerSlot {
         const ticket = String(h.ticket);
         const rows = this.unconfirmed.get(ticket);
         this.unconfirmed.delete(ticket);
-        if (rows && h.keep === true) this.holds(await this.link.insert(rows));
+        if (rows && h.keep === true) {
+          this.holds(await this.link.insert(rows));
+          this.mirror.added(rows);
+        }
         return { header: { type: 'ok', held: this.heldRows }, bodies: [] };
       }
       default:

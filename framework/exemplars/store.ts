@@ -2,6 +2,12 @@ import type { ExemplarColumns } from './columns.ts';
 import { copyRows, unprocessedIn, viewRows } from './rows.ts';
 
 /**
+ * Above this many batches a worker merges its small ones (`compact`), so chunks stay full and
+ * the pass's loop stays tight: on each insert, in threads and in-process workers alike.
+ */
+export const COMPACT_ABOVE_BATCHES = 64;
+
+/**
  * The exemplars one worker holds: a list of batches in Arrow's columnar layout — each the
  * four buffers of an exemplar record batch (`toRecordBatch` in batch.ts wraps them without
  * copying), fragments from other workers appended as they are, zero copy. The store works

@@ -60,13 +60,16 @@ export async function moveDirect(
     // heard confirmed; one whose confirmation it missed (its connection broke right then) it
     // is told to drop. Its next request waits behind these (the in-order rule), and a sender
     // that failed meanwhile fails that request: what it still held is then recovered.
-    void sending.then(async (send) => {
-      if (send.status === 'rejected') return;
+    // Handled by the caller (moveData records a late fault); unobserved, it must not crash.
+    const senderReply = sending.then(async (send) => {
+      if (send.status === 'rejected') throw send.reason;
       for (const [k] of parts.entries()) {
         if (!send.value.delivered[k]) await settled(sender.settleDirect(tickets[k], false));
       }
     });
+    senderReply.catch(() => {});
     return {
+      senderReply,
       held: -1,
       receivers: received.map((r) => (r as PromiseFulfilledResult<ReceiveReply>).value.held),
       undelivered: parts.map(() => 0),

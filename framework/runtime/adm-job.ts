@@ -419,6 +419,7 @@ export class AdmJob implements DataParallelJob {
 
   async close(): Promise<void> {
     this.timing.close();
+    this.recovery.close();
     // A hand-off between passes may still be on its way: the workers end once it has.
     while (this.handOffs.inFlight) await this.handOffs.settled();
     this.passActor?.stop();

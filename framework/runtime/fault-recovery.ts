@@ -2,7 +2,7 @@ import { RunFailure } from '../errors.ts';
 import { gatherRows } from '../exemplars/rows.ts';
 import { NotEnoughRoom } from '../partition/errors.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
-import { type FaultRecord, faultsIn } from './faults.ts';
+import { type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
 import type { JobState } from './job-state.ts';
 import { assignMissing, attributeReloads, checkCoverage, idCensus } from './recovery.ts';
 import type { WorkerLink } from './worker-link.ts';
@@ -13,6 +13,8 @@ import type { WorkerLink } from './worker-link.ts';
  */
 export class FaultRecovery {
   readonly records: FaultRecord[] = [];
+  /** The job is closing: a worker failing now is being closed, not faulty. */
+  private closed = false;
   /** Workers given up on whose exemplars are not reloaded yet (recovery may take several tries). */
   private recovering: { link: WorkerLink; held: number; detectedAt: number }[] = [];
 
@@ -124,6 +126,39 @@ export class FaultRecovery {
     workerActors.forEach((a, i) => {
       if (!lost[i]) a.send({ type: 'holding', count: held[i] });
     });
+  }
+
+  /**
+   * A worker failed after its move was over for the job: a vacated sender whose thread failed
+   * letting go of rows that had all reached their receivers (worker-slot.ts). It holds
+   * nothing, so nothing is reloaded: it is given up on and the fault recorded now (its next
+   * request, which a vacated worker may never get, would be too late for the report). One
+   * that still holds rows is left to its next request, which fails and recovers them.
+   */
+  lateFault(error: unknown): void {
+    if (this.closed || !isWorkerFault(error)) return;
+    const { lost, held, available, workerActors, options } = this.state;
+    const i = error.worker;
+    if (lost[i] || held[i] !== 0) return;
+    lost[i] = true;
+    available[i] = false;
+    workerActors[i].send({ type: 'lost' });
+    const record: FaultRecord = {
+      host: error.host,
+      cause: error.failure,
+      during: error.during,
+      message: error.message,
+      detectedAt: options.clock(),
+      exemplarsReloaded: 0,
+      recoveryMs: 0,
+    };
+    this.records.push(record);
+    options.onFault?.(record);
+  }
+
+  /** The job closes its workers now: what they report from here on is not a fault. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Whether worker `i` may take data now: alive, and available — by the last word of the scheduler. */

@@ -1,7 +1,7 @@
 import type { PassKernel } from '../app/kernel.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { batchRowsFor, byteSize } from '../exemplars/rows.ts';
-import { ExemplarStore } from '../exemplars/store.ts';
+import { COMPACT_ABOVE_BATCHES, ExemplarStore } from '../exemplars/store.ts';
 import { type FaultKind, FaultSchedule, PROTOCOL_ERROR_TAG, WorkerFault } from './faults.ts';
 import { InProcessMail, idsOf, transferColumns } from './in-process-mail.ts';
 import { Injected, type RequestKind, RequestLoop } from './in-process-request-loop.ts';
@@ -23,8 +23,6 @@ import type { HandOffResult, WorkerLink, WorkerSpec } from './worker-link.ts';
 
 /** The slowest copy a healthy worker makes, bytes per ms (as for threads): sets move time limits. */
 const SLOWEST_COPY_BYTES_PER_MS = 20_000;
-/** Above this many fragments, merge them so chunks stay full (as the thread worker does). */
-const MAX_BATCHES = 64;
 
 export class InProcessWorker implements WorkerLink {
   readonly index: number;
@@ -106,7 +104,8 @@ export class InProcessWorker implements WorkerLink {
       await this.beginMove();
       await this.requests.busy(bytes / this.copyBytesPerMs);
       for (const f of mine) this.store.add(f);
-      if (this.store.batchCount > MAX_BATCHES) this.store.compact(batchRowsFor(this.store.columns()[0]));
+      if (this.store.batchCount > COMPACT_ABOVE_BATCHES)
+        this.store.compact(batchRowsFor(this.store.columns()[0]));
       this.moved(rows);
       return this.store.count;
     });

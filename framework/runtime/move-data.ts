@@ -24,6 +24,8 @@ export async function moveData(
   workers: readonly WorkerLink[],
   transfers: readonly Transfer[],
   clock: () => number,
+  /** A sender failed after its move was over for the job (`DirectMoveResult.senderReply`). */
+  onLateFault: (error: unknown) => void = () => {},
 ): Promise<MoveResult> {
   const bySender = transfersBySender(transfers);
   const held = new Array<number>(workers.length).fill(-1);
@@ -39,6 +41,7 @@ export async function moveData(
       const direct = workers[from].moveTo?.(list.map((t) => ({ count: t.count, to: workers[t.to] })));
       if (direct) {
         const r = await direct;
+        r.senderReply?.catch(onLateFault);
         held[from] = r.held;
         list.forEach((t, k) => {
           held[t.to] = Math.max(held[t.to], r.receivers[k]);

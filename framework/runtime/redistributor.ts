@@ -160,7 +160,7 @@ export class Redistributor {
     // moveData first: by the in-order rule a sender's extract runs before its drop, so the
     // drop hands back exactly what is left. Both are settled before anything else happens.
     const [movedResult, reloadedResult] = await Promise.allSettled([
-      moveData(setup.links, split.move, options.clock),
+      moveData(setup.links, split.move, options.clock, (error) => this.recovery.lateFault(error)),
       reloadFromSource(setup.links, options.train, split.reload, options.clock),
     ]);
     if (movedResult.status === 'rejected' || reloadedResult.status === 'rejected') {

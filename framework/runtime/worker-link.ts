@@ -123,6 +123,11 @@ export interface DirectMoveResult {
    * with both ends alive): the caller moves them another way.
    */
   readonly undelivered: readonly number[];
+  /**
+   * The sender's own reply, when the move did not wait for it (every row reached its
+   * receiver first): it rejects with the sender's fault if the sender failed afterwards.
+   */
+  readonly senderReply?: Promise<void>;
 }
 
 /** What it takes to start one worker. */

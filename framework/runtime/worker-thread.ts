@@ -7,7 +7,7 @@ import { Piscina } from 'piscina';
 import type { PassKernel } from '../app/kernel.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { batchRowsFor, sharedBytesOf, transferListOf } from '../exemplars/rows.ts';
-import { ExemplarStore } from '../exemplars/store.ts';
+import { COMPACT_ABOVE_BATCHES, ExemplarStore } from '../exemplars/store.ts';
 import { collectGarbage } from '../util/garbage.ts';
 import { WorkerControl } from './control.ts';
 import { FaultInjector, PROTOCOL_ERROR_TAG } from './faults.ts';
@@ -28,8 +28,6 @@ interface ThreadState {
 
 let state: ThreadState | undefined;
 
-/** Above this many batches, merge the small ones so chunks stay full and the loop stays tight. */
-const MAX_BATCHES = 64;
 /**
  * Rows in shared memory (an agent's: framework/agent/shared-bodies.ts) that left this thread
  * are freed only when both threads have collected their views of them, and nothing makes
@@ -142,7 +140,7 @@ export default async function handle(request: WorkerRequest): Promise<unknown> {
         s.store.add(f);
         s.control.rowsMoved(f.count);
       }
-      if (s.store.batchCount > MAX_BATCHES) s.store.compact(batchRowsFor(s.store.columns()[0]));
+      if (s.store.batchCount > COMPACT_ABOVE_BATCHES) s.store.compact(batchRowsFor(s.store.columns()[0]));
       return { held: s.store.count };
     }
     case 'extract': {

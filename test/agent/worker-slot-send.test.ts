@@ -10,8 +10,10 @@ import type { PeerAccess } from '../../framework/agent/direct-moves.ts';
 import { type SlotMemory, WorkerSlot } from '../../framework/agent/worker-slot.ts';
 import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
 import type { Message, MessageChannel } from '../../framework/net/message-channel.ts';
+import { exemplarBodies } from '../../framework/net/payloads.ts';
 import type { ExtractReply } from '../../framework/runtime/messages.ts';
 import type { WorkerLink } from '../../framework/runtime/worker-link.ts';
+import { randomColumns } from '../runtime/helpers.ts';
 
 const memory: SlotMemory = { admit: () => null, firstPass() {}, released() {}, moveBegins() {} };
 
@@ -128,7 +130,8 @@ describe('a sending slot', () => {
       memory,
       peers(async () => peerChannel(sent)),
     );
-    const { channel, replied } = jobChannel({ op: 'send', parts: [part(1, 0)] }, log);
+    // Rows the mirror does not know of (none came in through this slot): the thread gives them up.
+    const { channel, replied } = jobChannel({ op: 'send', parts: [part(1, 3)] }, log);
     void slot.serve(channel);
     await new Promise((r) => setTimeout(r, 20));
     expect(sent).toEqual(['move']); // the receiver knows what comes while the worker still works
@@ -141,5 +144,118 @@ describe('a sending slot', () => {
     expect(log).toEqual(['reply ok']);
     await new Promise((r) => setTimeout(r, 100));
     expect(log).toEqual(['reply ok', 'collect']);
+  });
+
+  describe('a vacate (all of the rows, which came in through the slot in shared memory)', () => {
+    const ROWS = 30;
+    const DIM = 3;
+
+    /** The rows as one IPC body in shared memory at offset 0, as an agent receives an insert. */
+    async function sharedInsert(): Promise<Message> {
+      const [pieces] = await exemplarBodies([randomColumns(ROWS, DIM, 4)]);
+      const body = new Uint8Array(new SharedArrayBuffer(pieces.reduce((n, p) => n + p.byteLength, 0)));
+      let at = 0;
+      for (const p of pieces) {
+        body.set(p, at);
+        at += p.byteLength;
+      }
+      return { header: { op: 'insert', dim: DIM, rows: ROWS }, bodies: [body] };
+    }
+
+    /** Serves `requests` in turn; resolves with the reply to the last one. */
+    function jobChannelOf(requests: Message[], log: string[]) {
+      let reply: (h: Record<string, unknown>) => void = () => {};
+      const replied = new Promise<Record<string, unknown>>((resolve) => (reply = resolve));
+      let replies = 0;
+      const channel = {
+        next: async (): Promise<Message> => {
+          const m = requests.shift();
+          if (m === undefined) throw new Error('closed');
+          return m;
+        },
+        send: async (header: Record<string, unknown>) => {
+          log.push(`reply ${String(header.type)}`);
+          if (++replies === 2) reply(header);
+        },
+      } as unknown as MessageChannel;
+      return { channel, replied };
+    }
+
+    /** A receiver that confirms once the last rows message came, and counts the rows it got. */
+    function receiverChannel(log: string[], got: { rows: number }): MessageChannel {
+      let ended: (m: Message) => void = () => {};
+      const confirmed = new Promise<Message>((resolve) => (ended = resolve));
+      return {
+        conn: { lastReadAt: 0 },
+        send: async (header: Record<string, unknown>, bodies: readonly Uint8Array[][] = []) => {
+          log.push(header.end === true ? 'rows, the last' : String(header.type));
+          got.rows += bodies.length > 0 ? ROWS : 0; // one batch of all the rows here
+          if (header.end === true) ended({ header: { type: 'committed' }, bodies: [] });
+        },
+        next: () => confirmed,
+        close: () => log.push('close'),
+        destroy: (reason: string) => log.push(`destroy ${reason}`),
+      } as unknown as MessageChannel;
+    }
+
+    function threadLink(log: string[], failGivingUp: boolean): WorkerLink {
+      return {
+        insert: async (fragments: readonly ExemplarColumns[]) => {
+          log.push('thread took the rows');
+          return fragments.reduce((n, f) => n + f.count, 0);
+        },
+        extract: async (counts: readonly number[]) => {
+          log.push(`thread gives up ${counts.join('+')}`);
+          if (failGivingUp) throw new Error('the thread died');
+          return { parts: counts.map(() => []), held: 0 };
+        },
+        collectFreed: async () => true,
+      } as unknown as WorkerLink;
+    }
+
+    it('streams them without asking the thread, which gives them up once they are confirmed', async () => {
+      const log: string[] = [];
+      const got = { rows: 0 };
+      const slot = new WorkerSlot(
+        0,
+        threadLink(log, false),
+        memory,
+        peers(async () => receiverChannel(log, got)),
+      );
+      const { channel, replied } = jobChannelOf(
+        [await sharedInsert(), { header: { op: 'send', parts: [part(1, ROWS)] }, bodies: [] }],
+        log,
+      );
+      void slot.serve(channel);
+      expect(await replied).toMatchObject({ type: 'ok', held: 0, parts: [{ delivered: true }] });
+      expect(got.rows).toBe(ROWS);
+      expect(log).toEqual([
+        'thread took the rows',
+        'reply ok',
+        'move',
+        'rows, the last',
+        `thread gives up ${ROWS}`,
+        'reply ok',
+      ]);
+    });
+
+    it('a thread that fails giving them up fails the request, after the rows reached their receiver', async () => {
+      const log: string[] = [];
+      const got = { rows: 0 };
+      const slot = new WorkerSlot(
+        0,
+        threadLink(log, true),
+        memory,
+        peers(async () => receiverChannel(log, got)),
+      );
+      const { channel, replied } = jobChannelOf(
+        [await sharedInsert(), { header: { op: 'send', parts: [part(1, ROWS)] }, bodies: [] }],
+        log,
+      );
+      void slot.serve(channel);
+      expect((await replied).type).toBe('fail');
+      expect(got.rows).toBe(ROWS);
+      expect(log.slice(-3)).toEqual(['rows, the last', `thread gives up ${ROWS}`, 'reply fail']);
+    });
   });
 });

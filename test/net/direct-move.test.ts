@@ -44,11 +44,26 @@ describe('a direct move, from the coordinator', () => {
       { count: 2, to: receiver({ held: 9, received: 2, bytes: 200 }, calls) },
     ]);
     // Resolved while the sender has not answered: its count is the plan's (-1: it did not say).
-    expect(result).toEqual({ held: -1, receivers: [5, 9], undelivered: [0, 0], bytes: 700 });
+    const { senderReply, ...counts } = result;
+    expect(counts).toEqual({ held: -1, receivers: [5, 9], undelivered: [0, 0], bytes: 700 });
     expect(calls).toEqual(['send 5+2']);
     answer({ held: 0, bytes: 700, delivered: [true, false] });
-    await new Promise((r) => setTimeout(r, 10));
+    await senderReply;
     expect(calls).toEqual(['send 5+2', 'cancel the sender could not deliver it', 'settle keep=false']);
+  });
+
+  it('is over once every receiver took its rows; a sender failing after that is told in its reply', async () => {
+    const calls: string[] = [];
+    let fail: (e: Error) => void = () => {};
+    const reply = new Promise<SendReply>((_, reject) => (fail = reject));
+    const result = await moveDirect(sender(reply, calls), [
+      { count: 5, to: receiver({ held: 5, received: 5, bytes: 500 }, calls) },
+    ]);
+    expect(result.receivers).toEqual([5]);
+    fail(new Error('worker h0 threw during send: the thread died'));
+    await expect(result.senderReply).rejects.toThrow('the thread died');
+    // The rows are with the receiver: nothing to settle (the cancel finds that ticket done).
+    expect(calls).toEqual(['send 5', 'cancel the sender failed']);
   });
 
   it('waits for the sender when a receiver did not take its part, which the sender keeps', async () => {
