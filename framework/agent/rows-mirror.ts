@@ -4,16 +4,17 @@
  * memory: shared-bodies.ts), kept in a store of its own that goes through the same steps.
  *
  * Why: a vacate sends all of a worker's rows away, and asking the thread for them first
- * took two hops between threads, ~1 ms of a 20.8 MB move's ~12 on 2 busy cores (timestamps,
- * issue 10). With the mirror the sending agent streams at once and the thread gives its rows
- * up meanwhile; the slot's next request waits for that.
+ * took two hops between threads: 1.0–2.0 ms from the request to the rows on 2 busy cores,
+ * against 0.3–0.4 ms from the mirror (timestamps, issue 10). With the mirror the sending
+ * agent streams at once, and the thread gives its rows up once the receivers have confirmed
+ * them (worker-slot.ts), so it does not take a core from the stream either.
  *
  * It is only trusted while it cannot differ from the thread's store: rows added (inserts,
  * moves in, rows kept after a move out) in shared memory, and nothing else. Anything that
  * changes the thread's batches otherwise — an extract through the thread (a cut batch is
  * copied), a merge of small batches past `COMPACT_ABOVE_BATCHES` (copies), rows in memory
- * of the thread's own — ends that, for good: what the thread holds is then asked of the
- * thread. A drop empties both, and they agree again. The processed flags are the thread's
+ * of the thread's own — ends that until a drop empties both: meanwhile what the thread holds
+ * is asked of the thread. The processed flags are the thread's
  * own bytes (shared), so a mid-pass move sends them as the thread wrote them.
  */
 import type { ExemplarColumns } from '../exemplars/columns.ts';
