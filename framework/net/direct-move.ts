@@ -19,9 +19,12 @@ export async function moveDirect(
   parts: readonly DirectPart[],
 ): Promise<DirectMoveResult> {
   const tickets = parts.map(() => randomBytes(9).toString('base64url'));
-  // The sender is asked first: its side (give up the rows, reach each receiver) is the
-  // longer one, and on 2 busy cores the agent written to second may wake only once this
-  // process yields (a receiving agent takes a ticket in either order: peer-rendezvous.ts).
+  // The receivers are asked first. Woken by its request, the sender streams at once (a
+  // vacate's rows come from its mirror: rows-mirror.ts) and may take this process's core
+  // for milliseconds: asked first, it left the receivers' requests waiting up to 5.7 ms
+  // behind the stream (timestamps, issue 10). A receiving agent takes a ticket in either
+  // order (peer-rendezvous.ts).
+  const receives = parts.map((p, k) => settled(p.to.receiveDirect(tickets[k], p.count, sender.features)));
   const sending = settled(
     sender.sendDirect(
       parts.map((p, k) => ({
@@ -33,7 +36,6 @@ export async function moveDirect(
       })),
     ),
   );
-  const receives = parts.map((p, k) => settled(p.to.receiveDirect(tickets[k], p.count, sender.features)));
   // A receiver that failed (given up on) or refused never takes its part: its agent turns the
   // sender's connection away now, so the sender stops streaming to nobody and says so, rather
   // than waiting out the liveness limit for a confirmation while this move waits for it.
