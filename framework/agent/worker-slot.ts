@@ -258,10 +258,13 @@ export class WorkerSlot {
         // A failed extract fails the request at once; each connection then closes with no rows.
         const reply = await extracted;
         this.holds(reply.held);
+        // The thread gave up everything: the mirror, empty too, agrees with it again.
+        if (mirrored === null && reply.held === 0) this.mirror.emptied();
         const results = await sending;
         // Only now, so that it does not take a core from the stream. A thread that fails here
-        // fails this request: the rows are with their receivers or kept below, and the
-        // coordinator learns of the fault from this reply.
+        // fails this request, and the coordinator learns of the fault from this reply: what
+        // its receivers confirmed is theirs, and a part one did not take (kept below when
+        // the thread is sound) is reloaded from the source like any failed worker's rows.
         if (mirrored !== null) await this.link.extract([counts.reduce((a, n) => a + n, 0)]);
         let bytes = 0;
         results.forEach((r, k) => {

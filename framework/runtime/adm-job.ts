@@ -253,6 +253,11 @@ export class AdmJob implements DataParallelJob {
     try {
       actor.send({ type: 'pass', params, cancelled: signal?.aborted ?? false });
       const settled = await outcome;
+      // A vacated sender answers after its move (its rows were with their receivers first):
+      // a fault in that answer belongs to this pass, and to a report made right after it.
+      await this.redistributor.lateRepliesIn();
+      const late = this.recovery.takeLateFailure();
+      if (late !== null) throw late;
       if ('error' in settled) throw settled.error;
       const out = settled.output;
       if (out.failure !== undefined) throw out.failure;

@@ -15,6 +15,8 @@ export class FaultRecovery {
   readonly records: FaultRecord[] = [];
   /** The job is closing: a worker failing now is being closed, not faulty. */
   private closed = false;
+  /** A late error that is not a worker's fault: the next pass fails with it (`takeLateFailure`). */
+  private lateFailure: unknown = null;
   /** Workers given up on whose exemplars are not reloaded yet (recovery may take several tries). */
   private recovering: { link: WorkerLink; held: number; detectedAt: number }[] = [];
 
@@ -103,7 +105,8 @@ export class FaultRecovery {
     );
     const insertFaults = faultsIn(inserts);
     if (insertFaults.length > 0) throw insertFaults[0];
-    const recoveryMs = options.clock() - this.recovering[0].detectedAt;
+    // Empty when the failed worker was already given up on (a late fault, `lateFault`).
+    const recoveryMs = options.clock() - (this.recovering[0]?.detectedAt ?? options.clock());
     const reloadedBy = attributeReloads(
       this.recovering.map((r) => r.held),
       missing.length,
@@ -136,7 +139,13 @@ export class FaultRecovery {
    * that still holds rows is left to its next request, which fails and recovers them.
    */
   lateFault(error: unknown): void {
-    if (this.closed || !isWorkerFault(error)) return;
+    if (this.closed) return;
+    if (!isWorkerFault(error)) {
+      // Not the worker failing: admove's own bug (a thread refusing to give up rows its
+      // mirror said it held, say). The job cannot vouch for its rows any more.
+      this.lateFailure ??= error;
+      return;
+    }
     const { lost, held, available, workerActors, options } = this.state;
     const i = error.worker;
     if (lost[i] || held[i] !== 0) return;
@@ -154,6 +163,13 @@ export class FaultRecovery {
     };
     this.records.push(record);
     options.onFault?.(record);
+  }
+
+  /** A late error that is not a worker's fault, once: the pass that learns of it fails with it. */
+  takeLateFailure(): unknown {
+    const error = this.lateFailure;
+    this.lateFailure = null;
+    return error;
   }
 
   /** The job closes its workers now: what they report from here on is not a fault. */

@@ -24,8 +24,8 @@ export async function moveData(
   workers: readonly WorkerLink[],
   transfers: readonly Transfer[],
   clock: () => number,
-  /** A sender failed after its move was over for the job (`DirectMoveResult.senderReply`). */
-  onLateFault: (error: unknown) => void = () => {},
+  /** A sender's reply that the move did not wait for (`DirectMoveResult.senderReply`). */
+  onSenderReply: (reply: Promise<void>) => void = () => {},
 ): Promise<MoveResult> {
   const bySender = transfersBySender(transfers);
   const held = new Array<number>(workers.length).fill(-1);
@@ -41,7 +41,7 @@ export async function moveData(
       const direct = workers[from].moveTo?.(list.map((t) => ({ count: t.count, to: workers[t.to] })));
       if (direct) {
         const r = await direct;
-        r.senderReply?.catch(onLateFault);
+        if (r.senderReply) onSenderReply(r.senderReply);
         held[from] = r.held;
         list.forEach((t, k) => {
           held[t.to] = Math.max(held[t.to], r.receivers[k]);

@@ -22,6 +22,8 @@ import type { RedistributionRecord } from './report-types.ts';
 export class Redistributor {
   /** Observed speed of moves, for deadline drains (starts at a conservative 200 MB/s). */
   private moveBytesPerMs = 200_000;
+  /** Senders' replies the moves did not wait for (`watchSenderReply`). */
+  private readonly senderReplies = new Set<Promise<void>>();
   /** Redistributions whose migration cost ends when computing resumes. */
   private awaitingResume: RedistributionRecord[] = [];
   /**
@@ -87,6 +89,27 @@ export class Redistributor {
     const rowBytes = exemplarBytes(options.train.dim);
     const budgets = moveBudgets(deadlines, held, now, rowBytes, this.moveBytesPerMs);
     return { transfers, deadlines, split: splitForDeadlines(transfers, budgets) };
+  }
+
+  /**
+   * Every sender's reply that came after its move is in, and what it said acted on (a fault
+   * recorded): a pass ends with this, so its report has the faults of the moves it made.
+   */
+  async lateRepliesIn(): Promise<void> {
+    while (this.senderReplies.size > 0) await Promise.all([...this.senderReplies]);
+  }
+
+  /** Follow a sender's reply that the move did not wait for; a fault in it is recorded once `counted`. */
+  private watchSenderReply(reply: Promise<void>, counted: Promise<void>): void {
+    const done = reply
+      .then(
+        () => {},
+        (error: unknown) => counted.then(() => this.recovery.lateFault(error)),
+      )
+      // The fault is recorded; an `onFault` callback that threw must not crash the job here.
+      .catch(() => {})
+      .finally(() => this.senderReplies.delete(done));
+    this.senderReplies.add(done);
   }
 
   /** Computing resumes: the redistributions before it end their migration now (returned). */
@@ -159,12 +182,22 @@ export class Redistributor {
     const { transfers, deadlines, split } = this.transferPlan(targets, drain.applied, options.clock());
     // moveData first: by the in-order rule a sender's extract runs before its drop, so the
     // drop hands back exactly what is left. Both are settled before anything else happens.
+    // A sender's reply that comes after its move was over (direct-move.ts `senderReply`) is
+    // acted on once the counts below are in: its fault is recorded against what it holds then.
+    let countsIn = () => {};
+    const counted = new Promise<void>((resolve) => {
+      countsIn = resolve;
+    });
     const [movedResult, reloadedResult] = await Promise.allSettled([
-      moveData(setup.links, split.move, options.clock, (error) => this.recovery.lateFault(error)),
+      moveData(setup.links, split.move, options.clock, (reply) => this.watchSenderReply(reply, counted)),
       reloadFromSource(setup.links, options.train, split.reload, options.clock),
     ]);
     if (movedResult.status === 'rejected' || reloadedResult.status === 'rejected') {
-      await this.recovery.reconcile();
+      try {
+        await this.recovery.reconcile();
+      } finally {
+        countsIn();
+      }
       throw firstError([movedResult, reloadedResult]);
     }
     const moved = movedResult.value;
@@ -184,8 +217,12 @@ export class Redistributor {
       return said >= 0 ? said : n;
     });
     const total = options.train.count;
-    if (reported.reduce((a, b) => a + b, 0) === total) held.splice(0, reported.length, ...reported);
-    else await this.recovery.reconcile();
+    try {
+      if (reported.reduce((a, b) => a + b, 0) === total) held.splice(0, reported.length, ...reported);
+      else await this.recovery.reconcile();
+    } finally {
+      countsIn();
+    }
     const record: RedistributionRecord = {
       index: this.state.records.length,
       events: drain.applied.map((r) => r.seq),

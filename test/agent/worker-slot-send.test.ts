@@ -188,9 +188,10 @@ describe('a sending slot', () => {
       return {
         conn: { lastReadAt: 0 },
         send: async (header: Record<string, unknown>, bodies: readonly Uint8Array[][] = []) => {
-          log.push(header.end === true ? 'rows, the last' : String(header.type));
+          log.push(header.end === true || header.type === 'end' ? 'rows, the last' : String(header.type));
           got.rows += bodies.length > 0 ? ROWS : 0; // one batch of all the rows here
-          if (header.end === true) ended({ header: { type: 'committed' }, bodies: [] });
+          if (header.end === true || header.type === 'end')
+            ended({ header: { type: 'committed' }, bodies: [] });
         },
         next: () => confirmed,
         close: () => log.push('close'),
@@ -198,16 +199,25 @@ describe('a sending slot', () => {
       } as unknown as MessageChannel;
     }
 
+    /** A stand-in thread that counts its rows (it gives up none of them for real: empty parts). */
     function threadLink(log: string[], failGivingUp: boolean): WorkerLink {
+      let held = 0;
       return {
         insert: async (fragments: readonly ExemplarColumns[]) => {
           log.push('thread took the rows');
-          return fragments.reduce((n, f) => n + f.count, 0);
+          held += fragments.reduce((n, f) => n + f.count, 0);
+          return held;
         },
         extract: async (counts: readonly number[]) => {
           log.push(`thread gives up ${counts.join('+')}`);
           if (failGivingUp) throw new Error('the thread died');
-          return { parts: counts.map(() => []), held: 0 };
+          held -= counts.reduce((a, n) => a + n, 0);
+          return { parts: counts.map(() => []), held };
+        },
+        drop: async () => {
+          log.push('thread dropped its rows');
+          held = 0;
+          return { ids: new Int32Array(0), processed: new Uint8Array(0) };
         },
         collectFreed: async () => true,
       } as unknown as WorkerLink;
@@ -237,6 +247,49 @@ describe('a sending slot', () => {
         `thread gives up ${ROWS}`,
         'reply ok',
       ]);
+    });
+
+    it('goes through the thread once the thread cut its batches itself (an extract), and from the mirror again after a drop', async () => {
+      const log: string[] = [];
+      const got = { rows: 0 };
+      const link = threadLink(log, false);
+      const slot = new WorkerSlot(
+        0,
+        link,
+        memory,
+        peers(async () => receiverChannel(log, got)),
+      );
+      const send: Message = { header: { op: 'send', parts: [part(1, ROWS)] }, bodies: [] };
+      const requests = [
+        await sharedInsert(),
+        { header: { op: 'extract', counts: [0] }, bodies: [] },
+        // Part of the rows (a rebalance): the thread cuts them, and keeps 10.
+        { header: { op: 'send', parts: [part(1, ROWS - 10)] }, bodies: [] },
+        { header: { op: 'drop' }, bodies: [] },
+        await sharedInsert(),
+        { ...send },
+      ];
+      let replies = 0;
+      let done: () => void = () => {};
+      const finished = new Promise<void>((resolve) => (done = resolve));
+      const channel = {
+        next: async (): Promise<Message> => {
+          const m = requests.shift();
+          if (m === undefined) throw new Error('closed');
+          return m;
+        },
+        send: async (header: Record<string, unknown>) => {
+          log.push(`reply ${String(header.type)}`);
+          if (++replies === 6) done();
+        },
+      } as unknown as MessageChannel;
+      void slot.serve(channel);
+      await finished;
+      const sends = log.join(' | ').split('thread dropped its rows');
+      // Before the drop the thread is asked first (its own cuts made the mirror unsure)...
+      expect(sends[0]).toMatch(/thread gives up 20 \| .*move \| rows, the last/);
+      // ...after it, the rows stream first and the thread gives them up afterwards.
+      expect(sends[1]).toMatch(/move \| rows, the last \| thread gives up 30/);
     });
 
     it('a thread that fails giving them up fails the request, after the rows reached their receiver', async () => {

@@ -66,6 +66,32 @@ describe('a direct move, from the coordinator', () => {
     expect(calls).toEqual(['send 5', 'cancel the sender failed']);
   });
 
+  it('asks the receivers before the sender (streaming at once, it would keep their requests waiting)', async () => {
+    const asked: string[] = [];
+    const to = (port: number) =>
+      ({
+        endpoint: { host: '127.0.0.1', port },
+        slot: 0,
+        receiveDirect: async () => {
+          asked.push(`receive ${port}`);
+          return { held: 5, received: 5, bytes: 500 };
+        },
+        cancelReceive: () => {},
+      }) as unknown as RemoteWorker;
+    const from = {
+      features: 4,
+      sendDirect: async () => {
+        asked.push('send');
+        return { held: 0, bytes: 1000, delivered: [true, true] };
+      },
+    } as unknown as RemoteWorker;
+    await moveDirect(from, [
+      { count: 5, to: to(1) },
+      { count: 5, to: to(2) },
+    ]);
+    expect(asked).toEqual(['receive 1', 'receive 2', 'send']);
+  });
+
   it('waits for the sender when a receiver did not take its part, which the sender keeps', async () => {
     const calls: string[] = [];
     let answer: (r: SendReply) => void = () => {};
