@@ -103,11 +103,6 @@ interface Sample {
   readonly rawMs: number;
   /** migrationMs ÷ rawMs. */
   readonly ratio: number | null;
-  /**
-   * TCP only: the same raw sends to a receiver that keeps the bytes (tcp-sink.ts `tcp-keep`),
-   * before and after the job; null over TLS.
-   */
-  readonly rawKeepMs: number | null;
   /** a1's resident memory right before the vacate (its rows, its receive pool, Node itself), MB. */
   readonly receiverRssMB: number | null;
 }
@@ -139,9 +134,6 @@ interface Row {
   readonly ratioMax: number | null;
   /** The median of the per-repetition ratios (each job against its own two raw sends). */
   readonly ratioPaired: number | null;
-  /** Raw sends to a receiver that keeps the bytes (TCP only), and median ADM ÷ their median. */
-  readonly rawKeepMs: number | null;
-  readonly ratioKeep: number | null;
   readonly hop1Ratio: number | null;
   readonly hop2Ratio: number | null;
   readonly memcpyWarmMs: number | null;
@@ -183,13 +175,13 @@ export const tcp: Benchmark = {
         startAgent('a0', key.path),
         startAgent('a1', key.path),
       ];
-      const sinkStarts = [startSink('tcp'), startSink('tls', key.path), startSink('tcp-keep')];
+      const sinkStarts = [startSink('tcp'), startSink('tls', key.path)];
       const started = await Promise.allSettled<Child>([...agentStarts, ...sinkStarts]);
       for (const s of started) if (s.status === 'fulfilled') children.push(s.value);
       const failed = started.find((s) => s.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
       const [a0, a1, s0, s1] = await Promise.all(agentStarts);
-      const [tcpSink, tlsSink, keepSink] = await Promise.all(sinkStarts);
+      const [tcpSink, tlsSink] = await Promise.all(sinkStarts);
       const agents: Record<Wire, AgentProcess[]> = { tcp: [a0, a1], tls: [s0, s1] };
       ctx.log(
         `tcp: agents a0 ${a0.endpoint.port}, a1 ${a1.endpoint.port} (plain), a0 ${s0.endpoint.port}, a1 ${s1.endpoint.port} (TLS); sinks ${tcpSink.port} (tcp), ${tlsSink.port} (tls)`,
@@ -216,12 +208,9 @@ export const tcp: Benchmark = {
         // One connection for the raw sends of this case, warmed by one unmeasured send of the
         // bytes: the job's connections, too, are open and have carried its data before the vacate.
         const raw = await openRaw(c.wire);
-        // Over TCP, the same sends to a receiver that keeps the bytes, as a move's must.
-        const keep = c.wire === 'tcp' ? await openRawTcp(keepSink.port) : null;
         try {
           let data = payload(perHost * rowBytes);
           await raw.send(data);
-          await keep?.send(data);
           for (let w = 0; w < WARM_UP_JOBS; w++) {
             const m = await vacateBetweenAgents(agents[c.wire], secret, train, shape, weights);
             warmUps.push({ wire: c.wire, sizeMB: c.sizeMB, migrationMs: m.record.migrationMs });
@@ -235,17 +224,13 @@ export const tcp: Benchmark = {
             // socket memory, the agents ending the previous job), and each side alone leans.
             await sleep(SETTLE_MS);
             const rawBeforeMs = await warmRawSend(raw, data);
-            const keepBeforeMs = keep ? await warmRawSend(keep, data) : null;
             const m = await vacateBetweenAgents(agents[c.wire], secret, train, shape, weights);
             const r = m.record;
             // A move of other bytes than the warm-up's is flagged (mismatch) by the check below.
             if (data.byteLength !== r.bytesMoved) data = payload(r.bytesMoved);
             await sleep(SETTLE_MS);
             const rawAfterMs = await warmRawSend(raw, data);
-            const keepAfterMs = keep ? await warmRawSend(keep, data) : null;
             const rawMs = (rawBeforeMs + rawAfterMs) / 2;
-            const rawKeepMs =
-              keepBeforeMs !== null && keepAfterMs !== null ? (keepBeforeMs + keepAfterMs) / 2 : null;
             const heldBytes = m.heldExemplars * rowBytes;
             const deferralMs = r.startedAt - r.triggeredAt;
             const migrationMs = r.migrationMs!;
@@ -271,7 +256,6 @@ export const tcp: Benchmark = {
               rawAfterMs,
               rawMs,
               ratio: ratio(migrationMs, rawMs),
-              rawKeepMs,
               receiverRssMB: m.receiverRssMB,
             });
             ctx.log(
@@ -285,7 +269,6 @@ export const tcp: Benchmark = {
           });
         } finally {
           raw.close();
-          keep?.close();
         }
       }
     } finally {
@@ -322,11 +305,6 @@ export const tcp: Benchmark = {
       tcpRatioSmallMax: tcpSmall?.ratioMax ?? null,
       tcpRatioSmallPaired: tcpSmall?.ratioPaired ?? null,
       tcpRatioLargePaired: tcpLarge?.ratioPaired ?? null,
-      // Against raw sends to a receiver that keeps the bytes (tcp-sink.ts tcp-keep).
-      tcpKeepRatioSmall: tcpSmall?.ratioKeep ?? null,
-      tcpKeepRatioLarge: tcpLarge?.ratioKeep ?? null,
-      rawTcpKeepMsSmall: tcpSmall?.rawKeepMs ?? null,
-      rawTcpKeepMsLarge: tcpLarge?.rawKeepMs ?? null,
       admMsSmall: tcpSmall?.migrationMs ?? null,
       rawTcpMsSmall: tcpSmall?.rawMs ?? null,
       admMsLarge: tcpLarge?.migrationMs ?? null,
@@ -385,8 +363,6 @@ export const tcp: Benchmark = {
           'raw send (ms, min–max)',
           'ADM ÷ raw (min–max)',
           'paired median',
-          'raw, kept (ms)',
-          'ADM ÷ raw kept',
           'hop 1 ÷ raw',
           'hop 2 ÷ raw',
           'warm copy (ms)',
@@ -403,8 +379,6 @@ export const tcp: Benchmark = {
           `${num(r.rawMs ?? Number.NaN)} (${num(r.rawMinMs ?? Number.NaN)}–${num(r.rawMaxMs ?? Number.NaN)})`,
           `${num(r.ratio ?? Number.NaN)} (${num(r.ratioMin ?? Number.NaN)}–${num(r.ratioMax ?? Number.NaN)})`,
           r.ratioPaired,
-          r.rawKeepMs ?? '–',
-          r.ratioKeep ?? '–',
           r.hop1Ratio,
           r.hop2Ratio,
           r.memcpyWarmMs,
@@ -432,7 +406,6 @@ export const tcp: Benchmark = {
       '### Notes',
       '',
       "- **Raw sends are warm**: each timed one comes right after an untimed one of the same bytes, as the move comes right after a pass. After the 500 ms pause alone they started on idle cores and were slower (100 MB: medians 37 vs 29 ms with a 500 vs 50 ms pause, 12 sends each), which put three runs' 100 MB ratios below 1 on 2026-12-01.",
-      "- **Raw, kept**: over TCP, the same sends also go to a receiver that keeps the bytes, as a move's receiver must (`tcp-sink.ts tcp-keep`: reads in place into one pre-faulted buffer of the transfer's size). The targets are checked against the counting receiver, the raw send of the issue; the kept figure is beside it.",
       "- The raw TLS send uses admove's own TLS 1.3 with the pre-shared key (`framework/net/secure-socket.ts` `listen`/`connect`, the agents' code) and its framing (`FramedConnection.sendBytes`, one frame per MiB), so its receiver copies each frame once, as the agents' does; the raw TCP receiver only counts bytes.",
       "- **Receive pool.** The agents run with `--receive-pool` (off by default): each pre-faults memory for incoming exemplar bodies once a job's first pass begins (`framework/net/receive-pool.ts`, `framework/agent/receive-memory.ts`): as much as its initial share, within `--max-memory`, touched page by page in the background, so a move's frames are assembled in warm memory instead of faulting fresh pages in during the move. The cost is memory: a1 holds its share *and* up to as much again while it waits (the *a1 resident before* column: VmRSS of a1 right before the vacate, so Node's own ~100 MB included), and the fault-in time is spent during the first pass instead of the move. The raw receiver is unchanged: it still only counts bytes.",
       `- **Freed memory kept.** The agents start with \`${keepFreedMemoryLine()}\` in their environment (glibc malloc; README, "Keeping freed memory"): what an agent frees during a move (socket reads, frames, batches sent away) stays mapped for its next buffers instead of faulting in again. The raw sender and receiver run with glibc's defaults: they keep nothing.`,
@@ -558,8 +531,6 @@ function summarise(c: Case, s: readonly Sample[], lb: LowerBounds | null): Row {
     ratioMin: ratios.n ? sig(ratios.min, 3) : null,
     ratioMax: ratios.n ? sig(ratios.max, 3) : null,
     ratioPaired: ratios.n ? sig(ratios.median, 3) : null,
-    rawKeepMs: sig(finiteMedian(s.map((x) => x.rawKeepMs))),
-    ratioKeep: sig(ratio(adm.n ? adm.median : null, finiteMedian(s.map((x) => x.rawKeepMs))), 3),
     hop1Ratio: sig(ratio(hop1, rawMs), 3),
     hop2Ratio: sig(ratio(hop2, rawMs), 3),
     memcpyWarmMs: sig(lb?.memcpyWarmMs ?? null, 3),

@@ -161,14 +161,11 @@ export async function startAgent(name: string, secretFile?: string): Promise<Age
 
 export interface SinkProcess extends Child {
   readonly port: number;
-  readonly mode: SinkMode;
+  readonly mode: 'tcp' | 'tls';
 }
 
-/** `tcp`: counts the bytes; `tcp-keep`: keeps them in memory (tcp-sink.ts); `tls`: admove's TLS. */
-export type SinkMode = 'tcp' | 'tcp-keep' | 'tls';
-
 /** The raw-send receiver (tcp-sink.ts) in a process of its own. */
-export async function startSink(mode: SinkMode, secretFile?: string): Promise<SinkProcess> {
+export async function startSink(mode: 'tcp' | 'tls', secretFile?: string): Promise<SinkProcess> {
   const { handle, match } = await startChild(
     `${mode} sink`,
     ['--import', 'tsx', SINK, mode, ...(secretFile === undefined ? [] : [secretFile])],

@@ -12,18 +12,13 @@
  *   place and keeps its shared buffer small so little of it is copied; the sink keeps
  *   nothing, and in a probe (one run of each) 16 KiB reads made its 20.8 MB receive slower
  *   (9.1 vs 7.6 ms).
- * - `tcp-keep`: the same transfers, but the sink keeps the bytes, as a move's receiver must: it
- *   reads a transfer straight into one buffer of its size (admove's `DirectReads`: a 16 KiB
- *   shared buffer for the header and the first bytes, then reads in place), allocated zeroed
- *   (so its pages exist) at the first transfer of that size and reused by the next. This is
- *   the fastest way Node offers to put N bytes from a socket into memory one keeps.
  * - `tls`: admove's own TLS 1.3 with the pre-shared key (framework/net/secure-socket.ts
  *   `listen`); a transfer is a JSON frame `{ bytes: N }`, then binary frames of N bytes in
  *   all; the sink answers a JSON frame once it has received them.
  * It exits on SIGTERM or when its parent closes its stdin.
  */
 import { createServer, type Socket } from 'node:net';
-import { READ_BUFFER_BYTES, ReusedReads, withReusedReads } from '../../framework/net/reused-reads.ts';
+import { ReusedReads, withReusedReads } from '../../framework/net/reused-reads.ts';
 import { type Listener, listen, readSecretFile } from '../../framework/net/secure-socket.ts';
 
 const HEADER = 8;
@@ -66,61 +61,12 @@ function serveTcp(accepted: Socket): void {
   socket.on('error', () => socket.destroy());
 }
 
-/** One connection whose transfers land in memory the sink keeps (see the top of this file). */
-function serveTcpKeep(accepted: Socket): void {
-  const reads = new ReusedReads(READ_BUFFER_BYTES);
-  const socket = withReusedReads(accepted, reads);
-  if (socket === null) throw new Error('tcp-sink: cannot read the accepted socket into a reused buffer');
-  socket.setNoDelay(true);
-  const header = Buffer.alloc(HEADER);
-  let headerFilled = 0;
-  let need = -1;
-  let got = 0;
-  let store = Buffer.alloc(0);
-  const received = (n: number) => {
-    got += n;
-    if (got === need) {
-      socket.write(Buffer.of(1));
-      need = -1;
-    }
-  };
-  reads.attach(
-    (chunk: Buffer) => {
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (need < 0) {
-          const take = Math.min(HEADER - headerFilled, chunk.length - offset);
-          chunk.copy(header, headerFilled, offset, offset + take);
-          headerFilled += take;
-          offset += take;
-          if (headerFilled < HEADER) return;
-          need = Number(header.readBigUInt64LE(0));
-          headerFilled = 0;
-          got = 0;
-          if (store.length < need) store = Buffer.alloc(need);
-          if (need === 0) received(0);
-          continue;
-        }
-        const take = Math.min(need - got, chunk.length - offset);
-        chunk.copy(store, got, offset, offset + take);
-        offset += take;
-        received(take);
-      }
-    },
-    {
-      target: () => (need > 0 && got < need ? store.subarray(got, need) : null),
-      filled: received,
-    },
-  );
-  socket.on('error', () => socket.destroy());
-}
-
 async function main(): Promise<void> {
   const [mode, secretFile] = process.argv.slice(2);
   let close: () => Promise<void>;
   let port: number;
-  if (mode === 'tcp' || mode === 'tcp-keep') {
-    const server = createServer({ pauseOnConnect: true }, mode === 'tcp' ? serveTcp : serveTcpKeep);
+  if (mode === 'tcp') {
+    const server = createServer({ pauseOnConnect: true }, serveTcp);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
@@ -154,7 +100,7 @@ async function main(): Promise<void> {
     port = listener.address.port;
     close = () => listener.close();
   } else {
-    process.stderr.write('usage: tcp-sink.ts tcp | tcp-keep | tls SECRET_FILE\n');
+    process.stderr.write('usage: tcp-sink.ts tcp | tls SECRET_FILE\n');
     process.exitCode = 2;
     return;
   }
