@@ -166,6 +166,7 @@ describe('a sending slot', () => {
     function jobChannelOf(requests: Message[], log: string[]) {
       let reply: (h: Record<string, unknown>) => void = () => {};
       const replied = new Promise<Record<string, unknown>>((resolve) => (reply = resolve));
+      const expected = requests.length;
       let replies = 0;
       const channel = {
         next: async (): Promise<Message> => {
@@ -175,7 +176,7 @@ describe('a sending slot', () => {
         },
         send: async (header: Record<string, unknown>) => {
           log.push(`reply ${String(header.type)}`);
-          if (++replies === 2) reply(header);
+          if (++replies === expected) reply(header);
         },
       } as unknown as MessageChannel;
       return { channel, replied };
@@ -223,12 +224,13 @@ describe('a sending slot', () => {
       } as unknown as WorkerLink;
     }
 
-    it('streams them without asking the thread, which gives them up once they are confirmed', async () => {
+    /** A slot given the rows in shared memory, then asked to send all of them. */
+    async function vacate(failGivingUp: boolean) {
       const log: string[] = [];
       const got = { rows: 0 };
       const slot = new WorkerSlot(
         0,
-        threadLink(log, false),
+        threadLink(log, failGivingUp),
         memory,
         peers(async () => receiverChannel(log, got)),
       );
@@ -237,7 +239,12 @@ describe('a sending slot', () => {
         log,
       );
       void slot.serve(channel);
-      expect(await replied).toMatchObject({ type: 'ok', held: 0, parts: [{ delivered: true }] });
+      return { log, got, reply: await replied };
+    }
+
+    it('streams them without asking the thread, which gives them up once they are confirmed', async () => {
+      const { log, got, reply } = await vacate(false);
+      expect(reply).toMatchObject({ type: 'ok', held: 0, parts: [{ delivered: true }] });
       expect(got.rows).toBe(ROWS);
       expect(log).toEqual([
         'thread took the rows',
@@ -269,22 +276,9 @@ describe('a sending slot', () => {
         await sharedInsert(),
         { ...send },
       ];
-      let replies = 0;
-      let done: () => void = () => {};
-      const finished = new Promise<void>((resolve) => (done = resolve));
-      const channel = {
-        next: async (): Promise<Message> => {
-          const m = requests.shift();
-          if (m === undefined) throw new Error('closed');
-          return m;
-        },
-        send: async (header: Record<string, unknown>) => {
-          log.push(`reply ${String(header.type)}`);
-          if (++replies === 6) done();
-        },
-      } as unknown as MessageChannel;
+      const { channel, replied } = jobChannelOf(requests, log);
       void slot.serve(channel);
-      await finished;
+      await replied;
       const sends = log.join(' | ').split('thread dropped its rows');
       // Before the drop the thread is asked first (its own cuts made the mirror unsure)...
       expect(sends[0]).toMatch(/thread gives up 20 \| .*move \| rows, the last/);
@@ -293,20 +287,8 @@ describe('a sending slot', () => {
     });
 
     it('a thread that fails giving them up fails the request, after the rows reached their receiver', async () => {
-      const log: string[] = [];
-      const got = { rows: 0 };
-      const slot = new WorkerSlot(
-        0,
-        threadLink(log, true),
-        memory,
-        peers(async () => receiverChannel(log, got)),
-      );
-      const { channel, replied } = jobChannelOf(
-        [await sharedInsert(), { header: { op: 'send', parts: [part(1, ROWS)] }, bodies: [] }],
-        log,
-      );
-      void slot.serve(channel);
-      expect((await replied).type).toBe('fail');
+      const { log, got, reply } = await vacate(true);
+      expect(reply.type).toBe('fail');
       expect(got.rows).toBe(ROWS);
       expect(log.slice(-3)).toEqual(['rows, the last', `thread gives up ${ROWS}`, 'reply fail']);
     });
