@@ -62,7 +62,7 @@ export async function moveDirect(
     // heard confirmed; one whose confirmation it missed (its connection broke right then) it
     // is told to drop. Its next request waits behind these (the in-order rule), and a sender
     // that failed meanwhile fails that request: what it still held is then recovered.
-    // Handled by the caller (moveData records a late fault); unobserved, it must not crash.
+    // The caller follows it (the redistributor records a late fault); unobserved, it must not crash.
     const senderReply = sending.then(async (send) => {
       if (send.status === 'rejected') throw send.reason;
       for (const [k] of parts.entries()) {
