@@ -2,7 +2,7 @@ import { RunFailure } from '../errors.ts';
 import { gatherRows } from '../exemplars/rows.ts';
 import { NotEnoughRoom } from '../partition/errors.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
-import { type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
+import { type FaultRecord, faultsIn, isWorkerFault, type WorkerFault } from './faults.ts';
 import type { JobState } from './job-state.ts';
 import { assignMissing, attributeReloads, checkCoverage, idCensus } from './recovery.ts';
 import type { WorkerLink } from './worker-link.ts';
@@ -60,10 +60,7 @@ export class FaultRecovery {
     for (const l of links) {
       if (l.alive || lost[l.index]) continue;
       this.recovering.push({ link: l, held: held[l.index], detectedAt: options.clock() });
-      lost[l.index] = true;
-      available[l.index] = false;
-      held[l.index] = 0;
-      workerActors[l.index].send({ type: 'lost' });
+      this.giveUp(l.index);
     }
     const live = links.filter((l) => !lost[l.index]);
     const asked = await Promise.allSettled(live.map((l) => l.ids()));
@@ -112,18 +109,7 @@ export class FaultRecovery {
       missing.length,
     );
     this.recovering.forEach((r, k) => {
-      const fault = r.link.fault;
-      const record: FaultRecord = {
-        host: r.link.host,
-        cause: fault?.failure ?? 'exited',
-        during: fault?.during ?? 'unknown',
-        message: fault?.message ?? 'worker lost',
-        detectedAt: r.detectedAt,
-        exemplarsReloaded: reloadedBy[k],
-        recoveryMs,
-      };
-      this.records.push(record);
-      options.onFault?.(record);
+      this.record(r.link.host, r.link.fault, r.detectedAt, reloadedBy[k], recoveryMs);
     });
     this.recovering = [];
     workerActors.forEach((a, i) => {
@@ -146,23 +132,41 @@ export class FaultRecovery {
       this.lateFailure ??= error;
       return;
     }
-    const { lost, held, available, workerActors, options } = this.state;
+    const { lost, held, options } = this.state;
     const i = error.worker;
     if (lost[i] || held[i] !== 0) return;
+    this.giveUp(i);
+    this.record(error.host, error, options.clock(), 0, 0);
+  }
+
+  /** Worker `i` is gone for good: it holds nothing, takes nothing, and its machine says so. */
+  private giveUp(i: number): void {
+    const { lost, available, held, workerActors } = this.state;
     lost[i] = true;
     available[i] = false;
+    held[i] = 0;
     workerActors[i].send({ type: 'lost' });
+  }
+
+  /** A fault into the report (and to `onFault`). */
+  private record(
+    host: string,
+    fault: WorkerFault | null,
+    detectedAt: number,
+    exemplarsReloaded: number,
+    recoveryMs: number,
+  ): void {
     const record: FaultRecord = {
-      host: error.host,
-      cause: error.failure,
-      during: error.during,
-      message: error.message,
-      detectedAt: options.clock(),
-      exemplarsReloaded: 0,
-      recoveryMs: 0,
+      host,
+      cause: fault?.failure ?? 'exited',
+      during: fault?.during ?? 'unknown',
+      message: fault?.message ?? 'worker lost',
+      detectedAt,
+      exemplarsReloaded,
+      recoveryMs,
     };
     this.records.push(record);
-    options.onFault?.(record);
+    this.state.options.onFault?.(record);
   }
 
   /** A late error that is not a worker's fault, once: the pass that learns of it fails with it. */
