@@ -38,6 +38,7 @@ import {
   stopAll,
   WRITE_BYTES,
 } from './lib/tcp-processes.ts';
+import { cpuSince, mainThreadCpuMs } from './lib/thread-cpu.ts';
 import { sleep } from './lib/timing.ts';
 
 const DIM = 784;
@@ -105,6 +106,18 @@ interface Sample {
   readonly ratio: number | null;
   /** a1's resident memory right before the vacate (its rows, its receive pool, Node itself), MB. */
   readonly receiverRssMB: number | null;
+  /** CPU ms of main threads from the vacate until its data had moved (lib/thread-cpu.ts). */
+  readonly moveCpu: MoveCpu;
+  /** CPU ms of the raw sender's and receiver's main threads in the timed raw sends (mean of the two). */
+  readonly rawSenderCpuMs: number | null;
+  readonly rawReceiverCpuMs: number | null;
+}
+
+/** Main-thread CPU of each process in a move, vacate → data moved (null without /proc). */
+interface MoveCpu {
+  readonly sender: number | null;
+  readonly receiver: number | null;
+  readonly coordinator: number | null;
 }
 
 interface CaseBounds {
@@ -139,6 +152,13 @@ interface Row {
   readonly memcpyWarmMs: number | null;
   readonly memcpyFreshMs: number | null;
   readonly receiverRssMB: number | null;
+  /** Vacate → a0 empty (obtrusiveness), the window the move's CPU is measured over. */
+  readonly movedMs: number | null;
+  readonly moveSenderCpuMs: number | null;
+  readonly moveReceiverCpuMs: number | null;
+  readonly moveCoordinatorCpuMs: number | null;
+  readonly rawSenderCpuMs: number | null;
+  readonly rawReceiverCpuMs: number | null;
 }
 
 export const tcp: Benchmark = {
@@ -186,6 +206,7 @@ export const tcp: Benchmark = {
       ctx.log(
         `tcp: agents a0 ${a0.endpoint.port}, a1 ${a1.endpoint.port} (plain), a0 ${s0.endpoint.port}, a1 ${s1.endpoint.port} (TLS); sinks ${tcpSink.port} (tcp), ${tlsSink.port} (tls)`,
       );
+      const sinkOf = (wire: Wire) => (wire === 'tcp' ? tcpSink : tlsSink).process.pid;
       const openRaw = (wire: Wire): Promise<RawChannel> =>
         wire === 'tcp' ? openRawTcp(tcpSink.port) : openRawTls(tlsSink.port, key.secret);
       const trains = new Map<number, ExemplarColumns>();
@@ -223,13 +244,15 @@ export const tcp: Benchmark = {
             // Raw sends on both sides of each job: the machine's state drifts (the kernel's
             // socket memory, the agents ending the previous job), and each side alone leans.
             await sleep(SETTLE_MS);
-            const rawBeforeMs = await warmRawSend(raw, data);
+            const before = await warmRawSend(raw, data, sinkOf(c.wire));
             const m = await vacateBetweenAgents(agents[c.wire], secret, train, shape, weights);
             const r = m.record;
             // A move of other bytes than the warm-up's is flagged (mismatch) by the check below.
             if (data.byteLength !== r.bytesMoved) data = payload(r.bytesMoved);
             await sleep(SETTLE_MS);
-            const rawAfterMs = await warmRawSend(raw, data);
+            const after = await warmRawSend(raw, data, sinkOf(c.wire));
+            const rawBeforeMs = before.ms;
+            const rawAfterMs = after.ms;
             const rawMs = (rawBeforeMs + rawAfterMs) / 2;
             const heldBytes = m.heldExemplars * rowBytes;
             const deferralMs = r.startedAt - r.triggeredAt;
@@ -257,6 +280,9 @@ export const tcp: Benchmark = {
               rawMs,
               ratio: ratio(migrationMs, rawMs),
               receiverRssMB: m.receiverRssMB,
+              moveCpu: m.moveCpu,
+              rawSenderCpuMs: meanOf(before.senderCpuMs, after.senderCpuMs),
+              rawReceiverCpuMs: meanOf(before.receiverCpuMs, after.receiverCpuMs),
             });
             ctx.log(
               `tcp: ${c.wire} ${c.sizeMB} MB rep ${rep + 1}: moved ${num(r.bytesMoved / 1e6)} MB (held ${num(heldBytes / 1e6)}), migration ${num(migrationMs)} ms (stream a0 → a1 ${num(hop1Ms ?? Number.NaN)}, a1 insert and resume ${num(hop2Ms ?? Number.NaN)}), raw ${c.wire} ${num(rawBeforeMs)} before, ${num(rawAfterMs)} after ms`,
@@ -322,6 +348,20 @@ export const tcp: Benchmark = {
       // What a1 holds resident before the move: its share, its receive pool (up to as much again), Node.
       receiverRssMBSmall: tcpSmall?.receiverRssMB ?? null,
       receiverRssMBLarge: tcpLarge?.receiverRssMB ?? null,
+      // Main-thread CPU (ms, medians): the move from the vacate until its data had moved
+      // (movedMs of wall time), beside one raw send (rawTcpMs* of wall time).
+      movedMsLarge: tcpLarge?.movedMs ?? null,
+      admSenderCpuMsLarge: tcpLarge?.moveSenderCpuMs ?? null,
+      admReceiverCpuMsLarge: tcpLarge?.moveReceiverCpuMs ?? null,
+      admCoordinatorCpuMsLarge: tcpLarge?.moveCoordinatorCpuMs ?? null,
+      rawSenderCpuMsLarge: tcpLarge?.rawSenderCpuMs ?? null,
+      rawReceiverCpuMsLarge: tcpLarge?.rawReceiverCpuMs ?? null,
+      movedMsSmall: tcpSmall?.movedMs ?? null,
+      admSenderCpuMsSmall: tcpSmall?.moveSenderCpuMs ?? null,
+      admReceiverCpuMsSmall: tcpSmall?.moveReceiverCpuMs ?? null,
+      admCoordinatorCpuMsSmall: tcpSmall?.moveCoordinatorCpuMs ?? null,
+      rawSenderCpuMsSmall: tcpSmall?.rawSenderCpuMs ?? null,
+      rawReceiverCpuMsSmall: tcpSmall?.rawReceiverCpuMs ?? null,
       bytesMismatches: samples.filter((s) => s.mismatch).length,
       allOnlyEvacuation: samples.every((s) => s.onlyEvacuation),
     };
@@ -384,6 +424,33 @@ export const tcp: Benchmark = {
           r.memcpyWarmMs,
           r.memcpyFreshMs,
           r.receiverRssMB,
+        ]),
+      ),
+      '',
+      "**Where the time goes** (medians; CPU time of each process's main thread, `lib/thread-cpu.ts`). The move is measured from the vacate until its data had moved (a1 answered: *moved*), the raw send over one timed send. Wall time a side does not spend on the CPU it waited: for the other side, for a core, for the network stack (on loopback the sender's system calls also run the receiving side of TCP).",
+      '',
+      table(
+        [
+          'wire',
+          'moved (MB)',
+          'ADM: vacate → moved (ms)',
+          'a0 CPU (ms)',
+          'a1 CPU (ms)',
+          'coordinator CPU (ms)',
+          'raw send (ms)',
+          'raw sender CPU (ms)',
+          'raw receiver CPU (ms)',
+        ],
+        rows.map((r) => [
+          r.wire === 'tcp' ? 'TCP' : 'TLS 1.3 (PSK)',
+          r.movedMB,
+          r.movedMs,
+          r.moveSenderCpuMs,
+          r.moveReceiverCpuMs,
+          r.moveCoordinatorCpuMs,
+          r.rawMs,
+          r.rawSenderCpuMs,
+          r.rawReceiverCpuMs,
         ]),
       ),
       '',
@@ -465,12 +532,16 @@ async function vacateBetweenAgents(
   heldExemplars: number;
   redistributions: number;
   receiverRssMB: number | null;
+  moveCpu: MoveCpu;
 }> {
   const remote = await discoverAgents(
     agents.map((a) => ({ endpoint: a.endpoint })),
     { secret },
   );
   let receiverRssMB: number | null = null;
+  const pids = [agents[0].process.pid, agents[1].process.pid, process.pid];
+  let cpuAtVacate: (number | null)[] = [null, null, null];
+  let moveCpu: MoveCpu = { sender: null, receiver: null, coordinator: null };
   // Two agents, the coordinator and the moves share 2 cores: no false "hung".
   const m = await vacateOnAgents({
     remote,
@@ -483,9 +554,15 @@ async function vacateBetweenAgents(
     busyRetryMs: BUSY_RETRY_MS,
     beforeVacate: () => {
       receiverRssMB = residentMB(agents[1].process.pid);
+      cpuAtVacate = pids.map(mainThreadCpuMs);
+    },
+    onMoved: () => {
+      // Rebalancing is off: the evacuation is the job's only redistribution (checked).
+      const [sender, receiver, coordinator] = cpuSince(pids, cpuAtVacate);
+      moveCpu = { sender, receiver, coordinator };
     },
   });
-  return { ...m, receiverRssMB };
+  return { ...m, receiverRssMB, moveCpu };
 }
 
 /**
@@ -495,9 +572,21 @@ async function vacateBetweenAgents(
  * medians 37 vs 29 ms with a 500 vs 50 ms pause between sends (12 sends each, 2026-12-01),
  * which put three runs' 100 MB ratios below 1 (0.95–0.99).
  */
-async function warmRawSend(raw: RawChannel, data: Buffer): Promise<number> {
+async function warmRawSend(
+  raw: RawChannel,
+  data: Buffer,
+  sinkPid: number | undefined,
+): Promise<{ ms: number; senderCpuMs: number | null; receiverCpuMs: number | null }> {
   await raw.send(data);
-  return raw.send(data);
+  const pids = [process.pid, sinkPid];
+  const cpuBefore = pids.map(mainThreadCpuMs);
+  const ms = await raw.send(data);
+  const [senderCpuMs, receiverCpuMs] = cpuSince(pids, cpuBefore);
+  return { ms, senderCpuMs, receiverCpuMs };
+}
+
+function meanOf(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : (a + b) / 2;
 }
 
 function finiteMedian(values: readonly (number | null)[]): number | null {
@@ -536,5 +625,11 @@ function summarise(c: Case, s: readonly Sample[], lb: LowerBounds | null): Row {
     memcpyWarmMs: sig(lb?.memcpyWarmMs ?? null, 3),
     memcpyFreshMs: sig(lb?.memcpyFreshMs ?? null, 3),
     receiverRssMB: sig(finiteMedian(s.map((x) => x.receiverRssMB)), 3),
+    movedMs: sig(finiteMedian(s.map((x) => x.obtrusivenessMs))),
+    moveSenderCpuMs: sig(finiteMedian(s.map((x) => x.moveCpu.sender))),
+    moveReceiverCpuMs: sig(finiteMedian(s.map((x) => x.moveCpu.receiver))),
+    moveCoordinatorCpuMs: sig(finiteMedian(s.map((x) => x.moveCpu.coordinator))),
+    rawSenderCpuMs: sig(finiteMedian(s.map((x) => x.rawSenderCpuMs))),
+    rawReceiverCpuMs: sig(finiteMedian(s.map((x) => x.rawReceiverCpuMs))),
   };
 }

@@ -30,6 +30,11 @@ export interface AgentVacateOptions {
   readonly busyRetryMs: number;
   /** Runs after the warm-up pass, right before the vacate is sent (not timed). */
   readonly beforeVacate?: () => void;
+  /**
+   * Runs when the vacate's data has moved (the job's `onRedistribution`: every receiver has
+   * answered, the pass has not resumed yet), inside the migration time: keep it short.
+   */
+  readonly onMoved?: (record: RedistributionRecord) => void;
 }
 
 export interface AgentVacate {
@@ -67,6 +72,7 @@ export async function vacateOnAgents(o: AgentVacateOptions): Promise<AgentVacate
           rebalance: false,
           waitTimeoutMs: o.waitTimeoutMs,
           livenessMs: o.livenessMs,
+          onRedistribution: o.onMoved,
         });
       } catch (error) {
         if (/busy with job/.test(String((error as Error).message)) && performance.now() < deadline) {

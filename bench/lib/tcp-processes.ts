@@ -187,10 +187,14 @@ export async function makeSecretFile(): Promise<{ path: string; secret: Buffer; 
   };
 }
 
-/** `bytes` distinct bytes whose pages exist (the raw sends read real memory, as a move does). */
+/**
+ * `bytes` bytes whose pages exist (the raw sends read real memory, as a move does), each
+ * 4 KiB page filled with its own number mod 256, so the bytes are not all zero (`i & 255`,
+ * used until 2026-12-01, was 0 for every page start `i`).
+ */
 export function payload(bytes: number): Buffer {
   const b = Buffer.allocUnsafe(bytes);
-  for (let i = 0; i < bytes; i += 4096) b.fill(i & 255, i, Math.min(bytes, i + 4096));
+  for (let i = 0; i < bytes; i += 4096) b.fill((i >>> 12) & 255, i, Math.min(bytes, i + 4096));
   return b;
 }
 

@@ -38,7 +38,17 @@ const REQUIRED: Record<string, { always: string[]; maybeNull?: string[]; skippab
   // Quick mode moves tiny sizes: the ratios named for 20.8 and 100 MB are null there.
   tcp: {
     always: ['tcpRatioSmall', 'tcpRatioLarge', 'tlsRatioSmall', 'movedMBSmall', 'movedMBLarge'],
-    maybeNull: ['tcpRatio20MB', 'tcpRatio100MB', 'tlsRatio20MB'],
+    // The CPU fields are null without /proc (Linux's).
+    maybeNull: [
+      'tcpRatio20MB',
+      'tcpRatio100MB',
+      'tlsRatio20MB',
+      'admSenderCpuMsLarge',
+      'admReceiverCpuMsLarge',
+      'admCoordinatorCpuMsLarge',
+      'rawSenderCpuMsLarge',
+      'rawReceiverCpuMsLarge',
+    ],
   },
   // Needs root and iproute2 (network namespaces): elsewhere it writes a result marked skipped,
   // with `summary.skipped` the reason and its measured fields null.
