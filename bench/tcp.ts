@@ -38,7 +38,7 @@ import {
   stopAll,
   WRITE_BYTES,
 } from './lib/tcp-processes.ts';
-import { cpuSince, mainThreadCpuMs } from './lib/thread-cpu.ts';
+import { cpuSince, mainThreadOf, readClocks, thisProcess } from './lib/thread-cpu.ts';
 import { sleep } from './lib/timing.ts';
 
 const DIM = 784;
@@ -106,14 +106,18 @@ interface Sample {
   readonly ratio: number | null;
   /** a1's resident memory right before the vacate (its rows, its receive pool, Node itself), MB. */
   readonly receiverRssMB: number | null;
-  /** CPU ms of main threads from the vacate until its data had moved (lib/thread-cpu.ts). */
+  /** CPU ms from the vacate until its data had moved (lib/thread-cpu.ts). */
   readonly moveCpu: MoveCpu;
-  /** CPU ms of the raw sender's and receiver's main threads in the timed raw sends (mean of the two). */
+  /** CPU ms of the raw sender (this process) in the timed raw sends, the mean of the two. */
   readonly rawSenderCpuMs: number | null;
+  /** The same for the raw receiver's main thread. */
   readonly rawReceiverCpuMs: number | null;
 }
 
-/** Main-thread CPU of each process in a move, vacate → data moved (null without /proc). */
+/**
+ * CPU of each process in a move, vacate → data moved: the agents' main threads (null
+ * without /proc), and this process, the coordinator.
+ */
 interface MoveCpu {
   readonly sender: number | null;
   readonly receiver: number | null;
@@ -152,7 +156,7 @@ interface Row {
   readonly memcpyWarmMs: number | null;
   readonly memcpyFreshMs: number | null;
   readonly receiverRssMB: number | null;
-  /** Vacate → a0 empty (obtrusiveness), the window the move's CPU is measured over. */
+  /** Vacate → a0 empty (obtrusiveness): about the window the move's CPU is measured over. */
   readonly movedMs: number | null;
   readonly moveSenderCpuMs: number | null;
   readonly moveReceiverCpuMs: number | null;
@@ -427,7 +431,7 @@ export const tcp: Benchmark = {
         ]),
       ),
       '',
-      "**Where the time goes** (medians; CPU time of each process's main thread, `lib/thread-cpu.ts`). The move is measured from the vacate until its data had moved (a1 answered: *moved*), the raw send over one timed send. Wall time a side does not spend on the CPU it waited: for the other side, for a core, for the network stack (on loopback the sender's system calls also run the receiving side of TCP).",
+      "**Where the time goes** (medians; `lib/thread-cpu.ts`): the CPU time of the agents' and the raw receiver's main threads, and of this process (the coordinator, and the raw sender). The move is measured from the vacate until its data had moved (a1 answered: *moved*), the raw send over one timed send. Wall time a side does not spend on the CPU it waited: for the other side, for a core, for the network stack (on loopback the sender's system calls also run the receiving side of TCP). A main thread read while it runs is behind by up to one scheduler tick (4 ms at HZ=250): a1, often still busy when its answer arrives, is counted short rather than long.",
       '',
       table(
         [
@@ -476,8 +480,8 @@ export const tcp: Benchmark = {
       "- The raw TLS send uses admove's own TLS 1.3 with the pre-shared key (`framework/net/secure-socket.ts` `listen`/`connect`, the agents' code) and its framing (`FramedConnection.sendBytes`, one frame per MiB), so its receiver copies each frame once, as the agents' does; the raw TCP receiver only counts bytes.",
       "- **Receive pool.** The agents run with `--receive-pool` (off by default): each pre-faults memory for incoming exemplar bodies once a job's first pass begins (`framework/net/receive-pool.ts`, `framework/agent/receive-memory.ts`): as much as its initial share, within `--max-memory`, touched page by page in the background, so a move's frames are assembled in warm memory instead of faulting fresh pages in during the move. The cost is memory: a1 holds its share *and* up to as much again while it waits (the *a1 resident before* column: VmRSS of a1 right before the vacate, so Node's own ~100 MB included), and the fault-in time is spent during the first pass instead of the move. The raw receiver is unchanged: it still only counts bytes.",
       `- **Freed memory kept.** The agents start with \`${keepFreedMemoryLine()}\` in their environment (glibc malloc; README, "Keeping freed memory"): what an agent frees during a move (socket reads, frames, batches sent away) stays mapped for its next buffers instead of faulting in again. The raw sender and receiver run with glibc's defaults: they keep nothing.`,
-      '- *Warm copy* and *fresh copy* are one in-process copy of the bytes moved into pre-allocated and into fresh memory (`lib/lower-bounds.ts`, as in `redistribution`), measured in the same run. a1 must put the bytes it receives into memory it keeps: on this machine the first touch of fresh memory is slow (see the fresh-copy column), and the raw receiver, which throws its bytes away, never pays it. Without a receive pool *raw + fresh copy* would be the fair floor of a move here; with it (the first note) the pages are faulted in before the move, so the floor is the raw send plus what writing the bytes into kept memory costs beyond writing them into one hot buffer: less than a warm copy, which also reads every byte once more (on 2026-12-01, writing 64 MB into pre-faulted memory took 2.7 ms here against 13.4 ms for a warm copy of 100 MB). No ratio against the fresh copy is published any more (it fell below 1).',
-      "- **Where the time goes.** The CPU table compares each end's main thread with its counterpart in a raw send. On loopback neither end of a raw send is busy all the time: the sender's system calls also run the receiving side of TCP, and each end waits for the other. What a move's ends spend beyond a raw send's is its own work: streaming Arrow IPC frames and following the move's messages on a0, assembling frames into the receive pool and decoding them on a1 (the table shows how much).",
+      '- *Warm copy* and *fresh copy* are one in-process copy of the bytes moved into pre-allocated and into fresh memory (`lib/lower-bounds.ts`, as in `redistribution`), measured in the same run. a1 must put the bytes it receives into memory it keeps: on this machine the first touch of fresh memory is slow (see the fresh-copy column), and the raw receiver, which throws its bytes away, never pays it. Without a receive pool *raw + fresh copy* would be the fair floor of a move here; with it (the first note) the pages are faulted in before the move, so the floor is the raw send plus what writing the bytes into kept memory costs beyond writing them into one hot buffer: less than the warm copy, which also reads every byte once more. No ratio against the fresh copy is published any more (it fell below 1).',
+      "- **Where the time goes.** The CPU table sets each end of the move beside its counterpart in a raw send. On loopback neither end of a raw send is busy all the time: the sender's system calls also run the receiving side of TCP, and each end waits for the other. What a move's ends spend beyond a raw send's is their own work, most likely streaming Arrow IPC frames and following the move's messages on a0, and assembling frames into the receive pool and decoding them on a1 (this benchmark measures the totals, not the split). The coordinator's CPU includes reading these clocks at the vacate and when the data has moved (tens of microseconds, inside the migration time).",
       "- The sender of the raw sends is this benchmark's process (which is also the coordinator); the receiver is a process of its own. Connection set-up and the TLS handshake are not timed, nor are they in the move (the job's connections are open before the vacate).",
       '- The machine has 2 cores shared by the coordinator, both agents (each a main thread and a worker thread) and whatever else runs: the load at the start and the end is in the header.',
       "- **Ratios of single repetitions** (the min–max in brackets) are each repetition's move against the mean of its own two raw sends. One below 1 is not a move faster than a send of its bytes (a move cannot be): the raw sends of that repetition were slowed, and they vary more between repetitions (6.5–15.6 ms at 20.8 MB in a run of 2026-12-01) than the moves do. The measure, and the bound checked, is the ratio of the medians.",
@@ -540,7 +544,7 @@ async function vacateBetweenAgents(
     { secret },
   );
   let receiverRssMB: number | null = null;
-  const pids = [agents[0].process.pid, agents[1].process.pid, process.pid];
+  const clocks = [mainThreadOf(agents[0].process.pid), mainThreadOf(agents[1].process.pid), thisProcess];
   let cpuAtVacate: (number | null)[] = [null, null, null];
   let moveCpu: MoveCpu = { sender: null, receiver: null, coordinator: null };
   // Two agents, the coordinator and the moves share 2 cores: no false "hung".
@@ -555,11 +559,10 @@ async function vacateBetweenAgents(
     busyRetryMs: BUSY_RETRY_MS,
     beforeVacate: () => {
       receiverRssMB = residentMB(agents[1].process.pid);
-      cpuAtVacate = pids.map(mainThreadCpuMs);
+      cpuAtVacate = readClocks(clocks);
     },
     onMoved: () => {
-      // Rebalancing is off: the evacuation is the job's only redistribution (checked).
-      const [sender, receiver, coordinator] = cpuSince(pids, cpuAtVacate);
+      const [sender, receiver, coordinator] = cpuSince(clocks, cpuAtVacate);
       moveCpu = { sender, receiver, coordinator };
     },
   });
@@ -579,10 +582,10 @@ async function warmRawSend(
   sinkPid: number | undefined,
 ): Promise<{ ms: number; senderCpuMs: number | null; receiverCpuMs: number | null }> {
   await raw.send(data);
-  const pids = [process.pid, sinkPid];
-  const cpuBefore = pids.map(mainThreadCpuMs);
+  const clocks = [thisProcess, mainThreadOf(sinkPid)];
+  const cpuBefore = readClocks(clocks);
   const ms = await raw.send(data);
-  const [senderCpuMs, receiverCpuMs] = cpuSince(pids, cpuBefore);
+  const [senderCpuMs, receiverCpuMs] = cpuSince(clocks, cpuBefore);
   return { ms, senderCpuMs, receiverCpuMs };
 }
 

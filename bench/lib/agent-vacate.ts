@@ -31,8 +31,9 @@ export interface AgentVacateOptions {
   /** Runs after the warm-up pass, right before the vacate is sent (not timed). */
   readonly beforeVacate?: () => void;
   /**
-   * Runs when the vacate's data has moved (the job's `onRedistribution`: every receiver has
-   * answered, the pass has not resumed yet), inside the migration time: keep it short.
+   * Runs when the vacate's data has moved (the job's `onRedistribution` for the vacate's
+   * record: every receiver has answered, the pass has not resumed yet), inside the migration
+   * time: keep it short.
    */
   readonly onMoved?: (record: RedistributionRecord) => void;
 }
@@ -56,6 +57,8 @@ export async function vacateOnAgents(o: AgentVacateOptions): Promise<AgentVacate
   for (;;) {
     const transport = agentTransport(o.remote, { secret: o.secret });
     let job: DataParallelJob | null = null;
+    // Known once the vacate is sent; any other redistribution is not the one onMoved is for.
+    let vacateSeq: number | null = null;
     try {
       const loadStart = performance.now();
       try {
@@ -72,7 +75,9 @@ export async function vacateOnAgents(o: AgentVacateOptions): Promise<AgentVacate
           rebalance: false,
           waitTimeoutMs: o.waitTimeoutMs,
           livenessMs: o.livenessMs,
-          onRedistribution: o.onMoved,
+          onRedistribution: (r) => {
+            if (vacateSeq !== null && r.events.includes(vacateSeq)) o.onMoved?.(r);
+          },
         });
       } catch (error) {
         if (/busy with job/.test(String((error as Error).message)) && performance.now() < deadline) {
@@ -88,6 +93,7 @@ export async function vacateOnAgents(o: AgentVacateOptions): Promise<AgentVacate
       const before = transport.bytesReceived();
       o.beforeVacate?.();
       const vacate = job.send({ type: 'vacate', host: vacated });
+      vacateSeq = vacate.seq;
       await job.pass(o.weights);
       const all = job.redistributions();
       const record = all.find((r) => r.events.includes(vacate.seq));

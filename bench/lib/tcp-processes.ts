@@ -188,9 +188,9 @@ export async function makeSecretFile(): Promise<{ path: string; secret: Buffer; 
 }
 
 /**
- * `bytes` bytes whose pages exist (the raw sends read real memory, as a move does), each
- * 4 KiB page filled with its own number mod 256, so the bytes are not all zero (`i & 255`,
- * used until 2026-12-01, was 0 for every page start `i`).
+ * `bytes` bytes whose pages exist (the raw sends read real memory, as a move does): each
+ * 4 KiB chunk filled with its index mod 256. (Until 2026-12-01 it was `i & 255`, 0 for every
+ * chunk start `i`: all zero bytes, which loopback TCP carries at the same cost.)
  */
 export function payload(bytes: number): Buffer {
   const b = Buffer.allocUnsafe(bytes);

@@ -1,14 +1,19 @@
 /**
- * CPU time of a process's main thread, for `npm run bench -- tcp` to show where a move's
- * time goes beside a raw send's: on 2 cores, wall time the two ends do not spend on the CPU
- * is time they waited (for each other, for the cores, for the network stack).
+ * CPU time of the processes in a move, for `npm run bench -- tcp` to show where a move's
+ * time goes beside a raw send's: on 2 cores, wall time an end does not spend on the CPU is
+ * time it waited (for the other end, for a core, for the network stack).
  *
- * The main thread only (`/proc/PID/task/PID/schedstat`, nanoseconds): it is where an agent
- * streams and receives a move, and where the raw sender and receiver do all their work.
- * Reading one file costs tens of microseconds, so it can be read inside a timed window;
- * a whole process's CPU (`/proc/PID/stat`) counts in 10 ms ticks, too coarse for a move.
+ * Another process: its main thread (`/proc/PID/task/PID/schedstat`), where an agent streams
+ * and receives a move and where the raw receiver does all its work. The kernel adds a
+ * thread's time to that counter when the thread stops running and at each scheduler tick,
+ * so a thread that is running when read is behind by up to one tick (4 ms at HZ=250), never
+ * ahead. This process: `process.cpuUsage()`, for which the kernel first brings the caller's
+ * own time up to date (its other threads, V8's and libuv's helpers, count too).
  */
 import { readFileSync } from 'node:fs';
+
+/** Reads a CPU time in ms, or null where it cannot be read. */
+export type CpuClock = () => number | null;
 
 /** CPU time of process `pid`'s main thread so far, in ms, or null (no /proc, or gone). */
 export function mainThreadCpuMs(pid: number | undefined): number | null {
@@ -21,14 +26,27 @@ export function mainThreadCpuMs(pid: number | undefined): number | null {
   }
 }
 
-/** CPU ms each of `pids`' main threads has used since `before` (null where either reading is). */
-export function cpuSince(
-  pids: readonly (number | undefined)[],
-  before: readonly (number | null)[],
-): (number | null)[] {
-  return pids.map((pid, i) => {
-    const now = mainThreadCpuMs(pid);
+/** The main thread of process `pid`. */
+export function mainThreadOf(pid: number | undefined): CpuClock {
+  return () => mainThreadCpuMs(pid);
+}
+
+/** This process, user and system time. */
+export const thisProcess: CpuClock = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** What each clock reads now (null where it cannot). */
+export function readClocks(clocks: readonly CpuClock[]): (number | null)[] {
+  return clocks.map((clock) => clock());
+}
+
+/** CPU ms each clock has counted since `before` (its reading then; null where either is). */
+export function cpuSince(clocks: readonly CpuClock[], before: readonly (number | null)[]): (number | null)[] {
+  return clocks.map((clock, i) => {
+    const now = clock();
     const then = before[i];
-    return now === null || then === null ? null : now - then;
+    return now === null || then === null || then === undefined ? null : now - then;
   });
 }

@@ -15,7 +15,10 @@ function bench(args: readonly string[], timeoutMs: number) {
 }
 
 /** The headline figures each benchmark's summary must carry (null where quick mode cannot measure them). */
-const REQUIRED: Record<string, { always: string[]; maybeNull?: string[]; skippable?: boolean }> = {
+const REQUIRED: Record<
+  string,
+  { always: string[]; maybeNull?: string[]; linux?: string[]; skippable?: boolean }
+> = {
   quiet: { always: ['overheadRatio', 'overheadRatioMin', 'overheadRatioMax', 'passOverheadMs', 'passShare'] },
   redistribution: {
     always: ['threadRatio20MB', 'threadRatio20MBMin', 'threadRatio20MBMax', 'soloRate'],
@@ -37,12 +40,23 @@ const REQUIRED: Record<string, { always: string[]; maybeNull?: string[]; skippab
   },
   // Quick mode moves tiny sizes: the ratios named for 20.8 and 100 MB are null there.
   tcp: {
-    always: ['tcpRatioSmall', 'tcpRatioLarge', 'tlsRatioSmall', 'movedMBSmall', 'movedMBLarge'],
-    // The CPU fields are null without /proc (Linux's).
-    maybeNull: [
-      'tcpRatio20MB',
-      'tcpRatio100MB',
-      'tlsRatio20MB',
+    always: [
+      'tcpRatioSmall',
+      'tcpRatioLarge',
+      'tlsRatioSmall',
+      'movedMBSmall',
+      'movedMBLarge',
+      'movedMsSmall',
+      'movedMsLarge',
+    ],
+    maybeNull: ['tcpRatio20MB', 'tcpRatio100MB', 'tlsRatio20MB'],
+    // CPU times: the agents' and the raw receiver's are read from /proc (null elsewhere).
+    linux: [
+      'admSenderCpuMsSmall',
+      'admReceiverCpuMsSmall',
+      'admCoordinatorCpuMsSmall',
+      'rawSenderCpuMsSmall',
+      'rawReceiverCpuMsSmall',
       'admSenderCpuMsLarge',
       'admReceiverCpuMsLarge',
       'admCoordinatorCpuMsLarge',
@@ -105,7 +119,15 @@ describe('npm run bench -- --quick', () => {
         expect(json.summary, `${name}.summary.${f}`).toHaveProperty(f);
         expect(Number.isFinite(json.summary[f]), `${name}.summary.${f} = ${json.summary[f]}`).toBe(true);
       }
-      for (const f of [...(fields.maybeNull ?? []), ...(skipped ? fields.always : [])]) {
+      const linux = process.platform === 'linux' && !skipped ? (fields.linux ?? []) : [];
+      for (const f of linux) {
+        expect(Number.isFinite(json.summary[f]), `${name}.summary.${f} = ${json.summary[f]}`).toBe(true);
+      }
+      for (const f of [
+        ...(fields.maybeNull ?? []),
+        ...(skipped ? fields.always : []),
+        ...(linux.length ? [] : (fields.linux ?? [])),
+      ]) {
         expect(json.summary, `${name}.summary.${f}`).toHaveProperty(f);
         expect(json.summary[f] === null || Number.isFinite(json.summary[f])).toBe(true);
       }

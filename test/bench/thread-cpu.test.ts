@@ -1,12 +1,18 @@
 /**
  * bench/lib/thread-cpu.ts, which `npm run bench -- tcp` uses to show the CPU time of each
  * end of a move: read from a real child process that burns a known amount of CPU on its
- * main thread.
+ * main thread, and from this process.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { cpuSince, mainThreadCpuMs } from '../../bench/lib/thread-cpu.ts';
+import {
+  cpuSince,
+  mainThreadCpuMs,
+  mainThreadOf,
+  readClocks,
+  thisProcess,
+} from '../../bench/lib/thread-cpu.ts';
 
 /** Burns 300 ms of its own CPU on its main thread, says so, and waits for stdin to close. */
 const BURNER = `
@@ -17,26 +23,40 @@ process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
 `;
 
-describe.runIf(process.platform === 'linux')('mainThreadCpuMs', () => {
-  it("counts the CPU a process's main thread used, and null once the process is gone", async () => {
+describe.runIf(process.platform === 'linux')('CPU clocks', () => {
+  it("count the CPU another process's main thread used, and read null once it is gone", async () => {
+    const spawnedAt = performance.now();
     const child = spawn(process.execPath, ['-e', BURNER], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const pid = child.pid;
-    const atStart = mainThreadCpuMs(pid);
-    expect(atStart).not.toBeNull();
+    const clocks = [mainThreadOf(child.pid)];
+    const atStart = readClocks(clocks);
+    expect(atStart[0]).not.toBeNull();
     await once(child.stdout, 'data');
-    const [burnt] = cpuSince([pid], [atStart]);
-    // Most of the 300 ms of user time it burnt after our first reading (some went to its other
-    // threads, which process.cpuUsage counts too); not more than it could have used since it started.
+    // Read once it has stopped burning (it waits on stdin): its counter is up to date.
+    const [burnt] = cpuSince(clocks, atStart);
+    // Most of the 300 ms it burnt (some of process.cpuUsage's count went to its other
+    // threads); one thread cannot have used more CPU than the wall time since it started.
     expect(burnt).toBeGreaterThan(150);
-    expect(burnt).toBeLessThan(60_000);
+    expect(burnt).toBeLessThanOrEqual(performance.now() - spawnedAt);
     child.stdin.end();
     await once(child, 'exit');
-    expect(mainThreadCpuMs(pid)).toBeNull();
-    expect(cpuSince([pid], [atStart])).toEqual([null]);
+    expect(mainThreadCpuMs(child.pid)).toBeNull();
+    expect(cpuSince(clocks, atStart)).toEqual([null]);
   });
 
-  it('is null for no process', () => {
+  it('count the CPU this process used', () => {
+    const startedAt = performance.now();
+    const before = readClocks([thisProcess]);
+    const start = process.cpuUsage();
+    while (process.cpuUsage(start).user < 50_000) {}
+    const [used] = cpuSince([thisProcess], before);
+    expect(used).toBeGreaterThanOrEqual(50);
+    // In ms: a process on 2 cores cannot have used several times the wall time.
+    expect(used).toBeLessThan(4 * (performance.now() - startedAt));
+  });
+
+  it('are null for no process, or without a reading to count from', () => {
     expect(mainThreadCpuMs(undefined)).toBeNull();
-    expect(cpuSince([undefined], [1])).toEqual([null]);
+    expect(cpuSince([mainThreadOf(undefined)], [1])).toEqual([null]);
+    expect(cpuSince([thisProcess], [null])).toEqual([null]);
   });
 });
