@@ -38,7 +38,7 @@ import {
   stopAll,
   WRITE_BYTES,
 } from './lib/tcp-processes.ts';
-import { cpuSince, mainThreadOf, readClocks, thisProcess } from './lib/thread-cpu.ts';
+import { cpuSince, mainThreadOf, readClocks, thisMainThread } from './lib/thread-cpu.ts';
 import { sleep } from './lib/timing.ts';
 
 const DIM = 784;
@@ -108,16 +108,13 @@ interface Sample {
   readonly receiverRssMB: number | null;
   /** CPU ms from the vacate until its data had moved (lib/thread-cpu.ts). */
   readonly moveCpu: MoveCpu;
-  /** CPU ms of the raw sender (this process) in the timed raw sends, the mean of the two. */
+  /** Main-thread CPU ms of the raw sender (this process) in the timed raw sends, the mean of the two. */
   readonly rawSenderCpuMs: number | null;
   /** The same for the raw receiver's main thread. */
   readonly rawReceiverCpuMs: number | null;
 }
 
-/**
- * CPU of each process in a move, vacate → data moved: the agents' main threads (null
- * without /proc), and this process, the coordinator.
- */
+/** Main-thread CPU of each process in a move, vacate → data moved (null without /proc). */
 interface MoveCpu {
   readonly sender: number | null;
   readonly receiver: number | null;
@@ -431,7 +428,7 @@ export const tcp: Benchmark = {
         ]),
       ),
       '',
-      "**Where the time goes** (medians; `lib/thread-cpu.ts`): the CPU time of the agents' and the raw receiver's main threads, and of this process (the coordinator, and the raw sender). The move is measured from the vacate until its data had moved (a1 answered: *moved*), the raw send over one timed send. Wall time a side does not spend on the CPU it waited: for the other side, for a core, for the network stack (on loopback the sender's system calls also run the receiving side of TCP). A main thread read while it runs is behind by up to one scheduler tick (4 ms at HZ=250): a1, often still busy when its answer arrives, is counted short rather than long.",
+      "**Where the time goes** (medians; `lib/thread-cpu.ts`): the CPU time of each process's main thread (this process is the coordinator and the raw sender). The move is measured from the vacate until its data had moved (a1 answered: *moved*), the raw send over one timed send. Wall time a side does not spend on the CPU it waited: for the other side, for a core, for the network stack (on loopback the sender's system calls also run the receiving side of TCP). Another process's thread read while it runs is behind by up to one scheduler tick (4 ms at HZ=250): a1, often still busy when its answer arrives, is counted short rather than long.",
       '',
       table(
         [
@@ -544,7 +541,7 @@ async function vacateBetweenAgents(
     { secret },
   );
   let receiverRssMB: number | null = null;
-  const clocks = [mainThreadOf(agents[0].process.pid), mainThreadOf(agents[1].process.pid), thisProcess];
+  const clocks = [mainThreadOf(agents[0].process.pid), mainThreadOf(agents[1].process.pid), thisMainThread];
   let cpuAtVacate: (number | null)[] = [null, null, null];
   let moveCpu: MoveCpu = { sender: null, receiver: null, coordinator: null };
   // Two agents, the coordinator and the moves share 2 cores: no false "hung".
@@ -582,7 +579,7 @@ async function warmRawSend(
   sinkPid: number | undefined,
 ): Promise<{ ms: number; senderCpuMs: number | null; receiverCpuMs: number | null }> {
   await raw.send(data);
-  const clocks = [thisProcess, mainThreadOf(sinkPid)];
+  const clocks = [thisMainThread, mainThreadOf(sinkPid)];
   const cpuBefore = readClocks(clocks);
   const ms = await raw.send(data);
   const [senderCpuMs, receiverCpuMs] = cpuSince(clocks, cpuBefore);

@@ -50,7 +50,7 @@ const REQUIRED: Record<
       'movedMsLarge',
     ],
     maybeNull: ['tcpRatio20MB', 'tcpRatio100MB', 'tlsRatio20MB'],
-    // CPU times: the agents' and the raw receiver's are read from /proc (null elsewhere).
+    // Main-thread CPU times, read from /proc: null elsewhere.
     linux: [
       'admSenderCpuMsSmall',
       'admReceiverCpuMsSmall',

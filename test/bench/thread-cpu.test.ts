@@ -11,7 +11,7 @@ import {
   mainThreadCpuMs,
   mainThreadOf,
   readClocks,
-  thisProcess,
+  thisMainThread,
 } from '../../bench/lib/thread-cpu.ts';
 
 /** Burns 300 ms of its own CPU on its main thread, says so, and waits for stdin to close. */
@@ -43,20 +43,30 @@ describe.runIf(process.platform === 'linux')('CPU clocks', () => {
     expect(cpuSince(clocks, atStart)).toEqual([null]);
   });
 
-  it('count the CPU this process used', () => {
+  it("count the CPU this process's main thread used, up to date at every reading", () => {
     const startedAt = performance.now();
-    const before = readClocks([thisProcess]);
+    const before = readClocks([thisMainThread]);
     const start = process.cpuUsage();
     while (process.cpuUsage(start).user < 50_000) {}
-    const [used] = cpuSince([thisProcess], before);
+    const [used] = cpuSince([thisMainThread], before);
     expect(used).toBeGreaterThanOrEqual(50);
-    // In ms: a process on 2 cores cannot have used several times the wall time.
-    expect(used).toBeLessThan(4 * (performance.now() - startedAt));
+    // In ms, and this one thread's: no more than the wall time.
+    expect(used).toBeLessThanOrEqual(performance.now() - startedAt);
+    // Up to date, not at the last scheduler tick (4 ms apart): 2 ms of busy time between
+    // two readings always shows.
+    const readings = readClocks([thisMainThread]);
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      while (performance.now() - t < 2) {}
+      const [delta] = cpuSince([thisMainThread], readings);
+      expect(delta).toBeGreaterThan(0);
+      readings[0] = (readings[0] ?? 0) + (delta ?? 0);
+    }
   });
 
   it('are null for no process, or without a reading to count from', () => {
     expect(mainThreadCpuMs(undefined)).toBeNull();
     expect(cpuSince([mainThreadOf(undefined)], [1])).toEqual([null]);
-    expect(cpuSince([thisProcess], [null])).toEqual([null]);
+    expect(cpuSince([thisMainThread], [null])).toEqual([null]);
   });
 });
