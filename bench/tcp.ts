@@ -411,7 +411,7 @@ export const tcp: Benchmark = {
           'a1 resident before (MB)',
         ],
         rows.map((r) => [
-          r.wire === 'tcp' ? 'TCP' : 'TLS 1.3 (PSK)',
+          wireName(r.wire),
           r.movedMB,
           `${num(r.migrationMs ?? Number.NaN)} (${num(r.migrationMinMs ?? Number.NaN)}–${num(r.migrationMaxMs ?? Number.NaN)})`,
           r.deferralMs,
@@ -443,7 +443,7 @@ export const tcp: Benchmark = {
           'raw receiver CPU (ms)',
         ],
         rows.map((r) => [
-          r.wire === 'tcp' ? 'TCP' : 'TLS 1.3 (PSK)',
+          wireName(r.wire),
           r.movedMB,
           r.movedMs,
           r.moveSenderCpuMs,
@@ -584,6 +584,11 @@ async function warmRawSend(
   const ms = await raw.send(data);
   const [senderCpuMs, receiverCpuMs] = cpuSince(clocks, cpuBefore);
   return { ms, senderCpuMs, receiverCpuMs };
+}
+
+/** A row's wire, as the tables name it. */
+function wireName(wire: Wire): string {
+  return wire === 'tcp' ? 'TCP' : 'TLS 1.3 (PSK)';
 }
 
 function meanOf(a: number | null, b: number | null): number | null {
