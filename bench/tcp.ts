@@ -97,13 +97,21 @@ interface Sample {
    * (a1 answers before it has: the part of that its pass waited for is counted here).
    */
   readonly hop2Ms: number | null;
-  /** Raw sends of `bytesMoved` bytes (TCP or TLS as `wire`) right before this job and after it. */
+  /**
+   * Raw sends of `bytesMoved` bytes (TCP or TLS as `wire`) right before this job and after it,
+   * each over a connection opened for it that has carried only a 1 KB exchange: the state of
+   * the connection a move streams over (dialled when the job began, a hello and a welcome).
+   */
   readonly rawBeforeMs: number;
   readonly rawAfterMs: number;
   /** The mean of the two. */
   readonly rawMs: number;
   /** migrationMs ÷ rawMs. */
   readonly ratio: number | null;
+  /** The same sends over the case's kept connection, which has just carried the same bytes. */
+  readonly rawWarmBeforeMs: number;
+  readonly rawWarmAfterMs: number;
+  readonly rawWarmMs: number;
   /** a1's resident memory right before the vacate (its rows, its receive pool, Node itself), MB. */
   readonly receiverRssMB: number | null;
   /** CPU ms from the vacate until its data had moved (lib/thread-cpu.ts). */
@@ -148,6 +156,9 @@ interface Row {
   readonly ratioMax: number | null;
   /** The median of the per-repetition ratios (each job against its own two raw sends). */
   readonly ratioPaired: number | null;
+  /** Raw sends over the kept connection that has just carried the same bytes, and the ratio against them. */
+  readonly rawWarmMs: number | null;
+  readonly ratioWarmConnection: number | null;
   readonly hop1Ratio: number | null;
   readonly hop2Ratio: number | null;
   readonly memcpyWarmMs: number | null;
@@ -227,8 +238,8 @@ export const tcp: Benchmark = {
           trains.set(c.sizeMB, train);
         }
         const secret = c.wire === 'tls' ? key.secret : undefined;
-        // One connection for the raw sends of this case, warmed by one unmeasured send of the
-        // bytes: the job's connections, too, are open and have carried its data before the vacate.
+        // One connection kept for the raw sends of this case, warmed by one unmeasured send of
+        // the bytes (the timed sends on fresh connections come right after one on it: rawSends).
         const raw = await openRaw(c.wire);
         try {
           let data = payload(perHost * rowBytes);
@@ -245,15 +256,15 @@ export const tcp: Benchmark = {
             // Raw sends on both sides of each job: the machine's state drifts (the kernel's
             // socket memory, the agents ending the previous job), and each side alone leans.
             await sleep(SETTLE_MS);
-            const before = await warmRawSend(raw, data, sinkOf(c.wire));
+            const before = await rawSends(raw, () => openRaw(c.wire), data, sinkOf(c.wire));
             const m = await vacateBetweenAgents(agents[c.wire], secret, train, shape, weights);
             const r = m.record;
             // A move of other bytes than the warm-up's is flagged (mismatch) by the check below.
             if (data.byteLength !== r.bytesMoved) data = payload(r.bytesMoved);
             await sleep(SETTLE_MS);
-            const after = await warmRawSend(raw, data, sinkOf(c.wire));
-            const rawBeforeMs = before.ms;
-            const rawAfterMs = after.ms;
+            const after = await rawSends(raw, () => openRaw(c.wire), data, sinkOf(c.wire));
+            const rawBeforeMs = before.fresh.ms;
+            const rawAfterMs = after.fresh.ms;
             const rawMs = (rawBeforeMs + rawAfterMs) / 2;
             const heldBytes = m.heldExemplars * rowBytes;
             const deferralMs = r.startedAt - r.triggeredAt;
@@ -280,13 +291,16 @@ export const tcp: Benchmark = {
               rawAfterMs,
               rawMs,
               ratio: ratio(migrationMs, rawMs),
+              rawWarmBeforeMs: before.warm.ms,
+              rawWarmAfterMs: after.warm.ms,
+              rawWarmMs: (before.warm.ms + after.warm.ms) / 2,
               receiverRssMB: m.receiverRssMB,
               moveCpu: m.moveCpu,
-              rawSenderCpuMs: meanOf(before.senderCpuMs, after.senderCpuMs),
-              rawReceiverCpuMs: meanOf(before.receiverCpuMs, after.receiverCpuMs),
+              rawSenderCpuMs: meanOf(before.fresh.senderCpuMs, after.fresh.senderCpuMs),
+              rawReceiverCpuMs: meanOf(before.fresh.receiverCpuMs, after.fresh.receiverCpuMs),
             });
             ctx.log(
-              `tcp: ${c.wire} ${c.sizeMB} MB rep ${rep + 1}: moved ${num(r.bytesMoved / 1e6)} MB (held ${num(heldBytes / 1e6)}), migration ${num(migrationMs)} ms (stream a0 → a1 ${num(hop1Ms ?? Number.NaN)}, a1 insert and resume ${num(hop2Ms ?? Number.NaN)}), raw ${c.wire} ${num(rawBeforeMs)} before, ${num(rawAfterMs)} after ms`,
+              `tcp: ${c.wire} ${c.sizeMB} MB rep ${rep + 1}: moved ${num(r.bytesMoved / 1e6)} MB (held ${num(heldBytes / 1e6)}), migration ${num(migrationMs)} ms (stream a0 → a1 ${num(hop1Ms ?? Number.NaN)}, a1 insert and resume ${num(hop2Ms ?? Number.NaN)}), raw ${c.wire} ${num(rawBeforeMs)} before, ${num(rawAfterMs)} after ms (kept connection ${num(before.warm.ms)}, ${num(after.warm.ms)})`,
             );
           }
           bounds.push({
@@ -332,6 +346,15 @@ export const tcp: Benchmark = {
       tcpRatioSmallMax: tcpSmall?.ratioMax ?? null,
       tcpRatioSmallPaired: tcpSmall?.ratioPaired ?? null,
       tcpRatioLargePaired: tcpLarge?.ratioPaired ?? null,
+      // Against raw sends over a connection that has just carried the same bytes (the
+      // baseline until 2026-12-01): a move's connection has carried none.
+      tcpRatio20MBWarmConnection: full(tcpSmall?.ratioWarmConnection ?? null),
+      tcpRatio100MBWarmConnection: full(tcpLarge?.ratioWarmConnection ?? null),
+      tlsRatio20MBWarmConnection: full(tlsSmall?.ratioWarmConnection ?? null),
+      tcpRatioSmallWarmConnection: tcpSmall?.ratioWarmConnection ?? null,
+      tcpRatioLargeWarmConnection: tcpLarge?.ratioWarmConnection ?? null,
+      rawTcpMsSmallWarmConnection: tcpSmall?.rawWarmMs ?? null,
+      rawTcpMsLargeWarmConnection: tcpLarge?.rawWarmMs ?? null,
       admMsSmall: tcpSmall?.migrationMs ?? null,
       rawTcpMsSmall: tcpSmall?.rawMs ?? null,
       admMsLarge: tcpLarge?.migrationMs ?? null,
@@ -389,7 +412,7 @@ export const tcp: Benchmark = {
     ];
     const label = (r: Row) => `${r.wire.toUpperCase()}, ${r.movedMB} MB`;
     const md = [
-      `Two \`admove agent\` processes on loopback (a0 and a1, one worker thread each, started once for all repetitions; a second pair with \`--secret-file\` for TLS) run a 2-worker ADM job on Opt's kernel (${DIM}-${HIDDEN}-10, synthetic exemplars of ${rowBytes} bytes: 4 id + 4 label + 4 × ${DIM} features + 1 flag), equal speeds, unthrottled, **speed rebalancing off**, a fresh job per repetition, after ${WARM_UP_JOBS} unmeasured warm-up job per row (a case's first move is several times slower than the rest: its migration is in the JSON, \`warmUps\`). The training set is twice the size in the first column, so **a0 holds exactly that** (checked against the bytes moved). After one warm-up pass a0 is vacated between passes; the next pass applies the vacate first. The ADM time is that evacuation's **migration time** (\`RedistributionRecord.migrationMs\`: the vacate's receipt until a1 computes again). Beside it, in the same run: **raw sends** of the same number of bytes from this process to another one on loopback, one right before each job and one ${SETTLE_MS} ms after it closed, each timed right after an untimed send of the same bytes, as the move comes right after a pass (one connection per row, opened untimed and warmed by one unmeasured send of the bytes, as the job's connections have carried its data before the vacate; ${WRITE_BYTES >> 20} MiB writes of distinct memory; from the first write until the receiver's one-byte answer, sent once it has all of them). Medians of ${reps} repetitions; the ratio, which the targets are checked on, is median ADM ÷ median raw over all ${2 * reps} raw sends (min–max of the per-repetition ratios, each against the mean of its two raw sends; *paired median*: the median of those per-repetition ratios, shown beside it).`,
+      `Two \`admove agent\` processes on loopback (a0 and a1, one worker thread each, started once for all repetitions; a second pair with \`--secret-file\` for TLS) run a 2-worker ADM job on Opt's kernel (${DIM}-${HIDDEN}-10, synthetic exemplars of ${rowBytes} bytes: 4 id + 4 label + 4 × ${DIM} features + 1 flag), equal speeds, unthrottled, **speed rebalancing off**, a fresh job per repetition, after ${WARM_UP_JOBS} unmeasured warm-up job per row (a case's first move is several times slower than the rest: its migration is in the JSON, \`warmUps\`). The training set is twice the size in the first column, so **a0 holds exactly that** (checked against the bytes moved). After one warm-up pass a0 is vacated between passes; the next pass applies the vacate first. The ADM time is that evacuation's **migration time** (\`RedistributionRecord.migrationMs\`: the vacate's receipt until a1 computes again). Beside it, in the same run: **raw sends** of the same number of bytes from this process to another one on loopback, one right before each job and one ${SETTLE_MS} ms after it closed, each timed right after an untimed send of the same bytes on a connection kept for the row, as the move comes right after a pass. **Each timed raw send goes over a connection opened for it** (untimed) that has carried only a 1 KB exchange, as the move's connection has: a0 dials a1 when the job begins and they exchange a hello and a welcome, so the move's bytes are the first data it carries, while the kept connection has just carried the same bytes and its socket buffers have grown (the *kept connection* columns: raw sends over it, timed right before the fresh one). ${WRITE_BYTES >> 20} MiB writes of distinct memory; from the first write until the receiver's one-byte answer, sent once it has all of them. Medians of ${reps} repetitions; the ratio, which the targets are checked on, is median ADM ÷ median raw over all ${2 * reps} raw sends (min–max of the per-repetition ratios, each against the mean of its two raw sends; *paired median*: the median of those per-repetition ratios, shown beside it).`,
       '',
       "A move between agents goes **straight from agent to agent**: the coordinator sends a0 the plan (a ticket and a1's address per part), then asks a1 to take the part; over the connection a0 opened to a1 when the job began computing (the job's setup names its agents), a0 streams its batches to a1 as Arrow IPC streams (one per ~1 MB batch, the body buffers written as views of the batch, no copy; 4 batches a message, each message written once the socket has taken the previous one); a1 assembles each frame once, in place; once every row is in its memory it answers the coordinator, then confirms to a0 and hands the rows to its worker thread (its next request waits for that, and says how long it waited: the coordinator adds it to the migration). The job goes on once a1 has answered, without waiting for a0's reply. The coordinator receives only replies (a few hundred bytes). *stream a0 → a1* is the redistribution start until a0 is empty (a1's answer received: `obtrusivenessMs` − wait); *a1 insert and resume* the rest of the migration time.",
       '',
@@ -404,6 +427,8 @@ export const tcp: Benchmark = {
           'raw send (ms, min–max)',
           'ADM ÷ raw (min–max)',
           'paired median',
+          'raw, kept connection (ms)',
+          'ADM ÷ raw, kept connection',
           'hop 1 ÷ raw',
           'hop 2 ÷ raw',
           'warm copy (ms)',
@@ -420,6 +445,8 @@ export const tcp: Benchmark = {
           `${num(r.rawMs ?? Number.NaN)} (${num(r.rawMinMs ?? Number.NaN)}–${num(r.rawMaxMs ?? Number.NaN)})`,
           `${num(r.ratio ?? Number.NaN)} (${num(r.ratioMin ?? Number.NaN)}–${num(r.ratioMax ?? Number.NaN)})`,
           r.ratioPaired,
+          r.rawWarmMs,
+          r.ratioWarmConnection,
           r.hop1Ratio,
           r.hop2Ratio,
           r.memcpyWarmMs,
@@ -469,10 +496,16 @@ export const tcp: Benchmark = {
             verdict(summary.tcpRatio100MB, TARGET_100MB),
           ],
           [`ADM move over TLS ÷ raw TLS at 20.8 MB`, summary.tlsRatio20MB, '–'],
+          [
+            'the same three against raw sends over the kept connection',
+            `${num(summary.tcpRatio20MBWarmConnection ?? Number.NaN)}, ${num(summary.tcpRatio100MBWarmConnection ?? Number.NaN)}, ${num(summary.tlsRatio20MBWarmConnection ?? Number.NaN)}`,
+            '–',
+          ],
         ],
       ),
       '### Notes',
       '',
+      "- **Raw sends go over fresh connections** (since 2026-12-01; before, over the kept connection): a connection that has carried no data starts with the kernel's initial socket buffers (16 KiB to send, 128 KiB to receive here, growing as data flows), and that is the connection a move streams over. In a probe of 11 sends each, a fresh connection took 10.5 vs 7.4 ms at 20.8 MB and 33.6 vs 30.1 ms at 100 MB. The ratios against the kept connection stay in the table and the summary (`…WarmConnection`). Node offers no way to set a TCP socket's buffer sizes, so admove cannot start its connections with grown ones.",
       "- **Raw sends are warm**: each timed one comes right after an untimed one of the same bytes, as the move comes right after a pass. After the 500 ms pause alone they started on idle cores and were slower (100 MB: medians 37 vs 29 ms with a 500 vs 50 ms pause, 12 sends each), which put three runs' 100 MB ratios below 1 on 2026-12-01.",
       "- The raw TLS send uses admove's own TLS 1.3 with the pre-shared key (`framework/net/secure-socket.ts` `listen`/`connect`, the agents' code) and its framing (`FramedConnection.sendBytes`, one frame per MiB), so its receiver copies each frame once, as the agents' does; the raw TCP receiver only counts bytes.",
       "- **Receive pool.** The agents run with `--receive-pool` (off by default): each pre-faults memory for incoming exemplar bodies once a job's first pass begins (`framework/net/receive-pool.ts`, `framework/agent/receive-memory.ts`): as much as its initial share, within `--max-memory`, touched page by page in the background, so a move's frames are assembled in warm memory instead of faulting fresh pages in during the move. The cost is memory: a1 holds its share *and* up to as much again while it waits (the *a1 resident before* column: VmRSS of a1 right before the vacate, so Node's own ~100 MB included), and the fault-in time is spent during the first pass instead of the move. The raw receiver is unchanged: it still only counts bytes.",
@@ -510,8 +543,10 @@ export const tcp: Benchmark = {
         emulateSpeeds: false,
         vacate: 'a0, between passes (after one warm-up pass), fresh job per repetition',
         warmUpJobs: WARM_UP_JOBS,
-        rawSend: `to a separate process on one connection per case (warmed by one unmeasured send), right before each job and ${SETTLE_MS} ms after it closed, ${WRITE_BYTES} B writes, timed from the first write to the receiver's 1-byte answer`,
-        ratio: 'median(ADM migrationMs) ÷ median(raw send ms, before and after)',
+        rawSend: `to a separate process, right before each job and ${SETTLE_MS} ms after it closed, each right after an untimed send on a connection kept for the case: timed over a connection opened for it that has carried a 1 KB exchange (as the move's connection has), and over the kept connection; ${WRITE_BYTES} B writes, timed from the first write to the receiver's 1-byte answer`,
+        ratio: 'median(ADM migrationMs) ÷ median(raw send ms over fresh connections, before and after)',
+        ratioWarmConnection:
+          'median(ADM migrationMs) ÷ median(raw send ms over the kept connection, before and after)',
       },
       samples: { moves: samples, warmUps, copies: bounds },
       checks,
@@ -566,19 +601,48 @@ async function vacateBetweenAgents(
   return { ...m, receiverRssMB, moveCpu };
 }
 
+interface RawTiming {
+  readonly ms: number;
+  readonly senderCpuMs: number | null;
+  readonly receiverCpuMs: number | null;
+}
+
+/** The exchange a fresh raw connection makes before its timed send (a peer link's hello and welcome). */
+const HELLO = new Uint8Array(1024);
+
 /**
- * A raw send timed right after an untimed one of the same bytes. The move it is set beside
- * comes right after the job's warm-up pass, with both cores busy a moment before; a raw
- * send after the 500 ms pause (SETTLE_MS) alone starts on idle cores, and was slower for it: 100 MB
- * medians 37 vs 29 ms with a 500 vs 50 ms pause between sends (12 sends each, 2026-12-01),
- * which put three runs' 100 MB ratios below 1 (0.95–0.99).
+ * Two timed raw sends of `data`, right after an untimed one on `kept`: one on `kept` (which has
+ * just carried the same bytes), then one on a connection `open`ed for it that has carried only
+ * a 1 KB exchange. The move streams over a connection of the second kind: a0 dials a1 when the
+ * job begins, they exchange a hello and a welcome, and its first bytes of data are the move's.
+ * A connection that has carried nothing starts with the kernel's small initial socket buffers
+ * (here 16 KiB to send, 128 KiB to receive; they grow as data flows): in a probe of 11 sends
+ * each, a fresh connection took 10.5 vs 7.4 ms at 20.8 MB and 33.6 vs 30.1 ms at 100 MB
+ * (2026-12-01). Opening it and the exchange are not timed, as the move's dial is not.
+ *
+ * Warm: the move comes right after the job's warm-up pass, with both cores busy a moment
+ * before; a raw send after the 500 ms pause (SETTLE_MS) alone starts on idle cores, and was
+ * slower for it: 100 MB medians 37 vs 29 ms with a 500 vs 50 ms pause between sends (12
+ * sends each, 2026-12-01), which put three runs' 100 MB ratios below 1 (0.95–0.99).
  */
-async function warmRawSend(
-  raw: RawChannel,
+async function rawSends(
+  kept: RawChannel,
+  open: () => Promise<RawChannel>,
   data: Buffer,
   sinkPid: number | undefined,
-): Promise<{ ms: number; senderCpuMs: number | null; receiverCpuMs: number | null }> {
-  await raw.send(data);
+): Promise<{ warm: RawTiming; fresh: RawTiming }> {
+  const fresh = await open();
+  try {
+    await fresh.send(HELLO);
+    await kept.send(data);
+    const warm = await timedSend(kept, data, sinkPid);
+    return { warm, fresh: await timedSend(fresh, data, sinkPid) };
+  } finally {
+    fresh.close();
+  }
+}
+
+async function timedSend(raw: RawChannel, data: Uint8Array, sinkPid: number | undefined): Promise<RawTiming> {
   const clocks = [thisMainThread, mainThreadOf(sinkPid)];
   const cpuBefore = readClocks(clocks);
   const ms = await raw.send(data);
@@ -608,6 +672,7 @@ function summarise(c: Case, s: readonly Sample[], lb: LowerBounds | null): Row {
   const hop1 = finiteMedian(s.map((x) => x.hop1Ms));
   const hop2 = finiteMedian(s.map((x) => x.hop2Ms));
   const rawMs = raw.n ? raw.median : null;
+  const rawWarmMs = finiteMedian(s.flatMap((x) => [x.rawWarmBeforeMs, x.rawWarmAfterMs]));
   return {
     wire: c.wire,
     sizeMB: c.sizeMB,
@@ -626,6 +691,8 @@ function summarise(c: Case, s: readonly Sample[], lb: LowerBounds | null): Row {
     ratioMin: ratios.n ? sig(ratios.min, 3) : null,
     ratioMax: ratios.n ? sig(ratios.max, 3) : null,
     ratioPaired: ratios.n ? sig(ratios.median, 3) : null,
+    rawWarmMs: sig(rawWarmMs),
+    ratioWarmConnection: sig(ratio(adm.n ? adm.median : null, rawWarmMs), 3),
     hop1Ratio: sig(ratio(hop1, rawMs), 3),
     hop2Ratio: sig(ratio(hop2, rawMs), 3),
     memcpyWarmMs: sig(lb?.memcpyWarmMs ?? null, 3),
