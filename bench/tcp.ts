@@ -58,7 +58,7 @@ const SETTLE_MS = 500;
 /**
  * Unmeasured jobs per case before the timed ones. The first move of a case is 3–6 times
  * slower than the rest (fresh agents: code not yet optimised, the kernel's socket memory not
- * yet warm); the raw connection is warmed the same way, by one unmeasured send.
+ * yet warm); the raw connection kept for the case is warmed by one unmeasured send.
  */
 const WARM_UP_JOBS = 1;
 
@@ -112,6 +112,11 @@ interface Sample {
   readonly rawWarmBeforeMs: number;
   readonly rawWarmAfterMs: number;
   readonly rawWarmMs: number;
+  /**
+   * Which of the two was timed first, before and after the job: they alternate between
+   * repetitions, so neither connection's figures are always those of the second send.
+   */
+  readonly rawOrder: readonly [RawOrder, RawOrder];
   /** a1's resident memory right before the vacate (its rows, its receive pool, Node itself), MB. */
   readonly receiverRssMB: number | null;
   /** CPU ms from the vacate until its data had moved (lib/thread-cpu.ts). */
@@ -120,6 +125,9 @@ interface Sample {
   readonly rawSenderCpuMs: number | null;
   /** The same for the raw receiver's main thread. */
   readonly rawReceiverCpuMs: number | null;
+  /** Both, for the sends over the kept connection. */
+  readonly rawWarmSenderCpuMs: number | null;
+  readonly rawWarmReceiverCpuMs: number | null;
 }
 
 /** Main-thread CPU of each process in a move, vacate → data moved (null without /proc). */
@@ -171,6 +179,8 @@ interface Row {
   readonly moveCoordinatorCpuMs: number | null;
   readonly rawSenderCpuMs: number | null;
   readonly rawReceiverCpuMs: number | null;
+  readonly rawWarmSenderCpuMs: number | null;
+  readonly rawWarmReceiverCpuMs: number | null;
 }
 
 export const tcp: Benchmark = {
@@ -256,13 +266,16 @@ export const tcp: Benchmark = {
             // Raw sends on both sides of each job: the machine's state drifts (the kernel's
             // socket memory, the agents ending the previous job), and each side alone leans.
             await sleep(SETTLE_MS);
-            const before = await rawSends(raw, () => openRaw(c.wire), data, sinkOf(c.wire));
+            // Fresh first in even repetitions before the job, kept first after it; the other way in odd ones.
+            const orderBefore: RawOrder = rep % 2 === 0 ? 'fresh first' : 'kept first';
+            const orderAfter: RawOrder = rep % 2 === 0 ? 'kept first' : 'fresh first';
+            const before = await rawSends(raw, () => openRaw(c.wire), data, sinkOf(c.wire), orderBefore);
             const m = await vacateBetweenAgents(agents[c.wire], secret, train, shape, weights);
             const r = m.record;
             // A move of other bytes than the warm-up's is flagged (mismatch) by the check below.
             if (data.byteLength !== r.bytesMoved) data = payload(r.bytesMoved);
             await sleep(SETTLE_MS);
-            const after = await rawSends(raw, () => openRaw(c.wire), data, sinkOf(c.wire));
+            const after = await rawSends(raw, () => openRaw(c.wire), data, sinkOf(c.wire), orderAfter);
             const rawBeforeMs = before.fresh.ms;
             const rawAfterMs = after.fresh.ms;
             const rawMs = (rawBeforeMs + rawAfterMs) / 2;
@@ -294,10 +307,13 @@ export const tcp: Benchmark = {
               rawWarmBeforeMs: before.warm.ms,
               rawWarmAfterMs: after.warm.ms,
               rawWarmMs: (before.warm.ms + after.warm.ms) / 2,
+              rawOrder: [orderBefore, orderAfter],
               receiverRssMB: m.receiverRssMB,
               moveCpu: m.moveCpu,
               rawSenderCpuMs: meanOf(before.fresh.senderCpuMs, after.fresh.senderCpuMs),
               rawReceiverCpuMs: meanOf(before.fresh.receiverCpuMs, after.fresh.receiverCpuMs),
+              rawWarmSenderCpuMs: meanOf(before.warm.senderCpuMs, after.warm.senderCpuMs),
+              rawWarmReceiverCpuMs: meanOf(before.warm.receiverCpuMs, after.warm.receiverCpuMs),
             });
             ctx.log(
               `tcp: ${c.wire} ${c.sizeMB} MB rep ${rep + 1}: moved ${num(r.bytesMoved / 1e6)} MB (held ${num(heldBytes / 1e6)}), migration ${num(migrationMs)} ms (stream a0 → a1 ${num(hop1Ms ?? Number.NaN)}, a1 insert and resume ${num(hop2Ms ?? Number.NaN)}), raw ${c.wire} ${num(rawBeforeMs)} before, ${num(rawAfterMs)} after ms (kept connection ${num(before.warm.ms)}, ${num(after.warm.ms)})`,
@@ -386,6 +402,11 @@ export const tcp: Benchmark = {
       admCoordinatorCpuMsSmall: tcpSmall?.moveCoordinatorCpuMs ?? null,
       rawSenderCpuMsSmall: tcpSmall?.rawSenderCpuMs ?? null,
       rawReceiverCpuMsSmall: tcpSmall?.rawReceiverCpuMs ?? null,
+      // The same over the kept connection (the CPU baseline until 2026-12-01).
+      rawSenderCpuMsLargeWarmConnection: tcpLarge?.rawWarmSenderCpuMs ?? null,
+      rawReceiverCpuMsLargeWarmConnection: tcpLarge?.rawWarmReceiverCpuMs ?? null,
+      rawSenderCpuMsSmallWarmConnection: tcpSmall?.rawWarmSenderCpuMs ?? null,
+      rawReceiverCpuMsSmallWarmConnection: tcpSmall?.rawWarmReceiverCpuMs ?? null,
       bytesMismatches: samples.filter((s) => s.mismatch).length,
       allOnlyEvacuation: samples.every((s) => s.onlyEvacuation),
     };
@@ -412,7 +433,7 @@ export const tcp: Benchmark = {
     ];
     const label = (r: Row) => `${r.wire.toUpperCase()}, ${r.movedMB} MB`;
     const md = [
-      `Two \`admove agent\` processes on loopback (a0 and a1, one worker thread each, started once for all repetitions; a second pair with \`--secret-file\` for TLS) run a 2-worker ADM job on Opt's kernel (${DIM}-${HIDDEN}-10, synthetic exemplars of ${rowBytes} bytes: 4 id + 4 label + 4 × ${DIM} features + 1 flag), equal speeds, unthrottled, **speed rebalancing off**, a fresh job per repetition, after ${WARM_UP_JOBS} unmeasured warm-up job per row (a case's first move is several times slower than the rest: its migration is in the JSON, \`warmUps\`). The training set is twice the size in the first column, so **a0 holds exactly that** (checked against the bytes moved). After one warm-up pass a0 is vacated between passes; the next pass applies the vacate first. The ADM time is that evacuation's **migration time** (\`RedistributionRecord.migrationMs\`: the vacate's receipt until a1 computes again). Beside it, in the same run: **raw sends** of the same number of bytes from this process to another one on loopback, one right before each job and one ${SETTLE_MS} ms after it closed, each timed right after an untimed send of the same bytes on a connection kept for the row, as the move comes right after a pass. **Each timed raw send goes over a connection opened for it** (untimed) that has carried only a 1 KB exchange, as the move's connection has: a0 dials a1 when the job begins and they exchange a hello and a welcome, so the move's bytes are the first data it carries, while the kept connection has just carried the same bytes and its socket buffers have grown (the *kept connection* columns: raw sends over it, timed right before the fresh one). ${WRITE_BYTES >> 20} MiB writes of distinct memory; from the first write until the receiver's one-byte answer, sent once it has all of them. Medians of ${reps} repetitions; the ratio, which the targets are checked on, is median ADM ÷ median raw over all ${2 * reps} raw sends (min–max of the per-repetition ratios, each against the mean of its two raw sends; *paired median*: the median of those per-repetition ratios, shown beside it).`,
+      `Two \`admove agent\` processes on loopback (a0 and a1, one worker thread each, started once for all repetitions; a second pair with \`--secret-file\` for TLS) run a 2-worker ADM job on Opt's kernel (${DIM}-${HIDDEN}-10, synthetic exemplars of ${rowBytes} bytes: 4 id + 4 label + 4 × ${DIM} features + 1 flag), equal speeds, unthrottled, **speed rebalancing off**, a fresh job per repetition, after ${WARM_UP_JOBS} unmeasured warm-up job per row (a case's first move is several times slower than the rest: its migration is in the JSON, \`warmUps\`). The training set is twice the size in the first column, so **a0 holds exactly that** (checked against the bytes moved). After one warm-up pass a0 is vacated between passes; the next pass applies the vacate first. The ADM time is that evacuation's **migration time** (\`RedistributionRecord.migrationMs\`: the vacate's receipt until a1 computes again). Beside it, in the same run: **raw sends** of the same number of bytes from this process to another one on loopback, one right before each job and one ${SETTLE_MS} ms after it closed, each right after an untimed send of the same bytes on a connection kept for the row, as the move comes right after a pass. **The raw sends the ratio uses go over a connection opened for each** (untimed) that has carried only a 1 KB exchange and a 1-byte answer, like the move's connection: a0 dials a1 when its worker's first pass begins and they exchange a hello and a welcome (about 0.1 KB each), so the move's bytes are the first data it carries. Beside each, a send over the kept connection is timed too, which has just carried the same bytes and whose socket buffers have grown (the *kept connection* columns); the two are timed back to back, in alternating order (fresh first before the job in even repetitions, after it in odd ones: \`rawOrder\` in the JSON). ${WRITE_BYTES >> 20} MiB writes of distinct memory; from the first write until the receiver's one-byte answer, sent once it has all of them. Medians of ${reps} repetitions; the ratio, which the targets are checked on, is median ADM ÷ median raw over all ${2 * reps} raw sends (min–max of the per-repetition ratios, each against the mean of its two raw sends; *paired median*: the median of those per-repetition ratios, shown beside it).`,
       '',
       "A move between agents goes **straight from agent to agent**: the coordinator sends a0 the plan (a ticket and a1's address per part), then asks a1 to take the part; over the connection a0 opened to a1 when the job began computing (the job's setup names its agents), a0 streams its batches to a1 as Arrow IPC streams (one per ~1 MB batch, the body buffers written as views of the batch, no copy; 4 batches a message, each message written once the socket has taken the previous one); a1 assembles each frame once, in place; once every row is in its memory it answers the coordinator, then confirms to a0 and hands the rows to its worker thread (its next request waits for that, and says how long it waited: the coordinator adds it to the migration). The job goes on once a1 has answered, without waiting for a0's reply. The coordinator receives only replies (a few hundred bytes). *stream a0 → a1* is the redistribution start until a0 is empty (a1's answer received: `obtrusivenessMs` − wait); *a1 insert and resume* the rest of the migration time.",
       '',
@@ -455,7 +476,7 @@ export const tcp: Benchmark = {
         ]),
       ),
       '',
-      "**Where the time goes** (medians; `lib/thread-cpu.ts`): the CPU time of each process's main thread (this process is the coordinator and the raw sender). The move is measured from the vacate until its data had moved (a1 answered: *moved*), the raw send over one timed send. Wall time a side does not spend on the CPU it waited: for the other side, for a core, for the network stack (on loopback the sender's system calls also run the receiving side of TCP). Another process's thread read while it runs is behind by up to one scheduler tick (4 ms at HZ=250): a1, often still busy when its answer arrives, is counted short rather than long.",
+      "**Where the time goes** (medians; `lib/thread-cpu.ts`): the CPU time of each process's main thread (this process is the coordinator and the raw sender). The move is measured from the vacate until its data had moved (a1 answered: *moved*), the raw send over one timed send over a fresh connection (the kept connection's are in the summary, `raw…CpuMs…WarmConnection`). Wall time a side does not spend on the CPU it waited: for the other side, for a core, for the network stack (on loopback the sender's system calls also run the receiving side of TCP). Another process's thread read while it runs is behind by up to one scheduler tick (4 ms at HZ=250): a1, often still busy when its answer arrives, is counted short rather than long.",
       '',
       table(
         [
@@ -505,8 +526,8 @@ export const tcp: Benchmark = {
       ),
       '### Notes',
       '',
-      "- **Raw sends go over fresh connections** (since 2026-12-01; before, over the kept connection): a connection that has carried no data starts with the kernel's initial socket buffers (16 KiB to send, 128 KiB to receive here, growing as data flows), and that is the connection a move streams over. In a probe of 11 sends each, a fresh connection took 10.5 vs 7.4 ms at 20.8 MB and 33.6 vs 30.1 ms at 100 MB; in this benchmark's first four runs (2026-12-01, 20:29–20:35) the difference was smaller: 0.3–1.1 ms at 20.8 MB, −1.1 to +1.0 ms at 100 MB. The raw sends over the kept connection, and the ratios against them, stay in the table and the summary (`…WarmConnection`). Node offers no way to set a TCP socket's buffer sizes, so admove cannot start its connections with grown ones.",
-      "- **Raw sends are warm**: each timed one comes right after an untimed one of the same bytes, as the move comes right after a pass. After the 500 ms pause alone they started on idle cores and were slower (100 MB: medians 37 vs 29 ms with a 500 vs 50 ms pause, 12 sends each), which put three runs' 100 MB ratios below 1 on 2026-12-01.",
+      "- **Raw sends go over fresh connections** (since 2026-12-01; before, over the kept connection): a connection that has carried no data starts with the kernel's initial socket buffers (16 KiB to send, 128 KiB to receive here, growing as data flows), and the move's connection has carried none. In a probe of 11 sends each, a fresh connection took 10.5 vs 7.4 ms at 20.8 MB and 33.6 vs 30.1 ms at 100 MB; in this benchmark's first four runs (2026-12-01, 20:29–20:35) the difference was smaller: 0.3–1.1 ms at 20.8 MB, −1.1 to +1.0 ms at 100 MB. The raw sends over the kept connection, and the ratios against them, stay in the table and the summary (`…WarmConnection`; the CPU table's raw columns are the fresh connection's, the kept connection's CPU is in the summary). admove does not grow its peer connections' buffers ahead of a move (Node cannot set a TCP socket's buffer sizes; sending filler data when a link is dialled, or keeping links across jobs, could).",
+      "- **Raw sends come right after other sends**: the first timed one of each pair right after an untimed one of the same bytes, the second right after the first, as the move comes right after a pass. After the 500 ms pause alone they started on idle cores and were slower (100 MB: medians 37 vs 29 ms with a 500 vs 50 ms pause, 12 sends each), which put three runs' 100 MB ratios below 1 on 2026-12-01.",
       "- The raw TLS send uses admove's own TLS 1.3 with the pre-shared key (`framework/net/secure-socket.ts` `listen`/`connect`, the agents' code) and its framing (`FramedConnection.sendBytes`, one frame per MiB), so its receiver copies each frame once, as the agents' does; the raw TCP receiver only counts bytes.",
       "- **Receive pool.** The agents run with `--receive-pool` (off by default): each pre-faults memory for incoming exemplar bodies once a job's first pass begins (`framework/net/receive-pool.ts`, `framework/agent/receive-memory.ts`): as much as its initial share, within `--max-memory`, touched page by page in the background, so a move's frames are assembled in warm memory instead of faulting fresh pages in during the move. The cost is memory: a1 holds its share *and* up to as much again while it waits (the *a1 resident before* column: VmRSS of a1 right before the vacate, so Node's own ~100 MB included), and the fault-in time is spent during the first pass instead of the move. The raw receiver is unchanged: it still only counts bytes.",
       `- **Freed memory kept.** The agents start with \`${keepFreedMemoryLine()}\` in their environment (glibc malloc; README, "Keeping freed memory"): what an agent frees during a move (socket reads, frames, batches sent away) stays mapped for its next buffers instead of faulting in again. The raw sender and receiver run with glibc's defaults: they keep nothing.`,
@@ -526,7 +547,7 @@ export const tcp: Benchmark = {
         { name: 'ADM migration', values: rows.map((r) => r.migrationMs), colour: '#0072B2' },
         { name: 'stream a0 → a1', values: rows.map((r) => r.hop1Ms), colour: '#56B4E9' },
         { name: 'a1 insert and resume', values: rows.map((r) => r.hop2Ms), colour: '#CC79A7' },
-        { name: 'raw send', values: rows.map((r) => r.rawMs), colour: '#009E73' },
+        { name: 'raw send (fresh connection)', values: rows.map((r) => r.rawMs), colour: '#009E73' },
       ],
     });
     return {
@@ -543,7 +564,7 @@ export const tcp: Benchmark = {
         emulateSpeeds: false,
         vacate: 'a0, between passes (after one warm-up pass), fresh job per repetition',
         warmUpJobs: WARM_UP_JOBS,
-        rawSend: `to a separate process, right before each job and ${SETTLE_MS} ms after it closed, each right after an untimed send on a connection kept for the case: timed over a connection opened for it that has carried a 1 KB exchange (as the move's connection has), and over the kept connection; ${WRITE_BYTES} B writes, timed from the first write to the receiver's 1-byte answer`,
+        rawSend: `to a separate process, right before each job and ${SETTLE_MS} ms after it closed, each right after an untimed send on a connection kept for the case: timed over a connection opened for it that has carried a 1 KB exchange (like the move's connection), and over the kept connection, in alternating order; ${WRITE_BYTES} B writes, timed from the first write to the receiver's 1-byte answer`,
         ratio: 'median(ADM migrationMs) ÷ median(raw send ms over fresh connections, before and after)',
         ratioWarmConnection:
           'median(ADM migrationMs) ÷ median(raw send ms over the kept connection, before and after)',
@@ -610,31 +631,39 @@ interface RawTiming {
 /** The exchange a fresh raw connection makes before its timed send (a peer link's hello and welcome). */
 const HELLO = new Uint8Array(1024);
 
+type RawOrder = 'fresh first' | 'kept first';
+
 /**
- * Two timed raw sends of `data`, right after an untimed one on `kept`: one on `kept` (which has
- * just carried the same bytes), then one on a connection `open`ed for it that has carried only
- * a 1 KB exchange. The move streams over a connection of the second kind: a0 dials a1 when the
- * job begins, they exchange a hello and a welcome, and its first bytes of data are the move's.
- * A connection that has carried nothing starts with the kernel's small initial socket buffers
- * (here 16 KiB to send, 128 KiB to receive; they grow as data flows): in a probe of 11 sends
- * each, a fresh connection took 10.5 vs 7.4 ms at 20.8 MB and 33.6 vs 30.1 ms at 100 MB
- * (2026-12-01). Opening it and the exchange are not timed, as the move's dial is not.
+ * Two timed raw sends of `data`, after an untimed one on `kept`: one on `kept` (which has
+ * just carried the same bytes) and one on a connection `open`ed for it that has carried only
+ * a 1 KB exchange, back to back in `order`. The move streams over a connection of the second
+ * kind: a0 dials a1 when its worker's first pass begins, they exchange a hello and a welcome,
+ * and its first bytes of data are the move's. A connection that has carried nothing starts
+ * with the kernel's small initial socket buffers (here 16 KiB to send, 128 KiB to receive;
+ * they grow as data flows): in a probe of 11 sends each, a fresh connection took 10.5 vs
+ * 7.4 ms at 20.8 MB and 33.6 vs 30.1 ms at 100 MB (2026-12-01). Opening it and the exchange
+ * are not timed, as the move's dial is not.
  *
- * Warm: the move comes right after the job's warm-up pass, with both cores busy a moment
- * before; a raw send after the 500 ms pause (SETTLE_MS) alone starts on idle cores, and was
- * slower for it: 100 MB medians 37 vs 29 ms with a 500 vs 50 ms pause between sends (12
- * sends each, 2026-12-01), which put three runs' 100 MB ratios below 1 (0.95–0.99).
+ * Right after other sends: the move comes right after the job's warm-up pass, with both
+ * cores busy a moment before; a raw send after the 500 ms pause (SETTLE_MS) alone starts on
+ * idle cores, and was slower for it: 100 MB medians 37 vs 29 ms with a 500 vs 50 ms pause
+ * between sends (12 sends each, 2026-12-01), which put three runs' 100 MB ratios below 1.
  */
 async function rawSends(
   kept: RawChannel,
   open: () => Promise<RawChannel>,
   data: Buffer,
   sinkPid: number | undefined,
+  order: RawOrder,
 ): Promise<{ warm: RawTiming; fresh: RawTiming }> {
   const fresh = await open();
   try {
     await fresh.send(HELLO);
     await kept.send(data);
+    if (order === 'fresh first') {
+      const f = await timedSend(fresh, data, sinkPid);
+      return { fresh: f, warm: await timedSend(kept, data, sinkPid) };
+    }
     const warm = await timedSend(kept, data, sinkPid);
     return { warm, fresh: await timedSend(fresh, data, sinkPid) };
   } finally {
@@ -704,5 +733,7 @@ function summarise(c: Case, s: readonly Sample[], lb: LowerBounds | null): Row {
     moveCoordinatorCpuMs: sig(finiteMedian(s.map((x) => x.moveCpu.coordinator))),
     rawSenderCpuMs: sig(finiteMedian(s.map((x) => x.rawSenderCpuMs))),
     rawReceiverCpuMs: sig(finiteMedian(s.map((x) => x.rawReceiverCpuMs))),
+    rawWarmSenderCpuMs: sig(finiteMedian(s.map((x) => x.rawWarmSenderCpuMs))),
+    rawWarmReceiverCpuMs: sig(finiteMedian(s.map((x) => x.rawWarmReceiverCpuMs))),
   };
 }

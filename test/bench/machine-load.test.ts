@@ -26,8 +26,9 @@ function snapshot(cpuTicks: LoadSnapshot['cpuTicks']): LoadSnapshot {
 
 describe('CPU time the hypervisor took (steal)', () => {
   it('reads the total and the steal of the aggregate cpu line, not a CPU of its own', () => {
-    // user nice system idle iowait irq softirq steal guest guest_nice
-    const path = statFile('a', 'cpu  100 0 50 800 10 0 20 20 0 0');
+    // user nice system idle iowait irq softirq steal guest guest_nice: guest time is already
+    // counted in user (and guest_nice in nice), so the last two must not be added again.
+    const path = statFile('a', 'cpu  100 0 50 800 10 0 20 20 30 5');
     expect(readCpuTicks(path)).toEqual({ total: 1000, steal: 20 });
   });
 
@@ -48,10 +49,17 @@ describe('CPU time the hypervisor took (steal)', () => {
     expect(readCpuTicks(statFile('short', 'cpu 1 2 3'))).toBeNull();
   });
 
-  it.runIf(process.platform === 'linux')('is read from this machine, where time only grows', () => {
-    const a = loadSnapshot().cpuTicks;
-    expect(a).not.toBeNull();
-    expect(a?.steal).toBeGreaterThanOrEqual(0);
-    expect(a?.total).toBeGreaterThan(a?.steal ?? 0);
-  });
+  it.runIf(process.platform === 'linux')(
+    'is read from this machine, where the counts only grow',
+    async () => {
+      const a = loadSnapshot().cpuTicks;
+      expect(a).not.toBeNull();
+      expect(a?.steal).toBeGreaterThanOrEqual(0);
+      expect(a?.total).toBeGreaterThan(a?.steal ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // at 100 ticks a second, 50 ms is ~5 per CPU
+      const b = loadSnapshot().cpuTicks;
+      expect(b?.total).toBeGreaterThan(a?.total ?? Number.POSITIVE_INFINITY);
+      expect(b?.steal).toBeGreaterThanOrEqual(a?.steal ?? Number.POSITIVE_INFINITY);
+    },
+  );
 });
