@@ -100,7 +100,8 @@ interface Sample {
   /**
    * Raw sends of `bytesMoved` bytes (TCP or TLS as `wire`) right before this job and after it,
    * each over a connection opened for it that has carried only a 1 KB exchange: the state of
-   * the connection a move streams over (dialled when the job began, a hello and a welcome).
+   * the connection a move streams over (dialled when a0's worker began its first pass, then
+   * a hello and a welcome).
    */
   readonly rawBeforeMs: number;
   readonly rawAfterMs: number;
@@ -660,12 +661,10 @@ async function rawSends(
   try {
     await fresh.send(HELLO);
     await kept.send(data);
-    if (order === 'fresh first') {
-      const f = await timedSend(fresh, data, sinkPid);
-      return { fresh: f, warm: await timedSend(kept, data, sinkPid) };
-    }
-    const warm = await timedSend(kept, data, sinkPid);
-    return { warm, fresh: await timedSend(fresh, data, sinkPid) };
+    const [first, second] = order === 'fresh first' ? [fresh, kept] : [kept, fresh];
+    const a = await timedSend(first, data, sinkPid);
+    const b = await timedSend(second, data, sinkPid);
+    return order === 'fresh first' ? { fresh: a, warm: b } : { warm: a, fresh: b };
   } finally {
     fresh.close();
   }

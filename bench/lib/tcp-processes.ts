@@ -220,34 +220,24 @@ export async function openRawTcp(port: number): Promise<RawChannel> {
   }
   socket.setNoDelay(true);
   // A sink that closes the connection without an error would leave a send waiting forever
-  // for its answer or a drain: its close aborts whatever a send awaits.
-  let gone: Error | null = null;
-  const waiting = new Set<AbortController>();
-  socket.on('close', () => {
-    gone = new Error('the raw TCP sink closed the connection');
-    for (const w of waiting) w.abort(gone);
-  });
+  // for its answer or a drain: the close aborts whatever a send awaits.
+  const closed = new AbortController();
+  const { signal } = closed;
+  socket.once('close', () => closed.abort(new Error('the raw TCP sink closed the connection')));
   return {
     async send(data) {
-      if (gone) throw gone;
-      const aborted = new AbortController();
-      waiting.add(aborted);
-      try {
-        const { signal } = aborted;
-        const header = Buffer.alloc(8);
-        header.writeBigUInt64LE(BigInt(data.byteLength));
-        const reply = once(socket, 'data', { signal });
-        reply.catch(() => {}); // awaited below; a failed write must not leave it unhandled
-        const t = performance.now();
-        socket.write(header);
-        for (let off = 0; off < data.byteLength; off += WRITE_BYTES) {
-          if (!socket.write(data.subarray(off, off + WRITE_BYTES))) await once(socket, 'drain', { signal });
-        }
-        await reply;
-        return performance.now() - t;
-      } finally {
-        waiting.delete(aborted);
+      signal.throwIfAborted();
+      const header = Buffer.alloc(8);
+      header.writeBigUInt64LE(BigInt(data.byteLength));
+      const reply = once(socket, 'data', { signal });
+      reply.catch(() => {}); // awaited below; a failed write must not leave it unhandled
+      const t = performance.now();
+      socket.write(header);
+      for (let off = 0; off < data.byteLength; off += WRITE_BYTES) {
+        if (!socket.write(data.subarray(off, off + WRITE_BYTES))) await once(socket, 'drain', { signal });
       }
+      await reply;
+      return performance.now() - t;
     },
     close: () => socket.destroy(),
   };
