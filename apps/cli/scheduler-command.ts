@@ -25,7 +25,9 @@ once the job has answered it: applied, superseded, or rejected with the reason.
   end [REASON]             stop the job cleanly: it writes its checkpoint and its report,
                            marked interrupted (the coordinator's own host is going away)
 
-A bad line is reported (with its number) and skipped; the others still go.
+A bad line is reported (with its number) and skipped; the others still go, and the command
+then exits 2. A bad --trace file is reported before any of its events is sent, and the
+command exits 2 at once (the job goes on).
 
 Flags
   --job HOST:PORT          the job's control port (required)
@@ -97,51 +99,63 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
     return 0;
   }
   const traceFile = stringFlag(values, 'trace');
-  if (traceFile) {
-    const { loadTraceFile } = await import('../../scheduler-stub/trace.ts');
-    const trace = await loadTraceFile(traceFile, client.hosts);
-    const started = performance.now();
-    const byTime = [...trace.events].sort((a, b) => timeOf(a.at, traceFile) - timeOf(b.at, traceFile));
-    for (const entry of byTime) {
-      const wait = timeOf(entry.at, traceFile) - (performance.now() - started);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      pending.push(client.send(entry.event).then(show));
-    }
-  } else {
-    let n = 0;
-    for await (const line of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
-      n++;
-      const parsed = parseEventLine(line);
-      if (parsed.kind === 'blank') continue;
-      if (parsed.kind === 'error') {
-        process.stderr.write(`admove scheduler: line ${n}: ${parsed.reason}\n`);
-        continue;
-      }
-      if (parsed.kind === 'end') {
-        pending.push(client.end(parsed.reason).then(() => print('end: the job is stopping\n')));
-        continue;
-      }
-      if (parsed.kind === 'add') {
-        const line = n;
-        pending.push(
-          client.add(parsed.address).then(show, (error: unknown) => {
-            if (!(error instanceof RequestRefused)) throw error;
-            process.stderr.write(`admove scheduler: line ${line}: add ${parsed.address}: ${error.message}\n`);
-          }),
-        );
-        continue;
-      }
-      pending.push(client.send(parsed.event).then(show));
-    }
-  }
+  let badLines = 0;
   try {
-    await Promise.all(pending);
-  } catch (error) {
-    throw new RunFailure(`the job's control port went away: ${(error as Error).message}`);
+    if (traceFile) {
+      const { loadTraceFile } = await import('../../scheduler-stub/trace.ts');
+      const trace = await loadTraceFile(traceFile, client.hosts);
+      const started = performance.now();
+      const byTime = [...trace.events].sort((a, b) => timeOf(a.at, traceFile) - timeOf(b.at, traceFile));
+      for (const entry of byTime) {
+        const wait = timeOf(entry.at, traceFile) - (performance.now() - started);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        pending.push(client.send(entry.event).then(show));
+      }
+    } else {
+      let n = 0;
+      for await (const line of createInterface({
+        input: process.stdin,
+        crlfDelay: Number.POSITIVE_INFINITY,
+      })) {
+        n++;
+        const parsed = parseEventLine(line);
+        if (parsed.kind === 'blank') continue;
+        if (parsed.kind === 'error') {
+          process.stderr.write(`admove scheduler: line ${n}: ${parsed.reason}\n`);
+          badLines++;
+          continue;
+        }
+        if (parsed.kind === 'end') {
+          pending.push(client.end(parsed.reason).then(() => print('end: the job is stopping\n')));
+          continue;
+        }
+        if (parsed.kind === 'add') {
+          const line = n;
+          pending.push(
+            client.add(parsed.address).then(show, (error: unknown) => {
+              if (!(error instanceof RequestRefused)) throw error;
+              process.stderr.write(
+                `admove scheduler: line ${line}: add ${parsed.address}: ${error.message}\n`,
+              );
+            }),
+          );
+          continue;
+        }
+        pending.push(client.send(parsed.event).then(show));
+      }
+    }
+    try {
+      await Promise.all(pending);
+    } catch (error) {
+      throw new RunFailure(`the job's control port went away: ${(error as Error).message}`);
+    }
   } finally {
+    // Also when the trace file is bad: an open connection would keep this process alive
+    // until the job ends.
+    for (const p of pending) p.catch(() => {});
     client.close();
   }
-  return 0;
+  return badLines > 0 ? 2 : 0;
 }
 
 function timeOf(at: { ms: number } | { iteration: number }, file: string): number {

@@ -1,5 +1,5 @@
 /** `admove scheduler` driving a running `admove opt --control` job: two real processes. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,10 +37,19 @@ async function jobWithControlPort(args: string[]): Promise<{ run: WatchedRun; po
 
 describe('admove scheduler', () => {
   it('sends a vacate to a running job and prints the applied record; a bad line is reported alone', async () => {
-    const { run: job, port } = await jobWithControlPort(['--workers', '3', '--iterations', '400']);
+    // --patience 0: the job runs until it is stopped, so a command it keeps alive is seen to hang.
+    const { run: job, port } = await jobWithControlPort([
+      '--workers',
+      '3',
+      '--iterations',
+      '400',
+      '--patience',
+      '0',
+    ]);
     try {
       const r = await scheduler(['--job', `127.0.0.1:${port}`], 'vacate h1\nfoo h1\nload h2 0.5\n');
-      expect(r.code, r.stderr).toBe(0);
+      // The good lines went; the bad one makes the exit code say so.
+      expect(r.code, r.stderr).toBe(2);
       // Records print as the job answers them: two decided in the same drain come in either order.
       const lines = r.stdout.trim().split('\n').sort();
       expect(lines).toHaveLength(2);
@@ -60,6 +69,26 @@ describe('admove scheduler', () => {
       expect(record.outcome.reason).toMatch(/h9/);
       // The job took the vacate and goes on (its line is printed once the move is done).
       expect(await job.waitFor(/redistribution #\d+ \(evacuate\)/, 10_000), job.out()).toBe(true);
+      // A bad trace file: one line, exit 2 at once (the open connection used to keep the
+      // command alive until the job ended), nothing sent, and the job goes on.
+      const badJson = join(scratchDir, 'bad.json');
+      writeFileSync(badJson, '{"events": [\n}');
+      const byIteration = join(scratchDir, 'by-iteration.json');
+      writeFileSync(
+        byIteration,
+        JSON.stringify({ events: [{ at: { iteration: 2 }, type: 'vacate', host: 'h2' }] }),
+      );
+      for (const [file, why] of [
+        [badJson, /bad\.json: line 2, column 1: invalid JSON/],
+        [byIteration, /timed by iteration; admove scheduler sees no iterations/],
+      ] as const) {
+        const t = await admove(['scheduler', '--job', `127.0.0.1:${port}`, '--trace', file], 15_000);
+        expect(t.code, t.stderr).toBe(2);
+        expect(t.stderr).toMatch(why);
+        expect(t.stderr.trim().split('\n')).toHaveLength(1);
+        expect(t.stdout).toBe('');
+      }
+      expect(job.child.exitCode).toBeNull();
     } finally {
       job.child.kill('SIGTERM');
       expect(await job.done).toBe(143);
