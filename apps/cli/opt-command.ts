@@ -109,7 +109,10 @@ Output
                            atomically, so a crashed run can go on
   --resume FILE            continue from a checkpoint (same data and flags as the run that wrote it)
   --inject-fault SPEC      make a worker fail, to see recovery: worker:N:KIND:WHEN with KIND
-                           throw|exit|hang and WHEN after-pass:K|during-transfer:K (repeatable)
+                           throw|exit|hang and WHEN after-pass:K[:C]|during-transfer:K
+                           (repeatable). after-pass:K:C fails in pass K+1 after its C-th chunk;
+                           during-transfer:K in the worker's Kth move, move 1 being its initial
+                           load, whose failure stops the job before training starts
   --quiet                  print only the final summary
   --states                 print the state machines (Opt, pass, worker) and exit
   --help                   show this help

@@ -41,7 +41,8 @@ Flags of admove slurm itself (before or among the opt flags):
   --keep-nodes   keep a drained node in the job, to take it back when it returns; by default
                  it is released (scontrol update jobid=J NodeList=…) once its data has left
 
-Opt flags set here, not by you: --hosts, --hostfile, --secret-file, --control.
+Opt flags set here, not by you: --hosts, --hostfile, --secret-file, --control. The others
+are admove opt's: see admove opt --help.
 `;
 
 /** Opt flags admove slurm sets itself. */
@@ -61,7 +62,12 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   const loadWatch = given.includes('--load-watch');
   const keepNodes = given.includes('--keep-nodes');
   const rest = given.filter((a) => a !== '--load-watch' && a !== '--keep-nodes');
-  if (app === undefined || app === '--help' || app === '-h' || app === 'help') {
+  // `admove slurm opt --help` too: help is wanted where the job cannot run (outside Slurm).
+  if (
+    app === undefined ||
+    ['--help', '-h', 'help'].includes(app) ||
+    rest.some((a) => a === '--help' || a === '-h')
+  ) {
     print(SLURM_HELP);
     return 0;
   }

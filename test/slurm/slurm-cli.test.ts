@@ -35,6 +35,7 @@ function slurm(args: string[], env: Record<string, string>) {
 describe('admove slurm, told what it cannot do', () => {
   it.each([
     [[], {}, 0, /^admove slurm — run a job as the tasks of a Slurm step/],
+    [['opt', '--help'], {}, 0, /^admove slurm — run a job as the tasks of a Slurm step/],
     [['opt'], {}, 2, /^admove: admove slurm runs as the tasks of a Slurm step: start it with srun/],
     [['kmeans'], step, 2, /^admove: admove slurm runs opt: srun admove slurm opt \[flags\], not "kmeans"\n$/],
     [
