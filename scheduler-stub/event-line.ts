@@ -18,11 +18,15 @@ export type EventLine =
 const USAGE =
   'expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION", "add HOST:PORT" or "end [REASON]"';
 
+/** The words a line may begin with (besides "end"). */
+const VERBS = ['vacate', 'available', 'load', 'add'];
+
 export function parseEventLine(line: string): EventLine {
   const words = line.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return { kind: 'blank' };
   const [verb, host, ...rest] = words;
   if (verb === 'end') return { kind: 'end', reason: words.slice(1).join(' ') };
+  if (!VERBS.includes(verb)) return { kind: 'error', reason: `unknown event "${verb}"; ${USAGE}` };
   if (host === undefined) return { kind: 'error', reason: `"${verb}" needs a host; ${USAGE}` };
   switch (verb) {
     case 'vacate': {

@@ -147,7 +147,7 @@ export function checkResumeFits(resume: ResumeFrom, fingerprint: string, weightC
   const { path, checkpoint } = resume;
   if (checkpoint.fingerprint !== fingerprint) {
     throw new UserError(
-      `--resume ${path}: it was made with other data or settings (${checkpoint.fingerprint}); resume with the same flags as the run that wrote it`,
+      `--resume ${path}: it was made with other data or settings (${fingerprintChanges(checkpoint.fingerprint, fingerprint)}); resume with the same flags as the run that wrote it`,
     );
   }
   const weights = (checkpoint.optimiser as { weights: readonly number[] }).weights.length;
@@ -162,4 +162,28 @@ export function checkResumeFits(resume: ResumeFrom, fingerprint: string, weightC
 /** The data and settings that must match for a resume to continue the same run. */
 export function fingerprintOf(parts: Record<string, unknown>): string {
   return JSON.stringify(parts);
+}
+
+/**
+ * What differs between the checkpoint's fingerprint and this run's, setting by setting
+ * (`hidden: 32 in the checkpoint, 7 now`), so a user sees which flag to change; the
+ * checkpoint's whole fingerprint when one of them is not an object of settings.
+ */
+export function fingerprintChanges(then: string, now: string): string {
+  let a: Record<string, unknown>;
+  let b: Record<string, unknown>;
+  try {
+    a = JSON.parse(then);
+    b = JSON.parse(now);
+  } catch {
+    return then;
+  }
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return then;
+  const changes: string[] = [];
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const was = JSON.stringify(a[key]) ?? 'nothing';
+    const is = JSON.stringify(b[key]) ?? 'nothing';
+    if (was !== is) changes.push(`${key}: ${was} in the checkpoint, ${is} now`);
+  }
+  return changes.length > 0 ? changes.join('; ') : then;
 }

@@ -33,7 +33,10 @@ export async function readJsonFile(path: string, role: JsonFileRole): Promise<un
   } catch (error) {
     if (error instanceof UserError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    // e.g. "cannot read the report (ENOENT)"
+    if (code === 'ENOENT') throw new UserError(`${role.name}: no such file; check the path`);
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new UserError(`${role.name}: permission denied; check the file's permissions`);
+    // e.g. "cannot read the report (ELOOP)"
     throw new UserError(
       `${role.name}: cannot read ${role.what.replace(/^an? /, 'the ')} (${code ?? String(error)})`,
     );

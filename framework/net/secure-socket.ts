@@ -78,9 +78,10 @@ export function parseEndpoint(text: string, what: string): Endpoint {
   const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]\s]+):(\d{1,5})$/.exec(text);
   const port = match === null ? Number.NaN : Number(match[2]);
   const bracketed = text.startsWith('[');
-  if (match === null || port > 65535 || (bracketed && !isIPv6(match[1]))) {
+  if (match === null || (bracketed && !isIPv6(match[1]))) {
     throw new UserError(`${what}: "${text}" is not HOST:PORT (e.g. 127.0.0.1:7000)`);
   }
+  if (port > 65535) throw new UserError(`${what}: "${text}": port ${port} is out of range (0–65535)`);
   return { host: match[1], port };
 }
 

@@ -81,7 +81,7 @@ describe('admove plot', () => {
   it('says in one line what is wrong with a missing or foreign file', async () => {
     const missing = await admove(['plot', join(dir, 'nope.json')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^admove: .*nope\.json: cannot read the report \(ENOENT\)\n$/);
+    expect(missing.stderr).toMatch(/^admove: .*nope\.json: no such file; check the path\n$/);
     const foreign = join(dir, 'other.json');
     await writeFile(foreign, '{"hello": 1}');
     const r = await admove(['plot', foreign]);

@@ -252,6 +252,7 @@ describe('event lines', () => {
     ['vacate h2 deadline -1', /deadline MS/],
     ['vacate h2 soon', /deadline MS/],
     ['available', /needs a host/],
+    ['foo', /^unknown event "foo"/],
     ['reboot h1', /unknown event "reboot"/],
   ])('%s is refused with a reason', (line, reason) => {
     const parsed = parseEventLine(line);

@@ -100,7 +100,7 @@ describe('endpoints', () => {
       expect(() => parseEndpoint(text, '--agent')).toThrow(UserError);
     }
     expect(() => parseEndpoint('host:99999', '--agent')).toThrow(
-      '--agent: "host:99999" is not HOST:PORT (e.g. 127.0.0.1:7000)',
+      '--agent: "host:99999": port 99999 is out of range (0–65535)',
     );
   });
 
