@@ -25,8 +25,8 @@ once the job has answered it: applied, superseded, or rejected with the reason.
   end [REASON]             stop the job cleanly: it writes its checkpoint and its report,
                            marked interrupted (the coordinator's own host is going away)
 
-A bad line is reported (with its number) and skipped; the others still go, and the command
-then exits 2. A bad --trace file is reported before any of its events is sent, and the
+A line that is not an event is reported (with its number) and skipped; the others still go,
+and the command then exits 2. A bad --trace file is reported before any of its events is sent, and the
 command exits 2 at once (the job goes on).
 
 Flags
@@ -88,6 +88,16 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
   };
   signals.dispose();
   const pending: Promise<void>[] = [];
+  // Each request's failure is seen once, by Promise.all below: until then it must not count
+  // as unhandled (the job may go away while stdin is still open, or a trace still waits).
+  const track = (request: Promise<void>) => {
+    request.catch(() => {});
+    pending.push(request);
+  };
+  let jobGone = false;
+  const gone = client.closed.then(() => {
+    jobGone = true;
+  });
   if (slurm) {
     const { watchSlurmNodes } = await import('./slurm-node-watch.ts');
     const log = (line: string) => process.stderr.write(`admove scheduler: ${line}\n`);
@@ -108,15 +118,16 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
       const byTime = [...trace.events].sort((a, b) => timeOf(a.at, traceFile) - timeOf(b.at, traceFile));
       for (const entry of byTime) {
         const wait = timeOf(entry.at, traceFile) - (performance.now() - started);
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        pending.push(client.send(entry.event).then(show));
+        if (wait > 0) await Promise.race([new Promise((r) => setTimeout(r, wait).unref()), gone]);
+        if (jobGone) break;
+        track(client.send(entry.event).then(show));
       }
     } else {
       let n = 0;
-      for await (const line of createInterface({
-        input: process.stdin,
-        crlfDelay: Number.POSITIVE_INFINITY,
-      })) {
+      const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+      // A job that ends stops the reading: nothing more can be sent to it.
+      void gone.then(() => lines.close());
+      for await (const line of lines) {
         n++;
         const parsed = parseEventLine(line);
         if (parsed.kind === 'blank') continue;
@@ -126,12 +137,12 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
           continue;
         }
         if (parsed.kind === 'end') {
-          pending.push(client.end(parsed.reason).then(() => print('end: the job is stopping\n')));
+          track(client.end(parsed.reason).then(() => print('end: the job is stopping\n')));
           continue;
         }
         if (parsed.kind === 'add') {
           const line = n;
-          pending.push(
+          track(
             client.add(parsed.address).then(show, (error: unknown) => {
               if (!(error instanceof RequestRefused)) throw error;
               process.stderr.write(
@@ -141,7 +152,7 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
           );
           continue;
         }
-        pending.push(client.send(parsed.event).then(show));
+        track(client.send(parsed.event).then(show));
       }
     }
     try {
@@ -152,7 +163,6 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
   } finally {
     // Also when the trace file is bad: an open connection would keep this process alive
     // until the job ends.
-    for (const p of pending) p.catch(() => {});
     client.close();
   }
   return badLines > 0 ? 2 : 0;

@@ -164,10 +164,25 @@ export function fingerprintOf(parts: Record<string, unknown>): string {
   return JSON.stringify(parts);
 }
 
+/** The flag behind each setting of the fingerprint (train.ts), for messages. */
+const FINGERPRINT_FLAGS: Readonly<Record<string, string>> = {
+  data: 'the data (--data, --synthetic and the split flags)',
+  hidden: '--hidden',
+  loss: '--loss',
+  weightDecay: '--weight-decay',
+  validationFraction: '--validation-fraction',
+  patience: '--patience',
+  kernel: '--kernel',
+  optimizer: '--optimizer',
+  seed: '--seed',
+  standardise: '--no-standardise',
+};
+
 /**
- * What differs between the checkpoint's fingerprint and this run's, setting by setting
- * (`hidden: 32 in the checkpoint, 7 now`), so a user sees which flag to change; the
- * checkpoint's whole fingerprint when one of them is not an object of settings.
+ * What differs between the checkpoint's fingerprint and this run's, flag by flag
+ * (`--hidden: 32 in the checkpoint, 7 now`), so a user sees which flag to change. A
+ * checkpoint whose settings are not this version's (another admove wrote it) is said to be
+ * that, and one that is not an object of settings is quoted whole.
  */
 export function fingerprintChanges(then: string, now: string): string {
   let a: Record<string, unknown>;
@@ -179,11 +194,13 @@ export function fingerprintChanges(then: string, now: string): string {
     return then;
   }
   if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return then;
+  const keys = (x: object) => Object.keys(x).sort().join(',');
+  if (keys(a) !== keys(b)) return `its settings are those of another admove version: ${then}`;
   const changes: string[] = [];
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const was = JSON.stringify(a[key]) ?? 'nothing';
-    const is = JSON.stringify(b[key]) ?? 'nothing';
-    if (was !== is) changes.push(`${key}: ${was} in the checkpoint, ${is} now`);
+  for (const key of Object.keys(b)) {
+    const was = JSON.stringify(a[key]);
+    const is = JSON.stringify(b[key]);
+    if (was !== is) changes.push(`${FINGERPRINT_FLAGS[key] ?? key}: ${was} in the checkpoint, ${is} now`);
   }
   return changes.length > 0 ? changes.join('; ') : then;
 }

@@ -75,7 +75,7 @@ const TLS_OPTIONS = {
 } as const;
 
 export function parseEndpoint(text: string, what: string): Endpoint {
-  const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]\s]+):(\d{1,5})$/.exec(text);
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text);
   const port = match === null ? Number.NaN : Number(match[2]);
   const bracketed = text.startsWith('[');
   if (match === null || (bracketed && !isIPv6(match[1]))) {

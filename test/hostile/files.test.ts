@@ -284,7 +284,7 @@ const resumeCases = [
   resume(
     'other settings',
     () => base.checkpoint,
-    /--resume .*base\.ckpt: it was made with other data or settings \(hidden: \d+ in the checkpoint, 7 now\); resume with the same flags/,
+    /--resume .*base\.ckpt: it was made with other data or settings \(--hidden: \d+ in the checkpoint, 7 now\); resume with the same flags/,
     2,
     ['--hidden', '7'],
   ),
@@ -374,7 +374,7 @@ const bestCases = [
   resume(
     'other --patience',
     () => base.checkpoint,
-    /--resume .*base\.ckpt: it was made with other data or settings \(patience: \d+ in the checkpoint, 9 now\);/,
+    /--resume .*base\.ckpt: it was made with other data or settings \(--patience: \d+ in the checkpoint, 9 now\);/,
     2,
     ['--patience', '9'],
   ),

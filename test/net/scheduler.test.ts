@@ -1,11 +1,14 @@
 /** `admove scheduler` driving a running `admove opt --control` job: two real processes. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { parseHostfile } from '../../apps/cli/agent-hosts.ts';
 import { parseEventLine } from '../../scheduler-stub/event-line.ts';
-import { admove, type WatchedRun, watchAdmove } from '../cli/run-cli.ts';
+import { admove, REPO, type WatchedRun, watchAdmove } from '../cli/run-cli.ts';
 import { secretFile, startAgent } from './agent-processes.ts';
 
 const scratchDir = mkdtempSync(join(tmpdir(), 'admove-scheduler-'));
@@ -37,12 +40,13 @@ async function jobWithControlPort(args: string[]): Promise<{ run: WatchedRun; po
 
 describe('admove scheduler', () => {
   it('sends a vacate to a running job and prints the applied record; a bad line is reported alone', async () => {
-    // --patience 0: the job runs until it is stopped, so a command it keeps alive is seen to hang.
+    // --patience 0: the job runs all its iterations, far longer than this test, so a command
+    // that the open connection kept alive would be seen to hang.
     const { run: job, port } = await jobWithControlPort([
       '--workers',
       '3',
       '--iterations',
-      '400',
+      '5000',
       '--patience',
       '0',
     ]);
@@ -82,8 +86,11 @@ describe('admove scheduler', () => {
         [badJson, /bad\.json: line 2, column 1: invalid JSON/],
         [byIteration, /timed by iteration; admove scheduler sees no iterations/],
       ] as const) {
-        const t = await admove(['scheduler', '--job', `127.0.0.1:${port}`, '--trace', file], 15_000);
+        const started = performance.now();
+        const t = await admove(['scheduler', '--job', `127.0.0.1:${port}`, '--trace', file], 30_000);
         expect(t.code, t.stderr).toBe(2);
+        // Not a speed check: a command kept alive by its connection would take until the job ends.
+        expect(performance.now() - started).toBeLessThan(20_000);
         expect(t.stderr).toMatch(why);
         expect(t.stderr.trim().split('\n')).toHaveLength(1);
         expect(t.stdout).toBe('');
@@ -184,6 +191,41 @@ describe('admove scheduler', () => {
     } finally {
       run.child.kill('SIGTERM');
       await run.done;
+    }
+  }, 60_000);
+
+  it('the job going away while a request waits and stdin is still open: one line, exit 1, no stack trace', async () => {
+    // An "agent" that accepts and never answers: the job's add waits on it.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { run: job, port } = await jobWithControlPort(['--iterations', '5000', '--patience', '0']);
+    const cmd = spawn(
+      process.execPath,
+      [`${REPO}apps/cli/admove.mjs`, 'scheduler', '--job', `127.0.0.1:${port}`],
+      {
+        cwd: REPO,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    cmd.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((r) => cmd.on('exit', (code) => r(code)));
+    try {
+      cmd.stdin.write(`add 127.0.0.1:${(silent.address() as AddressInfo).port}\n`);
+      await sleep(2000);
+      job.child.kill('SIGKILL');
+      await job.done;
+      const timer = setTimeout(() => cmd.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(timer);
+      expect(code, stderr).toBe(1);
+      expect(stderr).toMatch(/^admove: the job's control port went away: [^\n]*\n$/);
+    } finally {
+      cmd.kill('SIGKILL');
+      job.child.kill('SIGKILL');
+      silent.close();
     }
   }, 60_000);
 
