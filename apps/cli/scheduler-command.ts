@@ -26,8 +26,8 @@ once the job has answered it: applied, superseded, or rejected with the reason.
                            marked interrupted (the coordinator's own host is going away)
 
 A line that is not an event is reported (with its number) and skipped; the others still go,
-and the command then exits 2. A bad --trace file is reported before any of its events is sent, and the
-command exits 2 at once (the job goes on).
+and the command then exits 2. A bad --trace file is reported before any of its events is
+sent, and the command exits 2 at once (the job goes on).
 
 Flags
   --job HOST:PORT          the job's control port (required)

@@ -106,7 +106,8 @@ export async function slurmCommand(argv: readonly string[], signals: StopSignals
   const dismissed = new Promise<string>((resolve) => {
     dismiss = resolve;
   });
-  // Task 0 ending without a job on its own agent (it failed before the job began) tells the others, so they exit now instead of waiting for a job that will not come.
+  // Task 0 ending without a job on its own agent (it failed before the job began) tells the
+  // others, so they exit now instead of waiting for a job that will not come.
   const others = agents.filter((a) => a !== me);
   // A job began on task 0's agent if it is serving one now or ended one (its end may be
   // noticed just after the coordinator returns).

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { readFile, stat } from 'node:fs/promises';
+import { accessError } from '../../framework/datasets/index.ts';
 import { UserError } from '../../framework/errors.ts';
 import { findJsonSyntaxError } from '../../scheduler-stub/json-position.ts';
 
@@ -32,10 +33,9 @@ export async function readJsonFile(path: string, role: JsonFileRole): Promise<un
     bytes = await readFile(path);
   } catch (error) {
     if (error instanceof UserError) throw error;
+    const access = accessError(role.name, error);
+    if (access !== null) throw access;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${role.name}: no such file; check the path`);
-    if (code === 'EACCES' || code === 'EPERM')
-      throw new UserError(`${role.name}: permission denied; check the file's permissions`);
     // e.g. "cannot read the report (ELOOP)"
     throw new UserError(
       `${role.name}: cannot read ${role.what.replace(/^an? /, 'the ')} (${code ?? String(error)})`,

@@ -9,7 +9,7 @@ export {
 } from './csv.ts';
 export type { ColumnRef } from './csv-columns.ts';
 export { loadMnist, MNIST_SPLIT_SEED, type MnistOptions } from './mnist.ts';
-export { formatBytes } from './read-file.ts';
+export { accessError, formatBytes } from './read-file.ts';
 export type { SplitSpec } from './split.ts';
 export {
   applyStandardisation,

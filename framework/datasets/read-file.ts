@@ -32,13 +32,24 @@ export async function readDataFile(path: string, maxBytes?: number): Promise<Buf
   }
 }
 
+/**
+ * The one-line error for a file that is missing or may not be read (`name`: the path, or the
+ * flag and path), or null for any other failure: the same words for every file admove reads.
+ */
+export function accessError(name: string, error: unknown): UserError | null {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT') return new UserError(`${name}: no such file; check the path`);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new UserError(`${name}: permission denied; check the file's permissions`);
+  }
+  return null;
+}
+
 function fileError(path: string, error: unknown): UserError {
   if (error instanceof UserError) return error;
+  const access = accessError(path, error);
+  if (access !== null) return access;
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new UserError(`${path}: no such file; check the path`);
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new UserError(`${path}: permission denied; check the file's permissions`);
-  }
   if (code === 'EISDIR') return new UserError(`${path}: is a directory; give the path of a data file`);
   const detail = error instanceof Error ? error.message : String(error);
   return new UserError(`${path}: cannot read the file (${detail.replace(/\s+/g, ' ')})`);
