@@ -188,7 +188,7 @@ export function describeRecord(r: EventRecord): string {
     o === undefined
       ? 'pending'
       : o.status === 'applied'
-        ? `applied at ${Math.round(o.appliedAt)} ms`
+        ? `applied at ${Math.round(o.appliedAt)} ms${o.dataStays === undefined ? '' : `, but its data stays on it for now (${o.dataStays})`}`
         : o.status === 'superseded'
           ? `superseded by #${o.by}`
           : `rejected: ${o.reason}`;

@@ -42,6 +42,8 @@ export interface EventReport {
   readonly outcome: 'applied' | 'superseded' | 'rejected' | 'pending';
   readonly reason?: string;
   readonly supersededBy?: number;
+  /** A vacate applied while the data had nowhere to go: why its data stayed on the host. */
+  readonly dataStays?: string;
 }
 
 export interface RunReport {
@@ -116,6 +118,7 @@ export function eventReport(r: EventRecord): EventReport {
     outcome: o?.status ?? 'pending',
     ...(o?.status === 'rejected' ? { reason: o.reason } : {}),
     ...(o?.status === 'superseded' ? { supersededBy: o.by } : {}),
+    ...(o?.status === 'applied' && o.dataStays !== undefined ? { dataStays: o.dataStays } : {}),
   };
 }
 

@@ -21,7 +21,16 @@ export type SchedulerEventType = SchedulerEvent['type'];
 
 /** What finally happened to one received event; every event ends in exactly one of these. */
 export type EventOutcome =
-  | { readonly status: 'applied'; readonly appliedAt: number }
+  | {
+      readonly status: 'applied';
+      readonly appliedAt: number;
+      /**
+       * A vacate applied while the data had nowhere to go (every other host vacated, or full
+       * under its memory cap): why, as the job said then. The host computes no more, but its
+       * exemplars stay on it until a host comes back (or the job gives up, `--wait-timeout`).
+       */
+      readonly dataStays?: string;
+    }
   | { readonly status: 'superseded'; readonly by: number; readonly at: number }
   | { readonly status: 'rejected'; readonly reason: string; readonly at: number };
 

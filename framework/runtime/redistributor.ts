@@ -145,6 +145,19 @@ export class Redistributor {
     return Math.max(0, limit - (options.clock() - since));
   }
 
+  /**
+   * Applied vacates of hosts that still hold rows say so in their outcome: "applied" alone
+   * would tell the scheduler the host is free, when its data cannot leave yet.
+   */
+  private markDataStays(applied: readonly EventRecord[], why: NoHostAvailable): void {
+    const { held, hostList } = this.state;
+    for (const r of applied) {
+      const i = hostList.findIndex((h) => h.name === r.event.host);
+      if (r.event.type === 'vacate' && r.outcome?.status === 'applied' && held[i] > 0)
+        r.outcome = { ...r.outcome, dataStays: why.message };
+    }
+  }
+
   async redistribute(): Promise<RedistributeResult> {
     const { options, queue, held, available, hostList, workerActors, setup } = this.state;
     for (const a of workerActors) a.send({ type: 'redistribute' });
@@ -172,6 +185,7 @@ export class Redistributor {
       if (!(error instanceof NoHostAvailable)) throw error;
       this.waitingSince ??= startedAt;
       this.shortage = error;
+      this.markDataStays(drain.applied, error);
       return { noHostAvailable: true };
     }
     this.waitingSince = null;

@@ -61,7 +61,7 @@ describe('AdmJob on real worker threads', () => {
     expect(last.whileComputing).toBe(true);
     expect(job.stateTransitions().map((t) => t.state)).toContain('{"computing":"handingOff"}');
     const vacate = job.events().find((e) => e.event.type === 'vacate')!;
-    expect(vacate.outcome?.status).toBe('applied');
+    expect(vacate.outcome).toEqual({ status: 'applied', appliedAt: expect.any(Number) }); // no dataStays
   });
 
   it('takes several events at once, also during a redistribution, and rejects an unknown host alone', async () => {
@@ -84,11 +84,18 @@ describe('AdmJob on real worker threads', () => {
   });
 
   it('waits for a host when every host is vacated, and resumes when one comes back', async () => {
-    for (const h of ['h0', 'h1', 'h2', 'h3']) job.send({ type: 'vacate', host: h });
+    const held = [...job.counts()];
+    const vacates = job.sendTogether(['h0', 'h1', 'h2', 'h3'].map((host) => ({ type: 'vacate', host })));
     later(300, () => job.send({ type: 'available', host: 'h1' }));
     const acc = await job.pass(params);
     expectSameSums(acc, reference);
     expect([...job.counts()]).toEqual([0, N, 0, 0]);
+    // Each vacate of a host that held rows says they could not leave when it was applied.
+    vacates.forEach((r, i) => {
+      expect(r.outcome?.status).toBe('applied');
+      if (r.outcome?.status === 'applied') expect(r.outcome.dataStays !== undefined).toBe(held[i] > 0);
+    });
+    expect(held.some((n) => n > 0)).toBe(true);
     const transitions = job.stateTransitions().map((t) => t.state);
     expect(transitions).toContain('waitingForHost');
     expect(transitions).toContain('redistributing');
@@ -119,15 +126,25 @@ describe('AdmJob on real worker threads', () => {
       hosts: options.hosts.map((h) => ({ ...h, maxBytes: cap })),
     });
     try {
-      capped.send({ type: 'vacate', host: 'h0' });
+      const stuck = capped.send({ type: 'vacate', host: 'h0' });
       await expect(capped.pass(params)).rejects.toThrow(
         /^no room for the data: 400 training exemplars, but the hosts still available may hold only 320 under their memory caps, and no host came back within 0\.2 s \(--wait-timeout\); raise --max-memory on the agents, or add hosts$/,
       );
+      // Applied (h0 computes no more), but the record says its data could not leave.
+      expect(stuck.outcome).toMatchObject({
+        status: 'applied',
+        dataStays: expect.stringMatching(
+          /^not enough room: 400 exemplars, but the available hosts may hold only 320/,
+        ),
+      });
+      expect(capped.counts()[0]).toBeGreaterThan(0);
       capped.send({ type: 'available', host: 'h0' });
       expectSameSums(await capped.pass(params), referenceSums(small));
       // Once the data had somewhere to go, the caps are no longer the reason given.
-      for (const host of ['h0', 'h1', 'h2']) capped.send({ type: 'vacate', host });
+      const all = capped.sendTogether(['h0', 'h1', 'h2'].map((host) => ({ type: 'vacate', host })));
       await expect(capped.pass(params)).rejects.toThrow(/^no host available: every host was vacated/);
+      for (const r of all)
+        expect(r.outcome).toMatchObject({ dataStays: expect.stringMatching(/^no host available/) });
     } finally {
       await capped.close();
     }
