@@ -161,6 +161,13 @@ export const passMachine = setup({
     takePass: assign(({ event }) => newPass(event as PassEvent, false)),
     /** The same, in a state the pass must wait out (a move between passes): it starts after. */
     holdPass: assign(({ event }) => newPass(event as PassEvent, true)),
+    /**
+     * The held pass is under way: the flag must not outlive it. Left set, the next move
+     * between passes ended in \`#pass.checking\` as if a pass were waiting, and computed one
+     * nobody asked for, with the last pass's parameters and outcome; the real \`pass\`, sent
+     * meanwhile, was dropped and settled with that result (found by the soak).
+     */
+    heldPassTaken: assign({ passWaiting: false }),
     reportOutcome: emit(({ context }) => ({ type: 'passDone' as const, output: outputOf(context) })),
     /**
      * Start one round of computing on every worker with data (`params`, `fresh`: clear the
@@ -277,6 +284,7 @@ export const passMachine = setup({
       },
     },
     checking: {
+      entry: 'heldPassTaken',
       always: [
         { guard: 'eventsPending', target: 'redistributing' },
         // Every host was vacated and the data had nowhere to go: wait, never compute there.
@@ -386,7 +394,7 @@ export const passMachine = setup({
     },
     // A pass that failed or gave up waiting for a host: its outcome goes out and the machine
     // waits for the next (a complete pass goes straight from `computing` to `idle`).
-    failed: { entry: 'reportOutcome', always: { target: 'idle' } },
+    failed: { entry: ['heldPassTaken', 'reportOutcome'], always: { target: 'idle' } },
     done: { entry: 'reportOutcome', always: { target: 'idle' } },
   },
 });

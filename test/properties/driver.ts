@@ -254,7 +254,9 @@ export class ScenarioRun {
     const s = this.s;
     const options: JobOptions = {
       kernelModule: ID_SUM_KERNEL,
-      kernelConfig: {},
+      // Each pass's parameters are its number, and the sums show them: a pass that reports
+      // another pass's result (computed with its parameters) fails the sums check.
+      kernelConfig: { paramsInSums: true },
       train: this.data,
       hosts: this.hostNames.map((name, i) => ({ name, speed: s.declared[i] })),
       emulateSpeeds: s.emulate,
@@ -300,7 +302,7 @@ export class ScenarioRun {
     this.passRunning = true;
     this.passResult = null;
     this.state = 'checking';
-    job.pass(new Float64Array(1)).then(
+    job.pass(Float64Array.of(this.passesStarted)).then(
       (acc) => {
         this.passResult = { ok: true, acc };
       },
@@ -374,7 +376,9 @@ export class ScenarioRun {
     this.passRunning = false;
     this.state = 'idle';
     if (result.ok) {
-      const wrong = sumsDiffer(result.acc, this.reference);
+      const expected = Float64Array.from(this.reference);
+      expected[2] += expected[0] * this.passesStarted; // paramsInSums: every row adds the pass's number
+      const wrong = sumsDiffer(result.acc, expected);
       if (wrong) throw new Violation(`pass ${this.passesStarted}: ${wrong}`);
       this.stats.passes++;
     } else {
