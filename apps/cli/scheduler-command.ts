@@ -14,7 +14,10 @@ Usage: admove scheduler --job HOST:PORT [flags]
 
 The job must have been started with admove opt --control HOST:PORT. Events are read from
 stdin, one per line (or from --trace), sent as they come, and each event's record is printed
-once the job has answered it: applied, superseded, or rejected with the reason.
+once the job has answered it: applied, superseded, or rejected with the reason. A vacate
+applied while its data has nowhere to go (every other host vacated, or full under its
+--max-memory) reads "applied at … ms, but its data stays on it for now (why)": the host
+computes no more, and its data leaves once a host comes back or has room.
 
   vacate h2                the owner reclaims h2: all its data must leave
   vacate h2 deadline 500   … within 500 ms; what cannot move in time is reloaded

@@ -27,7 +27,8 @@ export type EventOutcome =
       /**
        * A vacate applied while the data had nowhere to go (every other host vacated, or full
        * under its memory cap): why, as the job said then. The host computes no more, but its
-       * exemplars stay on it until a host comes back (or the job gives up, `--wait-timeout`).
+       * exemplars stay on it until some host has room for them (or the job gives up,
+       * `--wait-timeout`). Kept as it was said: the record does not change when they leave.
        */
       readonly dataStays?: string;
     }

@@ -150,6 +150,35 @@ describe('AdmJob on real worker threads', () => {
     }
   });
 
+  it('marks only the vacates whose hosts still held rows, not a load or an emptied host', async () => {
+    const small = randomColumns(300, 2, 5);
+    const job = await AdmJob.start(jobOptions(small, [1, 1, 1], { waitTimeoutMs: 200 }));
+    try {
+      const left = job.send({ type: 'vacate', host: 'h0' });
+      expectSameSums(await job.pass(params), referenceSums(small));
+      expect(job.counts()[0]).toBe(0);
+      const records = job.sendTogether([
+        { type: 'vacate', host: 'h0' },
+        { type: 'load', host: 'h1', fraction: 0.5 },
+        { type: 'vacate', host: 'h1' },
+        { type: 'vacate', host: 'h2' },
+      ]);
+      await expect(job.pass(params)).rejects.toThrow(/^no host available/);
+      expect([left, ...records].map((r) => r.outcome?.status)).toEqual(Array(5).fill('applied'));
+      expect(
+        [left, ...records].map((r) => r.outcome?.status === 'applied' && r.outcome.dataStays !== undefined),
+      ).toEqual([
+        false, // its rows left
+        false, // h0 held nothing any more
+        false, // a load
+        true,
+        true,
+      ]);
+    } finally {
+      await job.close();
+    }
+  });
+
   it('one pass at a time; a job closed in the middle of a pass fails that pass, never hangs it', async () => {
     const closing = await AdmJob.start(
       jobOptions(randomColumns(400, 2, 3), [1, 1], { waitTimeoutMs: 60_000 }),
