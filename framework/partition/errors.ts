@@ -20,7 +20,7 @@ export class NoHostAvailable extends Error {
       message ??
         (workerCount === 0
           ? 'no host available: the worker list is empty'
-          : `no host available: all ${workerCount} workers are vacated; waiting for an 'available' event`),
+          : `no host available: none of the ${workerCount} workers may take data (vacated or lost); waiting for an 'available' event`),
     );
     this.workerCount = workerCount;
   }
