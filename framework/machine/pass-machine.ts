@@ -170,6 +170,19 @@ export const passMachine = setup({
     heldPassTaken: assign({ passWaiting: false }),
     reportOutcome: emit(({ context }) => ({ type: 'passDone' as const, output: outputOf(context) })),
     /**
+     * A \`pass\` where none can start or wait (the machine is in a pass): a bug, made loud.
+     * Dropped, that pass was settled by the outcome of the one under way (\`heldPassTaken\`).
+     */
+    refusePass: emit(() => ({
+      type: 'passDone' as const,
+      output: {
+        acc: null,
+        gaveUp: false,
+        cancelled: false,
+        failure: new Error('internal error: a pass was sent while the pass machine was in another pass'),
+      },
+    })),
+    /**
      * Start one round of computing on every worker with data (`params`, `fresh`: clear the
      * processed flags first); its outcome comes back as `slice.done` or `slice.failed`. An
      * action and two events rather than an invoked actor: a child actor per slice cost the
@@ -193,7 +206,7 @@ export const passMachine = setup({
     passWaiting: false,
   }),
   initial: 'idle',
-  on: { cancel: { actions: assign({ cancelled: true }) } },
+  on: { cancel: { actions: assign({ cancelled: true }) }, pass: { actions: 'refusePass' } },
   states: {
     // Between passes. Events wait in the runtime's queue and the next pass looks at them first,
     // except a vacate: the vacated host is waiting, and the app between passes may take longer
