@@ -98,7 +98,9 @@ describe('admove opt --states', () => {
     expect(r.stdout).toMatch(
       /\* idle\n {4}\* quiet {2}\[scheduler\.event if handOffPossibleBetweenPasses → idle\.handingOff; scheduler\.event if vacateDue → idle\.redistributing; .*pass → checking\]/,
     );
-    expect(r.stdout).toMatch(/ {4}checking {2}\[on entry heldPassTaken; always if eventsPending → redistributing/);
+    expect(r.stdout).toMatch(
+      / {4}checking {2}\[on entry heldPassTaken; always if eventsPending → redistributing/,
+    );
     expect(r.stdout).toMatch(/computing {2}\[on entry startSlice; slice\.done if … → idle/);
   });
 });

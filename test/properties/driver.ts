@@ -188,6 +188,8 @@ export class ScenarioRun {
   private readonly extractedAt = new WeakMap<Int32Array, number>();
   /** Epoch of the drop each dropped id came from, until it is inserted again. */
   private readonly droppedAt = new Map<number, number>();
+  /** Hosts whose worker the coordinator gave up on (its worker actor reached `lost`). */
+  private readonly givenUp = new Set<string>();
   private where = 'start';
   /** Drops requested (deadline drains) so far. */
   private drops = 0;
@@ -274,6 +276,7 @@ export class ScenarioRun {
       onTransition: (t) => {
         this.trace?.(`t=${t.at} ${t.actor} → ${t.state}`);
         if (t.actor === 'pass') this.entered(t.state);
+        else if (t.state === 'lost') this.givenUp.add(t.actor.replace(/^worker:/, ''));
       },
       onFault: (f) => {
         this.stats[f.cause]++;
@@ -343,14 +346,16 @@ export class ScenarioRun {
   }
 
   /**
-   * A dead worker still counts as holding its store until the coordinator gives up on it
-   * (its count there drops to 0); from then on its exemplars must be held by live workers.
+   * A dead worker still counts as holding its store and the rows handed to it until the
+   * coordinator gives up on it (its worker actor is `lost`, its count there 0); from then on
+   * its exemplars must be held by live workers. (A worker that died with rows on their way to
+   * it holds them, in its mail, until then: they are reloaded once the coordinator knows.)
    */
   private audit(): void {
     const job = this.job!;
     this.stats.audits++;
     const counts = job.counts();
-    const holders = this.workers.filter((w) => w.alive || counts[w.index] > 0);
+    const holders = this.workers.filter((w) => w.alive || counts[w.index] > 0 || !this.givenUp.has(w.host));
     const problem = checkIdsExactlyOnce(
       holders.map((w) => w.heldIds()),
       this.s.total,
