@@ -616,10 +616,13 @@ export class ScenarioRun {
    */
   private checkMayReceive(w: InProcessWorker, fragments: readonly ExemplarColumns[]): void {
     let planned = this.epoch;
+    // Recovery reloads from the source and plans at the insert, whatever dropped the rows
+    // before (a deadline drain whose reload a fault then cut short).
+    const recovering = this.state === 'recovering';
     for (const f of fragments) {
       const extracted = this.extractedAt.get(f.ids);
       if (extracted !== undefined) planned = Math.min(planned, extracted);
-      else if (f.count > 0 && this.droppedAt.has(f.ids[0]))
+      else if (!recovering && f.count > 0 && this.droppedAt.has(f.ids[0]))
         planned = Math.min(planned, this.droppedAt.get(f.ids[0])!);
       for (const id of f.ids) this.droppedAt.delete(id);
     }

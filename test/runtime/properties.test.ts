@@ -8,7 +8,17 @@ const N = 6000;
 const HOSTS = ['h0', 'h1', 'h2', 'h3'];
 const data = randomColumns(N, 3, 99);
 const reference = referenceSums(data);
-const params = new Float64Array(1);
+/**
+ * Every pass's parameters are its own number, and the kernel adds it to Σid² for every row
+ * (`paramsInSums`): a pass settled with another pass's result cannot match.
+ */
+let passNumber = 0;
+function nextPass(): { params: Float64Array; expected: Float64Array } {
+  passNumber++;
+  const expected = Float64Array.from(reference);
+  expected[2] += N * passNumber;
+  return { params: Float64Array.of(passNumber), expected };
+}
 
 const eventArb: fc.Arbitrary<SchedulerEvent> = fc.oneof(
   fc.record({ type: fc.constant('vacate' as const), host: fc.constantFrom(...HOSTS) }),
@@ -29,7 +39,9 @@ describe('nothing lost, nothing twice — random event sequences against real wo
   let job: AdmJob;
   const available = new Set(HOSTS);
   beforeAll(async () => {
-    job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 800 } }));
+    job = await AdmJob.start(
+      jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 800, paramsInSums: true } }),
+    );
   });
   afterAll(() => job.close());
 
@@ -50,16 +62,17 @@ describe('nothing lost, nothing twice — random event sequences against real wo
           timed.push([30, { type: 'available', host: 'h1' }]);
           available.add('h1');
         }
-        const pass = job.pass(params);
+        const first = nextPass();
+        const pass = job.pass(first.params);
         const timers = timed.map(([ms, e]) => setTimeout(() => job.send(e), ms));
         const acc = await pass;
         // Events that land after the pass ended: a vacate is handed over at once (between
         // passes), the others are applied at the start of the next pass.
         await new Promise((r) => setTimeout(r, 32));
         timers.forEach(clearTimeout);
-        expectSameSums(acc, reference);
-        const again = await job.pass(params);
-        expectSameSums(again, reference);
+        expectSameSums(acc, first.expected);
+        const second = nextPass();
+        expectSameSums(await job.pass(second.params), second.expected);
         const held = await job.heldIds();
         expect(checkIdsExactlyOnce(held, N)).toBeNull();
         expect(held.map((h) => h.length)).toEqual([...job.counts()]);
@@ -72,7 +85,8 @@ describe('nothing lost, nothing twice — random event sequences against real wo
     // Load and availability events may still wait for their quiet moment (≥ 100 ms, or 4× the
     // last redistribution, after the last one): give them that, and one more pass applies them.
     await new Promise((r) => setTimeout(r, 1000));
-    expectSameSums(await job.pass(params), reference);
+    const last = nextPass();
+    expectSameSums(await job.pass(last.params), last.expected);
     const outcomes = job.events().map((e) => e.outcome?.status);
     expect(outcomes).not.toContain(undefined);
     expect(job.redistributions().length).toBeGreaterThan(20);
