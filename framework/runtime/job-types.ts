@@ -67,7 +67,11 @@ export interface JobOptions {
    * shorter chunks answer events sooner, at a small cost per chunk (ADM only; at least 16 rows).
    */
   readonly chunkMs?: number;
-  /** A worker silent this long (no chunk done, no reply) is taken as hung (default 3000 ms). */
+  /**
+   * A worker silent this long (no chunk done, no reply) is taken as hung (default 3000 ms).
+   * Over agents, heartbeats go both ways every 200 ms (`BEAT_MS`): under about a second, a
+   * process busy for a moment (a garbage collection) is taken for a hung one.
+   */
   readonly livenessMs?: number;
   /**
    * Aborting it cancels a wait for a host (every host vacated): the pass then rejects with

@@ -4,9 +4,10 @@
  * this process, as in agent-protocol.test.ts: real sockets, real worker threads; rows move
  * agent to agent). After every sequence: each pass's gradient, for that pass's own weights,
  * equals the single-thread one to 1e-9 and counts every exemplar once; the agents hold every
- * id exactly once; the coordinator's counts are theirs; a vacated host holds nothing.
- * (test/runtime/properties.test.ts does the same on threads, test/properties/ with faults on
- * a virtual clock.)
+ * id exactly once; the coordinator's counts are theirs; a vacated host holds nothing. The
+ * second property adds a fault of one agent's worker (it throws, its thread exits or it hangs;
+ * in a pass or in a move) to each sequence, on a fresh job. (test/runtime/properties.test.ts
+ * does the first on threads, test/properties/ both, and more, on a virtual clock.)
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,8 @@ import type { SchedulerEvent } from '../../framework/events/types.ts';
 import { columnsFromTable } from '../../framework/exemplars/batch.ts';
 import { type AgentTransport, agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import type { FaultPlan } from '../../framework/runtime/faults.ts';
+import type { JobOptions } from '../../framework/runtime/job-types.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
 import { checkIdsExactlyOnce, jobOptions, randomColumns, worstRelativeError } from '../runtime/helpers.ts';
 
@@ -56,44 +59,69 @@ const sequenceArb = fc.record({
   weightsSeed: fc.integer({ min: 1, max: 1_000_000 }),
 });
 
+let agents: Agent[] = [];
+beforeAll(async () => {
+  agents = await Promise.all(
+    HOSTS.map((name) => Agent.start({ host: '127.0.0.1', port: 0, name, acceptFaults: true })),
+  );
+}, 60_000);
+afterAll(() => Promise.all(agents.map((a) => a.close())));
+
+/** A job on the three agents: real speeds, the Opt kernel, `extra` on top. */
+async function startJob(
+  extra: Partial<JobOptions> = {},
+): Promise<{ job: AdmJob; transport: AgentTransport }> {
+  const hosts = await discoverAgents(
+    agents.map((a) => ({ endpoint: a.address })),
+    {},
+  );
+  const transport = agentTransport(hosts, {});
+  const job = await AdmJob.start({
+    ...jobOptions(data, [1, 1, 1], {
+      kernelModule: OPT_KERNEL,
+      kernelConfig: SHAPE,
+      calibrationParams: initWeights(SHAPE, new SeededRandom(1)),
+      emulateSpeeds: false,
+      soloRate: 1e6,
+      transport,
+      ...extra,
+    }),
+    hosts: hosts.map((h) => ({ name: h.name, speed: 1 })),
+  });
+  return { job, transport };
+}
+
+/** Until every agent has ended its last job (a job's end reaches them a moment after close). */
+async function agentsFree(): Promise<void> {
+  for (let i = 0; i < 250 && agents.some((a) => a.busyWith !== null); i++)
+    await new Promise((r) => setTimeout(r, 20));
+}
+
+/** `events` in time order (ties in array order), so a model applies them in that order too. */
+function inTimeOrder(events: readonly (readonly [number, SchedulerEvent])[]): [number, SchedulerEvent][] {
+  return events
+    .map((t, i) => [t, i] as const)
+    .sort((a, b) => a[0][0] - b[0][0] || a[1] - b[1])
+    .map(([t]) => [t[0], t[1]]);
+}
+
 describe('nothing lost, nothing twice — random event sequences against a job on three agents', () => {
-  let agents: Agent[] = [];
   let transport: AgentTransport;
   let job: AdmJob;
   const available = new Set(HOSTS);
   beforeAll(async () => {
-    agents = await Promise.all(HOSTS.map((name) => Agent.start({ host: '127.0.0.1', port: 0, name })));
-    const hosts = await discoverAgents(
-      agents.map((a) => ({ endpoint: a.address })),
-      {},
-    );
-    transport = agentTransport(hosts, {});
-    job = await AdmJob.start({
-      ...jobOptions(data, [1, 1, 1], {
-        kernelModule: OPT_KERNEL,
-        kernelConfig: SHAPE,
-        calibrationParams: initWeights(SHAPE, new SeededRandom(1)),
-        emulateSpeeds: false,
-        soloRate: 1e6,
-        transport,
-      }),
-      hosts: hosts.map((h) => ({ name: h.name, speed: 1 })),
-    });
+    ({ job, transport } = await startJob());
   }, 60_000);
   afterAll(async () => {
     await job?.close();
     transport?.close();
-    await Promise.all(agents.map((a) => a.close()));
+    await agentsFree();
   });
 
   it('after every pass: its own gradient to 1e-9, every id held once, vacated hosts hold nothing', async () => {
     await fc.assert(
       fc.asyncProperty(sequenceArb, async ({ events, weightsSeed }) => {
-        // Sent in time order (ties in array order), so the model applies them in that order too.
-        const timed = events
-          .map((t, i) => [t, i] as const)
-          .sort((a, b) => a[0][0] - b[0][0] || a[1] - b[1])
-          .map(([t]) => t);
+        const timed = inTimeOrder(events);
         for (const [, e] of timed) {
           if (e.type === 'vacate') available.delete(e.host);
           if (e.type === 'available') available.add(e.host);
@@ -136,4 +164,94 @@ describe('nothing lost, nothing twice — random event sequences against a job o
       `agent properties: ${moves.length} moves (${moves.filter((r) => r.reason === 'evacuate').length} evacuations, ${job.stateTransitions().filter((t) => t.state === '{"idle":"redistributing"}').length} between passes, ${job.stateTransitions().filter((t) => t.state === '{"computing":"migrationPending"}').length} stopping a pass), ${job.events().length} events`,
     );
   }, 240_000);
+});
+
+/** A hang costs the liveness limit before it is noticed: one fault in five. */
+const kindArb = fc.oneof(
+  { arbitrary: fc.constantFrom('throw' as const, 'exit' as const), weight: 4 },
+  { arbitrary: fc.constant('hang' as const), weight: 1 },
+);
+
+const faultArb: fc.Arbitrary<{ worker: number; plan: FaultPlan }> = fc.record({
+  worker: fc.integer({ min: 0, max: 2 }),
+  plan: fc.oneof(
+    fc.record({
+      kind: kindArb,
+      when: fc.constant('after-pass' as const),
+      count: fc.integer({ min: 0, max: 2 }),
+    }),
+    // Move 1 is the initial load, whose failure ends the job before it starts (tested
+    // elsewhere): from move 2 on, a move of these sequences.
+    fc.record({
+      kind: kindArb,
+      when: fc.constant('during-transfer' as const),
+      count: fc.integer({ min: 2, max: 3 }),
+    }),
+  ),
+});
+
+describe('the same with a worker fault in each sequence, on a fresh job', () => {
+  afterAll(() => agentsFree());
+
+  it('every pass that ends is its own gradient to 1e-9; every id held once by the live workers; the fault recorded', async () => {
+    let faultsRecorded = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), eventArb), { maxLength: 5 }),
+        faultArb,
+        fc.integer({ min: 1, max: 1_000_000 }),
+        async (events, fault, weightsSeed) => {
+          await agentsFree();
+          const { job, transport } = await startJob({
+            injectFaults: new Map([[fault.worker, fault.plan]]),
+            // A hung worker is given up on after this long without progress (heartbeats every
+            // 200 ms: shorter limits take a busy moment of this process for a hang).
+            livenessMs: 1500,
+            waitTimeoutMs: 2000,
+          });
+          try {
+            const faulty = HOSTS[fault.worker];
+            const timed = inTimeOrder(events);
+            // One host that does not fail is available at the end, so the job can go on.
+            const keeper = HOSTS[(fault.worker + 1) % 3];
+            timed.push([35, { type: 'available', host: keeper }]);
+            const available = new Set(HOSTS);
+            for (const [, e] of timed) {
+              if (e.type === 'vacate') available.delete(e.host);
+              if (e.type === 'available') available.add(e.host);
+            }
+            const rng = new SeededRandom(weightsSeed);
+            const timers: NodeJS.Timeout[] = [];
+            for (let p = 0; p < 4; p++) {
+              const weights = initWeights(SHAPE, rng);
+              const pass = job.pass(weights);
+              if (p === 0) for (const [ms, e] of timed) timers.push(setTimeout(() => job.send(e), ms));
+              expectThePass(await pass, weights);
+              if (p === 0) {
+                await new Promise((r) => setTimeout(r, 40));
+                timers.forEach(clearTimeout);
+              }
+            }
+            const recorded = job.faults().map((f) => f.host);
+            expect(recorded.every((h) => h === faulty)).toBe(true);
+            expect(recorded.length).toBeLessThanOrEqual(1);
+            faultsRecorded += recorded.length;
+            const held = await job.heldIds();
+            expect(checkIdsExactlyOnce(held, N)).toBeNull();
+            expect(held.map((h) => h.length)).toEqual([...job.counts()]);
+            HOSTS.forEach((h, i) => {
+              if (!available.has(h) || recorded.includes(h)) expect(job.counts()[i]).toBe(0);
+            });
+          } finally {
+            await job.close();
+            transport.close();
+          }
+        },
+      ),
+      { numRuns: 16, seed: 20261203 },
+    );
+    console.info(`agent fault properties: ${faultsRecorded} of 16 sequences had their fault fire`);
+    // Most plans fire within four passes (a move's fault needs a move to happen, a pass fault a pass on that worker: 7–11 of 16 in four runs here).
+    expect(faultsRecorded).toBeGreaterThanOrEqual(4);
+  }, 600_000);
 });
