@@ -7,7 +7,9 @@
  * id exactly once; the coordinator's counts are theirs; a vacated host holds nothing. The
  * second property adds a fault of one agent's worker (it throws, its thread exits or it hangs;
  * in a pass or in a move) to each sequence, on a fresh job. (test/runtime/properties.test.ts
- * does the first on threads, test/properties/ both, and more, on a virtual clock.)
+ * does the first on threads, test/properties/ both, and more, on a virtual clock.) More
+ * sequences, another seed: AGENT_FC_RUNS=N (of each; the fault property takes about 1 s a
+ * sequence) and AGENT_FC_SEED=S.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +30,8 @@ const N = 4000;
 const DIM = 12;
 const SHAPE: NetworkShape = { inputs: DIM, hidden: 8, outputs: 3, loss: 'xent' };
 const HOSTS = ['a0', 'a1', 'a2'];
+const RUNS = process.env.AGENT_FC_RUNS === undefined ? null : Number(process.env.AGENT_FC_RUNS);
+const SEED = Number(process.env.AGENT_FC_SEED ?? 20261202);
 const data = randomColumns(N, DIM, 41);
 const allRows = columnsFromTable(data.features, data.labels, DIM);
 const kernel = createOptKernel(SHAPE);
@@ -149,7 +153,7 @@ describe('nothing lost, nothing twice — random event sequences against a job o
           if (!available.has(h)) expect(job.counts()[i]).toBe(0);
         });
       }),
-      { numRuns: 150, seed: 20261202 },
+      { numRuns: RUNS ?? 150, seed: SEED },
     );
     // Load and availability events may still wait for their quiet moment (≥ 100 ms, or 4× the
     // last redistribution): give them that, and one more pass applies them.
@@ -248,9 +252,9 @@ describe('the same with a worker fault in each sequence, on a fresh job', () => 
           }
         },
       ),
-      { numRuns: 16, seed: 20261203 },
+      { numRuns: RUNS ?? 16, seed: SEED + 1 },
     );
-    console.info(`agent fault properties: ${faultsRecorded} of 16 sequences had their fault fire`);
+    console.info(`agent fault properties: ${faultsRecorded} of ${RUNS ?? 16} sequences had their fault fire`);
     // Most plans fire within four passes (a move's fault needs a move to happen, a pass fault a pass on that worker: 7–11 of 16 in four runs here).
     expect(faultsRecorded).toBeGreaterThanOrEqual(4);
   }, 600_000);
