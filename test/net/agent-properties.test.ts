@@ -1,8 +1,8 @@
 /**
  * Nothing lost, nothing twice over TCP: random sequences of vacate, available and load
- * events, sent at random moments during and between passes, to one job on three agents (in
- * this process, as in agent-protocol.test.ts: real sockets, real worker threads; rows move
- * agent to agent). After every sequence: each pass's gradient, for that pass's own weights,
+ * events, sent at random moments during and between passes, to one job on three agents, one
+ * of them with two workers (in this process, as in agent-protocol.test.ts: real sockets, real
+ * worker threads; rows move agent to agent, and between one agent's workers). After every sequence: each pass's gradient, for that pass's own weights,
  * equals the single-thread one to 1e-9 and counts every exemplar once; the agents hold every
  * id exactly once; the coordinator's counts are theirs; a vacated host holds nothing. The
  * second property adds a fault of one agent's worker (it throws, its thread exits or it hangs;
@@ -29,7 +29,13 @@ const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).hr
 const N = 4000;
 const DIM = 12;
 const SHAPE: NetworkShape = { inputs: DIM, hidden: 8, outputs: 3, loss: 'xent' };
-const HOSTS = ['a0', 'a1', 'a2'];
+/** Agents a0 and a1 host one worker each, a2 two (hosts a2.0 and a2.1, moves between them too). */
+const AGENTS = [
+  { name: 'a0', workers: 1 },
+  { name: 'a1', workers: 1 },
+  { name: 'a2', workers: 2 },
+];
+const HOSTS = ['a0', 'a1', 'a2.0', 'a2.1'];
 const RUNS = process.env.AGENT_FC_RUNS === undefined ? null : Number(process.env.AGENT_FC_RUNS);
 const SEED = Number(process.env.AGENT_FC_SEED ?? 20261202);
 const data = randomColumns(N, DIM, 41);
@@ -66,7 +72,9 @@ const sequenceArb = fc.record({
 let agents: Agent[] = [];
 beforeAll(async () => {
   agents = await Promise.all(
-    HOSTS.map((name) => Agent.start({ host: '127.0.0.1', port: 0, name, acceptFaults: true })),
+    AGENTS.map(({ name, workers }) =>
+      Agent.start({ host: '127.0.0.1', port: 0, name, workers, acceptFaults: true }),
+    ),
   );
 }, 60_000);
 afterAll(() => Promise.all(agents.map((a) => a.close())));
@@ -81,7 +89,7 @@ async function startJob(
   );
   const transport = agentTransport(hosts, {});
   const job = await AdmJob.start({
-    ...jobOptions(data, [1, 1, 1], {
+    ...jobOptions(data, [1, 1, 1, 1], {
       kernelModule: OPT_KERNEL,
       kernelConfig: SHAPE,
       calibrationParams: initWeights(SHAPE, new SeededRandom(1)),
@@ -92,6 +100,7 @@ async function startJob(
     }),
     hosts: hosts.map((h) => ({ name: h.name, speed: 1 })),
   });
+  expect(hosts.map((h) => h.name)).toEqual(HOSTS);
   return { job, transport };
 }
 
@@ -177,7 +186,7 @@ const kindArb = fc.oneof(
 );
 
 const faultArb: fc.Arbitrary<{ worker: number; plan: FaultPlan }> = fc.record({
-  worker: fc.integer({ min: 0, max: 2 }),
+  worker: fc.integer({ min: 0, max: HOSTS.length - 1 }),
   plan: fc.oneof(
     fc.record({
       kind: kindArb,
@@ -217,7 +226,7 @@ describe('the same with a worker fault in each sequence, on a fresh job', () => 
             const faulty = HOSTS[fault.worker];
             const timed = inTimeOrder(events);
             // One host that does not fail is available at the end, so the job can go on.
-            const keeper = HOSTS[(fault.worker + 1) % 3];
+            const keeper = HOSTS[(fault.worker + 1) % HOSTS.length];
             timed.push([35, { type: 'available', host: keeper }]);
             const available = new Set(HOSTS);
             for (const [, e] of timed) {
