@@ -7,7 +7,7 @@
  *  1. Whenever no move is in flight (the pass machine computing, waiting or between passes,
  *     and no insert/extract/drop queued on a live worker): every id 0..N−1 is held exactly
  *     once across the workers — asked of the workers' stores, not of the coordinator — where
- *     a failed worker counts until the coordinator has recovered from it; and the
+ *     a failed worker's store and mail count until the coordinator gives up on it; and the
  *     coordinator's count for each worker is that worker's real count (0 once given up on).
  *  2. Every finished pass's accumulator equals the reference (id-sum kernel: count, Σid, Σid²,
  *     Σx) to 1e-9 relative: every exemplar counted exactly once, whatever moved meanwhile.
@@ -617,7 +617,9 @@ export class ScenarioRun {
   private checkMayReceive(w: InProcessWorker, fragments: readonly ExemplarColumns[]): void {
     let planned = this.epoch;
     // Recovery reloads from the source and plans at the insert, whatever dropped the rows
-    // before (a deadline drain whose reload a fault then cut short).
+    // before (a deadline drain whose reload a fault then cut short). The cost: a drain's own
+    // reload still in flight when recovery starts (redistribute-does-not-settle, fixed) would
+    // be dated at its insert too, so a host vacated at the drop and back by then would pass.
     const recovering = this.state === 'recovering';
     for (const f of fragments) {
       const extracted = this.extractedAt.get(f.ids);
