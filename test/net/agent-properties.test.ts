@@ -226,9 +226,10 @@ describe('the same with a worker fault in each sequence, on a fresh job', () => 
             await agentsFree();
             const { job, transport } = await startJob({
               injectFaults: new Map([[fault.worker, fault.plan]]),
-              // A hung worker is given up on after this long without progress (heartbeats every
-              // 200 ms: shorter limits take a busy moment of this process for a hang).
-              livenessMs: 1500,
+              // A hung worker is given up on after this long without progress. The default: over
+              // agents (heartbeats every 200 ms) a short limit takes a busy moment of this
+              // process, with other test files running beside it, for a hang (300 ms did).
+              livenessMs: 3000,
               waitTimeoutMs: 2000,
             });
             try {
