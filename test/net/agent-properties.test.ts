@@ -23,7 +23,14 @@ import { AdmJob } from '../../framework/runtime/adm-job.ts';
 import type { FaultPlan } from '../../framework/runtime/faults.ts';
 import type { JobOptions } from '../../framework/runtime/job-types.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
-import { checkIdsExactlyOnce, jobOptions, randomColumns, worstRelativeError } from '../runtime/helpers.ts';
+import {
+  applyAvailability,
+  checkIdsExactlyOnce,
+  inTimeOrder,
+  jobOptions,
+  randomColumns,
+  worstRelativeError,
+} from '../runtime/helpers.ts';
 
 const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
 const N = 4000;
@@ -110,14 +117,6 @@ async function agentsFree(): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
 }
 
-/** `events` in time order (ties in array order), so a model applies them in that order too. */
-function inTimeOrder(events: readonly (readonly [number, SchedulerEvent])[]): [number, SchedulerEvent][] {
-  return events
-    .map((t, i) => [t, i] as const)
-    .sort((a, b) => a[0][0] - b[0][0] || a[1] - b[1])
-    .map(([t]) => [t[0], t[1]]);
-}
-
 describe('nothing lost, nothing twice — random event sequences against a job on three agents', () => {
   let transport: AgentTransport;
   let job: AdmJob;
@@ -137,10 +136,7 @@ describe('nothing lost, nothing twice — random event sequences against a job o
       await fc.assert(
         fc.asyncProperty(sequenceArb, async ({ events, weightsSeed }) => {
           const timed = inTimeOrder(events);
-          for (const [, e] of timed) {
-            if (e.type === 'vacate') available.delete(e.host);
-            if (e.type === 'available') available.add(e.host);
-          }
+          applyAvailability(timed, available);
           // Never leave every host vacated: the next pass would wait for one.
           if (available.size === 0) {
             timed.push([35, { type: 'available', host: 'a1' }]);
@@ -239,10 +235,7 @@ describe('the same with a worker fault in each sequence, on a fresh job', () => 
               const keeper = HOSTS[(fault.worker + 1) % HOSTS.length];
               timed.push([35, { type: 'available', host: keeper }]);
               const available = new Set(HOSTS);
-              for (const [, e] of timed) {
-                if (e.type === 'vacate') available.delete(e.host);
-                if (e.type === 'available') available.add(e.host);
-              }
+              applyAvailability(timed, available);
               const rng = new SeededRandom(weightsSeed);
               const timers: NodeJS.Timeout[] = [];
               for (let p = 0; p < 4; p++) {

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
-import { expectSameSums, jobOptions, randomColumns, referenceSums } from './helpers.ts';
+import { expectSameSums, jobOptions, randomColumns, referenceSums, until } from './helpers.ts';
 
 const N = 8000;
 const data = randomColumns(N, 4, 31);
@@ -17,14 +17,6 @@ function expectedFor(pass: number): Float64Array {
   const e = Float64Array.from(reference);
   e[2] += N * pass;
   return e;
-}
-
-async function until(done: () => boolean, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!done()) {
-    if (performance.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 1));
-  }
 }
 
 describe('a pass held during a move between passes', () => {

@@ -1,3 +1,4 @@
+import type { SchedulerEvent } from '../../framework/events/types.ts';
 import { columnsFromTable } from '../../framework/exemplars/batch.ts';
 import type { ExemplarColumns } from '../../framework/exemplars/columns.ts';
 import type { JobOptions } from '../../framework/runtime/adm-job.ts';
@@ -100,4 +101,37 @@ export function worstRelativeError(acc: Float64Array, reference: Float64Array): 
     worst = Math.max(worst, Math.abs(acc[i] - reference[i]) / scale);
   }
   return worst;
+}
+
+/**
+ * A random sequence's timed events (ms after a pass starts) in the order they are sent: by
+ * time, ties in array order, so a model applies them in that order too.
+ */
+export function inTimeOrder(
+  events: readonly (readonly [number, SchedulerEvent])[],
+): [number, SchedulerEvent][] {
+  return events
+    .map((t, i) => [t, i] as const)
+    .sort((a, b) => a[0][0] - b[0][0] || a[1] - b[1])
+    .map(([t]) => [t[0], t[1]]);
+}
+
+/** The model of which hosts may hold data, after `timed` (vacate removes, available adds). */
+export function applyAvailability(
+  timed: readonly (readonly [number, SchedulerEvent])[],
+  available: Set<string>,
+): void {
+  for (const [, e] of timed) {
+    if (e.type === 'vacate') available.delete(e.host);
+    if (e.type === 'available') available.add(e.host);
+  }
+}
+
+/** Until `condition` holds, checked every millisecond; throws after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }

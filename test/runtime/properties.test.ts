@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SchedulerEvent } from '../../framework/events/types.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
-import { checkIdsExactlyOnce, expectSameSums, jobOptions, randomColumns, referenceSums } from './helpers.ts';
+import {
+  applyAvailability,
+  checkIdsExactlyOnce,
+  expectSameSums,
+  inTimeOrder,
+  jobOptions,
+  randomColumns,
+  referenceSums,
+} from './helpers.ts';
 
 const N = 6000;
 const HOSTS = ['h0', 'h1', 'h2', 'h3'];
@@ -48,15 +56,8 @@ describe('nothing lost, nothing twice — random event sequences against real wo
   it('after every pass: sums equal the reference, every id is held once, vacated hosts hold nothing', async () => {
     await fc.assert(
       fc.asyncProperty(sequenceArb, async (sequence) => {
-        // Sent in time order (ties in array order), so the model applies them in that order too.
-        const timed = sequence
-          .map((t, i) => [t, i] as const)
-          .sort((a, b) => a[0][0] - b[0][0] || a[1] - b[1])
-          .map(([t]) => t);
-        for (const [, e] of timed) {
-          if (e.type === 'vacate') available.delete(e.host);
-          if (e.type === 'available') available.add(e.host);
-        }
+        const timed = inTimeOrder(sequence);
+        applyAvailability(timed, available);
         // Never leave every host vacated at the end of a sequence: the pass would wait for one.
         if (available.size === 0) {
           timed.push([30, { type: 'available', host: 'h1' }]);
