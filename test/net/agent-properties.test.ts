@@ -8,7 +8,7 @@
  * second property adds a fault of one agent's worker (it throws, its thread exits or it hangs;
  * in a pass or in a move) to each sequence, on a fresh job. (test/runtime/properties.test.ts
  * does the first on threads, test/properties/ both, and more, on a virtual clock.) More
- * sequences, another seed: AGENT_FC_RUNS=N (of each; the fault property takes 1–3 s a
+ * sequences, another seed: AGENT_FC_RUNS=N (of each; the fault property takes about 2 s a
  * sequence) and AGENT_FC_SEED=S.
  */
 import fc from 'fast-check';
