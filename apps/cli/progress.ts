@@ -5,6 +5,7 @@ import type {
   FaultRecord,
   RedistributionRecord,
   StateTransition,
+  WorkerRecord,
 } from '../../framework/index.ts';
 import type { IterationRecord, RunReport } from '../opt/report.ts';
 import type { OptObserver } from '../opt/train.ts';
@@ -87,7 +88,7 @@ export class ProgressPrinter implements OptObserver {
     }
     const applied = job.events().filter((e) => e.outcome?.status === 'applied').length;
     this.line(
-      `iter ${String(it.iteration).padStart(4)}  error ${it.error.toFixed(5)}  test ${percent(it.testAccuracy).padStart(6)}${Number.isFinite(it.validationAccuracy) ? `  val ${percent(it.validationAccuracy).padStart(6)} ${it.validationError.toFixed(4)}` : ''}  exemplars ${it.exemplars.join('/')}  ${rates(job)}  events ${applied}  ${it.seconds.toFixed(1)} s`,
+      `iter ${String(it.iteration).padStart(4)}  error ${it.error.toFixed(5)}  test ${percent(it.testAccuracy).padStart(6)}${Number.isFinite(it.validationAccuracy) ? `  val ${percent(it.validationAccuracy).padStart(6)} ${it.validationError.toFixed(4)}` : ''}  exemplars ${it.exemplars.join('/')}  ${rateColumn(job.workers())}  events ${applied}  ${it.seconds.toFixed(1)} s`,
     );
   }
 
@@ -115,22 +116,34 @@ export class ProgressPrinter implements OptObserver {
     out(
       `events: ${report.events.length} received — ${counts.applied} applied, ${counts.superseded} superseded, ${counts.rejected} rejected`,
     );
+    // A host's measured speed is kept after it stops working: say why it holds nothing.
+    const lost = new Set(report.faults.map((f) => f.host));
+    const state = (w: WorkerRecord) => (lost.has(w.host) ? ' (lost)' : w.available ? '' : ' (unavailable)');
     out(
       `workers: ${report.workers
         .map(
           (w) =>
-            `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s`,
+            `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s${state(w)}`,
         )
         .join(', ')}`,
     );
   }
 }
 
-/** Each worker's measured exemplars/s and their total, e.g. "exemplars/s 19k/19k/39k/78k = 155k". */
-function rates(job: DataParallelJob): string {
-  const measured = job.workers().map((w) => w.measuredRate);
-  if (measured.every((r) => r === null)) return 'exemplars/s –';
+/**
+ * Each worker's exemplars/s now and their total, e.g. "exemplars/s 19k/19k/39k/78k = 155k":
+ * its measured speed times the share of it its host leaves the job (a `load` event), and
+ * "–" for a worker that computes nothing now (it holds no exemplars: vacated, lost, or not
+ * given any; or its host is unavailable). The estimator keeps a host's speed after it stops
+ * working, for when it comes back: summed as it is, a vacated host's speed made the total
+ * overstate what the job computes.
+ */
+export function rateColumn(workers: readonly WorkerRecord[]): string {
+  const now = workers.map((w) =>
+    w.measuredRate === null || w.exemplars === 0 || !w.available ? null : w.measuredRate * w.load,
+  );
+  if (now.every((r) => r === null)) return 'exemplars/s –';
   const k = (r: number) => (r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r)));
-  const total = measured.reduce<number>((sum, r) => sum + (r ?? 0), 0);
-  return `exemplars/s ${measured.map((r) => (r === null ? '–' : k(r))).join('/')} = ${k(total)}`;
+  const total = now.reduce<number>((sum, r) => sum + (r ?? 0), 0);
+  return `exemplars/s ${now.map((r) => (r === null ? '–' : k(r))).join('/')} = ${k(total)}`;
 }

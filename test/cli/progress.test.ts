@@ -1,9 +1,11 @@
 /**
  * The CLI's progress lines (apps/cli/progress.ts) for the pass machine's wait for a host:
- * one line per wait, however many events pass through `redistributing` during it.
+ * one line per wait, however many events pass through `redistributing` during it; and the
+ * iteration line's rates, which count only workers that compute.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ProgressPrinter } from '../../apps/cli/progress.ts';
+import { ProgressPrinter, rateColumn } from '../../apps/cli/progress.ts';
+import type { WorkerRecord } from '../../framework/index.ts';
 
 const written: string[] = [];
 afterEach(() => {
@@ -42,5 +44,42 @@ describe('ProgressPrinter while the job waits for a host', () => {
     const p = printer(true);
     p.onTransition(pass('waitingForHost'));
     expect(written).toEqual([]);
+  });
+});
+
+const worker = (over: Partial<WorkerRecord>): WorkerRecord => ({
+  host: 'h',
+  declaredSpeed: 1,
+  emulatedRate: null,
+  measuredRate: 50_000,
+  load: 1,
+  available: true,
+  exemplars: 100,
+  exemplarsProcessed: 0,
+  ...over,
+});
+
+describe("the iteration line's exemplars/s", () => {
+  it('sums the workers that compute, each at its share of its host', () => {
+    expect(
+      rateColumn([worker({}), worker({ measuredRate: 20_000, load: 0.5 }), worker({ measuredRate: 900 })]),
+    ).toBe('exemplars/s 50k/10k/900 = 61k');
+  });
+
+  it('leaves out a worker that holds nothing or whose host is unavailable, though its speed is known', () => {
+    // As after `vacate h0` (its rows moved away), a SIGKILLed agent, or a vacate whose rows stay.
+    const vacated = worker({ exemplars: 0, available: false });
+    const lost = worker({ exemplars: 0, measuredRate: 66_000 });
+    const stuck = worker({ available: false, measuredRate: 70_000 });
+    expect(rateColumn([vacated, worker({ measuredRate: 59_000 }), lost, stuck])).toBe(
+      'exemplars/s –/59k/–/– = 59k',
+    );
+  });
+
+  it('says – when nothing is measured yet or nothing computes', () => {
+    expect(rateColumn([worker({ measuredRate: null }), worker({ measuredRate: null })])).toBe(
+      'exemplars/s –',
+    );
+    expect(rateColumn([worker({ exemplars: 0 })])).toBe('exemplars/s –');
   });
 });
