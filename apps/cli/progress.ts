@@ -15,6 +15,10 @@ const percent = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` 
 const ms = (x: number | null) => (x === null ? '–' : `${x.toFixed(1)} ms`);
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 
+/** Exemplars dropped for a deadline and reloaded from the data instead of moved, if any. */
+const reloadedText = (r: RedistributionRecord) =>
+  r.exemplarsReloaded > 0 ? `, ${r.exemplarsReloaded} exemplars reloaded from the data (deadline)` : '';
+
 /** Prints a run as it goes: one line per iteration, event and redistribution. */
 export class ProgressPrinter implements OptObserver {
   private readonly pending: RedistributionRecord[] = [];
@@ -83,7 +87,7 @@ export class ProgressPrinter implements OptObserver {
   onIteration(it: IterationRecord, job: DataParallelJob): void {
     for (const r of this.pending.splice(0)) {
       this.line(
-        `  redistribution #${r.index + 1} (${r.reason}): obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${r.exemplarsMoved} exemplars / ${mb(r.bytesMoved)} moved → ${r.countsAfter.join('/')}`,
+        `  redistribution #${r.index + 1} (${r.reason}): obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${r.exemplarsMoved} exemplars / ${mb(r.bytesMoved)} moved${reloadedText(r)} → ${r.countsAfter.join('/')}`,
       );
     }
     const applied = job.events().filter((e) => e.outcome?.status === 'applied').length;
@@ -107,23 +111,24 @@ export class ProgressPrinter implements OptObserver {
     if (rs.length === 0) out('redistributions: none');
     for (const r of rs) {
       out(
-        `redistribution #${r.index + 1} (${r.reason}) at ${(r.triggeredAt / 1000).toFixed(2)} s: obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${mb(r.bytesMoved)} moved, after: ${r.countsAfter.join('/')}`,
+        `redistribution #${r.index + 1} (${r.reason}) at ${(r.triggeredAt / 1000).toFixed(2)} s: obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${mb(r.bytesMoved)} moved${reloadedText(r)}, after: ${r.countsAfter.join('/')}`,
       );
     }
     for (const f of report.faults) out(`fault: ${f.message}; ${f.exemplarsReloaded} exemplars reloaded`);
     const counts = { applied: 0, superseded: 0, rejected: 0, pending: 0 };
     for (const e of report.events) counts[e.outcome]++;
     out(
-      `events: ${report.events.length} received — ${counts.applied} applied, ${counts.superseded} superseded, ${counts.rejected} rejected`,
+      `events: ${report.events.length} received — ${counts.applied} applied, ${counts.superseded} superseded, ${counts.rejected} rejected${counts.pending > 0 ? `, ${counts.pending} still pending when the run ended` : ''}`,
     );
-    // A host's measured speed is kept after it stops working: say why it holds nothing.
+    // A host's measured speed is its full-load figure, kept after it stops working: a loaded
+    // host's figure now is shown beside it, and why a host holds nothing is said.
     const lost = new Set(report.faults.map((f) => f.host));
     const state = (w: WorkerRecord) => (lost.has(w.host) ? ' (lost)' : w.available ? '' : ' (unavailable)');
     out(
       `workers: ${report.workers
         .map(
           (w) =>
-            `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s${state(w)}`,
+            `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s${w.load === 1 ? '' : ` at full load (now at load ${w.load}: ${w.measuredRate === null ? '–' : Math.round(w.measuredRate * w.load)}/s)`}${state(w)}`,
         )
         .join(', ')}`,
     );

@@ -70,7 +70,7 @@ export interface RunReport {
   readonly setup: { readonly loadMs: number; readonly startWorkersMs: number };
   /**
    * The figures of the weights the run keeps: with a validation split, those of
-   * `bestIteration` (highest validation accuracy); without one, the last iteration's.
+   * `bestIteration` (lowest validation error); without one, the last iteration's.
    */
   readonly final: {
     readonly testAccuracy: number;

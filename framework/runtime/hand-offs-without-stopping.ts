@@ -182,7 +182,11 @@ export class HandOffsWithoutStopping {
     const handing = transfers.length === 0 ? null : handOffAll(setup.links, transfers, options.clock);
     const drain = this.timing.applyEvents(startedAt);
     if (handing === null) return;
-    const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
+    const triggeredAt = this.state.requestedAt(
+      [...new Set(transfers.map((t) => t.from))],
+      drain.applied,
+      startedAt,
+    );
     for (const t of transfers) workerActors[t.from].send({ type: 'redistribute' });
     const outcome = await handing;
     if (outcome === null) throw new Error('the workers cannot hand rows to each other');
@@ -203,6 +207,7 @@ export class HandOffsWithoutStopping {
       obtrusivenessMs: outcome.handedAt - triggeredAt,
       migrationMs: outcome.takenAt - triggeredAt,
       exemplarsMoved: transfers.reduce((a, t) => a + t.count, 0),
+      exemplarsReloaded: 0,
       bytesMoved: outcome.bytes,
       transfers: transfers.length,
       countsAfter: [...held],

@@ -1,5 +1,6 @@
 import { type Actor, createActor } from 'xstate';
 import { EventQueue } from '../events/event-queue.ts';
+import type { EventRecord } from '../events/types.ts';
 import { exemplarBytes } from '../exemplars/rows.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
@@ -33,6 +34,11 @@ export class JobState {
   readonly emulatedLoads: number[];
   /** The job's hosts: those it started with, then any that joined (`addHost`). */
   readonly hostList: HostSpec[];
+  /**
+   * When each host's standing vacate was received (null: not vacated). An evacuation is
+   * timed from there, also when the data had nowhere to go then and leaves later.
+   */
+  readonly vacatedAt: (number | null)[];
 
   constructor(
     readonly options: JobOptions,
@@ -50,6 +56,7 @@ export class JobState {
     this.lost = names.map(() => false);
     this.loads = names.map(() => 1);
     this.emulatedLoads = names.map(() => 1);
+    this.vacatedAt = names.map(() => null);
     this.workerActors = options.hosts.map((h, i) => this.startWorkerActor(h, shares[i]));
   }
 
@@ -68,6 +75,7 @@ export class JobState {
     this.lost.push(false);
     this.loads.push(1);
     this.emulatedLoads.push(1);
+    this.vacatedAt.push(null);
     this.estimator.addWorker(host.speed);
     this.queue.addHost(host.name);
     this.workerActors.push(this.startWorkerActor(host, 0));
@@ -79,6 +87,20 @@ export class JobState {
     this.log.follow(actor);
     actor.send({ type: 'holding', count });
     return actor;
+  }
+
+  /**
+   * When the request a redistribution answers came in, where both its measures start: the
+   * earliest standing vacate of the hosts it `emptied`, else the earliest event it `applied`
+   * (a load or an available; a rebalance on measured speeds applies none: `startedAt`). Not
+   * simply the earliest event applied: a load that was waiting for a quiet moment when a
+   * vacate came would date the vacate's evacuation from the load, and the vacates of hosts
+   * whose data had to wait for a host would not count at all.
+   */
+  requestedAt(emptied: readonly number[], applied: readonly EventRecord[], startedAt: number): number {
+    const vacates = emptied.map((i) => this.vacatedAt[i]).filter((t): t is number => t !== null);
+    if (vacates.length > 0) return Math.min(...vacates);
+    return applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
   }
 
   /** The hosts' memory caps (in exemplars) added to what the estimator says of them. */

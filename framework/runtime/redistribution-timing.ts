@@ -121,9 +121,15 @@ export class RedistributionTiming {
 
   /** Apply every pending event to the hosts' availability and loads. */
   applyEvents(now: number): DrainResult {
-    const { queue, hostList, available, lost, loads, estimator } = this.state;
+    const { queue, hostList, available, lost, loads, estimator, vacatedAt } = this.state;
     const drain = queue.drain(now);
     this.urgent = false;
+    for (const r of drain.applied) {
+      const i = hostList.findIndex((h) => h.name === r.event.host);
+      if (r.event.type === 'available') vacatedAt[i] = null;
+      // A vacate of a host already vacated: the request stands since the first.
+      else if (r.event.type === 'vacate') vacatedAt[i] ??= r.receivedAt;
+    }
     hostList.forEach((h, i) => {
       const state = drain.states.get(h.name)!;
       available[i] = state.available && !lost[i];

@@ -192,8 +192,9 @@ export class Redistributor {
     this.shortage = null;
     const decision = shouldRedistribute(held, targets, capacities, { minGain: options.minGain });
     if (!decision.redistribute) return settle();
-    const triggeredAt = drain.applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
     const { transfers, deadlines, split } = this.transferPlan(targets, drain.applied, options.clock());
+    const vacated = [...new Set(transfers.map((t) => t.from))].filter((i) => !available[i]);
+    const triggeredAt = this.state.requestedAt(vacated, drain.applied, startedAt);
     // moveData first: by the in-order rule a sender's extract runs before its drop, so the
     // drop hands back exactly what is left. Both are settled before anything else happens.
     // A sender's reply that comes after its move was over (direct-move.ts `senderReply`) is
@@ -222,7 +223,6 @@ export class Redistributor {
       const took = Math.max(...moved.senderDoneAt.values()) - startedAt;
       if (took > 0) this.moveBytesPerMs = 0.5 * this.moveBytesPerMs + 0.5 * (moved.bytes / took);
     }
-    const vacated = transfers.map((t) => t.from).filter((i) => !available[i]);
     const emptiedAt = vacated.length ? Math.max(...vacated.map((i) => doneAt.get(i)!)) : null;
     // The counts are what the workers said they hold, not what the plan meant them to.
     const reported = targets.map((n, i) => {
@@ -244,7 +244,8 @@ export class Redistributor {
       startedAt,
       obtrusivenessMs: emptiedAt === null ? null : emptiedAt - triggeredAt,
       migrationMs: null,
-      exemplarsMoved: transfers.reduce((s, t) => s + t.count, 0),
+      exemplarsMoved: split.move.reduce((s, t) => s + t.count, 0),
+      exemplarsReloaded: split.reload.reduce((s, t) => s + t.count, 0),
       bytesMoved: moved.bytes,
       transfers: transfers.length,
       countsAfter: [...held],

@@ -3,14 +3,24 @@ export interface RedistributionRecord {
   readonly index: number;
   /** Sequence numbers of the events it applied. */
   readonly events: readonly number[];
-  /** When the earliest of those events was received: both measures start here. */
+  /**
+   * When the request it answers was received; both measures start here. For an evacuation,
+   * the earliest standing vacate of the hosts it emptied (also one applied earlier whose data
+   * had nowhere to go until now); otherwise the earliest of the events it applied.
+   */
   readonly triggeredAt: number;
   readonly startedAt: number;
   /** Ended when the vacated workers held no exemplar; null when no host was vacated. */
   obtrusivenessMs: number | null;
   /** Ended when every remaining worker computed again; null until then. */
   migrationMs: number | null;
+  /** Exemplars that went from worker to worker. */
   readonly exemplarsMoved: number;
+  /**
+   * Exemplars dropped by a vacated worker and reloaded from the data source elsewhere
+   * instead, to meet a vacate's deadline (per host in `deadlines`); not in `exemplarsMoved`.
+   */
+  readonly exemplarsReloaded: number;
   readonly bytesMoved: number;
   readonly transfers: number;
   /** Exemplars held by each worker after the move, in host order. */

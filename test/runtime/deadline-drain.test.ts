@@ -33,6 +33,8 @@ describe('vacate with a deadline (an owner gives notice)', () => {
       expectSameSums(await pass, reference);
       const r = job.redistributions().find((x) => x.deadlines.length > 0)!;
       expect(r.deadlines).toEqual([{ host: 'h3', deadlineMs: 0, met: false, reloaded: onH3 }]);
+      // Dropped and reloaded, not moved: the record does not count them as moved.
+      expect(r).toMatchObject({ exemplarsMoved: 0, exemplarsReloaded: onH3, bytesMoved: 0 });
       expect(job.counts()[3]).toBe(0);
       expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
       expectSameSums(await job.pass(params), reference);
@@ -59,9 +61,13 @@ describe('vacate with a deadline (an owner gives notice)', () => {
       // (how much depends on how fast the workers stop, so only the bounds are asserted).
       job.send({ type: 'vacate', host: 'h1', deadlineMs: 3 });
       expectSameSums(await pass, wideReference);
-      const d = job.redistributions().find((x) => x.deadlines.length > 0)!.deadlines[0];
+      const r = job.redistributions().find((x) => x.deadlines.length > 0)!;
+      const d = r.deadlines[0];
       expect(d.reloaded).toBeGreaterThan(0);
       expect(d.reloaded).toBeLessThanOrEqual(onH1);
+      // What moved and what was reloaded are counted apart, and together are h1's share.
+      expect(r.exemplarsReloaded).toBe(d.reloaded);
+      expect(r.exemplarsMoved + r.exemplarsReloaded).toBe(onH1);
       expect(job.counts()).toEqual([6000, 0]);
       expect(checkIdsExactlyOnce(await job.heldIds(), 6000)).toBeNull();
       expectSameSums(await job.pass(params), wideReference);
