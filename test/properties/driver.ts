@@ -338,11 +338,16 @@ export class ScenarioRun {
     if (this.quiet()) this.audit();
   }
 
-  /** No move in flight: the machine computes, waits or is between passes, and no live worker moves data. */
+  /**
+   * No move in flight: the machine computes, waits or is between passes, and no worker the
+   * coordinator still counts on moves data. A dead worker counts until it is given up on: a
+   * sender that handed its rows over and then died, its receiver dead too, left a move whose
+   * outcome the coordinator has yet to take in (its count there is the one before the move).
+   */
   private quiet(): boolean {
     if (this.broken) return false;
     const calm = ['idle', 'running', 'waitingForHost', 'done'].includes(this.state);
-    return calm && !this.workers.some((w) => w.alive && w.moving);
+    return calm && !this.workers.some((w) => (w.alive || !this.givenUp.has(w.host)) && w.moving);
   }
 
   /**
@@ -444,6 +449,7 @@ export class ScenarioRun {
         });
         return;
       case 'fault':
+        this.trace?.(`t=${this.vt.now()} fault: ${w!.host} ${action.fault}s`);
         if (action.fault === 'throw') w!.throwOnNextRequest();
         else if (action.fault === 'exit') w!.exitNow();
         else w!.hangNow();
