@@ -206,7 +206,12 @@ export async function trainOpt(
       unitRates: job.workers().map((w) => w.emulatedRate),
       validation: validation.count,
     });
-    t0 = performance.now() - (resumed?.elapsedMs ?? 0);
+    const runClockAt = performance.now() - (resumed?.elapsedMs ?? 0);
+    // The states the workers went through while they started were stamped on the clock
+    // before this one: re-dated below, they come before the run's time 0 (negative).
+    const startUpStates = job.stateTransitions().length;
+    const startUpShift = runClockAt - t0;
+    t0 = runClockAt;
     // After the run clock starts: an event sent at once (an agent's load reading that came
     // while the workers started) is received at the run's time 0, not before its start.
     control.onJob?.(job);
@@ -370,7 +375,9 @@ export async function trainOpt(
       faults: job.faults(),
       loadReadings: [...(control.loadReadings?.() ?? [])],
       workers: job.workers(),
-      states: job.stateTransitions(),
+      states: job
+        .stateTransitions()
+        .map((t, k) => (k < startUpStates ? { ...t, at: t.at - startUpShift } : t)),
     };
     const model: OptModel = {
       format: 'admove-opt-model',

@@ -28,8 +28,10 @@ interface Report {
     iteration: number;
     testAccuracy: number | null;
     validationAccuracy: number | null;
+    validationError: number | null;
     exemplars: number[];
   }[];
+  states: { actor: string; state: string; at: number }[];
 }
 
 function readReport(path: string): Report {
@@ -154,10 +156,16 @@ describe('the default data and the run report', () => {
     expect(r.stdout).toMatch(/validation: 800 training exemplars held out on the coordinator/);
     const curve = run.iterations.map((it) => it.validationAccuracy as number);
     expect(curve.every((v) => v >= 0 && v <= 1)).toBe(true);
+    // The kept iteration is the one with the lowest validation error (the first of any ties).
+    const errors = run.iterations.map((it) => it.validationError as number);
     const best = run.final.bestIteration as number;
-    expect(curve[best - 1]).toBe(Math.max(...curve));
-    expect(curve.indexOf(Math.max(...curve))).toBe(best - 1); // the first of any ties
+    expect(errors.indexOf(Math.min(...errors))).toBe(best - 1);
     expect(run.final.validationAccuracy).toBe(curve[best - 1]);
+    // The states are on the run clock, in the order entered: the workers' start-up ones
+    // before its time 0.
+    const at = run.states.map((s) => s.at);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    expect(run.states.filter((s) => s.actor.startsWith('worker:') && s.at < 0).length).toBeGreaterThan(0);
     expect(run.final.testAccuracy).toBe(run.iterations[best - 1].testAccuracy);
   }, 120_000);
 
