@@ -15,6 +15,17 @@ const percent = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` 
 const ms = (x: number | null) => (x === null ? '–' : `${x.toFixed(1)} ms`);
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 
+/**
+ * The training rows' mean error, then the weight-decay term SCG adds to it (when there is
+ * one): the first figure compares with the validation error, which has no decay term.
+ */
+function errorText(data: number | undefined, minimised: number): string {
+  if (!Number.isFinite(minimised)) return '–';
+  if (data === undefined || !Number.isFinite(data)) return minimised.toFixed(5);
+  const decay = minimised - data;
+  return decay > 0 ? `${data.toFixed(5)} +decay ${decay.toFixed(5)}` : data.toFixed(5);
+}
+
 /** Exemplars dropped for a deadline and reloaded from the data instead of moved, if any. */
 const reloadedText = (r: RedistributionRecord) =>
   r.exemplarsReloaded > 0 ? `, ${r.exemplarsReloaded} exemplars reloaded from the data (deadline)` : '';
@@ -92,7 +103,7 @@ export class ProgressPrinter implements OptObserver {
     }
     const applied = job.events().filter((e) => e.outcome?.status === 'applied').length;
     this.line(
-      `iter ${String(it.iteration).padStart(4)}  error ${it.error.toFixed(5)}  test ${percent(it.testAccuracy).padStart(6)}${Number.isFinite(it.validationAccuracy) ? `  val ${percent(it.validationAccuracy).padStart(6)} ${it.validationError.toFixed(4)}` : ''}  exemplars ${it.exemplars.join('/')}  ${rateColumn(job.workers())}  events ${applied}  ${it.seconds.toFixed(1)} s`,
+      `iter ${String(it.iteration).padStart(4)}  error ${errorText(it.trainingError, it.error)}  test ${percent(it.testAccuracy).padStart(6)}${Number.isFinite(it.validationAccuracy) ? `  val ${percent(it.validationAccuracy).padStart(6)} ${it.validationError.toFixed(4)}` : ''}  exemplars ${it.exemplars.join('/')}  ${rateColumn(job.workers())}  events ${applied}  ${it.seconds.toFixed(1)} s`,
     );
   }
 
@@ -100,7 +111,7 @@ export class ProgressPrinter implements OptObserver {
     const f = report.final;
     const out = (s: string) => print(`${s}\n`);
     out(
-      `done: ${f.iterations} iterations${f.stoppedEarly ? ' (stopped early: --patience)' : ''} (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, error ${Number.isFinite(f.error) ? f.error.toFixed(5) : '–'}`,
+      `done: ${f.iterations} iterations${f.stoppedEarly ? ' (stopped early: --patience)' : ''} (${f.passes} passes) in ${f.seconds.toFixed(1)} s — test accuracy ${percent(f.testAccuracy)}, train accuracy ${percent(f.trainAccuracy)}, training error ${errorText(f.trainingError, f.error)}`,
     );
     if (f.bestIteration !== null) {
       out(

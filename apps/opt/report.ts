@@ -18,8 +18,16 @@ export const REPORT_SCHEMA_URL = new URL('./report.schema.json', import.meta.url
 
 export interface IterationRecord {
   readonly iteration: number;
-  /** Mean training error after the iteration. */
+  /**
+   * The error SCG minimises after the iteration: the mean error on the training rows plus the
+   * weight-decay term (λ/2)·Σw² (settings.weightDecay).
+   */
   readonly error: number;
+  /**
+   * The mean error on the training rows alone, without the decay term: the figure to set
+   * beside `validationError`. Absent from iterations a checkpoint made before it was added.
+   */
+  readonly trainingError?: number;
   readonly testAccuracy: number;
   /** Mean error on the validation rows, without weight decay (NaN, null in JSON, without them). */
   readonly validationError: number;
@@ -75,7 +83,10 @@ export interface RunReport {
   readonly final: {
     readonly testAccuracy: number;
     readonly trainAccuracy: number;
+    /** The error SCG minimises, of the kept weights: the training rows' mean plus the decay term. */
     readonly error: number;
+    /** The kept weights' mean error on the training rows, without the decay term. */
+    readonly trainingError: number;
     /** Iterations run (the kept weights may be from an earlier one: bestIteration). */
     readonly iterations: number;
     /** The iteration whose weights were kept (lowest validation error); null without a split. */

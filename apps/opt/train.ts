@@ -24,6 +24,7 @@ import {
   accuracy,
   addWeightDecay,
   createOptimiser,
+  decayPenalty,
   initWeights,
   type NetworkShape,
   type OptKernel,
@@ -250,6 +251,9 @@ export async function trainOpt(
       const error = addWeightDecay(shape, settings.weightDecay, weights, acc[0] / count, gradient);
       return { error, gradient };
     };
+    // The error SCG minimises has the decay term in it; without it, it compares with the validation error.
+    const dataError = (error: number, weights: Float64Array) =>
+      error - decayPenalty(shape, settings.weightDecay, weights);
     const accuracyOn = (rows: Dataset['test'], weights: Float64Array) =>
       rows.count > 0
         ? accuracy(kernel.predict(rows.features, rows.count, rows.dim, weights), rows.labels)
@@ -278,6 +282,7 @@ export async function trainOpt(
               {
                 iteration,
                 error: optimiser.error,
+                trainingError: dataError(optimiser.error, optimiser.weights),
                 testAccuracy,
                 validationError: score?.error ?? Number.NaN,
                 validationAccuracy: score?.accuracy ?? Number.NaN,
@@ -302,6 +307,7 @@ export async function trainOpt(
           const record: IterationRecord = {
             iteration: p.iteration,
             error: p.error,
+            trainingError: dataError(p.error, optimiser.weights),
             testAccuracy: p.testAccuracy,
             validationError: p.validation?.error ?? Number.NaN,
             validationAccuracy: p.validation?.accuracy ?? Number.NaN,
@@ -335,6 +341,7 @@ export async function trainOpt(
     // The weights the run keeps: the best iteration's on the validation rows, else the last.
     const kept = best.weights ?? optimiser.weights;
     const keptRecord = best.iteration === null ? undefined : iterations[best.iteration - 1];
+    const finalError = keptRecord?.error ?? (stepped ? out.error : optimiser.error);
     const trainAccuracy = accuracyOn(train, kept);
     const report: RunReport = {
       schemaVersion: REPORT_SCHEMA_VERSION,
@@ -359,7 +366,8 @@ export async function trainOpt(
       final: {
         testAccuracy: keptRecord || !stepped ? accuracyOn(test, kept) : out.testAccuracy,
         trainAccuracy,
-        error: keptRecord?.error ?? (stepped ? out.error : optimiser.error),
+        error: finalError,
+        trainingError: dataError(finalError, kept),
         iterations: out.iterations,
         bestIteration: best.iteration,
         validationError: best.score?.error ?? Number.NaN,

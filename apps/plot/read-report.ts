@@ -44,7 +44,7 @@ function checkChartFields(f: JsonFields, r: Record<string, unknown>): void {
     f.number(item['iteration'], `${at}.iteration`, { integer: true, min: 0 });
     f.numberOrNull(item['error'], `${at}.error`);
     f.numberOrNull(item['testAccuracy'], `${at}.testAccuracy`);
-    for (const key of ['validationError', 'validationAccuracy']) {
+    for (const key of ['trainingError', 'validationError', 'validationAccuracy']) {
       if (item[key] !== undefined) f.numberOrNull(item[key], `${at}.${key}`);
     }
     f.number(item['seconds'], `${at}.seconds`, { min: 0 });

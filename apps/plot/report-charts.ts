@@ -25,6 +25,23 @@ function describeRun(r: RunReport): string {
 }
 
 /**
+ * The training rows' error without the weight-decay term where the report has it, so it
+ * compares with the validation error (which has none); older reports have only the error
+ * SCG minimised, decay term included, and the series says so.
+ */
+function trainingErrorSeries(r: RunReport) {
+  const plain = r.iterations.every(
+    (it) => it.trainingError !== undefined && Number.isFinite(it.trainingError),
+  );
+  return {
+    // An older report may not say its λ either: then it is not known to be 0.
+    name: plain || r.settings['weightDecay'] === 0 ? 'training error' : 'training error (with weight decay)',
+    points: r.iterations.map((it) => [it.iteration, plain ? it.trainingError! : it.error] as const),
+    dots: true,
+  };
+}
+
+/**
  * Training error (left) and test accuracy (right) per iteration; with validation rows, their
  * error (the curve that chose the weights) and accuracy too, and a marker at the iteration kept.
  */
@@ -54,7 +71,7 @@ export function trainingChart(r: RunReport): string {
             },
           ],
     series: [
-      { name: 'training error', points: r.iterations.map((it) => [it.iteration, it.error]), dots: true },
+      trainingErrorSeries(r),
       {
         name: 'test accuracy',
         points: acc.map((it) => [it.iteration, it.testAccuracy * 100]),

@@ -16,6 +16,7 @@ interface Report {
   data: { train: number; validation: number };
   final: {
     testAccuracy: number;
+    trainingError: number;
     iterations: number;
     bestIteration: number | null;
     validationAccuracy: number | null;
@@ -26,6 +27,8 @@ interface Report {
   workers: { declaredSpeed: number; measuredRate: number | null }[];
   iterations: {
     iteration: number;
+    error: number;
+    trainingError: number;
     testAccuracy: number | null;
     validationAccuracy: number | null;
     validationError: number | null;
@@ -167,6 +170,11 @@ describe('the default data and the run report', () => {
     expect(at).toEqual([...at].sort((a, b) => a - b));
     expect(run.states.filter((s) => s.actor.startsWith('worker:') && s.at < 0).length).toBeGreaterThan(0);
     expect(run.final.testAccuracy).toBe(run.iterations[best - 1].testAccuracy);
+    // The error SCG minimised has the default weight decay's term in it; the training error
+    // (the one to compare with the validation error) has not.
+    for (const it of run.iterations) expect(it.trainingError).toBeLessThan(it.error);
+    expect(run.final.trainingError).toBe(run.iterations[best - 1].trainingError);
+    expect(r.stdout).toMatch(/^iter +10 +error \d\.\d{5} \+decay \d\.\d{5} /m);
   }, 120_000);
 
   it('--validation-fraction 0 is the run without validation: the last weights, no curve', async () => {

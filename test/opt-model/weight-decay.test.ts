@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initWeights, type NetworkShape, weightLayout } from '../../apps/opt/model/network.ts';
-import { addWeightDecay } from '../../apps/opt/model/weight-decay.ts';
+import { addWeightDecay, decayPenalty } from '../../apps/opt/model/weight-decay.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
 
 const shape: NetworkShape = { inputs: 5, hidden: 3, outputs: 2, loss: 'xent' };
@@ -29,6 +29,9 @@ describe('addWeightDecay', () => {
       if (!bias) squares += w[p] * w[p];
     }
     expect(error).toBeCloseTo(2 + 0.5 * lambda * squares, 12);
+    // The term alone, as reports take it off the error to compare it with the validation error.
+    expect(decayPenalty(shape, lambda, w)).toBeCloseTo(error - 2, 14);
+    expect(decayPenalty(shape, 0, w)).toBe(0);
   });
 
   it('leaves the biases alone, does nothing at λ = 0, and refuses a negative λ or a wrong length', () => {

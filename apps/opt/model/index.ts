@@ -23,7 +23,7 @@ export {
 export type { Evaluate, Optimiser, StepResult } from './optimiser.ts';
 export { PolakRibiere, type PrcgOptions, type PrcgState } from './prcg.ts';
 export { ScaledConjugateGradient, type ScgOptions, type ScgState } from './scg.ts';
-export { addWeightDecay } from './weight-decay.ts';
+export { addWeightDecay, decayPenalty } from './weight-decay.ts';
 
 export type OptimiserName = 'scg' | 'prcg';
 
