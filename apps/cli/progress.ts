@@ -128,8 +128,9 @@ export class ProgressPrinter implements OptObserver {
     for (const f of report.faults) out(`fault: ${f.message}; ${f.exemplarsReloaded} exemplars reloaded`);
     const counts = { applied: 0, superseded: 0, rejected: 0, pending: 0 };
     for (const e of report.events) counts[e.outcome]++;
+    const replayed = report.events.filter((e) => e.replayed).length;
     out(
-      `events: ${report.events.length} received — ${counts.applied} applied, ${counts.superseded} superseded, ${counts.rejected} rejected${counts.pending > 0 ? `, ${counts.pending} still pending when the run ended` : ''}`,
+      `events: ${report.events.length} received — ${counts.applied} applied, ${counts.superseded} superseded, ${counts.rejected} rejected${counts.pending > 0 ? `, ${counts.pending} still pending when the run ended` : ''}${replayed > 0 ? ` (${replayed} of them sent again at the resume, to put the hosts back as they were at the checkpoint)` : ''}`,
     );
     // A host's measured speed is its full-load figure, kept after it stops working: a loaded
     // host's figure now is shown beside it, and why a host holds nothing is said.

@@ -45,6 +45,11 @@ export interface EventReport {
   readonly host: string;
   readonly fraction?: number;
   readonly receivedAt: number;
+  /**
+   * Sent again when a run resumed from a checkpoint, to put the hosts back in the state they
+   * were in (the trace's events up to its iteration, at once): not an event of this part.
+   */
+  readonly replayed?: true;
   /** When a redistribution applied it; null if it was superseded or rejected. */
   readonly appliedAt: number | null;
   readonly outcome: 'applied' | 'superseded' | 'rejected' | 'pending';
@@ -117,10 +122,11 @@ export function machineInfo(): RunReport['machine'] {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version };
 }
 
-export function eventReport(r: EventRecord): EventReport {
+export function eventReport(r: EventRecord, replayed: ReadonlySet<number> = new Set()): EventReport {
   const o = r.outcome;
   return {
     seq: r.seq,
+    ...(replayed.has(r.seq) ? { replayed: true as const } : {}),
     type: r.event.type,
     host: r.event.host,
     ...(r.event.type === 'load' ? { fraction: r.event.fraction } : {}),

@@ -219,7 +219,14 @@ export async function trainOpt(
     scheduler.start();
     // A resumed run replays the iteration-timed events it had already passed, so the hosts
     // are in the state they were in when the checkpoint was written.
+    const sentBefore = job.events().length;
     if (resumed) scheduler.onIteration(resumed.iteration);
+    const replayed = new Set(
+      job
+        .events()
+        .slice(sentBefore)
+        .map((e) => e.seq),
+    );
     const iterations: IterationRecord[] = [...(resumed?.iterations ?? [])];
     let passes = resumed?.passes ?? 0;
     const saveCheckpoint = async (iteration: number, current: IterationRecord, stoppedEarly: boolean) => {
@@ -378,7 +385,7 @@ export async function trainOpt(
         passes,
       },
       iterations,
-      events: job.events().map(eventReport),
+      events: job.events().map((e) => eventReport(e, replayed)),
       redistributions: job.redistributions(),
       faults: job.faults(),
       loadReadings: [...(control.loadReadings?.() ?? [])],

@@ -13,6 +13,7 @@ interface Report {
   final: { error: number; testAccuracy: number; iterations: number };
   iterations: { iteration: number }[];
   resumedFrom?: { iteration: number };
+  events: { type: string; replayed?: true }[];
 }
 const read = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Report;
 
@@ -48,6 +49,10 @@ describe('a crashed coordinator resumes from its last checkpoint', () => {
     expect(r.iterations.map((i) => i.iteration)).toEqual(s.iterations.map((i) => i.iteration));
     expect(Math.abs(r.final.error - s.final.error) / s.final.error).toBeLessThan(1e-9);
     expect(r.final.testAccuracy).toBe(s.final.testAccuracy);
+    // The default trace's vacate (a third of the way) came before the checkpoint: the resumed
+    // run sent it again to put the hosts back, and its report says so; the straight run's not.
+    expect(r.events.filter((e) => e.replayed).map((e) => e.type)).toContain('vacate');
+    expect(s.events.some((e) => e.replayed !== undefined)).toBe(false);
   }, 180_000);
 
   it('resumes the best-weights bookkeeping and patience exactly (a run that stops early)', async () => {
