@@ -354,7 +354,9 @@ export class AdmJob implements DataParallelJob {
       const r = (settled[k] as PromiseFulfilledResult<PassReply>).value;
       const i = active[k].index;
       processed[i] += r.processed;
-      estimator.record(i, { count: r.processed, seconds: r.elapsedMs / 1000 });
+      const end = this.options.clock();
+      const load = this.state.emulatedLoadDuring(i, end - r.elapsedMs, end) ?? undefined;
+      estimator.record(i, { count: r.processed, seconds: r.elapsedMs / 1000, load });
       if (r.interrupted && r.remaining > 0) complete = false;
       acc = acc === null ? r.acc : addAccumulator(acc, r.acc);
     }

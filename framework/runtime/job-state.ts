@@ -32,6 +32,9 @@ export class JobState {
   readonly loads: number[];
   /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
   readonly emulatedLoads: number[];
+  /** When each host's emulated load last changed, and what it was before (-∞, 1: never). */
+  private readonly loadChangedAt: number[];
+  private readonly loadBefore: number[];
   /** The job's hosts: those it started with, then any that joined (`addHost`). */
   readonly hostList: HostSpec[];
   /**
@@ -56,6 +59,8 @@ export class JobState {
     this.lost = names.map(() => false);
     this.loads = names.map(() => 1);
     this.emulatedLoads = names.map(() => 1);
+    this.loadChangedAt = names.map(() => Number.NEGATIVE_INFINITY);
+    this.loadBefore = names.map(() => 1);
     this.vacatedAt = names.map(() => null);
     this.workerActors = options.hosts.map((h, i) => this.startWorkerActor(h, shares[i]));
   }
@@ -75,6 +80,8 @@ export class JobState {
     this.lost.push(false);
     this.loads.push(1);
     this.emulatedLoads.push(1);
+    this.loadChangedAt.push(Number.NEGATIVE_INFINITY);
+    this.loadBefore.push(1);
     this.vacatedAt.push(null);
     this.estimator.addWorker(host.speed);
     this.queue.addHost(host.name);
@@ -111,9 +118,28 @@ export class JobState {
 
   /** Emulation: host `i` now runs at `fraction` of its speed (its owner's load). */
   emulateLoad(i: number, fraction: number): void {
+    this.loadBefore[i] = this.emulatedLoads[i];
+    this.loadChangedAt[i] = this.options.clock();
     this.emulatedLoads[i] = fraction;
     const rate = emulatedRate(this.setup, i);
     if (rate !== null) this.setup.links[i].setRateLimit(rate * fraction);
+  }
+
+  /**
+   * The load emulated host `i` ran at from `start` to `end` (ms on the job's clock), to divide
+   * its measured rate by: its owner's slow-down takes effect on receipt, while the estimator
+   * knows only the load the job has applied, a pass or more later, and a slice measured in
+   * between would make the host look slower than it is, then be slowed again. Weighted by time
+   * across the last change only (two within one slice are rare: loads are owners' readings).
+   * Null when not emulating: the job then knows no more than the load it applied.
+   */
+  emulatedLoadDuring(i: number, start: number, end: number): number | null {
+    if (emulatedRate(this.setup, i) === null) return null;
+    const changed = this.loadChangedAt[i];
+    const now = this.emulatedLoads[i];
+    if (changed <= start || end <= start) return now;
+    const before = Math.min(changed, end) - start;
+    return (before * this.loadBefore[i] + (end - start - before) * now) / (end - start);
   }
 
   /** Rows per chunk for worker `i`: about `chunkMs` of its work, at its own speed. */
