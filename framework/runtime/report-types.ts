@@ -12,7 +12,11 @@ export interface RedistributionRecord {
   readonly startedAt: number;
   /** Ended when the vacated workers held no exemplar; null when no host was vacated. */
   obtrusivenessMs: number | null;
-  /** Ended when every remaining worker computed again; null until then. */
+  /**
+   * Ended when every remaining worker computed again; null until then. A move between passes
+   * that is not a hand-off (agents, a deadline) ends with the next pass's start, so the app's
+   * own work between the passes counts if it outlasted the move.
+   */
   migrationMs: number | null;
   /** Exemplars that went from worker to worker. */
   readonly exemplarsMoved: number;
