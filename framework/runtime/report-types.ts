@@ -54,7 +54,10 @@ export interface WorkerRecord {
   readonly declaredSpeed: number;
   /** Emulated cap in exemplars/s at full load (null when not emulating). */
   readonly emulatedRate: number | null;
-  /** Smoothed measured throughput at full load, exemplars/s (null if never measured). */
+  /**
+   * Measured throughput at full load (divided by the host's load), exemplars/s; null if never
+   * measured. ADM smooths it over passes (its speed estimate); the plain build gives its last pass's.
+   */
   readonly measuredRate: number | null;
   readonly load: number;
   readonly available: boolean;
