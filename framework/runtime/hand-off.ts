@@ -20,11 +20,13 @@ export interface HandOffOutcome {
   readonly failure: unknown;
 }
 
-/** Whether every worker in `transfers` can hand rows over while computing. */
+/** Whether every worker in `transfers` can hand rows over while computing, to its receivers. */
 export function canHandOff(links: readonly WorkerLink[], transfers: readonly Transfer[]): boolean {
-  return transfers.every(
-    (t) => links[t.from].handOff !== undefined && links[t.from].alive && links[t.to].alive,
-  );
+  return transfers.every((t) => {
+    const from = links[t.from];
+    const to = links[t.to];
+    return from.handOff !== undefined && from.canHandOffTo?.(to) === true && from.alive && to.alive;
+  });
 }
 
 /**
@@ -45,7 +47,8 @@ export async function handOffAll(
   for (const [from, list] of bySender) {
     const done = links[from].handOff?.(list.map((t) => ({ count: t.count, to: links[t.to] })));
     if (done) started.push({ list, done });
-    // Only the first order can find no way (all links are of one transport): nothing started then.
+    // The plan asked `canHandOffTo` of every pair: only a receiver gone since can make an order
+    // find no way, and then only the first (nothing started yet) is answered by stopping.
     else if (started.length === 0) return null;
     else failures.push(new Error(`worker ${from} cannot hand rows to its receivers, unlike the others`));
   }

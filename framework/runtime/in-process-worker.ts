@@ -201,15 +201,16 @@ export class InProcessWorker implements WorkerLink {
    * each receiver takes them in at its own next chunk boundary. A worker idle with a pass
    * request on its way holds its mail until that pass has set its flags.
    */
+  /** Only to another worker of this in-process transport. */
+  canHandOffTo(receiver: WorkerLink): receiver is InProcessWorker {
+    return receiver instanceof InProcessWorker && receiver !== this;
+  }
+
   handOff(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
   ): Promise<HandOffResult> | null {
     const receivers = parts.map((p) => p.to);
-    if (
-      !receivers.every((r): r is InProcessWorker => r instanceof InProcessWorker && r !== this && r.alive)
-    ) {
-      return null;
-    }
+    if (!receivers.every((r): r is InProcessWorker => this.canHandOffTo(r) && r.alive)) return null;
     const ms = this.limitFor(parts.reduce((n, p) => n + p.count, 0) * this.rowBytes);
     return this.mail.handOff(
       parts.map((p, k) => ({ to: receivers[k].mail, count: p.count })),

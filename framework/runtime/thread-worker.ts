@@ -229,12 +229,16 @@ export class ThreadWorker implements WorkerLink {
    * (transferred, zero copy) to each receiver and reports; each receiver takes them in at its
    * own next chunk boundary and reports. The coordinator relays nothing.
    */
+  /** Only to another thread of this process: a worker on an agent takes rows by a move. */
+  canHandOffTo(receiver: WorkerLink): receiver is ThreadWorker {
+    return receiver instanceof ThreadWorker && receiver !== this;
+  }
+
   handOff(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
   ): Promise<HandOffResult> | null {
     const receivers = parts.map((p) => p.to);
-    if (!receivers.every((r): r is ThreadWorker => r instanceof ThreadWorker && r !== this && r.alive))
-      return null;
+    if (!receivers.every((r): r is ThreadWorker => this.canHandOffTo(r) && r.alive)) return null;
     const counts = parts.map((p) => p.count);
     const record = new HandOffRecord(counts);
     if (this.dead) {

@@ -83,6 +83,12 @@ export interface WorkerLink {
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
   ): Promise<HandOffResult> | null;
   /**
+   * With `handOff`: whether this worker can hand rows to `receiver` that way (a thread to
+   * another thread of this process, not to a worker on an agent). Asked while the plan is
+   * made, so a job that mixes local threads and agents moves such rows the usual way.
+   */
+  canHandOffTo?(receiver: WorkerLink): boolean;
+  /**
    * Optional, with `handOff`: open now the channels a hand-off to each of `peers` would use,
    * so the first hand-off (often the only one: an owner's vacate) does not pay for them.
    */

@@ -1,0 +1,75 @@
+/**
+ * A job that mixes local worker threads with a worker on an agent (`--hosts` with
+ * `--workers`): a vacated thread cannot hand its rows to the agent's worker the way threads
+ * hand rows to each other, so they move the usual way. Before, the plan only asked whether
+ * the sender could hand off, and a vacate of a local thread ended the job with "the workers
+ * cannot hand rows to each other". Real threads, a real agent on loopback.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from '../../framework/agent/agent.ts';
+import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
+import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import type { JobOptions } from '../../framework/runtime/job-types.ts';
+import {
+  checkIdsExactlyOnce,
+  computingWatch,
+  expectSameSums,
+  jobOptions,
+  randomColumns,
+  referenceSums,
+} from '../runtime/helpers.ts';
+
+const N = 3000;
+const data = randomColumns(N, 6, 43);
+const reference = referenceSums(data);
+const params = new Float64Array(1);
+
+let agent: Agent;
+beforeAll(async () => {
+  agent = await Agent.start({ host: '127.0.0.1', port: 0, name: 'a2' });
+}, 60_000);
+afterAll(() => agent.close());
+
+async function mixedJob(onTransition: JobOptions['onTransition']) {
+  const remote = await discoverAgents([{ endpoint: agent.address }], {});
+  const transport = agentTransport(remote, {});
+  const job = await AdmJob.start({
+    ...jobOptions(data, [1, 1, 1], {
+      kernelConfig: { spin: 2000 },
+      emulateSpeeds: false,
+      soloRate: 1e5,
+      transport,
+      onTransition,
+    }),
+    hosts: [{ name: 'h0' }, { name: 'h1' }, { name: 'a2' }].map((h) => ({ ...h, speed: 1 })),
+  });
+  return { job, transport };
+}
+
+describe('a job of local threads and an agent', () => {
+  it('moves a vacated thread’s rows between passes and during one, nothing lost or twice', async () => {
+    const watch = computingWatch();
+    const { job, transport } = await mixedJob(watch.onTransition);
+    try {
+      expectSameSums(await job.pass(params), reference);
+      // Between passes: h0's rows go to h1 and to the agent's worker.
+      job.send({ type: 'vacate', host: 'h0' });
+      expectSameSums(await job.pass(params), reference);
+      expect(job.counts()[0]).toBe(0);
+      expect(job.counts()[2]).toBeGreaterThan(N / 3);
+      // During a pass: h1's rows go to the agent's worker.
+      const computing = watch.next();
+      const pass = job.pass(params);
+      await computing;
+      job.send({ type: 'vacate', host: 'h1' });
+      expectSameSums(await pass, reference);
+      expect([...job.counts()]).toEqual([0, 0, N]);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+      expect(job.redistributions().filter((r) => r.reason === 'evacuate')).toHaveLength(2);
+      expect(job.faults()).toEqual([]);
+    } finally {
+      await job.close();
+      transport.close();
+    }
+  }, 60_000);
+});
