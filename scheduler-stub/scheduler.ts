@@ -1,7 +1,8 @@
 /**
  * A stand-in for the global scheduler: plays a trace against a job.
  *
- * - ms-timed entries fire by wall clock, `at.ms` milliseconds after `start()`. One
+ * - ms-timed entries fire by wall clock, `at.ms` milliseconds after `start()` (less the
+ *   `elapsedMs` a resumed run gives it). One
  *   unref'd timer is armed at a time (for the earliest entry not yet sent), so entries
  *   fire in time order, entries with equal `ms` fire together in trace order, an entry
  *   never fires before its time (a timer that wakes early is re-armed for the rest), and
@@ -72,12 +73,15 @@ export class TraceScheduler {
 
   /**
    * Start the wall clock for ms-timed entries and fire the entries at iteration 0 (and any
-   * at 0 ms). Call once.
+   * at 0 ms). Call once. `elapsedMs`: the run resumes after that much of it had passed (a
+   * checkpoint's): the ms-timed entries due by then fire at once, the rest at their times.
    */
-  start(): void {
+  start(elapsedMs = 0): void {
     if (this.isStopped) throw new Error('TraceScheduler.start: the scheduler was stopped');
     if (this.startedAt !== undefined) throw new Error('TraceScheduler.start: already started');
-    this.startedAt = this.now();
+    if (!(Number.isFinite(elapsedMs) && elapsedMs >= 0))
+      throw new RangeError(`TraceScheduler.start: elapsedMs = ${elapsedMs}; give the ms already run (≥ 0)`);
+    this.startedAt = this.now() - elapsedMs;
     let firstError: { error: unknown } | undefined;
     try {
       this.onIteration(0);

@@ -216,16 +216,19 @@ export async function trainOpt(
     // After the run clock starts: an event sent at once (an agent's load reading that came
     // while the workers started) is received at the run's time 0, not before its start.
     control.onJob?.(job);
-    scheduler.start();
-    // A resumed run replays the iteration-timed events it had already passed, so the hosts
-    // are in the state they were in when the checkpoint was written.
+    // A resumed run replays the trace's events it had already passed (iteration- and
+    // ms-timed), at once, so the hosts are in the state they were in when the checkpoint was
+    // written; ms-timed ones still to come fire at their times on the run's clock.
     const sentBefore = job.events().length;
+    scheduler.start(resumed?.elapsedMs ?? 0);
     if (resumed) scheduler.onIteration(resumed.iteration);
     const replayed = new Set(
-      job
-        .events()
-        .slice(sentBefore)
-        .map((e) => e.seq),
+      resumed
+        ? job
+            .events()
+            .slice(sentBefore)
+            .map((e) => e.seq)
+        : [],
     );
     const iterations: IterationRecord[] = [...(resumed?.iterations ?? [])];
     let passes = resumed?.passes ?? 0;

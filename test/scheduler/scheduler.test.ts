@@ -46,6 +46,19 @@ describe('TraceScheduler: ms-timed events (real timers)', () => {
     expect(s.remaining).toBe(0);
   });
 
+  it('resumes a run: entries due by the time already run fire at once, the rest at their times', async () => {
+    const { sink, got, hosts } = recorder();
+    const s = new TraceScheduler({ events: [ms(10, 'a'), ms(1000, 'b'), ms(1060, 'c')] }, sink);
+    s.start(1000);
+    expect(hosts()).toEqual(['a', 'b']);
+    await until(() => s.done);
+    expect(hosts()).toEqual(['a', 'b', 'c']);
+    // c was due 60 ms after the resumed run's clock, not 1,060 ms after the resume.
+    expect(got[2].at).toBeGreaterThanOrEqual(60 - 1);
+    expect(got[2].at).toBeLessThan(1000);
+    expect(() => new TraceScheduler({ events: [] }, sink).start(-1)).toThrow(/elapsedMs = -1/);
+  });
+
   it('sends nothing before start()', async () => {
     const { sink, got } = recorder();
     const s = new TraceScheduler({ events: [ms(0, 'a'), ms(5, 'b')] }, sink);
