@@ -21,7 +21,7 @@ Usage (in an sbatch script): srun admove slurm opt [opt flags]
 
 Every task starts an agent on its node with SLURM_CPUS_PER_TASK worker threads, named after
 the node (NODE.k when a node runs several tasks). Task 0 also runs the coordinator: it dials
-every agent (ports derived from SLURM_JOB_ID and SLURM_LOCALID), runs admove opt on them, and
+every agent (ports derived from SLURM_JOB_ID, SLURM_STEP_ID and SLURM_LOCALID), runs admove opt on them, and
 starts admove scheduler --slurm, which vacates a node Slurm drains or loses and makes it
 available again when it returns. The other tasks exit 0 when the job ends; if task 0 ends
 before a job began (a bad flag, a data file it cannot read), it tells them, and they exit 1.

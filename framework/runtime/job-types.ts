@@ -57,8 +57,8 @@ export interface JobOptions {
   /** Minimum estimated gain before data moves for speed alone (default 5 %). */
   readonly minGain?: number;
   /**
-   * Least compute time between a redistribution and the next one caused by `load` or
-   * `available` events (default 100 ms, or 4× the last redistribution if that is longer):
+   * Least time (wall clock, from its end) between a redistribution and the next one caused by
+   * `load` or `available` events (default 100 ms, or 4× the last redistribution if longer):
    * under an event storm the job keeps computing instead of thrashing. `vacate` never waits.
    */
   readonly minIntervalMs?: number;
