@@ -41,6 +41,16 @@ export interface TraceSchedulerOptions {
   readonly now?: () => number;
 }
 
+/** Where a resumed run takes up its trace (`TraceScheduler.start`). */
+export interface ResumePoint {
+  /** Time already run, ms on the run's clock. */
+  readonly elapsedMs: number;
+  /** Iterations complete at the checkpoint. */
+  readonly iterations: number;
+  /** When iteration `n` (1 … iterations) completed, ms on the run's clock. */
+  iterationMs(n: number): number;
+}
+
 /** setTimeout's largest delay; longer waits are re-armed in steps. */
 const MAX_DELAY = 2_147_483_647;
 
@@ -73,23 +83,52 @@ export class TraceScheduler {
 
   /**
    * Start the wall clock for ms-timed entries and fire the entries at iteration 0 (and any
-   * at 0 ms). Call once. `elapsedMs`: the run resumes after that much of it had passed (a
-   * checkpoint's): the ms-timed entries due by then fire at once, the rest at their times.
+   * at 0 ms). Call once. With `resume` (a run continued from a checkpoint), the clock starts
+   * `elapsedMs` in, and every entry already past — ms-timed ones due by then, iteration-timed
+   * ones up to `iterations` — fires at once, together, in the order they first fired (an
+   * iteration's entries at the time it completed, `iterationMs`); the rest at their times.
    */
-  start(elapsedMs = 0): void {
+  start(resume?: ResumePoint): void {
     if (this.isStopped) throw new Error('TraceScheduler.start: the scheduler was stopped');
     if (this.startedAt !== undefined) throw new Error('TraceScheduler.start: already started');
+    const elapsedMs = resume?.elapsedMs ?? 0;
     if (!(Number.isFinite(elapsedMs) && elapsedMs >= 0))
       throw new RangeError(`TraceScheduler.start: elapsedMs = ${elapsedMs}; give the ms already run (≥ 0)`);
     this.startedAt = this.now() - elapsedMs;
     let firstError: { error: unknown } | undefined;
     try {
-      this.onIteration(0);
+      if (resume === undefined) this.onIteration(0);
+      else this.replay(resume);
     } catch (error) {
       firstError = { error };
     }
     this.arm();
     if (firstError !== undefined) throw firstError.error;
+  }
+
+  /** The entries a resumed run had passed, at once, in the order they first fired. */
+  private replay(resume: ResumePoint): void {
+    const past: { entry: TraceEntry; at: number; rank: number }[] = [];
+    while (this.msNext < this.msEntries.length) {
+      const entry = this.msEntries[this.msNext];
+      if (!('ms' in entry.at) || entry.at.ms > resume.elapsedMs) break;
+      past.push({ entry, at: entry.at.ms, rank: past.length });
+      this.msNext++;
+    }
+    while (this.iterationNext < this.iterationEntries.length) {
+      const entry = this.iterationEntries[this.iterationNext];
+      if (!('iteration' in entry.at) || entry.at.iteration > resume.iterations) break;
+      const n = entry.at.iteration;
+      past.push({ entry, at: n === 0 ? Number.NEGATIVE_INFINITY : resume.iterationMs(n), rank: past.length });
+      this.iterationNext++;
+    }
+    past.sort((a, b) => a.at - b.at || a.rank - b.rank);
+    const errors: unknown[] = [];
+    this.deliverTogether(
+      past.map((p) => p.entry),
+      errors,
+    );
+    if (errors.length > 0) throw errors[0];
   }
 
   /** Stop for good: clear the timer; no further trace entry fires (`send` still passes through). */

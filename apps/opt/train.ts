@@ -220,8 +220,16 @@ export async function trainOpt(
     // ms-timed), at once, so the hosts are in the state they were in when the checkpoint was
     // written; ms-timed ones still to come fire at their times on the run's clock.
     const sentBefore = job.events().length;
-    scheduler.start(resumed?.elapsedMs ?? 0);
-    if (resumed) scheduler.onIteration(resumed.iteration);
+    scheduler.start(
+      resumed
+        ? {
+            elapsedMs: resumed.elapsedMs,
+            iterations: resumed.iteration,
+            // A checkpoint has every iteration's record (their seconds are on the run's clock).
+            iterationMs: (n) => (resumed.iterations[n - 1]?.seconds ?? resumed.elapsedMs / 1000) * 1000,
+          }
+        : undefined,
+    );
     const replayed = new Set(
       resumed
         ? job

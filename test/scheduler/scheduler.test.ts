@@ -49,14 +49,41 @@ describe('TraceScheduler: ms-timed events (real timers)', () => {
   it('resumes a run: entries due by the time already run fire at once, the rest at their times', async () => {
     const { sink, got, hosts } = recorder();
     const s = new TraceScheduler({ events: [ms(10, 'a'), ms(1000, 'b'), ms(1060, 'c')] }, sink);
-    s.start(1000);
+    s.start({ elapsedMs: 1000, iterations: 0, iterationMs: () => 0 });
     expect(hosts()).toEqual(['a', 'b']);
     await until(() => s.done);
     expect(hosts()).toEqual(['a', 'b', 'c']);
     // c was due 60 ms after the resumed run's clock, not 1,060 ms after the resume.
     expect(got[2].at).toBeGreaterThanOrEqual(60 - 1);
     expect(got[2].at).toBeLessThan(1000);
-    expect(() => new TraceScheduler({ events: [] }, sink).start(-1)).toThrow(/elapsedMs = -1/);
+    expect(() =>
+      new TraceScheduler({ events: [] }, sink).start({ elapsedMs: -1, iterations: 0, iterationMs: () => 0 }),
+    ).toThrow(/elapsedMs = -1/);
+  });
+
+  it('replays a resumed run’s past entries in the order they first fired, ms- and iteration-timed mixed', () => {
+    const got: SchedulerEvent[][] = [];
+    const sink: EventSink = { send: (e) => got.push([e]), sendTogether: (es) => got.push([...es]) };
+    const available = (host: string): SchedulerEvent => ({ type: 'available', host });
+    // h3 was vacated at iteration 5 (done at 2,000 ms) and came back at 8,000 ms; h1 left at
+    // 500 ms, iteration 0's entry came first of all; iteration 30 and 20,000 ms are to come.
+    const trace: Trace = {
+      events: [
+        { at: { ms: 8000 }, event: available('h3') },
+        it_(5, 'h3'),
+        ms(500, 'h1'),
+        it_(0, 'h0'),
+        it_(30, 'h4'),
+        ms(20_000, 'h5'),
+      ],
+    };
+    const s = new TraceScheduler(trace, sink);
+    const done = [1, 2, 3, 4, 5].map((n) => n * 400);
+    s.start({ elapsedMs: 12_000, iterations: 20, iterationMs: (n) => done[n - 1] ?? 12_000 });
+    s.stop();
+    // One group, in first-fired order: the available after the vacate, so h3 ends up back.
+    expect(got).toEqual([[vacate('h0'), vacate('h1'), vacate('h3'), available('h3')]]);
+    expect(s.remaining).toBe(2);
   });
 
   it('sends nothing before start()', async () => {
