@@ -140,7 +140,7 @@ export class ProgressPrinter implements OptObserver {
       `workers: ${report.workers
         .map(
           (w) =>
-            `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s${w.load === 1 ? '' : ` at full load (now at load ${w.load}: ${w.measuredRate === null ? '–' : Math.round(w.measuredRate * w.load)}/s)`}${state(w)}`,
+            `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s${w.load === 1 ? '' : ` at full load (at the load applied, ${w.load}: ${w.measuredRate === null ? '–' : Math.round(w.measuredRate * w.load)}/s)`}${state(w)}`,
         )
         .join(', ')}`,
     );
@@ -149,9 +149,9 @@ export class ProgressPrinter implements OptObserver {
 
 /**
  * Each worker's exemplars/s now and their total, e.g. "exemplars/s 19k/19k/39k/78k = 155k":
- * its measured speed times the share of it its host leaves the job (a `load` event), and
- * "–" for a worker that computes nothing now (it holds no exemplars: vacated, lost, or not
- * given any; or its host is unavailable). The estimator keeps a host's speed after it stops
+ * its measured speed times the share of it its host leaves the job (the last `load` event the
+ * job has applied), and "–" for a worker that computes nothing now (it holds no exemplars:
+ * vacated, lost, or not given any; or its host is unavailable). The estimator keeps a host's speed after it stops
  * working, for when it comes back: summed as it is, a vacated host's speed made the total
  * overstate what the job computes.
  */

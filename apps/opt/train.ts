@@ -272,6 +272,21 @@ export async function trainOpt(
     // The error SCG minimises has the decay term in it; without it, it compares with the validation error.
     const dataError = (error: number, weights: Float64Array) =>
       error - decayPenalty(shape, settings.weightDecay, weights);
+    /** The record of iteration `iteration` just done (the checkpoint's and the report's). */
+    const iterationRecord = (
+      iteration: number,
+      testAccuracy: number,
+      score: { error: number; accuracy: number } | null,
+    ): IterationRecord => ({
+      iteration,
+      error: optimiser.error,
+      trainingError: dataError(optimiser.error, optimiser.weights),
+      testAccuracy,
+      validationError: score?.error ?? Number.NaN,
+      validationAccuracy: score?.accuracy ?? Number.NaN,
+      seconds: clock() / 1000,
+      exemplars: [...job.counts()],
+    });
     const accuracyOn = (rows: Dataset['test'], weights: Float64Array) =>
       rows.count > 0
         ? accuracy(kernel.predict(rows.features, rows.count, rows.dim, weights), rows.labels)
@@ -295,20 +310,7 @@ export async function trainOpt(
             stopEarly ||
             control.signal?.aborted;
           if (every > 0 && due) {
-            await saveCheckpoint(
-              iteration,
-              {
-                iteration,
-                error: optimiser.error,
-                trainingError: dataError(optimiser.error, optimiser.weights),
-                testAccuracy,
-                validationError: score?.error ?? Number.NaN,
-                validationAccuracy: score?.accuracy ?? Number.NaN,
-                seconds: clock() / 1000,
-                exemplars: [...job.counts()],
-              },
-              stopEarly,
-            );
+            await saveCheckpoint(iteration, iterationRecord(iteration, testAccuracy, score), stopEarly);
           }
           return { testAccuracy, validation: score, stopEarly };
         }),
@@ -322,16 +324,7 @@ export async function trainOpt(
       },
       actions: {
         iterationDone: (_, p) => {
-          const record: IterationRecord = {
-            iteration: p.iteration,
-            error: p.error,
-            trainingError: dataError(p.error, optimiser.weights),
-            testAccuracy: p.testAccuracy,
-            validationError: p.validation?.error ?? Number.NaN,
-            validationAccuracy: p.validation?.accuracy ?? Number.NaN,
-            seconds: clock() / 1000,
-            exemplars: [...job.counts()],
-          };
+          const record = iterationRecord(p.iteration, p.testAccuracy, p.validation);
           iterations.push(record);
           observer.onIteration?.(record, job);
           scheduler.onIteration(p.iteration);

@@ -319,12 +319,21 @@ export class AdmJob implements DataParallelJob {
     const resumed = this.redistributor.computingResumed();
     const active = this.setup.links.filter((_, i) => held[i] > 0 && !lost[i]);
     this.handOffs.sliceStarted();
-    const passes = active.map((w) =>
-      w.pass(params, fresh, this.state.chunkRowsOf(w.index), true).catch((error: unknown) => {
-        // Stop the others at their next chunk: this pass will start over anyway.
-        for (const l of active) l.stop();
-        throw error;
-      }),
+    // When each reply came (job clock): its slice ran over the `elapsedMs` before, whatever
+    // the others took, which is where an emulated load is read.
+    const answeredAt = active.map(() => 0);
+    const passes = active.map((w, k) =>
+      w.pass(params, fresh, this.state.chunkRowsOf(w.index), true).then(
+        (reply) => {
+          answeredAt[k] = this.options.clock();
+          return reply;
+        },
+        (error: unknown) => {
+          // Stop the others at their next chunk: this pass will start over anyway.
+          for (const l of active) l.stop();
+          throw error;
+        },
+      ),
     );
     // The requests are out: what is left is done while the workers compute, not before.
     // A worker stays `computing` from one pass to the next: only a change is an event (each
@@ -354,7 +363,7 @@ export class AdmJob implements DataParallelJob {
       const r = (settled[k] as PromiseFulfilledResult<PassReply>).value;
       const i = active[k].index;
       processed[i] += r.processed;
-      const end = this.options.clock();
+      const end = answeredAt[k];
       const load = this.state.emulatedLoadDuring(i, end - r.elapsedMs, end) ?? undefined;
       estimator.record(i, { count: r.processed, seconds: r.elapsedMs / 1000, load });
       if (r.interrupted && r.remaining > 0) complete = false;

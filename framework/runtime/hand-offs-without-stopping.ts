@@ -182,11 +182,7 @@ export class HandOffsWithoutStopping {
     const handing = transfers.length === 0 ? null : handOffAll(setup.links, transfers, options.clock);
     const drain = this.timing.applyEvents(startedAt);
     if (handing === null) return;
-    const triggeredAt = this.state.requestedAt(
-      [...new Set(transfers.map((t) => t.from))],
-      drain.applied,
-      startedAt,
-    );
+    const triggeredAt = this.state.requestedAt(transfers, drain.applied, startedAt);
     for (const t of transfers) workerActors[t.from].send({ type: 'redistribute' });
     const outcome = await handing;
     if (outcome === null) throw new Error('the workers cannot hand rows to each other');

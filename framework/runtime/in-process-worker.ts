@@ -195,17 +195,17 @@ export class InProcessWorker implements WorkerLink {
 
   // ---- Hand-offs: rows straight to another worker while both compute ------------------
 
+  /** Only to another worker of this in-process transport. */
+  canHandOffTo(receiver: WorkerLink): receiver is InProcessWorker {
+    return receiver instanceof InProcessWorker && receiver !== this;
+  }
+
   /**
    * `WorkerLink.handOff`, as the thread worker does it: the order is read at this worker's
    * next chunk boundary (at once if idle), the rows go straight to each receiver's inbox, and
    * each receiver takes them in at its own next chunk boundary. A worker idle with a pass
    * request on its way holds its mail until that pass has set its flags.
    */
-  /** Only to another worker of this in-process transport. */
-  canHandOffTo(receiver: WorkerLink): receiver is InProcessWorker {
-    return receiver instanceof InProcessWorker && receiver !== this;
-  }
-
   handOff(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
   ): Promise<HandOffResult> | null {

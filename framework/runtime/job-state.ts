@@ -4,9 +4,10 @@ import type { EventRecord } from '../events/types.ts';
 import { exemplarBytes } from '../exemplars/rows.ts';
 import { workerMachine } from '../machine/worker-machine.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
-import type { WorkerCapacity } from '../partition/types.ts';
+import type { Transfer, WorkerCapacity } from '../partition/types.ts';
 import { chunkRowsFor } from './calibration.ts';
 import type { JobOptions } from './job-types.ts';
+import { LoadHistory } from './load-history.ts';
 import type { RedistributionRecord } from './report-types.ts';
 import { emulatedRate, type HostSpec, maxCounts, type WorkerSetup } from './start-workers.ts';
 import { TransitionLog } from './transition-log.ts';
@@ -32,9 +33,8 @@ export class JobState {
   readonly loads: number[];
   /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
   readonly emulatedLoads: number[];
-  /** When each host's emulated load last changed, and what it was before (-∞, 1: never). */
-  private readonly loadChangedAt: number[];
-  private readonly loadBefore: number[];
+  /** Each host's emulated load over time (job clock). */
+  private readonly loadHistory: LoadHistory[];
   /** The job's hosts: those it started with, then any that joined (`addHost`). */
   readonly hostList: HostSpec[];
   /**
@@ -59,8 +59,7 @@ export class JobState {
     this.lost = names.map(() => false);
     this.loads = names.map(() => 1);
     this.emulatedLoads = names.map(() => 1);
-    this.loadChangedAt = names.map(() => Number.NEGATIVE_INFINITY);
-    this.loadBefore = names.map(() => 1);
+    this.loadHistory = names.map(() => new LoadHistory());
     this.vacatedAt = names.map(() => null);
     this.workerActors = options.hosts.map((h, i) => this.startWorkerActor(h, shares[i]));
   }
@@ -80,8 +79,7 @@ export class JobState {
     this.lost.push(false);
     this.loads.push(1);
     this.emulatedLoads.push(1);
-    this.loadChangedAt.push(Number.NEGATIVE_INFINITY);
-    this.loadBefore.push(1);
+    this.loadHistory.push(new LoadHistory());
     this.vacatedAt.push(null);
     this.estimator.addWorker(host.speed);
     this.queue.addHost(host.name);
@@ -98,14 +96,14 @@ export class JobState {
 
   /**
    * When the request a redistribution answers came in, where both its measures start: the
-   * earliest standing vacate of the hosts it `emptied`, else the earliest event it `applied`
-   * (a load or an available; a rebalance on measured speeds applies none: `startedAt`). Not
-   * simply the earliest event applied: a load that was waiting for a quiet moment when a
-   * vacate came would date the vacate's evacuation from the load, and the vacates of hosts
-   * whose data had to wait for a host would not count at all.
+   * earliest standing vacate of the hosts its `transfers` take rows from, else the earliest
+   * event it `applied` (a load or an available; a rebalance on measured speeds applies none:
+   * `startedAt`). Not simply the earliest event applied: a load that was waiting for a quiet
+   * moment when a vacate came would date the vacate's evacuation from the load, and the
+   * vacates of hosts whose data had to wait for a host would not count at all.
    */
-  requestedAt(emptied: readonly number[], applied: readonly EventRecord[], startedAt: number): number {
-    const vacates = emptied.map((i) => this.vacatedAt[i]).filter((t): t is number => t !== null);
+  requestedAt(transfers: readonly Transfer[], applied: readonly EventRecord[], startedAt: number): number {
+    const vacates = transfers.map((t) => this.vacatedAt[t.from]).filter((at): at is number => at !== null);
     if (vacates.length > 0) return Math.min(...vacates);
     return applied.reduce((t, r) => Math.min(t, r.receivedAt), startedAt);
   }
@@ -118,28 +116,22 @@ export class JobState {
 
   /** Emulation: host `i` now runs at `fraction` of its speed (its owner's load). */
   emulateLoad(i: number, fraction: number): void {
-    this.loadBefore[i] = this.emulatedLoads[i];
-    this.loadChangedAt[i] = this.options.clock();
+    this.loadHistory[i].record(this.options.clock(), fraction);
     this.emulatedLoads[i] = fraction;
     const rate = emulatedRate(this.setup, i);
     if (rate !== null) this.setup.links[i].setRateLimit(rate * fraction);
   }
 
   /**
-   * The load emulated host `i` ran at from `start` to `end` (ms on the job's clock), to divide
-   * its measured rate by: its owner's slow-down takes effect on receipt, while the estimator
-   * knows only the load the job has applied, a pass or more later, and a slice measured in
-   * between would make the host look slower than it is, then be slowed again. Weighted by time
-   * across the last change only (two within one slice are rare: loads are owners' readings).
-   * Null when not emulating: the job then knows no more than the load it applied.
+   * The load emulated host `i` ran at from `start` to `end` (ms on the job's clock), weighted
+   * by time, to divide its measured rate by: its owner's slow-down takes effect on receipt,
+   * while the estimator knows only the load the job has applied, a pass or more later, and a
+   * slice measured in between would make the host look slower than it is, then be slowed
+   * again. Null when not emulating: the job then knows no more than the load it applied.
    */
   emulatedLoadDuring(i: number, start: number, end: number): number | null {
     if (emulatedRate(this.setup, i) === null) return null;
-    const changed = this.loadChangedAt[i];
-    const now = this.emulatedLoads[i];
-    if (changed <= start || end <= start) return now;
-    const before = Math.min(changed, end) - start;
-    return (before * this.loadBefore[i] + (end - start - before) * now) / (end - start);
+    return this.loadHistory[i].mean(start, end);
   }
 
   /** Rows per chunk for worker `i`: about `chunkMs` of its work, at its own speed. */

@@ -194,7 +194,7 @@ export class Redistributor {
     if (!decision.redistribute) return settle();
     const { transfers, deadlines, split } = this.transferPlan(targets, drain.applied, options.clock());
     const vacated = [...new Set(transfers.map((t) => t.from))].filter((i) => !available[i]);
-    const triggeredAt = this.state.requestedAt(vacated, drain.applied, startedAt);
+    const triggeredAt = this.state.requestedAt(transfers, drain.applied, startedAt);
     // moveData first: by the in-order rule a sender's extract runs before its drop, so the
     // drop hands back exactly what is left. Both are settled before anything else happens.
     // A sender's reply that comes after its move was over (direct-move.ts `senderReply`) is
@@ -245,7 +245,8 @@ export class Redistributor {
       obtrusivenessMs: emptiedAt === null ? null : emptiedAt - triggeredAt,
       migrationMs: null,
       exemplarsMoved: split.move.reduce((s, t) => s + t.count, 0),
-      exemplarsReloaded: split.reload.reduce((s, t) => s + t.count, 0),
+      // What was reloaded, by id (whatever the plan's counts said), as in `deadlines`.
+      exemplarsReloaded: [...reloaded.reloadedFrom.values()].reduce((s, n) => s + n, 0),
       bytesMoved: moved.bytes,
       transfers: transfers.length,
       countsAfter: [...held],

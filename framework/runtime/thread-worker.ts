@@ -223,17 +223,17 @@ export class ThreadWorker implements WorkerLink {
     this.control.postedMail();
   }
 
+  /** Only to another thread of this process: a worker on an agent takes rows by a move. */
+  canHandOffTo(receiver: WorkerLink): receiver is ThreadWorker {
+    return receiver instanceof ThreadWorker && receiver !== this;
+  }
+
   /**
    * See `WorkerLink.handOff`. The order and, the first time, a channel to each receiver go
    * to the threads as mail: the sender reads it at its next chunk boundary, posts the rows
    * (transferred, zero copy) to each receiver and reports; each receiver takes them in at its
    * own next chunk boundary and reports. The coordinator relays nothing.
    */
-  /** Only to another thread of this process: a worker on an agent takes rows by a move. */
-  canHandOffTo(receiver: WorkerLink): receiver is ThreadWorker {
-    return receiver instanceof ThreadWorker && receiver !== this;
-  }
-
   handOff(
     parts: readonly { readonly count: number; readonly to: WorkerLink }[],
   ): Promise<HandOffResult> | null {

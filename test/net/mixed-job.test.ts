@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../framework/agent/agent.ts';
 import type { SchedulerEvent } from '../../framework/events/types.ts';
+import { exemplarBytes } from '../../framework/exemplars/rows.ts';
 import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
 import type { JobOptions } from '../../framework/runtime/job-types.ts';
@@ -34,7 +35,12 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => agent.close());
 
-async function mixedJob(onTransition?: JobOptions['onTransition'], paramsInSums = false) {
+async function mixedJob(
+  onTransition?: JobOptions['onTransition'],
+  paramsInSums = false,
+  /** Caps h1 at its initial share, so a vacate of h0 sends every row to the agent's worker. */
+  h1Full = false,
+) {
   const remote = await discoverAgents([{ endpoint: agent.address }], {});
   const transport = agentTransport(remote, {});
   const job = await AdmJob.start({
@@ -45,7 +51,11 @@ async function mixedJob(onTransition?: JobOptions['onTransition'], paramsInSums 
       transport,
       onTransition,
     }),
-    hosts: [{ name: 'h0' }, { name: 'h1' }, { name: 'a2' }].map((h) => ({ ...h, speed: 1 })),
+    hosts: [
+      { name: 'h0', speed: 1 },
+      { name: 'h1', speed: 1, ...(h1Full ? { maxBytes: (N / 3) * exemplarBytes(6) } : {}) },
+      { name: 'a2', speed: 1 },
+    ],
   });
   return { job, transport };
 }
@@ -53,14 +63,14 @@ async function mixedJob(onTransition?: JobOptions['onTransition'], paramsInSums 
 describe('a job of local threads and an agent', () => {
   it('moves a vacated thread’s rows between passes and during one, nothing lost or twice', async () => {
     const watch = computingWatch();
-    const { job, transport } = await mixedJob(watch.onTransition);
+    const { job, transport } = await mixedJob(watch.onTransition, false, true);
     try {
       expectSameSums(await job.pass(params), reference);
-      // Between passes: h0's rows go to h1 and to the agent's worker.
+      expect([...job.counts()]).toEqual([N / 3, N / 3, N / 3]);
+      // Between passes: h0's rows go to the agent's worker (h1 is full).
       job.send({ type: 'vacate', host: 'h0' });
       expectSameSums(await job.pass(params), reference);
-      expect(job.counts()[0]).toBe(0);
-      expect(job.counts()[2]).toBeGreaterThan(N / 3);
+      expect([...job.counts()]).toEqual([0, N / 3, (2 * N) / 3]);
       // During a pass: h1's rows go to the agent's worker.
       const computing = watch.next();
       const pass = job.pass(params);

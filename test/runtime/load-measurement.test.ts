@@ -16,7 +16,14 @@ describe("a load event's slow-down, measured before the job applies it", () => {
     const data = randomColumns(6000, 4, 41);
     const reference = referenceSums(data);
     const job = await AdmJob.start(
-      jobOptions(data, [1, 1, 1], { kernelConfig: { spin: 3000 }, minIntervalMs: 60_000, rebalance: false }),
+      // A low solo rate: the emulated speeds (10.7k/s) are far below what a thread does here
+      // (~1M/s with this spin), so the throttle binds even on a loaded machine.
+      jobOptions(data, [1, 1, 1], {
+        kernelConfig: { spin: 300 },
+        soloRate: 20_000,
+        minIntervalMs: 60_000,
+        rebalance: false,
+      }),
     );
     try {
       // A redistribution (h2 leaves): events that may wait now wait for minIntervalMs.
@@ -31,10 +38,9 @@ describe("a load event's slow-down, measured before the job applies it", () => {
       expect(job.workers()[0].load).toBe(1);
       // … but h0 did run at half speed, and its base speed is what it was.
       const after = job.workers()[0].measuredRate!;
-      expect(after / base).toBeGreaterThan(0.8);
-      // Nor doubled (divided by the load twice). Loose: on a loaded machine a host may fall
-      // short of its emulated speed before the load, and reach its halved one.
-      expect(after / base).toBeLessThan(1.6);
+      expect(after / base).toBeGreaterThan(0.85);
+      // Nor doubled (divided by the load twice).
+      expect(after / base).toBeLessThan(1.2);
     } finally {
       await job.close();
     }
