@@ -31,6 +31,7 @@ import {
   randomColumns,
   worstRelativeError,
 } from '../runtime/helpers.ts';
+import { agentsFree } from './agents-free.ts';
 
 const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
 const N = 4000;
@@ -111,12 +112,6 @@ async function startJob(
   return { job, transport };
 }
 
-/** Until every agent has ended its last job (a job's end reaches them a moment after close). */
-async function agentsFree(): Promise<void> {
-  for (let i = 0; i < 250 && agents.some((a) => a.busyWith !== null); i++)
-    await new Promise((r) => setTimeout(r, 20));
-}
-
 describe('nothing lost, nothing twice — random event sequences against a job on three agents', () => {
   let transport: AgentTransport;
   let job: AdmJob;
@@ -127,7 +122,7 @@ describe('nothing lost, nothing twice — random event sequences against a job o
   afterAll(async () => {
     await job?.close();
     transport?.close();
-    await agentsFree();
+    await agentsFree(agents);
   });
 
   it(
@@ -207,7 +202,7 @@ const faultArb: fc.Arbitrary<{ worker: number; plan: FaultPlan }> = fc.record({
 });
 
 describe('the same with a worker fault in each sequence, on a fresh job', () => {
-  afterAll(() => agentsFree());
+  afterAll(() => agentsFree(agents));
 
   it(
     'every pass that ends is its own gradient to 1e-9; every id held once by the live workers; the fault recorded',
@@ -219,7 +214,7 @@ describe('the same with a worker fault in each sequence, on a fresh job', () => 
           faultArb,
           fc.integer({ min: 1, max: 1_000_000 }),
           async (events, fault, weightsSeed) => {
-            await agentsFree();
+            await agentsFree(agents);
             const { job, transport } = await startJob({
               injectFaults: new Map([[fault.worker, fault.plan]]),
               // A hung worker is given up on after this long without progress. The default: over

@@ -21,6 +21,7 @@ import type { JobOptions } from '../../framework/runtime/job-types.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
 import { ADMOVE_VERSION } from '../../framework/util/version.ts';
 import { computingWatch, jobOptions, randomColumns, worstRelativeError } from '../runtime/helpers.ts';
+import { agentsFree } from './agents-free.ts';
 import { type Forward, startForward } from './forward.ts';
 
 const OPT_KERNEL = new URL('../../apps/opt/model/kernel.ts', import.meta.url).href;
@@ -52,12 +53,6 @@ const onAgents = (transport: AgentTransport, extra: Partial<JobOptions> = {}): P
   transport,
   ...extra,
 });
-
-/** Until every agent has ended its last job (a job's end reaches them a moment after close). */
-async function agentsFree(): Promise<void> {
-  for (let i = 0; i < 100 && agents.some((a) => a.busyWith !== null); i++)
-    await new Promise((r) => setTimeout(r, 20));
-}
 
 describe('a job on agents', () => {
   it('a gradient whose pass is interrupted by a vacate over TCP equals the single-thread one to 1e-9', async () => {
@@ -112,7 +107,7 @@ describe('a job on agents', () => {
       transport.close();
     }
     // Closing the job frees the agents for the next one.
-    await agentsFree();
+    await agentsFree(agents);
     expect(agents.map((a) => a.busyWith)).toEqual([null, null, null]);
   }, 60_000);
 });
@@ -160,7 +155,7 @@ describe('faults in the middle of a direct move', () => {
         await job.close();
         transport.close();
       }
-      await agentsFree();
+      await agentsFree(agents);
     },
     60_000,
   );
@@ -201,7 +196,7 @@ describe('a direct move that cannot go directly', () => {
       transport.close();
       forward.close();
     }
-    await agentsFree();
+    await agentsFree(agents);
   }
 
   it('a receiver the sender cannot reach (a forwarded port): the rows go through the coordinator, the vacated host ends empty', async () => {
@@ -265,7 +260,7 @@ describe('a direct move that cannot go directly', () => {
       transport.close();
       forward.close();
     }
-    await agentsFree();
+    await agentsFree(agents);
   }, 60_000);
 
   it('a host whose share is 0 starts and computes nothing', async () => {
@@ -283,7 +278,7 @@ describe('a direct move that cannot go directly', () => {
       await job.close();
       transport.close();
     }
-    await agentsFree();
+    await agentsFree(agents);
   });
 });
 
@@ -361,7 +356,7 @@ describe('what an agent refuses', () => {
     );
     await once(socket, 'close');
     // It serves the next job: before, it stayed "busy with job wedge" until restarted.
-    await agentsFree();
+    await agentsFree(agents);
     expect(agents[0].busyWith).toBeNull();
     const hosts = await discoverAgents([endpointOf(agents[0])], {});
     const transport = agentTransport(hosts, {});
@@ -375,7 +370,7 @@ describe('what an agent refuses', () => {
       await job.close();
       transport.close();
     }
-    await agentsFree();
+    await agentsFree(agents);
   });
 
   it('a coordinator of another version, naming both versions', async () => {

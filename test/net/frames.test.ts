@@ -12,6 +12,7 @@ import {
 import { MessageChannel } from '../../framework/net/message-channel.ts';
 import { READ_BUFFER_BYTES, ReusedReads } from '../../framework/net/reused-reads.ts';
 import { connect, type Listener, listen } from '../../framework/net/secure-socket.ts';
+import { until as waitUntil } from '../fixtures/until.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -94,13 +95,7 @@ function closeReason(conn: FramedConnection): Promise<Error | null> {
   return new Promise((resolve) => conn.onClose(resolve));
 }
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(2);
-  }
-}
+const until = (condition: () => boolean, timeoutMs = 5000) => waitUntil(condition, timeoutMs, 2);
 
 describe('FramedConnection', () => {
   it('round-trips JSON and bytes frames both ways, in order', async () => {

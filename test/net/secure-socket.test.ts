@@ -16,6 +16,7 @@ import {
   parseEndpoint,
   readSecretFile,
 } from '../../framework/net/secure-socket.ts';
+import { until as waitUntil } from '../fixtures/until.ts';
 
 const SECRET = Buffer.from('correct horse battery staple 0123456789');
 const WRONG_SECRET = Buffer.from('incorrect horse battery staple 987654');
@@ -25,17 +26,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(2);
-  }
-}
+const until = (condition: () => boolean, timeoutMs = 5000) => waitUntil(condition, timeoutMs, 2);
 
 /** A listener that echoes every JSON frame as { echo } and every bytes frame as its length. */
 async function echoListener(secret?: Buffer): Promise<{

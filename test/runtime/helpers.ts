@@ -127,11 +127,4 @@ export function applyAvailability(
   }
 }
 
-/** Until `condition` holds, checked every millisecond; throws after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
+export { until } from '../fixtures/until.ts';

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
 import type { SchedulerEvent } from '../../framework/events/types.ts';
 import { type EventSink, type Trace, type TraceEntry, TraceScheduler } from '../../scheduler-stub/index.ts';
+import { until as waitUntil } from '../fixtures/until.ts';
 
 /** A job that records what it was sent, with the time since `t0`. */
 function recorder() {
@@ -16,13 +17,7 @@ const ms = (t: number, host: string): TraceEntry => ({ at: { ms: t }, event: vac
 const it_ = (k: number, host: string): TraceEntry => ({ at: { iteration: k }, event: vacate(host) });
 
 /** Wait until `check` holds (polling), at most `limit` ms. */
-async function until(check: () => boolean, limit = 2000): Promise<void> {
-  const end = performance.now() + limit;
-  while (!check()) {
-    if (performance.now() > end) throw new Error('timed out');
-    await sleep(2);
-  }
-}
+const until = (check: () => boolean, limit = 2000) => waitUntil(check, limit, 2);
 
 describe('TraceScheduler: ms-timed events (real timers)', () => {
   it('delivers in time order, never early, equal times together in trace order', async () => {
