@@ -12,6 +12,7 @@ import type { SchedulerEvent } from '../../framework/events/types.ts';
 import { exemplarBytes } from '../../framework/exemplars/rows.ts';
 import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import type { FaultPlan } from '../../framework/runtime/faults.ts';
 import type { JobOptions } from '../../framework/runtime/job-types.ts';
 import {
   applyAvailability,
@@ -23,6 +24,7 @@ import {
   randomColumns,
   referenceSums,
 } from '../runtime/helpers.ts';
+import { agentsFree } from './agents-free.ts';
 
 const N = 3000;
 const data = randomColumns(N, 6, 43);
@@ -31,29 +33,35 @@ const params = new Float64Array(1);
 
 let agent: Agent;
 beforeAll(async () => {
-  agent = await Agent.start({ host: '127.0.0.1', port: 0, name: 'a2' });
+  agent = await Agent.start({ host: '127.0.0.1', port: 0, name: 'a2', acceptFaults: true });
 }, 60_000);
 afterAll(() => agent.close());
 
-async function mixedJob(
-  onTransition?: JobOptions['onTransition'],
-  paramsInSums = false,
+interface MixedJobOptions {
+  readonly onTransition?: JobOptions['onTransition'];
+  /** Every pass's parameters go into its sums (a pass settled with another's result fails). */
+  readonly paramsInSums?: boolean;
   /** Caps h1 at its initial share, so a vacate of h0 sends every row to the agent's worker. */
-  h1Full = false,
-) {
+  readonly h1Full?: boolean;
+  readonly extra?: Partial<JobOptions>;
+}
+
+/** Threads h0 and h1 and the agent's worker a2, equal speeds, the id-sum kernel. */
+async function mixedJob(o: MixedJobOptions = {}) {
   const remote = await discoverAgents([{ endpoint: agent.address }], {});
   const transport = agentTransport(remote, {});
   const job = await AdmJob.start({
     ...jobOptions(data, [1, 1, 1], {
-      kernelConfig: { spin: 2000, paramsInSums },
+      kernelConfig: { spin: 2000, paramsInSums: o.paramsInSums ?? false },
       emulateSpeeds: false,
       soloRate: 1e5,
       transport,
-      onTransition,
+      onTransition: o.onTransition,
+      ...o.extra,
     }),
     hosts: [
       { name: 'h0', speed: 1 },
-      { name: 'h1', speed: 1, ...(h1Full ? { maxBytes: (N / 3) * exemplarBytes(6) } : {}) },
+      { name: 'h1', speed: 1, ...(o.h1Full ? { maxBytes: (N / 3) * exemplarBytes(6) } : {}) },
       { name: 'a2', speed: 1 },
     ],
   });
@@ -63,7 +71,7 @@ async function mixedJob(
 describe('a job of local threads and an agent', () => {
   it('moves a vacated thread’s rows between passes and during one, nothing lost or twice', async () => {
     const watch = computingWatch();
-    const { job, transport } = await mixedJob(watch.onTransition, false, true);
+    const { job, transport } = await mixedJob({ onTransition: watch.onTransition, h1Full: true });
     try {
       expectSameSums(await job.pass(params), reference);
       expect([...job.counts()]).toEqual([N / 3, N / 3, N / 3]);
@@ -100,53 +108,139 @@ const eventArb: fc.Arbitrary<SchedulerEvent> = fc.oneof(
 );
 
 describe('random event sequences against a job of local threads and an agent', () => {
-  it('after every pass: its own sums, every id held once, vacated hosts hold nothing', async () => {
-    const { job, transport } = await mixedJob(undefined, true);
-    const available = new Set(HOSTS);
-    // Every pass's parameters are its number, added to Σid² for each row (paramsInSums): a
-    // pass settled with another's result cannot match.
-    let passNumber = 0;
-    const pass = async () => {
-      passNumber++;
-      const expected = Float64Array.from(reference);
-      expected[2] += N * passNumber;
-      const result = job.pass(Float64Array.of(passNumber));
-      return { result, expected };
-    };
-    try {
+  it(
+    'after every pass: its own sums, every id held once, vacated hosts hold nothing',
+    async () => {
+      const { job, transport } = await mixedJob({ paramsInSums: true });
+      const available = new Set(HOSTS);
+      // Every pass's parameters are its number, added to Σid² for each row (paramsInSums): a
+      // pass settled with another's result cannot match.
+      let passNumber = 0;
+      const pass = async () => {
+        passNumber++;
+        const expected = Float64Array.from(reference);
+        expected[2] += N * passNumber;
+        const result = job.pass(Float64Array.of(passNumber));
+        return { result, expected };
+      };
+      try {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), eventArb), { minLength: 1, maxLength: 5 }),
+            async (events) => {
+              const timed = inTimeOrder(events);
+              applyAvailability(timed, available);
+              if (available.size === 0) {
+                timed.push([25, { type: 'available', host: 'h1' }]);
+                available.add('h1');
+              }
+              const first = await pass();
+              const timers = timed.map(([ms, e]) => setTimeout(() => job.send(e), ms));
+              expectSameSums(await first.result, first.expected);
+              await new Promise((r) => setTimeout(r, 30));
+              timers.forEach(clearTimeout);
+              const second = await pass();
+              expectSameSums(await second.result, second.expected);
+              const held = await job.heldIds();
+              expect(checkIdsExactlyOnce(held, N)).toBeNull();
+              expect(held.map((h) => h.length)).toEqual([...job.counts()]);
+              HOSTS.forEach((h, i) => {
+                if (!available.has(h)) expect(job.counts()[i]).toBe(0);
+              });
+            },
+          ),
+          {
+            numRuns: Number(process.env.MIXED_FC_RUNS ?? 40),
+            seed: Number(process.env.MIXED_FC_SEED ?? 20261202),
+          },
+        );
+        expect(job.faults()).toEqual([]);
+        // Rows moved in these sequences (vacates of threads and of the agent alike).
+        expect(job.redistributions().filter((r) => r.bytesMoved > 0).length).toBeGreaterThan(5);
+      } finally {
+        await job.close();
+        transport.close();
+      }
+    },
+    Math.max(120_000, Number(process.env.MIXED_FC_RUNS ?? 40) * 2_000),
+  );
+});
+
+/** A hang costs the liveness limit before it is noticed: one fault in five. */
+const kindArb = fc.oneof(
+  { arbitrary: fc.constantFrom('throw' as const, 'exit' as const), weight: 4 },
+  { arbitrary: fc.constant('hang' as const), weight: 1 },
+);
+const faultArb: fc.Arbitrary<{ worker: number; plan: FaultPlan }> = fc.record({
+  worker: fc.integer({ min: 0, max: HOSTS.length - 1 }),
+  plan: fc.oneof(
+    fc.record({
+      kind: kindArb,
+      when: fc.constant('after-pass' as const),
+      count: fc.integer({ min: 0, max: 2 }),
+    }),
+    // Move 1 is the initial load (its failure ends the job before it starts): a later move.
+    fc.record({
+      kind: kindArb,
+      when: fc.constant('during-transfer' as const),
+      count: fc.integer({ min: 2, max: 3 }),
+    }),
+  ),
+});
+
+describe('the same with a worker fault in each sequence, on a fresh job', () => {
+  const runs = Number(process.env.MIXED_FC_RUNS ?? 40) / 4;
+  it(
+    'every pass that ends has its own sums; every id held once by the live workers; only that fault recorded',
+    async () => {
+      let fired = 0;
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), eventArb), { minLength: 1, maxLength: 5 }),
-          async (events) => {
-            const timed = inTimeOrder(events);
-            applyAvailability(timed, available);
-            if (available.size === 0) {
-              timed.push([25, { type: 'available', host: 'h1' }]);
-              available.add('h1');
-            }
-            const first = await pass();
-            const timers = timed.map(([ms, e]) => setTimeout(() => job.send(e), ms));
-            expectSameSums(await first.result, first.expected);
-            await new Promise((r) => setTimeout(r, 30));
-            timers.forEach(clearTimeout);
-            const second = await pass();
-            expectSameSums(await second.result, second.expected);
-            const held = await job.heldIds();
-            expect(checkIdsExactlyOnce(held, N)).toBeNull();
-            expect(held.map((h) => h.length)).toEqual([...job.counts()]);
-            HOSTS.forEach((h, i) => {
-              if (!available.has(h)) expect(job.counts()[i]).toBe(0);
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), eventArb), { maxLength: 4 }),
+          faultArb,
+          async (events, fault) => {
+            await agentsFree([agent]);
+            const { job, transport } = await mixedJob({
+              extra: { injectFaults: new Map([[fault.worker, fault.plan]]), waitTimeoutMs: 2000 },
             });
+            try {
+              const faulty = HOSTS[fault.worker];
+              const timed = inTimeOrder(events);
+              // A host that does not fail is available at the end, so the job can go on.
+              timed.push([25, { type: 'available', host: HOSTS[(fault.worker + 1) % HOSTS.length] }]);
+              const available = new Set(HOSTS);
+              applyAvailability(timed, available);
+              const timers: NodeJS.Timeout[] = [];
+              for (let p = 0; p < 4; p++) {
+                const pass = job.pass(params);
+                if (p === 0) for (const [ms, e] of timed) timers.push(setTimeout(() => job.send(e), ms));
+                expectSameSums(await pass, reference);
+                if (p === 0) {
+                  await new Promise((r) => setTimeout(r, 30));
+                  timers.forEach(clearTimeout);
+                }
+              }
+              const recorded = job.faults().map((f) => f.host);
+              expect(recorded.every((h) => h === faulty)).toBe(true);
+              expect(recorded.length).toBeLessThanOrEqual(1);
+              fired += recorded.length;
+              const held = await job.heldIds();
+              expect(checkIdsExactlyOnce(held, N)).toBeNull();
+              expect(held.map((h) => h.length)).toEqual([...job.counts()]);
+              HOSTS.forEach((h, i) => {
+                if (!available.has(h) || recorded.includes(h)) expect(job.counts()[i]).toBe(0);
+              });
+            } finally {
+              await job.close();
+              transport.close();
+            }
           },
         ),
-        { numRuns: 40 },
+        { numRuns: runs, seed: Number(process.env.MIXED_FC_SEED ?? 20261202) + 1 },
       );
-      expect(job.faults()).toEqual([]);
-      // Rows moved in these sequences (vacates of threads and of the agent alike).
-      expect(job.redistributions().filter((r) => r.bytesMoved > 0).length).toBeGreaterThan(5);
-    } finally {
-      await job.close();
-      transport.close();
-    }
-  }, 120_000);
+      console.info(`mixed-job fault properties: ${fired} of ${runs} sequences had their fault fire`);
+      expect(fired).toBeGreaterThanOrEqual(Math.floor(runs / 4));
+    },
+    Math.max(240_000, runs * 6_000),
+  );
 });
