@@ -21,7 +21,7 @@ export function portableKernel(href: string): string {
 
 /**
  * The module an agent imports for a job's kernel. Only kernels inside this installation's
- * tree are accepted: whoever may start a job on an agent must not be able to make it import
+ * tree, and not in its installed packages, are accepted: whoever may start a job on an agent must not be able to make it import
  * anything else (a `data:` URL, a file elsewhere). Checked after URL normalisation, so
  * encoded `..` segments cannot leave the tree either.
  */
@@ -37,6 +37,11 @@ export function resolveKernel(specifier: string): string {
   const href = moduleBeside(import.meta.url, `../../${relative}`);
   if (!href.startsWith(codeRoot) || relative.split('/').includes('..')) {
     throw new Error(`kernel ${specifier} leaves admove's tree`);
+  }
+  // Installed packages and hidden directories sit under the root of a source checkout, but
+  // are not admove's code: importing one runs whatever it does on import.
+  if (relative.split('/').some((part) => part === 'node_modules' || part.startsWith('.'))) {
+    throw new Error(`kernel ${specifier} is not admove's own code (a package or a hidden directory)`);
   }
   return href;
 }
