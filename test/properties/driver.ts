@@ -347,7 +347,12 @@ export class ScenarioRun {
   private quiet(): boolean {
     if (this.broken) return false;
     const calm = ['idle', 'running', 'waitingForHost', 'done'].includes(this.state);
-    return calm && !this.workers.some((w) => (w.alive || !this.givenUp.has(w.host)) && w.moving);
+    if (!calm || this.workers.some((w) => w.alive && w.moving)) return false;
+    if (this.workers.some((w) => !this.givenUp.has(w.host) && w.moving)) {
+      this.stats.auditsHeldByDeadMover++;
+      return false;
+    }
+    return true;
   }
 
   /**
