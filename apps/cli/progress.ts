@@ -79,7 +79,9 @@ export class ProgressPrinter implements OptObserver {
     // Otherwise the run would fall silent for as long as --wait-timeout (60 s by default).
     // Once per wait: an event during it passes through `redistributing` and back.
     if (t.state === 'waitingForHost' && !this.waiting) {
-      this.line('  waiting for a host: the data has nowhere to go until one comes back (--wait-timeout)');
+      this.line(
+        '  waiting for a host: the data has nowhere to go (every host vacated, or those left full under their memory caps) until one comes back (--wait-timeout)',
+      );
     }
     if (t.state === 'waitingForHost') this.waiting = true;
     else if (t.state !== 'redistributing') this.waiting = false;

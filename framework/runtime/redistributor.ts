@@ -254,7 +254,9 @@ export class Redistributor {
       deadlines: [...deadlines.values()].map((d) => ({
         host: d.host,
         deadlineMs: d.deadlineMs,
-        met: (doneAt.get(d.worker) ?? startedAt) <= d.deadlineAt,
+        // A host that held nothing to move was empty in time, whenever the move started.
+        met:
+          !transfers.some((t) => t.from === d.worker) || (doneAt.get(d.worker) ?? startedAt) <= d.deadlineAt,
         reloaded: reloaded.reloadedFrom.get(d.worker) ?? 0,
       })),
     };

@@ -76,6 +76,33 @@ describe('vacate with a deadline (an owner gives notice)', () => {
     }
   }, 60_000);
 
+  it('a host that holds nothing meets its deadline, even a 0 ms one', async () => {
+    const watch = computingWatch();
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 1500 }, onTransition: watch.onTransition }),
+    );
+    try {
+      job.send({ type: 'vacate', host: 'h1' });
+      expectSameSums(await job.pass(params), reference);
+      expect(job.counts()[1]).toBe(0);
+      // Again, with a deadline, together with a vacate of a host that holds rows, mid-pass:
+      // the move starts once the workers stop, after the deadline.
+      const computing = watch.next();
+      const pass = job.pass(params);
+      await computing;
+      job.sendTogether([
+        { type: 'vacate', host: 'h1', deadlineMs: 0 },
+        { type: 'vacate', host: 'h0' },
+      ]);
+      expectSameSums(await pass, reference);
+      const r = job.redistributions().find((x) => x.deadlines.length > 0)!;
+      expect(r.deadlines).toEqual([{ host: 'h1', deadlineMs: 0, met: true, reloaded: 0 }]);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+
   it('a deadline that can be met moves the data as usual and says so', async () => {
     const job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 1500 } }));
     try {
