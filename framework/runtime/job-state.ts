@@ -6,6 +6,7 @@ import { workerMachine } from '../machine/worker-machine.ts';
 import { SpeedEstimator } from '../partition/speed-estimator.ts';
 import type { Transfer, WorkerCapacity } from '../partition/types.ts';
 import { chunkRowsFor } from './calibration.ts';
+import type { Deadline } from './deadline-drain.ts';
 import type { JobOptions } from './job-types.ts';
 import { LoadHistory } from './load-history.ts';
 import type { RedistributionRecord } from './report-types.ts';
@@ -42,6 +43,12 @@ export class JobState {
    * timed from there, also when the data had nowhere to go then and leaves later.
    */
   readonly vacatedAt: (number | null)[];
+  /**
+   * Each host's standing vacate deadline (null: none): kept from the vacate's receipt until
+   * the host is available again, so one whose data had to wait for room still counts when the
+   * data leaves later (past it by then: what moves is reloaded instead, and it is recorded missed).
+   */
+  readonly vacateDeadlines: (Deadline | null)[];
 
   constructor(
     readonly options: JobOptions,
@@ -61,6 +68,7 @@ export class JobState {
     this.emulatedLoads = names.map(() => 1);
     this.loadHistory = names.map(() => new LoadHistory());
     this.vacatedAt = names.map(() => null);
+    this.vacateDeadlines = names.map(() => null);
     this.workerActors = options.hosts.map((h, i) => this.startWorkerActor(h, shares[i]));
   }
 
@@ -81,6 +89,7 @@ export class JobState {
     this.emulatedLoads.push(1);
     this.loadHistory.push(new LoadHistory());
     this.vacatedAt.push(null);
+    this.vacateDeadlines.push(null);
     this.estimator.addWorker(host.speed);
     this.queue.addHost(host.name);
     this.workerActors.push(this.startWorkerActor(host, 0));

@@ -121,14 +121,26 @@ export class RedistributionTiming {
 
   /** Apply every pending event to the hosts' availability and loads. */
   applyEvents(now: number): DrainResult {
-    const { queue, hostList, available, lost, loads, estimator, vacatedAt } = this.state;
+    const { queue, hostList, available, lost, loads, estimator, vacatedAt, vacateDeadlines } = this.state;
     const drain = queue.drain(now);
     this.urgent = false;
     for (const r of drain.applied) {
-      const i = hostList.findIndex((h) => h.name === r.event.host);
-      if (r.event.type === 'available') vacatedAt[i] = null;
-      // A vacate of a host already vacated: the request stands since the first.
-      else if (r.event.type === 'vacate') vacatedAt[i] ??= r.receivedAt;
+      const e = r.event;
+      const i = hostList.findIndex((h) => h.name === e.host);
+      if (e.type === 'available') {
+        vacatedAt[i] = null;
+        vacateDeadlines[i] = null;
+      } else if (e.type === 'vacate') {
+        // A vacate of a host already vacated: the request stands since the first, and the
+        // sooner of their deadlines.
+        vacatedAt[i] ??= r.receivedAt;
+        if (e.deadlineMs !== undefined) {
+          const deadlineAt = r.receivedAt + e.deadlineMs;
+          const before = vacateDeadlines[i];
+          if (before === null || deadlineAt < before.deadlineAt)
+            vacateDeadlines[i] = { worker: i, host: e.host, deadlineMs: e.deadlineMs, deadlineAt };
+        }
+      }
     }
     hostList.forEach((h, i) => {
       const state = drain.states.get(h.name)!;

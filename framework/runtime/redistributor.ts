@@ -86,6 +86,10 @@ export class Redistributor {
       applied,
       hostList.map((h) => h.name),
     );
+    // A vacate applied earlier whose data had to wait for room: its deadline still holds.
+    for (const d of this.state.vacateDeadlines) {
+      if (d !== null && !deadlines.has(d.worker) && held[d.worker] > 0) deadlines.set(d.worker, d);
+    }
     const rowBytes = exemplarBytes(options.train.dim);
     const budgets = moveBudgets(deadlines, held, now, rowBytes, this.moveBytesPerMs);
     return { transfers, deadlines, split: splitForDeadlines(transfers, budgets) };

@@ -103,6 +103,31 @@ describe('vacate with a deadline (an owner gives notice)', () => {
     }
   }, 60_000);
 
+  it('a deadline still holds when the data had to wait for room: past it, the rows are reloaded, and it is recorded missed', async () => {
+    const small = randomColumns(600, 4, 31);
+    const job = await AdmJob.start(jobOptions(small, [1, 1], { waitTimeoutMs: 20_000 }));
+    try {
+      expectSameSums(await job.pass(params), referenceSums(small));
+      const onH0 = job.counts()[0];
+      // Nowhere to go: both vacated. h0's owner wants it empty at once.
+      job.sendTogether([
+        { type: 'vacate', host: 'h0', deadlineMs: 0 },
+        { type: 'vacate', host: 'h1' },
+      ]);
+      const pass = job.pass(params);
+      await new Promise((r) => setTimeout(r, 200));
+      job.send({ type: 'available', host: 'h1' });
+      expectSameSums(await pass, referenceSums(small));
+      expect([...job.counts()]).toEqual([0, 600]);
+      const r = job.redistributions().find((x) => x.reason === 'evacuate')!;
+      expect(r.deadlines).toEqual([{ host: 'h0', deadlineMs: 0, met: false, reloaded: onH0 }]);
+      expect(r).toMatchObject({ exemplarsMoved: 0, exemplarsReloaded: onH0 });
+      expect(checkIdsExactlyOnce(await job.heldIds(), 600)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+
   it('a deadline that can be met moves the data as usual and says so', async () => {
     const job = await AdmJob.start(jobOptions(data, [1, 1, 2, 4], { kernelConfig: { spin: 1500 } }));
     try {
