@@ -26,6 +26,12 @@ function errorText(data: number | undefined, minimised: number): string {
   return decay > 0 ? `${data.toFixed(5)} +decay ${decay.toFixed(5)}` : data.toFixed(5);
 }
 
+/** The redistribution a fault cut short, if any (it has no record of its own). */
+const cutShort = (f: FaultRecord) =>
+  f.interruptedEvents === undefined
+    ? ''
+    : ` (it cut short the redistribution of event${f.interruptedEvents.length === 1 ? '' : 's'} ${f.interruptedEvents.map((e) => `#${e}`).join(', ')})`;
+
 /** Exemplars dropped for a deadline and reloaded from the data instead of moved, if any. */
 const reloadedText = (r: RedistributionRecord) =>
   r.exemplarsReloaded > 0 ? `, ${r.exemplarsReloaded} exemplars reloaded from the data (deadline)` : '';
@@ -89,7 +95,7 @@ export class ProgressPrinter implements OptObserver {
 
   onFault(f: FaultRecord): void {
     this.line(
-      `  fault: ${f.message} — ${f.exemplarsReloaded} exemplars reloaded from the data onto the other workers in ${ms(f.recoveryMs)}; the pass starts over`,
+      `  fault: ${f.message} — ${f.exemplarsReloaded} exemplars reloaded from the data onto the other workers in ${ms(f.recoveryMs)}; the pass starts over${cutShort(f)}`,
     );
   }
 
@@ -127,7 +133,8 @@ export class ProgressPrinter implements OptObserver {
         `redistribution #${r.index + 1} (${r.reason}) at ${(r.triggeredAt / 1000).toFixed(2)} s: obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${mb(r.bytesMoved)} moved${reloadedText(r)}, after: ${r.countsAfter.join('/')}`,
       );
     }
-    for (const f of report.faults) out(`fault: ${f.message}; ${f.exemplarsReloaded} exemplars reloaded`);
+    for (const f of report.faults)
+      out(`fault: ${f.message}; ${f.exemplarsReloaded} exemplars reloaded${cutShort(f)}`);
     const counts = { applied: 0, superseded: 0, rejected: 0, pending: 0 };
     for (const e of report.events) counts[e.outcome]++;
     const replayed = report.events.filter((e) => e.replayed).length;

@@ -17,6 +17,8 @@ export class FaultRecovery {
   private closed = false;
   /** A late error that is not a worker's fault: the next pass fails with it (`takeLateFailure`). */
   private lateFailure: unknown = null;
+  /** The events of a redistribution a fault cut short, for the faults the next recovery records. */
+  private interrupted: readonly number[] = [];
   /** Workers given up on whose exemplars are not reloaded yet (recovery may take several tries). */
   private recovering: { link: WorkerLink; held: number; detectedAt: number }[] = [];
 
@@ -28,7 +30,8 @@ export class FaultRecovery {
    * answered and the ids still do not add up to the training set exactly once, nothing can
    * repair that, and the job stops.
    */
-  async reconcile(): Promise<void> {
+  async reconcile(interruptedEvents: readonly number[] = []): Promise<void> {
+    if (interruptedEvents.length > 0) this.interrupted = interruptedEvents;
     const { setup, lost, held, options } = this.state;
     const live = setup.links.filter((l) => !lost[l.index] && l.alive);
     const replies = await Promise.allSettled(live.map((l) => l.ids()));
@@ -112,6 +115,7 @@ export class FaultRecovery {
       this.record(r.link.host, r.link.fault, r.detectedAt, reloadedBy[k], recoveryMs);
     });
     this.recovering = [];
+    this.interrupted = [];
     workerActors.forEach((a, i) => {
       if (!lost[i]) a.send({ type: 'holding', count: held[i] });
     });
@@ -164,6 +168,7 @@ export class FaultRecovery {
       detectedAt,
       exemplarsReloaded,
       recoveryMs,
+      ...(this.interrupted.length > 0 ? { interruptedEvents: [...this.interrupted] } : {}),
     };
     this.records.push(record);
     this.state.options.onFault?.(record);

@@ -97,6 +97,12 @@ export interface FaultRecord {
   readonly exemplarsReloaded: number;
   /** From detection until the pass could start again. */
   readonly recoveryMs: number;
+  /**
+   * The events of a redistribution this fault cut short (its move failed): they were applied,
+   * but no redistribution record has them, and their obtrusiveness and migration were not
+   * measured; recovery put the rows where they belong. Absent otherwise.
+   */
+  readonly interruptedEvents?: readonly number[];
 }
 
 /**

@@ -8,7 +8,7 @@ import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts
 import type { WorkerCapacity } from '../partition/types.ts';
 import { deadlinesOf, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
 import type { FaultRecovery } from './fault-recovery.ts';
-import { firstError } from './faults.ts';
+import { firstError, isWorkerFault } from './faults.ts';
 import type { JobState } from './job-state.ts';
 import { moveData } from './move-data.ts';
 import type { RedistributionTiming } from './redistribution-timing.ts';
@@ -212,12 +212,15 @@ export class Redistributor {
       reloadFromSource(setup.links, options.train, split.reload, options.clock),
     ]);
     if (movedResult.status === 'rejected' || reloadedResult.status === 'rejected') {
+      const failure = firstError([movedResult, reloadedResult]);
       try {
-        await this.recovery.reconcile();
+        // A worker's fault: the faults the recovery records next name these events, which no
+        // redistribution record will.
+        await this.recovery.reconcile(isWorkerFault(failure) ? drain.applied.map((r) => r.seq) : []);
       } finally {
         countsIn();
       }
-      throw firstError([movedResult, reloadedResult]);
+      throw failure;
     }
     const moved = movedResult.value;
     const reloaded = reloadedResult.value;

@@ -80,3 +80,30 @@ describe('worker faults on real threads: detected, reloaded, still exactly once'
     60_000,
   );
 });
+
+describe('a fault that cuts a redistribution short', () => {
+  it('names its events in the fault record, as no redistribution record has them', async () => {
+    // h1 exits as it takes in its part of h0's rows (its second move: the first was its load).
+    // The deadline keeps the move off the hand-off path, where the insert is a move.
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1, 1], {
+        kernelConfig: { spin: 300 },
+        livenessMs: 400,
+        injectFaults: new Map([[1, { kind: 'exit', when: 'during-transfer', count: 2 } as FaultPlan]]),
+      }),
+    );
+    try {
+      expectSameSums(await job.pass(params), reference);
+      const vacate = job.send({ type: 'vacate', host: 'h0', deadlineMs: 60_000 });
+      expectSameSums(await job.pass(params), reference);
+      const faults = job.faults();
+      expect(faults).toHaveLength(1);
+      expect(faults[0]).toMatchObject({ host: 'h1', cause: 'exited', interruptedEvents: [vacate.seq] });
+      expect(job.redistributions().some((r) => r.events.includes(vacate.seq))).toBe(false);
+      expect([...job.counts()]).toEqual([0, 0, N]);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+});
