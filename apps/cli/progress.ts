@@ -26,6 +26,15 @@ function errorText(data: number | undefined, minimised: number): string {
   return decay > 0 ? `${data.toFixed(5)} +decay ${decay.toFixed(5)}` : data.toFixed(5);
 }
 
+/** A worker's measured speed (full load), and its rate at the load applied if that is not 1. */
+function measuredText(w: WorkerRecord): string {
+  if (w.measuredRate === null) return 'not measured';
+  const full = `measured ${Math.round(w.measuredRate)}/s`;
+  return w.load === 1
+    ? full
+    : `${full} at full load (at the load applied, ${w.load}: ${Math.round(w.measuredRate * w.load)}/s)`;
+}
+
 /** The redistribution a fault cut short, if any (it has no record of its own). */
 const cutShort = (f: FaultRecord) =>
   f.interruptedEvents === undefined
@@ -147,10 +156,7 @@ export class ProgressPrinter implements OptObserver {
     const state = (w: WorkerRecord) => (lost.has(w.host) ? ' (lost)' : w.available ? '' : ' (unavailable)');
     out(
       `workers: ${report.workers
-        .map(
-          (w) =>
-            `${w.host} speed ${w.declaredSpeed} measured ${w.measuredRate === null ? '–' : Math.round(w.measuredRate)}/s${w.load === 1 ? '' : ` at full load (at the load applied, ${w.load}: ${w.measuredRate === null ? '–' : Math.round(w.measuredRate * w.load)}/s)`}${state(w)}`,
-        )
+        .map((w) => `${w.host} speed ${w.declaredSpeed} ${measuredText(w)}${state(w)}`)
         .join(', ')}`,
     );
   }

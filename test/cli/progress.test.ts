@@ -83,3 +83,34 @@ describe("the iteration line's exemplars/s", () => {
     expect(rateColumn([worker({ exemplars: 0 })])).toBe('exemplars/s –');
   });
 });
+
+describe("the summary's workers line", () => {
+  it("says a worker never measured is not measured, and a loaded one's rate at the load applied", () => {
+    const p = printer(false);
+    p.finished({
+      final: {
+        iterations: 1,
+        passes: 1,
+        seconds: 1,
+        testAccuracy: 0.5,
+        trainAccuracy: 0.5,
+        error: 1,
+        trainingError: 1,
+        stoppedEarly: false,
+        bestIteration: null,
+      },
+      redistributions: [],
+      faults: [],
+      events: [],
+      data: { validation: 0 },
+      workers: [
+        worker({ host: 'h0', measuredRate: null }),
+        worker({ host: 'h1', measuredRate: 20_000, load: 0.5 }),
+      ],
+    } as unknown as Parameters<ProgressPrinter['finished']>[0]);
+    const line = written.find((l) => l.startsWith('workers:'))!;
+    expect(line).toBe(
+      'workers: h0 speed 1 not measured, h1 speed 1 measured 20000/s at full load (at the load applied, 0.5: 10000/s)\n',
+    );
+  });
+});
