@@ -16,13 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOptKernel } from '../../apps/opt/model/kernel.ts';
 import { initWeights, type NetworkShape } from '../../apps/opt/model/network.ts';
 import { Agent } from '../../framework/agent/agent.ts';
-import type { SchedulerEvent } from '../../framework/events/types.ts';
 import { columnsFromTable } from '../../framework/exemplars/batch.ts';
 import { type AgentTransport, agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
-import type { FaultPlan } from '../../framework/runtime/faults.ts';
 import type { JobOptions } from '../../framework/runtime/job-types.ts';
 import { SeededRandom } from '../../framework/util/random.ts';
+import { eventArb, faultArb } from '../fixtures/event-arbitraries.ts';
 import {
   applyAvailability,
   checkIdsExactlyOnce,
@@ -62,18 +61,10 @@ function expectThePass(acc: Float64Array, weights: Float64Array): void {
   expect(worstRelativeError(acc, referenceFor(weights))).toBeLessThan(1e-9);
 }
 
-const eventArb: fc.Arbitrary<SchedulerEvent> = fc.oneof(
-  fc.record({ type: fc.constant('vacate' as const), host: fc.constantFrom(...HOSTS) }),
-  fc.record({ type: fc.constant('available' as const), host: fc.constantFrom(...HOSTS) }),
-  fc.record({
-    type: fc.constant('load' as const),
-    host: fc.constantFrom(...HOSTS),
-    fraction: fc.double({ min: 0.1, max: 1, noNaN: true }),
-  }),
-);
+const hostEvent = eventArb(HOSTS);
 /** Events with the ms after the pass starts at which each is sent (a pass takes a few ms). */
 const sequenceArb = fc.record({
-  events: fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), eventArb), { minLength: 1, maxLength: 6 }),
+  events: fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), hostEvent), { minLength: 1, maxLength: 6 }),
   weightsSeed: fc.integer({ min: 1, max: 1_000_000 }),
 });
 
@@ -177,30 +168,6 @@ describe('nothing lost, nothing twice — random event sequences against a job o
   );
 });
 
-/** A hang costs the liveness limit before it is noticed: one fault in five. */
-const kindArb = fc.oneof(
-  { arbitrary: fc.constantFrom('throw' as const, 'exit' as const), weight: 4 },
-  { arbitrary: fc.constant('hang' as const), weight: 1 },
-);
-
-const faultArb: fc.Arbitrary<{ worker: number; plan: FaultPlan }> = fc.record({
-  worker: fc.integer({ min: 0, max: HOSTS.length - 1 }),
-  plan: fc.oneof(
-    fc.record({
-      kind: kindArb,
-      when: fc.constant('after-pass' as const),
-      count: fc.integer({ min: 0, max: 2 }),
-    }),
-    // Move 1 is the initial load, whose failure ends the job before it starts (tested
-    // elsewhere): from move 2 on, a move of these sequences.
-    fc.record({
-      kind: kindArb,
-      when: fc.constant('during-transfer' as const),
-      count: fc.integer({ min: 2, max: 3 }),
-    }),
-  ),
-});
-
 describe('the same with a worker fault in each sequence, on a fresh job', () => {
   afterAll(() => agentsFree(agents));
 
@@ -210,8 +177,8 @@ describe('the same with a worker fault in each sequence, on a fresh job', () => 
       let faultsRecorded = 0;
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), eventArb), { maxLength: 5 }),
-          faultArb,
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), hostEvent), { maxLength: 5 }),
+          faultArb(HOSTS.length),
           fc.integer({ min: 1, max: 1_000_000 }),
           async (events, fault, weightsSeed) => {
             await agentsFree(agents);

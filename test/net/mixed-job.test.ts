@@ -8,12 +8,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../framework/agent/agent.ts';
-import type { SchedulerEvent } from '../../framework/events/types.ts';
 import { exemplarBytes } from '../../framework/exemplars/rows.ts';
 import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
-import type { FaultPlan } from '../../framework/runtime/faults.ts';
 import type { JobOptions } from '../../framework/runtime/job-types.ts';
+import { eventArb, faultArb } from '../fixtures/event-arbitraries.ts';
 import {
   applyAvailability,
   checkIdsExactlyOnce,
@@ -97,15 +96,7 @@ describe('a job of local threads and an agent', () => {
 });
 
 const HOSTS = ['h0', 'h1', 'a2'];
-const eventArb: fc.Arbitrary<SchedulerEvent> = fc.oneof(
-  fc.record({ type: fc.constant('vacate' as const), host: fc.constantFrom(...HOSTS) }),
-  fc.record({ type: fc.constant('available' as const), host: fc.constantFrom(...HOSTS) }),
-  fc.record({
-    type: fc.constant('load' as const),
-    host: fc.constantFrom(...HOSTS),
-    fraction: fc.double({ min: 0.1, max: 1, noNaN: true }),
-  }),
-);
+const hostEvent = eventArb(HOSTS);
 
 describe('random event sequences against a job of local threads and an agent', () => {
   it(
@@ -126,7 +117,7 @@ describe('random event sequences against a job of local threads and an agent', (
       try {
         await fc.assert(
           fc.asyncProperty(
-            fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), eventArb), { minLength: 1, maxLength: 5 }),
+            fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), hostEvent), { minLength: 1, maxLength: 5 }),
             async (events) => {
               const timed = inTimeOrder(events);
               applyAvailability(timed, available);
@@ -166,28 +157,6 @@ describe('random event sequences against a job of local threads and an agent', (
   );
 });
 
-/** A hang costs the liveness limit before it is noticed: one fault in five. */
-const kindArb = fc.oneof(
-  { arbitrary: fc.constantFrom('throw' as const, 'exit' as const), weight: 4 },
-  { arbitrary: fc.constant('hang' as const), weight: 1 },
-);
-const faultArb: fc.Arbitrary<{ worker: number; plan: FaultPlan }> = fc.record({
-  worker: fc.integer({ min: 0, max: HOSTS.length - 1 }),
-  plan: fc.oneof(
-    fc.record({
-      kind: kindArb,
-      when: fc.constant('after-pass' as const),
-      count: fc.integer({ min: 0, max: 2 }),
-    }),
-    // Move 1 is the initial load (its failure ends the job before it starts): a later move.
-    fc.record({
-      kind: kindArb,
-      when: fc.constant('during-transfer' as const),
-      count: fc.integer({ min: 2, max: 3 }),
-    }),
-  ),
-});
-
 describe('the same with a worker fault in each sequence, on a fresh job', () => {
   const runs = Number(process.env.MIXED_FC_RUNS ?? 40) / 4;
   it(
@@ -196,8 +165,8 @@ describe('the same with a worker fault in each sequence, on a fresh job', () => 
       let fired = 0;
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), eventArb), { maxLength: 4 }),
-          faultArb,
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), hostEvent), { maxLength: 4 }),
+          faultArb(HOSTS.length),
           async (events, fault) => {
             await agentsFree([agent]);
             const { job, transport } = await mixedJob({

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SchedulerEvent } from '../../framework/events/types.ts';
 import { AdmJob } from '../../framework/runtime/adm-job.ts';
+import { eventArb } from '../fixtures/event-arbitraries.ts';
 import {
   applyAvailability,
   checkIdsExactlyOnce,
@@ -28,17 +28,9 @@ function nextPass(): { params: Float64Array; expected: Float64Array } {
   return { params: Float64Array.of(passNumber), expected };
 }
 
-const eventArb: fc.Arbitrary<SchedulerEvent> = fc.oneof(
-  fc.record({ type: fc.constant('vacate' as const), host: fc.constantFrom(...HOSTS) }),
-  fc.record({ type: fc.constant('available' as const), host: fc.constantFrom(...HOSTS) }),
-  fc.record({
-    type: fc.constant('load' as const),
-    host: fc.constantFrom(...HOSTS),
-    fraction: fc.double({ min: 0.05, max: 1, noNaN: true }),
-  }),
-);
+const hostEvent = eventArb(HOSTS, 0.05);
 /** Events with the ms (after the pass starts) at which each is sent; several may share a time. */
-const sequenceArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 25 }), eventArb), {
+const sequenceArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 25 }), hostEvent), {
   minLength: 1,
   maxLength: 8,
 });
