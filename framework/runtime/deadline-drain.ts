@@ -1,4 +1,3 @@
-import type { EventRecord } from '../events/types.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { gatherRows } from '../exemplars/rows.ts';
 import { transfersBySender } from '../partition/transfer-plan.ts';
@@ -20,26 +19,6 @@ export interface Deadline {
   readonly deadlineMs: number;
   /** On the run clock. */
   readonly deadlineAt: number;
-}
-
-/** The deadlines of the vacate events a drain applied, by worker. */
-export function deadlinesOf(
-  applied: readonly EventRecord[],
-  hosts: readonly string[],
-): Map<number, Deadline> {
-  const out = new Map<number, Deadline>();
-  for (const r of applied) {
-    const e = r.event;
-    if (e.type !== 'vacate' || e.deadlineMs === undefined) continue;
-    const worker = hosts.indexOf(e.host);
-    out.set(worker, {
-      worker,
-      host: e.host,
-      deadlineMs: e.deadlineMs,
-      deadlineAt: r.receivedAt + e.deadlineMs,
-    });
-  }
-  return out;
 }
 
 /** Whether a move of `bytes` starting `now` would miss the deadline at `bytesPerMs`. */

@@ -32,9 +32,10 @@ export class JobState {
   readonly lost: boolean[];
   /** The load each host was last told to run at (the estimator keeps a clamped copy). */
   readonly loads: number[];
-  /** The emulated slow-down each host's owner imposes (1: none), applied on receipt. */
-  readonly emulatedLoads: number[];
-  /** Each host's emulated load over time (job clock). */
+  /**
+   * Each host's emulated slow-down by its owner (1: none) over time (job clock), applied on
+   * receipt of the `load` event.
+   */
   private readonly loadHistory: LoadHistory[];
   /** The job's hosts: those it started with, then any that joined (`addHost`). */
   readonly hostList: HostSpec[];
@@ -65,7 +66,6 @@ export class JobState {
     this.processed = names.map(() => 0);
     this.lost = names.map(() => false);
     this.loads = names.map(() => 1);
-    this.emulatedLoads = names.map(() => 1);
     this.loadHistory = names.map(() => new LoadHistory());
     this.vacatedAt = names.map(() => null);
     this.vacateDeadlines = names.map(() => null);
@@ -86,7 +86,6 @@ export class JobState {
     this.processed.push(0);
     this.lost.push(false);
     this.loads.push(1);
-    this.emulatedLoads.push(1);
     this.loadHistory.push(new LoadHistory());
     this.vacatedAt.push(null);
     this.vacateDeadlines.push(null);
@@ -126,7 +125,6 @@ export class JobState {
   /** Emulation: host `i` now runs at `fraction` of its speed (its owner's load). */
   emulateLoad(i: number, fraction: number): void {
     this.loadHistory[i].record(this.options.clock(), fraction);
-    this.emulatedLoads[i] = fraction;
     const rate = emulatedRate(this.setup, i);
     if (rate !== null) this.setup.links[i].setRateLimit(rate * fraction);
   }
@@ -147,7 +145,7 @@ export class JobState {
   chunkRowsOf(i: number): number {
     const rate = emulatedRate(this.setup, i);
     return chunkRowsFor(
-      rate === null ? this.setup.soloRate : rate * this.emulatedLoads[i],
+      rate === null ? this.setup.soloRate : rate * this.loadHistory[i].current,
       this.options.chunkMs,
     );
   }

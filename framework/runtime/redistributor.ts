@@ -6,7 +6,7 @@ import { evacuationTargets } from '../partition/evacuation.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
 import type { WorkerCapacity } from '../partition/types.ts';
-import { deadlinesOf, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
+import { type Deadline, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
 import type { FaultRecovery } from './fault-recovery.ts';
 import { firstError, isWorkerFault } from './faults.ts';
 import type { JobState } from './job-state.ts';
@@ -77,18 +77,17 @@ export class Redistributor {
   /**
    * The transfers from the workers' holdings to `targets`, largest first (so a drain against a
    * deadline frees the most soonest), split between moving and reloading from the source so
-   * that each applied vacate's deadline can be met at the moves' observed speed.
+   * that each standing vacate deadline can be met at the moves' observed speed.
    */
   private transferPlan(targets: readonly number[], applied: readonly EventRecord[], now: number) {
-    const { options, held, hostList } = this.state;
+    const { options, held } = this.state;
     const transfers = planTransfers(held, targets).sort((a, b) => b.count - a.count);
-    const deadlines = deadlinesOf(
-      applied,
-      hostList.map((h) => h.name),
-    );
-    // A vacate applied earlier whose data had to wait for room: its deadline still holds.
+    // The standing deadlines (applyEvents keeps them from the vacate until the host is back):
+    // of hosts with rows to move, and of those this drain vacated (an empty one meets its own).
+    const vacatedNow = new Set(applied.filter((r) => r.event.type === 'vacate').map((r) => r.event.host));
+    const deadlines = new Map<number, Deadline>();
     for (const d of this.state.vacateDeadlines) {
-      if (d !== null && !deadlines.has(d.worker) && held[d.worker] > 0) deadlines.set(d.worker, d);
+      if (d !== null && (held[d.worker] > 0 || vacatedNow.has(d.host))) deadlines.set(d.worker, d);
     }
     const rowBytes = exemplarBytes(options.train.dim);
     const budgets = moveBudgets(deadlines, held, now, rowBytes, this.moveBytesPerMs);
