@@ -19,8 +19,19 @@ export class FaultRecovery {
   private lateFailure: unknown = null;
   /** The events of a redistribution a fault cut short, for the faults the next recovery records. */
   private interrupted: readonly number[] = [];
-  /** Workers given up on whose exemplars are not reloaded yet (recovery may take several tries). */
-  private recovering: { link: WorkerLink; held: number; detectedAt: number }[] = [];
+  /**
+   * Workers given up on whose recovery is not over yet: it may take several tries, when a
+   * worker fails while taking the reloaded rows. Each try's reloads are counted against the
+   * workers that failed since the last try (`counted`): a row reloaded a second time because
+   * its new holder failed too is that holder's fault's, not the first one's again.
+   */
+  private recovering: {
+    link: WorkerLink;
+    held: number;
+    detectedAt: number;
+    reloaded: number;
+    counted: boolean;
+  }[] = [];
 
   constructor(private readonly state: JobState) {}
 
@@ -62,7 +73,13 @@ export class FaultRecovery {
     const links = setup.links;
     for (const l of links) {
       if (l.alive || lost[l.index]) continue;
-      this.recovering.push({ link: l, held: held[l.index], detectedAt: options.clock() });
+      this.recovering.push({
+        link: l,
+        held: held[l.index],
+        detectedAt: options.clock(),
+        reloaded: 0,
+        counted: false,
+      });
       this.giveUp(l.index);
     }
     const live = links.filter((l) => !lost[l.index]);
@@ -98,6 +115,7 @@ export class FaultRecovery {
       );
     }
     const plan = assignMissing(missing, receivers, targets, held);
+    this.countReloads(missing.length);
     const inserts = await Promise.allSettled(
       [...plan].map(async ([i, ids]) => {
         held[i] = await links[i].insert([gatherRows(options.train, ids)]);
@@ -106,18 +124,35 @@ export class FaultRecovery {
     const insertFaults = faultsIn(inserts);
     if (insertFaults.length > 0) throw insertFaults[0];
     // Empty when the failed worker was already given up on (a late fault, `lateFault`).
-    const recoveryMs = options.clock() - (this.recovering[0]?.detectedAt ?? options.clock());
-    const reloadedBy = attributeReloads(
-      this.recovering.map((r) => r.held),
-      missing.length,
-    );
-    this.recovering.forEach((r, k) => {
-      this.record(r.link.host, r.link.fault, r.detectedAt, reloadedBy[k], recoveryMs);
-    });
+    const doneAt = options.clock();
+    for (const r of this.recovering) {
+      this.record(r.link.host, r.link.fault, r.detectedAt, r.reloaded, doneAt - r.detectedAt);
+    }
     this.recovering = [];
     this.interrupted = [];
     workerActors.forEach((a, i) => {
       if (!lost[i]) a.send({ type: 'holding', count: held[i] });
+    });
+  }
+
+  /**
+   * The `missing` rows about to be reloaded, credited to the workers that failed since the
+   * last try (as `attributeReloads` shares them). None new: they were in flight when a try
+   * failed for another reason, and go to the latest failure.
+   */
+  private countReloads(missing: number): void {
+    const fresh = this.recovering.filter((r) => !r.counted);
+    if (fresh.length === 0) {
+      const last = this.recovering.at(-1);
+      if (last) last.reloaded += missing;
+      return;
+    }
+    attributeReloads(
+      fresh.map((r) => r.held),
+      missing,
+    ).forEach((n, k) => {
+      fresh[k].reloaded += n;
+      fresh[k].counted = true;
     });
   }
 

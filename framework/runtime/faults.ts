@@ -93,7 +93,12 @@ export interface FaultRecord {
   readonly during: string;
   readonly message: string;
   readonly detectedAt: number;
-  /** Exemplars reloaded from the data source and handed to the other workers. */
+  /**
+   * Exemplars reloaded from the data source because this worker failed: those it held, and
+   * those it was being given when it failed (rows in flight when several fail at once count
+   * with the first). A row reloaded twice, its new holder failing as well, counts once with
+   * each fault.
+   */
   readonly exemplarsReloaded: number;
   /** From detection until the pass could start again. */
   readonly recoveryMs: number;

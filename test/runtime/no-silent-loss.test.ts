@@ -319,6 +319,42 @@ describe('fault injection and records (item 13)', () => {
     }
   }, 60_000);
 
+  it('a worker failing while it takes reloaded rows: each fault is credited with its own reloads', async () => {
+    const N = 6000;
+    const data = randomColumns(N, 2, 20);
+    const reference = referenceSums(data);
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1, 1], {
+        emulateSpeeds: false,
+        injectFaults: new Map([
+          // h0 throws in the first pass; h2 throws in its second move (the first is the
+          // initial load): taking its part of h0's reloaded rows.
+          [0, { kind: 'throw', when: 'after-pass', count: 0, chunks: 1 }],
+          [2, { kind: 'throw', when: 'during-transfer', count: 2 }],
+        ]),
+      }),
+    );
+    try {
+      expect([...job.counts()]).toEqual([2000, 2000, 2000]);
+      expectSameSums(await job.pass(params), reference);
+      const faults = job.faults();
+      expect(faults.map((f) => f.host)).toEqual(['h0', 'h2']);
+      const [h0, h2] = faults;
+      // h0's 2,000 were reloaded once on its behalf; h2 then lost its own 2,000 and the part
+      // of h0's it was being given, which were reloaded again, on h2's behalf.
+      expect(h0.exemplarsReloaded).toBe(2000);
+      expect(h2.exemplarsReloaded).toBeGreaterThan(2000);
+      expect(h2.exemplarsReloaded).toBeLessThanOrEqual(4000);
+      expect([...job.counts()]).toEqual([0, N, 0]);
+      // Each recovery is timed from its own detection: h2 failed after h0 was detected.
+      expect(h2.detectedAt).toBeGreaterThanOrEqual(h0.detectedAt);
+      expect(h0.recoveryMs - h2.recoveryMs).toBeCloseTo(h2.detectedAt - h0.detectedAt, 6);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 60_000);
+
   it('the plain build refuses vacate and available on receipt: records and summary agree', async () => {
     const queue = new EventQueue(['h0', 'h1'], {
       refuse: (e) => (e.type === 'load' ? null : 'the plain build cannot move data'),
