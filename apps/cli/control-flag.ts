@@ -37,7 +37,7 @@ export async function openControlPort(
   };
   const addNow = async (address: string): Promise<EventRecord[]> => {
     const target = job;
-    if (!target?.addHost)
+    if (!target?.addHosts)
       throw new Error('this job cannot take new hosts (it has not started, or runs --mode plain)');
     if (!transport) throw new Error('this job was started without an agent transport');
     const { discoverAgents } = await import('../../framework/net/agent-transport.ts');
@@ -48,16 +48,17 @@ export async function openControlPort(
         `a host named ${clash.name} is already in the job; start the agent with another --name`,
       );
     transport.addHosts(remote);
-    const records: EventRecord[] = [];
-    for (const h of remote) {
-      const record = await target.addHost({
+    // An agent's workers join together: one redistribution gives each its share.
+    const records = await target.addHosts(
+      remote.map((h) => ({
         name: h.name,
         speed: h.speed,
         ...(h.maxBytes === undefined ? {} : { maxBytes: h.maxBytes }),
-      });
-      known.add(h.name);
+      })),
+    );
+    for (const [k, record] of records.entries()) {
+      known.add(remote[k].name);
       progress.onEvent(record);
-      records.push(record);
     }
     if (remote.length > 1)
       groups.set(

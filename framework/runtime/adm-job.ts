@@ -104,34 +104,49 @@ export class AdmJob implements DataParallelJob {
   }
 
   /**
-   * A host joins the running job: its worker is started (no data yet) and then made
-   * available, so it takes its share at the next redistribution like any host made
-   * available. Everything per worker grows by one entry at once, synchronously, so every
-   * step of the coordinator sees the same number of workers.
+   * Hosts join the running job: their workers are started (no data yet) and then made
+   * available together, so they take their shares in one redistribution like hosts made
+   * available (an agent's workers join at once: one by one, the first took a share and gave
+   * part of it on to the second). Everything per worker grows at once, synchronously, so
+   * every step of the coordinator sees the same number of workers.
    */
-  async addHost(host: HostSpec): Promise<EventRecord> {
-    if (this.state.hostList.some((h) => h.name === host.name)) {
-      throw new RangeError(`host ${host.name} is already in the job`);
+  async addHosts(hosts: readonly HostSpec[]): Promise<EventRecord[]> {
+    const names = new Set(this.state.hostList.map((h) => h.name));
+    for (const host of hosts) {
+      if (names.has(host.name)) throw new RangeError(`host ${host.name} is already in the job`);
+      if (!(Number.isFinite(host.speed) && host.speed > 0))
+        throw new RangeError(`host ${host.name}: speed must be > 0`);
+      names.add(host.name);
     }
-    if (!(Number.isFinite(host.speed) && host.speed > 0))
-      throw new RangeError(`host ${host.name}: speed must be > 0`);
     const transport = this.options.transport ?? threadTransport;
-    const index = this.setup.links.length;
-    const link = await transport.start({
-      index,
-      host: host.name,
-      kernelModule: this.options.kernelModule,
-      kernelConfig: this.options.kernelConfig,
-      livenessMs: this.options.livenessMs ?? 3000,
-    });
-    if (this.setup.links.length !== index || this.state.hostList.some((h) => h.name === host.name)) {
-      await link.close(); // another join got there first
-      throw new RangeError(`host ${host.name} joined twice at once`);
+    const first = this.setup.links.length;
+    const started = await Promise.allSettled(
+      hosts.map((host, k) =>
+        transport.start({
+          index: first + k,
+          host: host.name,
+          kernelModule: this.options.kernelModule,
+          kernelConfig: this.options.kernelConfig,
+          livenessMs: this.options.livenessMs ?? 3000,
+        }),
+      ),
+    );
+    const links = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r) => r.status === 'rejected');
+    const raced =
+      this.setup.links.length !== first ||
+      this.state.hostList.some((h) => hosts.some((n) => n.name === h.name));
+    if (failed || raced) {
+      await Promise.allSettled(links.map((l) => l.close()));
+      if (failed) throw failed.reason;
+      throw new RangeError(`host ${hosts[0].name} joined twice at once`); // another join got there first
     }
-    this.state.addWorker(host, link);
-    const rate = emulatedRate(this.setup, index);
-    if (rate !== null) link.setRateLimit(rate);
-    return this.send({ type: 'available', host: host.name });
+    hosts.forEach((host, k) => {
+      this.state.addWorker(host, links[k]);
+      const rate = emulatedRate(this.setup, first + k);
+      if (rate !== null) links[k].setRateLimit(rate);
+    });
+    return this.sendTogether(hosts.map((h) => ({ type: 'available', host: h.name })));
   }
 
   get trainCount(): number {

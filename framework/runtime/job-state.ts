@@ -37,7 +37,7 @@ export class JobState {
    * receipt of the `load` event.
    */
   private readonly loadHistory: LoadHistory[];
-  /** The job's hosts: those it started with, then any that joined (`addHost`). */
+  /** The job's hosts: those it started with, then any that joined (`addHosts`). */
   readonly hostList: HostSpec[];
   /**
    * When each host's standing vacate was received (null: not vacated). An evacuation is

@@ -109,11 +109,11 @@ export interface DataParallelJob {
   /** Chunks the workers have completed since they started (progress; grows during a pass). */
   chunksDone(): number;
   /**
-   * A host joins the running job and takes its share like a host made available (ADM only;
-   * resolves with the `available` event's record). Rejects if the name is taken or its
-   * worker cannot start.
+   * Hosts join the running job and take their shares, together, like hosts made available
+   * (ADM only; resolves with their `available` events' records). Rejects, adding none, if a
+   * name is taken or a worker cannot start.
    */
-  addHost?(host: HostSpec): Promise<EventRecord>;
+  addHosts?(hosts: readonly HostSpec[]): Promise<EventRecord[]>;
   /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
   heldIds(): Promise<Int32Array[]>;
   close(): Promise<void>;

@@ -20,10 +20,20 @@ export function portableKernel(href: string): string {
 }
 
 /**
- * The module an agent imports for a job's kernel. Only kernels inside this installation's
- * tree, and not in its installed packages, are accepted: whoever may start a job on an agent must not be able to make it import
- * anything else (a `data:` URL, a file elsewhere). Checked after URL normalisation, so
- * encoded `..` segments cannot leave the tree either.
+ * Where an agent looks for kernels: the apps' code, and the test kernels of a source checkout
+ * (a compiled installation has no `test/`). Not the rest of the tree: admove's benchmarks and
+ * scripts run on import, and whoever may start a job must not be able to start them.
+ */
+const KERNEL_DIRS = ['apps/', 'test/fixtures/'];
+/** A kernel module's file is named `kernel` or `…-kernel` (`simd-kernel`, `id-sum-kernel`). */
+const KERNEL_FILE = /(^|-)kernel$/;
+
+/**
+ * The module an agent imports for a job's kernel. Only kernel modules inside this
+ * installation's app (or test-kernel) directories are accepted: whoever may start a job on an
+ * agent must not be able to make it import anything else (a `data:` URL, a file elsewhere, a
+ * script of admove's that runs on import). Checked after URL normalisation, so encoded `..`
+ * segments cannot leave the tree either.
  */
 export function resolveKernel(specifier: string): string {
   if (!specifier.startsWith(PREFIX)) {
@@ -35,13 +45,19 @@ export function resolveKernel(specifier: string): string {
   if (!/^[A-Za-z0-9_\-./]+$/.test(relative))
     throw new Error(`kernel ${specifier} is not a plain module path`);
   const href = moduleBeside(import.meta.url, `../../${relative}`);
-  if (!href.startsWith(codeRoot) || relative.split('/').includes('..')) {
+  const parts = relative.split('/');
+  if (!href.startsWith(codeRoot) || parts.includes('..')) {
     throw new Error(`kernel ${specifier} leaves admove's tree`);
   }
   // Installed packages and hidden directories sit under the root of a source checkout, but
   // are not admove's code: importing one runs whatever it does on import.
-  if (relative.split('/').some((part) => part === 'node_modules' || part.startsWith('.'))) {
+  if (parts.some((part) => part === 'node_modules' || part.startsWith('.'))) {
     throw new Error(`kernel ${specifier} is not admove's own code (a package or a hidden directory)`);
+  }
+  if (!KERNEL_DIRS.some((dir) => relative.startsWith(dir)) || !KERNEL_FILE.test(parts.at(-1) ?? '')) {
+    throw new Error(
+      `kernel ${specifier} is not a kernel module (agents import only apps/…/kernel or apps/…/NAME-kernel)`,
+    );
   }
   return href;
 }

@@ -19,4 +19,26 @@ describe('kernel specifiers: what an agent agrees to import', () => {
     expect(() => resolveKernel('admove:apps/../node_modules/x')).toThrow(/leaves admove's tree|own code/);
     expect(() => resolveKernel('admove:.git/hooks/x')).toThrow(/not admove's own code/);
   });
+
+  it('imports kernel modules of the apps and test fixtures only, not scripts that run on import', () => {
+    for (const kernel of [
+      'admove:apps/opt/model/kernel',
+      'admove:apps/opt/model/simd-kernel',
+      'admove:apps/kmeans/kernel',
+      'admove:test/fixtures/id-sum-kernel',
+    ]) {
+      expect(resolveKernel(kernel)).toMatch(/kernel\.(ts|js)$/);
+    }
+    for (const script of [
+      'admove:bench/run',
+      'admove:test/opt-model/measure-kernel',
+      'admove:bench/lib/reference-kernel',
+      'admove:apps/cli/admove',
+      'admove:apps/opt/train',
+      'admove:framework/util/kernel-specifier',
+      'admove:test/fixtures/until',
+    ]) {
+      expect(() => resolveKernel(script), script).toThrow(/is not a kernel module \(agents import only/);
+    }
+  });
 });

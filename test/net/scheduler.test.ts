@@ -129,8 +129,16 @@ describe('admove scheduler', () => {
       const run = JSON.parse(readFileSync(report, 'utf8')) as {
         workers: { host: string }[];
         iterations: { exemplars: number[] }[];
+        events: { seq: number; type: string; host: string }[];
+        redistributions: { events: number[] }[];
       };
       expect(run.workers.map((w) => w.host)).toEqual(['h0', 'h1', 'late.0', 'late.1']);
+      // The agent's two workers joined together: one redistribution applied both.
+      const joined = run.events.filter((e) => e.type === 'available').map((e) => e.seq);
+      expect(joined).toHaveLength(2);
+      expect(run.redistributions.filter((r) => r.events.some((s) => joined.includes(s)))).toEqual([
+        expect.objectContaining({ events: expect.arrayContaining(joined) }),
+      ]);
       const last = run.iterations.at(-1)?.exemplars ?? [];
       expect(last).toHaveLength(4);
       expect(last[2] + last[3]).toBeGreaterThan(0);
@@ -196,7 +204,11 @@ describe('admove scheduler', () => {
 
   it('the job going away while a request waits and stdin is still open: one line, exit 1, no stack trace', async () => {
     // An "agent" that accepts and never answers: the job's add waits on it.
-    const silent = createServer(() => {});
+    let dialled = () => {};
+    const addWaits = new Promise<void>((r) => {
+      dialled = r;
+    });
+    const silent = createServer(() => dialled());
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const { run: job, port } = await jobWithControlPort(['--iterations', '5000', '--patience', '0']);
     const cmd = spawn(
@@ -214,7 +226,9 @@ describe('admove scheduler', () => {
     const exited = new Promise<number | null>((r) => cmd.on('exit', (code) => r(code)));
     try {
       cmd.stdin.write(`add 127.0.0.1:${(silent.address() as AddressInfo).port}\n`);
-      await sleep(2000);
+      // The job has the request and waits on the agent (a fixed sleep lost the race with the
+      // scheduler's start-up on a loaded machine: the job was gone before it connected).
+      await addWaits;
       job.child.kill('SIGKILL');
       await job.done;
       const timer = setTimeout(() => cmd.kill('SIGKILL'), 20_000);
