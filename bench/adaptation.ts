@@ -2,7 +2,8 @@
  * Adaptation: a trace in which one host drops to 25 % speed for the middle third of the run
  * and the fastest host is vacated and comes back. Total time for the static build, for ADM,
  * and for an oracle that knew the trace in advance — computed, not run: for every pass, the
- * work divided by the sum of the rates the hosts it may use were measured at in that phase.
+ * work divided by the sum of the emulated rates (caps × loads) of the hosts it may use in
+ * that phase.
  */
 import { lineChart, type Marker } from '../apps/plot/chart/index.ts';
 import type { HostName } from '../framework/index.ts';
@@ -160,14 +161,16 @@ export const adaptation: Benchmark = {
       admRedistributions: median(perRun.map((r) => r.admRedistributions)),
       soloRate: sig(calibration.soloRate),
     };
-    const checks = perRun.flatMap((r) => [
+    // Only ADM is held to the oracle: the static build ignores vacates and keeps computing on
+    // the vacated host, capacity the oracle (which leaves it) does not use, so static may come
+    // close to it or below it by design.
+    const checks = perRun.map((r) =>
       boundCheck(
         `adaptationRatio run ${r.run + 1}`,
         r.admToOracle,
         'ADM beat the oracle of its own emulated machine: a worker ran above its cap, or the oracle used the wrong rates',
       ),
-      boundCheck(`staticToOracle run ${r.run + 1}`, r.staticToOracle, 'static beat the oracle: same causes'),
-    ]);
+    );
     const phases = trace.events.map(
       (e) =>
         `after pass ${'iteration' in e.at ? e.at.iteration : '?'}: ${e.event.type} ${e.event.host}${e.event.type === 'load' ? ` ${e.event.fraction}` : ''}`,

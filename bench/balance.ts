@@ -2,7 +2,8 @@
  * Balance: workers emulating hosts of speeds 1:2:4 and 1:1:1:8. The static build splits the
  * data equally; ADM starts from EQUAL declared ratings, so it must learn the real speeds from
  * measured throughput. Seconds per pass for static, for ADM once settled, and the ideal:
- * total work ÷ the sum of the workers' measured rates.
+ * total work ÷ the sum of the rates the workers are emulated at (their caps, from the one
+ * calibration every job shares).
  */
 import { availableParallelism } from 'node:os';
 import { barChart, lineChart } from '../apps/plot/chart/index.ts';
@@ -171,7 +172,7 @@ export const balance: Benchmark = {
     const md = [
       `Opt's SIMD kernel on ${data.source} (${data.train.count} training exemplars, so that a pass lasts ~150 ms: on MNIST's 8,000 it lasted 49 ms, and the ~4 ms a pass spends outside the kernels — requests reaching idle threads, replies; the quiet benchmark measures it against the plain build — made 1.08–1.10 of the ideal; ${data.dim}-${hidden}-${data.classes.length}), weights fixed, one pass = one evaluation (an SCG iteration is two). Workers are threads throttled to the emulated speeds, whose caps add up to **at most one core** of the machine's ${availableParallelism()} (\`emulationCores: ${emulationCores}\`: with the default budget of every core, the fastest host was measured at 0.84–0.89 of its cap while the others computed, which no partition can fix); **one calibration** (solo rate ${num(calibration.soloRate)} exemplars/s, measured once by a one-worker job) is passed to every job, so static, ADM and the ideal are the same emulated machine. Static: the plain build's equal split, ${staticPasses} passes (the first, warm-up, left out). ADM: declared ratings all 1, so it starts from the equal split and must learn the real speeds from measured throughput; ${admPasses} passes, "settled" = median of the last third. Ideal = ${data.train.count} exemplars ÷ the sum of the emulated caps (a lower bound: no worker can beat its cap). ${runsPerConfig} runs per configuration, static and ADM alternating which goes first; medians with min–max.`,
       '',
-      'No events are sent: at each pass boundary ADM re-plans from its measured speeds and moves data when the estimated gain exceeds 10 % (twice the event-driven threshold, so measurement noise does not move data).',
+      'No events are sent: at each pass boundary ADM re-plans from its measured speeds and moves data when the estimated gain exceeds 5 %, or twice how far its speed measurements stray if that is more (at most 30 %), three passes in a row, so measurement noise does not move data.',
       '',
       table(
         [

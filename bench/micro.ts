@@ -19,6 +19,7 @@ import {
   type WorkerCapacity,
 } from '../framework/index.ts';
 import { WorkerControl } from '../framework/runtime/control.ts';
+import { conditionCheck } from './lib/checks.ts';
 import type { Benchmark as BenchDef } from './lib/context.ts';
 import { loadSnapshot } from './lib/machine.ts';
 import { num, table } from './lib/markdown.ts';
@@ -271,6 +272,19 @@ export const micro: BenchDef = {
       },
       samples: results,
       summary,
+      // A fast kernel that computes something else is no result: both are conditions.
+      checks: [
+        conditionCheck(
+          'the kernel matches the reference loop',
+          summary.kernelMatchesReference,
+          `the SIMD kernel's accumulator differs from the reference loop's by ${maxRelDiff} (relative; 1e-6 allowed)`,
+        ),
+        conditionCheck(
+          'the SIMD kernel matches the JS kernel',
+          summary.simdMatchesJs,
+          `the SIMD kernel's gradient differs from the JS kernel's by ${simdDiff} (relative; 1e-5 allowed)`,
+        ),
+      ],
       markdown: md,
       chart,
     };

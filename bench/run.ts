@@ -83,14 +83,15 @@ async function main(): Promise<number> {
     );
     for (const c of result.checks ?? []) {
       if (c.valid) continue;
-      invalid.push(`${b.name}.${c.name}`);
+      // A quick run's ratios are too small to hold to a bound; its conditions still hold.
+      if (!quick || c.kind === 'condition') invalid.push(`${b.name}.${c.name}`);
       process.stderr.write(`bench: INVALID ${b.name}.${c.name} (ratio ${c.ratio}): ${c.cause}\n`);
     }
   }
   process.stdout.write(
     `bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s; results in ${out}\n`,
   );
-  if (invalid.length > 0 && !quick) {
+  if (invalid.length > 0) {
     process.stderr.write(`bench: ${invalid.length} invalid result(s): ${invalid.join(', ')}\n`);
     return 1;
   }
