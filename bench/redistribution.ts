@@ -295,8 +295,9 @@ export const redistribution: Benchmark = {
           'migration faster than posting the same bytes to a thread: the record found is not the evacuation, or bytesMoved counts bytes that did not move',
         ),
       ),
+      // bytesMoved is counted from the moved rows' columns: this checks that exactly h1's rows moved.
       conditionCheck(
-        'bytesMoved = bytes held by the vacated worker',
+        'bytesMoved = bytes held by the vacated worker (rows moved = rows it held)',
         summary.bytesMismatches === 0,
         `${summary.bytesMismatches} sample(s) moved other than exactly what h1 held: another redistribution (a rebalance) ran first, or the split was not half/half`,
       ),
