@@ -122,6 +122,13 @@ export const passMachine = setup({
     redistribute: fromPromise<RedistributeResult, void>(async () => {
       throw new Error('redistribute is supplied by the runtime');
     }),
+    /**
+     * `redistribute` while the app works between passes: nobody waits to compute, so the move's
+     * migration ends when the rows are in (not when the app asks for the next pass).
+     */
+    redistributeBetweenPasses: fromPromise<RedistributeResult, void>(async () => {
+      throw new Error('redistributeBetweenPasses is supplied by the runtime');
+    }),
     recover: fromPromise<void, void>(async () => {
       throw new Error('recover is supplied by the runtime');
     }),
@@ -248,7 +255,7 @@ export const passMachine = setup({
         redistributing: {
           on: { pass: { actions: 'holdPass' } },
           invoke: {
-            src: 'redistribute',
+            src: 'redistributeBetweenPasses',
             onDone: [
               { guard: 'vacateDue', target: 'redistributing', reenter: true },
               { guard: 'passWaiting', target: '#pass.checking' },

@@ -214,6 +214,7 @@ export class AdmJob implements DataParallelJob {
     return passMachine.provide({
       actors: {
         redistribute: fromRuntime(() => this.redistributor.redistribute()),
+        redistributeBetweenPasses: fromRuntime(() => this.redistributor.redistribute(true)),
         recover: fromRuntime(() => this.recovery.recover()),
         recoverBetweenPasses: fromRuntime(() => {
           this.handOffs.takeFailure(); // recovered from here

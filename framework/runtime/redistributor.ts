@@ -26,6 +26,8 @@ export class Redistributor {
   private readonly senderReplies = new Set<Promise<void>>();
   /** Redistributions whose migration cost ends when computing resumes. */
   private awaitingResume: RedistributionRecord[] = [];
+  /** Records of moves made between passes: their migration ended when the rows were in. */
+  private readonly endedBetweenPasses = new WeakSet<RedistributionRecord>();
   /**
    * Since when the data has had nowhere to go: every host vacated, or the hosts left may not
    * hold it under their memory caps (null: it has somewhere).
@@ -115,11 +117,14 @@ export class Redistributor {
     this.senderReplies.add(done);
   }
 
-  /** Computing resumes: the redistributions before it end their migration now (returned). */
+  /**
+   * Computing resumes: the redistributions before it end their migration now (returned); one
+   * made between passes ended it when its rows were in.
+   */
   computingResumed(): readonly RedistributionRecord[] {
     const now = this.state.options.clock();
     const resumed = this.awaitingResume;
-    for (const r of resumed) r.migrationMs = now - r.triggeredAt;
+    for (const r of resumed) if (!this.endedBetweenPasses.has(r)) r.migrationMs = now - r.triggeredAt;
     this.awaitingResume = [];
     return resumed;
   }
@@ -161,7 +166,12 @@ export class Redistributor {
     }
   }
 
-  async redistribute(): Promise<RedistributeResult> {
+  /**
+   * `betweenPasses`: the app is working between passes, and no worker waits for this move to
+   * compute; its migration then ends when the rows are in (and any wait of the next pass for
+   * them is added then), not when the app asks for that pass.
+   */
+  async redistribute(betweenPasses = false): Promise<RedistributeResult> {
     const { options, queue, held, available, hostList, workerActors, setup } = this.state;
     for (const a of workerActors) a.send({ type: 'redistribute' });
     const startedAt = options.clock();
@@ -249,7 +259,7 @@ export class Redistributor {
       triggeredAt,
       startedAt,
       obtrusivenessMs: emptiedAt === null ? null : emptiedAt - triggeredAt,
-      migrationMs: null,
+      migrationMs: betweenPasses ? options.clock() - triggeredAt : null,
       exemplarsMoved: split.move.reduce((s, t) => s + t.count, 0),
       // What was reloaded, by id (whatever the plan's counts said), as in `deadlines`.
       exemplarsReloaded: [...reloaded.reloadedFrom.values()].reduce((s, n) => s + n, 0),
@@ -268,6 +278,7 @@ export class Redistributor {
     };
     this.state.records.push(record);
     this.awaitingResume.push(record);
+    if (betweenPasses) this.endedBetweenPasses.add(record);
     options.onRedistribution?.(record);
     return settle();
   }

@@ -13,9 +13,10 @@ export interface RedistributionRecord {
   /** Ended when the vacated workers held no exemplar; null when no host was vacated. */
   obtrusivenessMs: number | null;
   /**
-   * Ended when every remaining worker computed again; null until then. A move between passes
-   * that is not a hand-off (agents, a deadline) ends with the next pass's start, so the app's
-   * own work between the passes counts if it outlasted the move.
+   * Ended when every remaining worker computed again; null until then. A move made between
+   * passes (the app working between them) ends when the rows are in their receivers' memory
+   * (a hand-off: taken in), plus any time the next pass then waited for them: the app's own
+   * work between the passes is not the move's.
    */
   migrationMs: number | null;
   /** Exemplars that went from worker to worker. */

@@ -206,6 +206,7 @@ describe('AdmJob: a vacate between passes', () => {
     );
     try {
       expectSameSums(await job.pass(params), reference);
+      const sentAt = performance.now();
       const vacate = job.send({ type: 'vacate', host: 'h2', deadlineMs: 5000 });
       // Nothing asks for a pass: the move must not wait for one.
       for (let t = 0; t < 3000 && job.counts()[2] > 0; t++) await new Promise((r) => setTimeout(r, 1));
@@ -213,6 +214,9 @@ describe('AdmJob: a vacate between passes', () => {
       const record = job.redistributions().find((r) => r.events.includes(vacate.seq))!;
       expect(record).toMatchObject({ reason: 'evacuate', exemplarsMoved: N / 2 });
       expect(record.betweenPasses).toBeUndefined();
+      // Its migration ended when the rows were in, not when the app asks for the next pass.
+      expect(record.migrationMs).not.toBeNull();
+      expect(record.migrationMs!).toBeLessThanOrEqual(performance.now() - sentAt);
       expect(record.deadlines[0]).toMatchObject({ host: 'h2', met: true });
       expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
       const states = passStatesSince(job, record.triggeredAt);
