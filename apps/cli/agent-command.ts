@@ -10,6 +10,7 @@ import {
   intFlag,
   numberFlag,
   parseFlags,
+  speedFlag,
   stringFlag,
 } from './flags.ts';
 import type { StopSignals } from './signals.ts';
@@ -87,7 +88,7 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
     throw new UserError(`--name "${name}": use 1–64 letters, digits and _ . : -`);
   }
   const workers = intFlag(values, 'workers', 1, 1, 256);
-  const speed = numberFlag(values, 'speed', 1, (n) => n > 0, 'a number > 0');
+  const speed = speedFlag(values, 'speed', 1);
   const maxMemory = values['max-memory'] === undefined ? null : byteSizeFlag(values, 'max-memory', 0);
   // An agent that may hold nothing only makes every job fail later, with a vaguer reason.
   if (maxMemory === 0)

@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UserError } from '../../framework/errors.ts';
+import { parseSpeed, speedProblem } from '../../framework/partition/host-speed.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -131,17 +132,24 @@ export function choiceFlag<T extends string>(
   return v as T;
 }
 
+/** One declared speed, e.g. `--speed 2`. */
+export function speedFlag(values: FlagValues, name: string, fallback: number): number {
+  const v = text(values, name);
+  if (v === undefined) return fallback;
+  const why = speedProblem(parseSpeed(v));
+  if (why !== null) throw new UserError(`--${name} "${v}" ${why}`);
+  return Number(v);
+}
+
 /** A comma-separated list of positive numbers, e.g. `--speeds 1,1,2,4`. */
 export function speedListFlag(values: FlagValues, name: string): number[] | undefined {
   const v = text(values, name);
   if (v === undefined) return undefined;
   const parts = v.split(',').map((s) => s.trim());
   return parts.map((p, i) => {
-    const n = Number(p);
-    if (p === '' || !Number.isFinite(n) || n <= 0) {
-      throw new UserError(`--${name}: item ${i + 1} ("${p}") must be a number > 0, e.g. --${name} 1,1,2,4`);
-    }
-    return n;
+    const why = speedProblem(parseSpeed(p));
+    if (why !== null) throw new UserError(`--${name}: item ${i + 1} ("${p}") ${why}, e.g. --${name} 1,1,2,4`);
+    return Number(p);
   });
 }
 

@@ -11,6 +11,7 @@ import {
 // once every flag and file has been checked.
 import { UserError } from '../../framework/errors.ts';
 import { type FaultPlan, parseFaultSpec } from '../../framework/runtime/faults.ts';
+import { MAX_TIMER_MS } from '../../framework/runtime/timers.ts';
 import { defaultTrace, loadTraceFile, type Trace } from '../../scheduler-stub/index.ts';
 import { readCheckpointFile } from '../opt/checkpoint.ts';
 import { saveModel } from '../opt/model-file.ts';
@@ -290,6 +291,14 @@ export async function optCommand(
       },
     });
     const { report, model } = run;
+    if (run.failure !== undefined) {
+      // What ran is on record; the model of a run that failed is not saved as if it had ended.
+      if (reportPath) {
+        await writeReport(reportPath, report);
+        print(`report of the failed run written to ${reportPath}\n`);
+      }
+      throw run.failure;
+    }
     progress.finished(report);
     if (reportPath) {
       await writeReport(reportPath, report);
@@ -367,8 +376,9 @@ function readSettings(values: FlagValues): OptSettings {
         values,
         'wait-timeout',
         DEFAULT_SETTINGS.waitTimeoutMs / 1000,
-        (n) => n >= 0,
-        'a number of seconds ≥ 0',
+        // A timer longer than 2^31 − 1 ms fires at once (Node's TimeoutOverflowWarning).
+        (n) => n >= 0 && n * 1000 <= MAX_TIMER_MS,
+        `a number of seconds from 0 to ${Math.floor(MAX_TIMER_MS / 1000)} (24 days)`,
       ) * 1000,
     minGain: numberFlag(
       values,

@@ -64,8 +64,14 @@ export interface RunReport {
   readonly tool: 'admove';
   readonly app: 'opt';
   readonly createdAt: string;
-  /** "interrupted": stopped early by Ctrl-C or SIGTERM; the figures cover what ran. */
-  readonly status: 'completed' | 'interrupted';
+  /**
+   * "interrupted": stopped early by Ctrl-C or SIGTERM; "failed": the run stopped on an error
+   * (`failure`), such as no host coming back within --wait-timeout. Either way the figures
+   * cover what ran.
+   */
+  readonly status: 'completed' | 'interrupted' | 'failed';
+  /** Why a failed run stopped: its one-line error. */
+  readonly failure?: string;
   readonly resumedFrom?: { readonly path: string; readonly iteration: number };
   readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string };
   readonly settings: Record<string, unknown>;

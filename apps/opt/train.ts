@@ -70,6 +70,14 @@ export interface OptObserver {
 export interface OptRun {
   readonly report: RunReport;
   readonly model: OptModel;
+  /** The error a failed run stopped on (`report.status` "failed"): the caller rethrows it. */
+  readonly failure?: unknown;
+}
+
+/** An error's first line, for the report (its stack stays out). */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0].replace(/\s+/g, ' ').trim();
 }
 
 /** How a run is stopped, saved and continued. */
@@ -345,7 +353,9 @@ export async function trainOpt(
     // Interrupted while waiting for a host: the step in progress is abandoned; the optimiser
     // still holds the last accepted weights, and the last checkpoint stays as it was.
     const abandoned = out.failure instanceof JobInterrupted && control.signal?.aborted === true;
-    if (out.failure !== undefined && !abandoned) throw out.failure;
+    // A run that stops on an error still has a report to give (what ran, and why it stopped):
+    // the caller writes it, then fails with the error.
+    const failure = out.failure !== undefined && !abandoned ? out.failure : undefined;
     // A resumed run whose checkpoint was already at the last iteration takes no step: its
     // figures are the restored optimiser's, not the machine's NaN starting values.
     const stepped = out.iterations > (resumed?.iteration ?? 0);
@@ -360,7 +370,8 @@ export async function trainOpt(
       app: 'opt',
       createdAt: new Date().toISOString(),
       machine: machineInfo(),
-      status: control.signal?.aborted ? 'interrupted' : 'completed',
+      status: failure !== undefined ? 'failed' : control.signal?.aborted ? 'interrupted' : 'completed',
+      ...(failure !== undefined ? { failure: oneLine(failure) } : {}),
       ...(resumed && control.resume
         ? { resumedFrom: { path: control.resume.path, iteration: resumed.iteration } }
         : {}),
@@ -418,7 +429,7 @@ export async function trainOpt(
               accuracy: best.score?.accuracy ?? 0,
             },
     };
-    return { report, model };
+    return { report, model, failure };
   } finally {
     scheduler.stop();
     await job.close();

@@ -6,6 +6,7 @@ import { exemplarBytes } from '../exemplars/rows.ts';
 import { type PassOutput, passMachine, type SliceResult } from '../machine/pass-machine.ts';
 import type { workerMachine } from '../machine/worker-machine.ts';
 import { NotEnoughRoom } from '../partition/errors.ts';
+import { speedProblem } from '../partition/host-speed.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { FaultRecovery } from './fault-recovery.ts';
 import { type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
@@ -19,7 +20,7 @@ import { Redistributor } from './redistributor.ts';
 import type { RedistributionRecord, StateTransition, WorkerRecord } from './report-types.ts';
 import { emulatedRate, type HostSpec, maxCounts, startOrExplain, type WorkerSetup } from './start-workers.ts';
 import { threadTransport } from './thread-worker.ts';
-import { realTimers, type Timers } from './timers.ts';
+import { MAX_TIMER_MS, realTimers, type Timers } from './timers.ts';
 
 export type { DataParallelJob, JobOptions };
 
@@ -72,6 +73,10 @@ export class AdmJob implements DataParallelJob {
     if (options.chunkMs !== undefined && !(Number.isFinite(options.chunkMs) && options.chunkMs > 0)) {
       throw new RangeError(`chunkMs must be > 0, got ${options.chunkMs}`);
     }
+    const wait = options.waitTimeoutMs;
+    if (wait !== undefined && !(wait >= 0 && wait <= MAX_TIMER_MS)) {
+      throw new RangeError(`waitTimeoutMs must be from 0 to ${MAX_TIMER_MS} (a timer's limit), got ${wait}`);
+    }
     if (options.train.ids.some((id, row) => id !== row)) {
       // Recovery reloads exemplars by id from `train`, so ids must be row numbers.
       throw new RangeError('AdmJob: train.ids must be 0, 1, 2, … (the row numbers)');
@@ -114,8 +119,8 @@ export class AdmJob implements DataParallelJob {
     const names = new Set(this.state.hostList.map((h) => h.name));
     for (const host of hosts) {
       if (names.has(host.name)) throw new RangeError(`host ${host.name} is already in the job`);
-      if (!(Number.isFinite(host.speed) && host.speed > 0))
-        throw new RangeError(`host ${host.name}: speed must be > 0`);
+      const why = speedProblem(host.speed);
+      if (why !== null) throw new RangeError(`host ${host.name}: speed ${host.speed} ${why}`);
       names.add(host.name);
     }
     const transport = this.options.transport ?? threadTransport;

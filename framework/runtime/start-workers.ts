@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { RunFailure } from '../errors.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { copyIntoBatches, exemplarBytes } from '../exemplars/rows.ts';
+import { MAX_SPEED, MIN_SPEED, speedProblem } from '../partition/host-speed.ts';
 import { unitRate } from './calibration.ts';
 import { type FaultPlan, isWorkerFault } from './faults.ts';
 import { threadTransport } from './thread-worker.ts';
@@ -59,11 +60,14 @@ export function validateStartOptions(options: StartOptions): void {
   const names = new Set(options.hosts.map((h) => h.name));
   if (names.size !== n) throw new RangeError('host names must be distinct');
   for (const h of options.hosts) {
-    if (!(Number.isFinite(h.speed) && h.speed > 0)) throw new RangeError(`host ${h.name}: speed must be > 0`);
+    const why = speedProblem(h.speed);
+    if (why !== null) throw new RangeError(`host ${h.name}: speed ${h.speed} ${why}`);
   }
   const speeds = options.emulatedSpeeds;
-  if (speeds !== undefined && (speeds.length !== n || !speeds.every((s) => Number.isFinite(s) && s > 0))) {
-    throw new RangeError(`emulatedSpeeds: need ${n} speeds > 0, got ${speeds.join(', ')}`);
+  if (speeds !== undefined && (speeds.length !== n || speeds.some((s) => speedProblem(s) !== null))) {
+    throw new RangeError(
+      `emulatedSpeeds: need ${n} speeds between ${MIN_SPEED} and ${MAX_SPEED}, got ${speeds.join(', ')}`,
+    );
   }
   if (options.soloRate !== undefined && !(Number.isFinite(options.soloRate) && options.soloRate > 0)) {
     throw new RangeError(`soloRate must be > 0, got ${options.soloRate}`);

@@ -8,6 +8,9 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** The longest wait a timer takes: Node fires a longer one at once (TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Node's own timers. */
 export const realTimers: Timers = {
   setTimeout(fn, ms) {

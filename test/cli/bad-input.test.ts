@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readValidReport } from '../hostile/helpers.ts';
 import { admove } from './run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'admove-cli-'));
@@ -122,9 +123,31 @@ describe('admove opt when the data has nowhere to go', () => {
       r.stdout.match(/waiting for a host: the data has nowhere to go \(.*\) until one comes back/g),
     ).toHaveLength(1);
     expect(r.stderr.trim()).toBe(gaveUp);
-    const quiet = await admove([...args, '--wait-timeout', '1', '--quiet']);
-    expect(quiet.code).not.toBe(0);
+    // The run that gave up still leaves its report (found by a hostile test: it left none),
+    // marked failed with the reason; no model is saved as if it had ended.
+    const report = join(dir, 'gave-up.json');
+    const model = join(dir, 'gave-up.model.json');
+    const quiet = await admove([
+      ...args,
+      '--wait-timeout',
+      '1',
+      '--quiet',
+      '--report',
+      report,
+      '--save-model',
+      model,
+    ]);
+    expect(quiet.code).toBe(1);
     expect(quiet.stdout).not.toContain('waiting for a host');
+    expect(quiet.stdout).toContain(`report of the failed run written to ${report}`);
     expect(quiet.stderr.trim()).toBe(gaveUp);
+    const run = readValidReport(report) as ReturnType<typeof readValidReport> & {
+      iterations: unknown[];
+      events: { outcome: string }[];
+    };
+    expect(run).toMatchObject({ status: 'failed', failure: gaveUp.replace(/^admove: /, '') });
+    expect(run.iterations.length).toBeGreaterThanOrEqual(1);
+    expect(run.events.map((e) => e.outcome)).toEqual(['applied', 'applied']);
+    expect(existsSync(model)).toBe(false);
   });
 });

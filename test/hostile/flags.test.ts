@@ -104,14 +104,20 @@ const optCases: Case[] = [
   opt(
     '--wait-timeout -1',
     ['--wait-timeout', '-1'],
-    /--wait-timeout must be a number of seconds ≥ 0, got "-1"/,
+    /--wait-timeout must be a number of seconds from 0 to 2147483 \(24 days\), got "-1"/,
   ),
   opt(
     '--wait-timeout Infinity',
     ['--wait-timeout', 'Infinity'],
-    /--wait-timeout must be a number of seconds ≥ 0, got "Infinity"/,
+    /--wait-timeout must be a number of seconds from 0 to 2147483 \(24 days\), got "Infinity"/,
   ),
   opt('--wait-timeout word', ['--wait-timeout', 'soon'], /--wait-timeout must be a number of seconds/),
+  // Found by a hostile test: past 2^31 − 1 ms Node's timer fired at once, and the job gave up.
+  opt(
+    '--wait-timeout past a timer',
+    ['--wait-timeout', '99999999999'],
+    /--wait-timeout must be a number of seconds from 0 to 2147483 \(24 days\), got "99999999999"/,
+  ),
   opt('--min-gain 1', ['--min-gain', '1'], /--min-gain must be a number in \[0, 1\), got "1"/),
   opt('--min-gain -0.5', ['--min-gain', '-0.5'], /--min-gain must be a number in \[0, 1\)/),
   // choices
@@ -129,6 +135,18 @@ const optCases: Case[] = [
     '--speeds negative',
     ['--synthetic', '200x4', '--speeds', '1,-1'],
     /--speeds: item 2 \("-1"\) must be a number > 0/,
+  ),
+  // Found by a hostile test: 1e-310 made the only worker hold no rows (a stack trace), and
+  // Number() read 0x10 as 16.
+  bare(
+    '--speeds subnormal',
+    ['--synthetic', '200x4', '--workers', '1', '--speeds', '1e-310'],
+    /--speeds: item 1 \("1e-310"\) must be between 0\.001 and 1000000 \(speeds are relative/,
+  ),
+  bare(
+    '--speeds hex',
+    ['--synthetic', '200x4', '--speeds', '0x10,1'],
+    /--speeds: item 1 \("0x10"\) must be a number > 0/,
   ),
   bare(
     '--speeds Infinity',

@@ -326,6 +326,8 @@ describe('hostfiles', () => {
 
   it.each([
     ['127.0.0.1:7000 fast\n', /^hosts\.txt:1: speed "fast" must be a number > 0$/],
+    ['127.0.0.1:7000 0x10\n', /^hosts\.txt:1: speed "0x10" must be a number > 0$/],
+    ['127.0.0.1:7000 1e-320\n', /^hosts\.txt:1: speed "1e-320" must be between 0\.001 and 1000000 /],
     ['\n127.0.0.1\n', /^hosts\.txt:2: /],
     ['127.0.0.1:7000 1 extra\n', /^hosts\.txt:1: expected "HOST:PORT \[speed\]"/],
     ['127.0.0.1:7000\n127.0.0.1:7000\n', /listed twice/],
