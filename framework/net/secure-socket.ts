@@ -13,6 +13,7 @@
  */
 
 import { hkdfSync } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Server, Socket } from 'node:net';
 import {
@@ -108,14 +109,26 @@ function isAsciiSpace(byte: number): boolean {
   return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
 }
 
+/** A secret is a short key: a larger file is not one (and is not read whole). */
+const MAX_SECRET_FILE_BYTES = 64 << 10;
+
 /** Reads a secret file the way ssh reads a key: refused unless only its owner can read it. */
 export async function readSecretFile(path: string): Promise<Buffer> {
   let contents: Buffer;
   try {
-    const handle = await open(path, 'r');
+    // Non-blocking: opening a FIFO for reading would otherwise wait for a writer forever.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      // Mode and contents from the same open file, so no swap can slip in between.
-      const { mode } = await handle.stat();
+      // Type, mode and contents from the same open file, so no swap can slip in between.
+      const stats = await handle.stat();
+      const { mode } = stats;
+      if (stats.isDirectory()) throw new UserError(`secret file ${path} is a directory, not a file`);
+      if (!stats.isFile()) throw new UserError(`secret file ${path} is not a regular file`);
+      if (stats.size > MAX_SECRET_FILE_BYTES) {
+        throw new UserError(
+          `secret file ${path} holds ${stats.size} bytes, too many for a key (at most ${MAX_SECRET_FILE_BYTES}; e.g. openssl rand -hex 32 > ${path})`,
+        );
+      }
       if ((mode & 0o077) !== 0) {
         const octal = (mode & 0o777).toString(8);
         throw new UserError(

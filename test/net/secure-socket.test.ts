@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as rawConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,6 +158,25 @@ describe('readSecretFile', () => {
   it('refuses a secret shorter than 16 bytes', async () => {
     const path = await secretFile('short\n', 0o600);
     await expect(readSecretFile(path)).rejects.toThrow(/holds 5 bytes; at least 16 are needed/);
+  });
+
+  // Found by a hostile test: a FIFO hung the agent in open() for good; a directory of mode
+  // 755 was called readable by others; a 200 MB file was read whole.
+  it('refuses a FIFO at once, a directory as a directory, and a file too large for a key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'admove-secret-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    await expect(readSecretFile(fifo)).rejects.toThrow(
+      new UserError(`secret file ${fifo} is not a regular file`),
+    );
+    const sub = join(dir, 'sub');
+    await mkdir(sub, { mode: 0o755 });
+    await expect(readSecretFile(sub)).rejects.toThrow(
+      new UserError(`secret file ${sub} is a directory, not a file`),
+    );
+    const big = await secretFile('x'.repeat(70_000), 0o600);
+    await expect(readSecretFile(big)).rejects.toThrow(/holds 70000 bytes, too many for a key/);
   });
 
   it('refuses a file others can read, saying how to fix it', async () => {
