@@ -21,12 +21,26 @@ const USAGE =
 /** The words a line may begin with (besides "end"). */
 const VERBS = ['vacate', 'available', 'load', 'add'];
 
+/** An event line is a few words: a longer one is a mistake (and would not fit a control frame). */
+export const MAX_LINE_CHARS = 1024;
+
+/** `text` for a message: a long one is cut, so a bad line cannot flood the terminal. */
+function quoted(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 export function parseEventLine(line: string): EventLine {
+  if (line.length > MAX_LINE_CHARS) {
+    return {
+      kind: 'error',
+      reason: `line of ${line.length} characters; an event line has at most ${MAX_LINE_CHARS}`,
+    };
+  }
   const words = line.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return { kind: 'blank' };
   const [verb, host, ...rest] = words;
   if (verb === 'end') return { kind: 'end', reason: words.slice(1).join(' ') };
-  if (!VERBS.includes(verb)) return { kind: 'error', reason: `unknown event "${verb}"; ${USAGE}` };
+  if (!VERBS.includes(verb)) return { kind: 'error', reason: `unknown event "${quoted(verb)}"; ${USAGE}` };
   if (host === undefined) return { kind: 'error', reason: `"${verb}" needs a host; ${USAGE}` };
   switch (verb) {
     case 'vacate': {
@@ -35,7 +49,7 @@ export function parseEventLine(line: string): EventLine {
       if (rest[0] !== 'deadline' || rest.length !== 2 || !(Number.isFinite(ms) && ms >= 0)) {
         return {
           kind: 'error',
-          reason: `a vacate's deadline is "deadline MS" with MS ≥ 0, got "${rest.join(' ')}"`,
+          reason: `a vacate's deadline is "deadline MS" with MS ≥ 0, got "${quoted(rest.join(' '))}"`,
         };
       }
       return { kind: 'event', event: { type: 'vacate', host, deadlineMs: ms } };
@@ -46,7 +60,10 @@ export function parseEventLine(line: string): EventLine {
     case 'load': {
       const fraction = Number(rest[0]);
       if (rest.length !== 1 || !(Number.isFinite(fraction) && fraction > 0 && fraction <= 1)) {
-        return { kind: 'error', reason: `"load ${host}" needs a fraction in (0, 1], e.g. load ${host} 0.5` };
+        return {
+          kind: 'error',
+          reason: `"load ${quoted(host)}" needs a fraction in (0, 1], e.g. load ${quoted(host)} 0.5`,
+        };
       }
       return { kind: 'event', event: { type: 'load', host, fraction } };
     }
@@ -54,6 +71,6 @@ export function parseEventLine(line: string): EventLine {
       if (rest.length > 0) return { kind: 'error', reason: `"add" takes one HOST:PORT; ${USAGE}` };
       return { kind: 'add', address: host };
     default:
-      return { kind: 'error', reason: `unknown event "${verb}"; ${USAGE}` };
+      return { kind: 'error', reason: `unknown event "${quoted(verb)}"; ${USAGE}` };
   }
 }

@@ -28,9 +28,10 @@ computes no more, and its data leaves once a host comes back or has room.
   end [REASON]             stop the job cleanly: it writes its checkpoint and its report,
                            marked interrupted (the coordinator's own host is going away)
 
-A line that is not an event is reported (with its number) and skipped; the others still go,
-and the command then exits 2. A bad --trace file is reported before any of its events is
-sent, and the command exits 2 at once (the job goes on).
+A line that is not an event (or longer than 1024 characters) is reported (with its number)
+and skipped; the others still go, and the command then exits 2 — as it does when the job
+rejected an event or refused an add. A bad --trace file is reported before any of its events
+is sent, and the command exits 2 at once (the job goes on).
 
 Flags
   --job HOST:PORT          the job's control port (required)
@@ -86,8 +87,14 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
     ? await connectWithin(JobClient, endpoint, secret, 60_000)
     : await JobClient.connect(endpoint, secret);
   const json = Boolean(values.json);
+  // Lines that were not events, and events the job rejected (or adds it refused): exit 2.
+  let badLines = 0;
+  let refused = 0;
   const show = (records: readonly EventRecord[]) => {
-    for (const r of records) print(json ? `${JSON.stringify(r)}\n` : `${describeRecord(r)}\n`);
+    for (const r of records) {
+      if (r.outcome?.status === 'rejected') refused++;
+      print(json ? `${JSON.stringify(r)}\n` : `${describeRecord(r)}\n`);
+    }
   };
   signals.dispose();
   const pending: Promise<void>[] = [];
@@ -112,7 +119,6 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
     return 0;
   }
   const traceFile = stringFlag(values, 'trace');
-  let badLines = 0;
   try {
     if (traceFile) {
       const { loadTraceFile } = await import('../../scheduler-stub/trace.ts');
@@ -148,6 +154,7 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
           track(
             client.add(parsed.address).then(show, (error: unknown) => {
               if (!(error instanceof RequestRefused)) throw error;
+              refused++;
               process.stderr.write(
                 `admove scheduler: line ${line}: add ${parsed.address}: ${error.message}\n`,
               );
@@ -168,7 +175,7 @@ export async function schedulerCommand(argv: readonly string[], signals: StopSig
     // until the job ends.
     client.close();
   }
-  return badLines > 0 ? 2 : 0;
+  return badLines > 0 || refused > 0 ? 2 : 0;
 }
 
 function timeOf(at: { ms: number } | { iteration: number }, file: string): number {

@@ -50,7 +50,11 @@ describe('admove scheduler', () => {
       '0',
     ]);
     try {
-      const r = await scheduler(['--job', `127.0.0.1:${port}`], 'vacate h1\nfoo h1\nload h2 0.5\n');
+      // A line over 1 MiB ended the session with the job blamed for it (a hostile test).
+      const r = await scheduler(
+        ['--job', `127.0.0.1:${port}`],
+        `vacate h1\nfoo h1\nvacate ${'h'.repeat(2_000_000)}\nload h2 0.5\n`,
+      );
       // The good lines went; the bad one makes the exit code say so.
       expect(r.code, r.stderr).toBe(2);
       // Records print as the job answers them: two decided in the same drain come in either order.
@@ -59,10 +63,12 @@ describe('admove scheduler', () => {
       expect(lines[0]).toMatch(/^#0 vacate h1: applied at \d+ ms$/);
       expect(lines[1]).toMatch(/^#1 load h2 0\.5: applied at \d+ ms$/);
       expect(r.stderr).toBe(
-        'admove scheduler: line 2: unknown event "foo"; expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION", "add HOST:PORT" or "end [REASON]"\n',
+        'admove scheduler: line 2: unknown event "foo"; expected "vacate HOST [deadline MS]", "available HOST", "load HOST FRACTION", "add HOST:PORT" or "end [REASON]"\n' +
+          'admove scheduler: line 3: line of 2000007 characters; an event line has at most 1024\n',
       );
+      // An event the job rejects is printed with its reason, and the exit code says so.
       const bad = await scheduler(['--job', `127.0.0.1:${port}`, '--json'], 'vacate h9\n');
-      expect(bad.code).toBe(0);
+      expect(bad.code).toBe(2);
       const record = JSON.parse(bad.stdout) as {
         event: { host: string };
         outcome: { status: string; reason: string };
@@ -117,7 +123,8 @@ describe('admove scheduler', () => {
         ['--job', `127.0.0.1:${port}`],
         `add ${agent.address}\nadd ${agent.address}\nadd 127.0.0.1:1\n`,
       );
-      expect(r.code, r.stderr).toBe(0);
+      // Two adds refused (below): the exit code says so.
+      expect(r.code, r.stderr).toBe(2);
       expect(r.stdout).toMatch(
         /^#\d+ available late\.0: applied at \d+ ms\n#\d+ available late\.1: applied at \d+ ms\n$/,
       );
@@ -309,6 +316,9 @@ describe('event lines', () => {
     ['available', /needs a host/],
     ['foo', /^unknown event "foo"/],
     ['reboot h1', /unknown event "reboot"/],
+    // A long word is quoted cut short: a bad line cannot flood the terminal.
+    [`${'x'.repeat(900)} h1`, /^unknown event "x{40}…"; expected/],
+    [`vacate h2 deadline ${'9'.repeat(900)}x`, /got "deadline 9{31}…"$/],
   ])('%s is refused with a reason', (line, reason) => {
     const parsed = parseEventLine(line);
     expect(parsed.kind).toBe('error');
