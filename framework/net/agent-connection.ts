@@ -53,12 +53,20 @@ export async function greet(
   let reply: Readonly<Record<string, unknown>>;
   const waitMs = access.connectMs ?? 10_000;
   // A stopped agent's kernel still accepts connections: its answer is what proves it alive.
-  const silent = setTimeout(() => channel.destroy(`no answer within ${waitMs} ms`), waitMs);
+  let timedOut = false;
+  const silent = setTimeout(() => {
+    timedOut = true;
+    channel.destroy(`no answer within ${waitMs} ms`);
+  }, waitMs);
   try {
     reply = (await channel.next()).header;
   } catch (error) {
+    // Silence is not a closed connection: something that is not an admove agent (a web
+    // server, say) or a stopped agent keeps the connection open and says nothing.
     throw new AgentUnavailable(
-      `agent ${where} closed the connection at the handshake (${(error as Error).message}); with a secret on one side only, or a different secret, this is what happens`,
+      timedOut
+        ? `${where} accepted the connection but gave no admove answer within ${waitMs} ms: is an admove agent listening there (and running, not stopped)?`
+        : `agent ${where} closed the connection at the handshake (${(error as Error).message}); with a secret on one side only, or a different secret, this is what happens`,
     );
   } finally {
     clearTimeout(silent);

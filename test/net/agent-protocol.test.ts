@@ -4,7 +4,7 @@
  * speaks another version or sends exemplars of another schema.
  */
 import { once } from 'node:events';
-import { createConnection } from 'node:net';
+import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOptKernel } from '../../apps/opt/model/kernel.ts';
 import { initWeights, type NetworkShape } from '../../apps/opt/model/network.ts';
@@ -327,6 +327,25 @@ describe('agents with --max-memory', () => {
       await Promise.all(capped.map((a) => a.close()));
     }
   }, 60_000);
+});
+
+describe('what is not an agent', () => {
+  it('a server that accepts and says nothing: asked whether an agent listens there, not told of secrets', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const error = await discoverAgents([{ endpoint: { host: '127.0.0.1', port } }], {
+        connectMs: 300,
+      }).catch((e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toBe(
+        `127.0.0.1:${port} accepted the connection but gave no admove answer within 300 ms: is an admove agent listening there (and running, not stopped)?`,
+      );
+    } finally {
+      silent.close();
+    }
+  });
 });
 
 describe('what an agent refuses', () => {
