@@ -86,6 +86,7 @@ export async function openControlPort(
     for (const record of records) progress.onEvent(record);
     return records;
   };
+  const released = new Set<string>();
   const release = async (names: readonly string[]): Promise<void> => {
     const target = job;
     if (!target) throw new Error('the job has not started yet');
@@ -96,8 +97,14 @@ export async function openControlPort(
     for (const host of hosts) {
       const i = records.findIndex((w) => w.host === host);
       if (i < 0) throw new Error(`the job has no host ${host}`);
+      if (released.has(host)) throw new Error(`host ${host} was released already`);
       if (records[i].available) throw new Error(`host ${host} is not vacated; vacate it first`);
       if (counts[i] > 0) throw new Error(`host ${host} still holds ${counts[i]} exemplars`);
+    }
+    // The job lets go of them first: a later event for them is refused, not a fault.
+    for (const host of hosts) {
+      target.retire?.(host);
+      released.add(host);
     }
     for (const host of hosts) await transport.release(host);
   };

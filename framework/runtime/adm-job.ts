@@ -154,6 +154,24 @@ export class AdmJob implements DataParallelJob {
     return this.sendTogether(hosts.map((h) => ({ type: 'available', host: h.name })));
   }
 
+  /**
+   * Host `name` leaves the job for good (its agent is handed back): it must be vacated and
+   * empty. It takes no more requests, is not a fault when its worker closes, and every later
+   * event for it is refused.
+   */
+  retire(name: string): void {
+    const { hostList, available, held, lost, retired, workerActors } = this.state;
+    const i = hostList.findIndex((h) => h.name === name);
+    if (i < 0) throw new RangeError(`the job has no host ${name}`);
+    if (retired.has(name)) throw new RangeError(`host ${name} was released already`);
+    if (available[i] || this.state.queue.availablePending(name))
+      throw new RangeError(`host ${name} is not vacated; vacate it first`);
+    if (held[i] > 0) throw new RangeError(`host ${name} still holds ${held[i]} exemplars`);
+    retired.add(name);
+    lost[i] = true;
+    workerActors[i].send({ type: 'lost' });
+  }
+
   get trainCount(): number {
     return this.options.train.count;
   }

@@ -50,6 +50,8 @@ export class JobState {
    * data leaves later (past it by then: what moves is reloaded instead, and it is recorded missed).
    */
   readonly vacateDeadlines: (Deadline | null)[];
+  /** Hosts released from the job (`AdmJob.retire`): gone for good, every event for them refused. */
+  readonly retired = new Set<string>();
 
   constructor(
     readonly options: JobOptions,
@@ -59,7 +61,12 @@ export class JobState {
     const names = options.hosts.map((h) => h.name);
     this.hostList = [...options.hosts];
     this.log = new TransitionLog(options.clock, options.onTransition);
-    this.queue = new EventQueue(names);
+    this.queue = new EventQueue(names, {
+      refuse: (e) =>
+        this.retired.has(e.host)
+          ? `host ${e.host} was released from the job (its agent may serve other jobs now); it cannot come back`
+          : null,
+    });
     this.estimator = new SpeedEstimator(options.hosts.map((h) => h.speed));
     this.available = names.map(() => true);
     this.held = shares;

@@ -114,6 +114,11 @@ export interface DataParallelJob {
    * name is taken or a worker cannot start.
    */
   addHosts?(hosts: readonly HostSpec[]): Promise<EventRecord[]>;
+  /**
+   * A vacated, empty host leaves the job for good (ADM only): later events for it are refused.
+   * Throws, in one line, if it is not vacated or still holds exemplars.
+   */
+  retire?(host: string): void;
   /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
   heldIds(): Promise<Int32Array[]>;
   close(): Promise<void>;

@@ -280,3 +280,34 @@ describe('AdmJob: a vacate between passes', () => {
     }
   }, 30_000);
 });
+
+describe('AdmJob.retire: a vacated host leaves the job for good', () => {
+  it('refuses a host still in use, then refuses every later event for the retired one; no fault', async () => {
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1, 1], { kernelConfig: { spin: 50 }, rebalance: false }),
+    );
+    try {
+      expectSameSums(await job.pass(params), reference);
+      expect(() => job.retire('h1')).toThrow('host h1 is not vacated; vacate it first');
+      expect(() => job.retire('h7')).toThrow('the job has no host h7');
+      job.send({ type: 'vacate', host: 'h1' });
+      for (let t = 0; t < 3000 && job.counts()[1] > 0; t++) await new Promise((r) => setTimeout(r, 1));
+      expect(job.counts()[1]).toBe(0);
+      job.retire('h1');
+      expect(() => job.retire('h1')).toThrow('host h1 was released already');
+      // Found by a hostile test: a released agent's host could be made available again, took
+      // rows, and its closed worker then counted as a fault.
+      const back = job.send({ type: 'available', host: 'h1' });
+      expect(back.outcome).toMatchObject({
+        status: 'rejected',
+        reason: expect.stringMatching(/^host h1 was released/),
+      });
+      expectSameSums(await job.pass(params), reference);
+      expect(job.counts()[1]).toBe(0);
+      expect(job.faults()).toEqual([]);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  }, 30_000);
+});
