@@ -200,6 +200,13 @@ export async function optCommand(
   else if (traceFlag !== undefined) {
     const groups = cluster?.groups ?? new Map<string, string[]>();
     trace = expandAgentEvents(await loadTraceFile(traceFlag, [...hosts, ...groups.keys()]), groups);
+    // A trace may be reused with fewer iterations: said, not refused.
+    const late = trace.events.filter((e) => 'iteration' in e.at && e.at.iteration > settings.iterations);
+    if (late.length > 0) {
+      process.stderr.write(
+        `admove: warning: ${traceFlag}: ${late.length} event${late.length === 1 ? '' : 's'} timed after the last iteration (--iterations ${settings.iterations}) will not fire\n`,
+      );
+    }
   } else trace = defaultTrace({ hosts, speeds: settings.speeds, iterations: settings.iterations });
   const reportPath = stringFlag(values, 'report');
   const modelPath = stringFlag(values, 'save-model');

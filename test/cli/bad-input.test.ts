@@ -151,3 +151,27 @@ describe('admove opt when the data has nowhere to go', () => {
     expect(existsSync(model)).toBe(false);
   });
 });
+
+describe('admove opt with a trace longer than the run', () => {
+  it('warns, in one line, of events timed after the last iteration, and runs', async () => {
+    const trace = file(
+      'late.json',
+      JSON.stringify({ events: [{ at: { iteration: 1000000 }, type: 'vacate', host: 'h1' }] }),
+    );
+    const r = await admove([
+      'opt',
+      '--synthetic',
+      '400x4',
+      '--workers',
+      '2',
+      '--iterations',
+      '2',
+      '--trace',
+      trace,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(
+      `admove: warning: ${trace}: 1 event timed after the last iteration (--iterations 2) will not fire\n`,
+    );
+  });
+});
