@@ -80,7 +80,7 @@ export async function agentCommand(argv: readonly string[], signals: StopSignals
     return 0;
   }
   const { parseEndpoint, readSecretFile } = await import('../../framework/net/secure-socket.ts');
-  const listen = parseEndpoint(stringFlag(values, 'listen') ?? '127.0.0.1:7000', '--listen');
+  const listen = parseEndpoint(stringFlag(values, 'listen') ?? '127.0.0.1:7000', '--listen', true);
   const secretFile = stringFlag(values, 'secret-file');
   const secret = secretFile ? await readSecretFile(secretFile) : undefined;
   const name = stringFlag(values, 'name');

@@ -24,7 +24,7 @@ export async function openControlPort(
 ): Promise<OpenControlPort | null> {
   const flag = stringFlag(values, 'control');
   if (flag === undefined) return null;
-  const endpoint = parseEndpoint(flag, '--control');
+  const endpoint = parseEndpoint(flag, '--control', true);
   let job: DataParallelJob | null = null;
   const known = new Set([...hosts, ...groups.keys()]);
   // `add HOST:PORT`: ask the agent who it is, then every one of its workers joins the job.

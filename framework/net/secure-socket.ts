@@ -75,14 +75,20 @@ const TLS_OPTIONS = {
   ciphers: 'TLS_AES_128_GCM_SHA256',
 } as const;
 
-export function parseEndpoint(text: string, what: string): Endpoint {
+/**
+ * `HOST:PORT` (`[IPv6]:PORT`). Port 0 (any free port) only where one listens (`listening`);
+ * an address to connect to needs a real one.
+ */
+export function parseEndpoint(text: string, what: string, listening = false): Endpoint {
   const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text);
   const port = match === null ? Number.NaN : Number(match[2]);
   const bracketed = text.startsWith('[');
   if (match === null || (bracketed && !isIPv6(match[1]))) {
     throw new UserError(`${what}: "${text}" is not HOST:PORT (e.g. 127.0.0.1:7000)`);
   }
-  if (port > 65535) throw new UserError(`${what}: "${text}": port ${port} is out of range (0–65535)`);
+  const low = listening ? 0 : 1;
+  if (port < low || port > 65535)
+    throw new UserError(`${what}: "${text}": port ${port} is out of range (${low}–65535)`);
   return { host: match[1], port };
 }
 

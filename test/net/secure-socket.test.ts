@@ -72,7 +72,7 @@ async function roundTrip(conn: FramedConnection, value: unknown): Promise<unknow
 describe('endpoints', () => {
   it('parses HOST:PORT and [IPv6]:PORT', () => {
     expect(parseEndpoint('127.0.0.1:7000', '--agent')).toEqual({ host: '127.0.0.1', port: 7000 });
-    expect(parseEndpoint('node-3.example:0', '--agent')).toEqual({ host: 'node-3.example', port: 0 });
+    expect(parseEndpoint('node-3.example:0', '--listen', true)).toEqual({ host: 'node-3.example', port: 0 });
     expect(parseEndpoint('[::1]:65535', '--agent')).toEqual({ host: '::1', port: 65535 });
   });
 
@@ -92,8 +92,13 @@ describe('endpoints', () => {
       expect(() => parseEndpoint(text, '--agent')).toThrow(UserError);
     }
     expect(() => parseEndpoint('host:99999', '--agent')).toThrow(
-      '--agent: "host:99999": port 99999 is out of range (0–65535)',
+      '--agent: "host:99999": port 99999 is out of range (1–65535)',
     );
+    // Port 0 is "any free port": for a listener, not for an address to connect to.
+    expect(() => parseEndpoint('127.0.0.1:0', '--hosts')).toThrow(
+      '--hosts: "127.0.0.1:0": port 0 is out of range (1–65535)',
+    );
+    expect(parseEndpoint('127.0.0.1:0', '--listen', true)).toEqual({ host: '127.0.0.1', port: 0 });
   });
 
   it('formats back to what it parsed', () => {
