@@ -33,7 +33,7 @@ Flags
                        authenticated by it. Without it only loopback addresses are allowed.
   --workers N          worker threads (default 1); with N > 1 they are hosts NAME.0 … NAME.{N-1},
                        and an event naming NAME applies to all of them
-  --speed S            declared speed, higher is faster (default 1; a hostfile's speed wins)
+  --speed S            declared speed, higher is faster, 0.001–1e6 (default 1; a hostfile's wins)
   --max-memory SIZE    accept at most this many bytes of exemplars (e.g. 2GB; default: no cap)
   --receive-pool       pre-fault memory for rows moved in: as much as this agent's initial share
                        of each job (within --max-memory), so a move lands in warm memory (a

@@ -85,8 +85,8 @@ Training
 
 Workers
   --workers N              worker threads, hosts h0…h(N-1) (default: one per --speeds item, else 4)
-  --speeds LIST            declared host speeds, higher is faster (default 1,1,2,4; with only
-                           --workers N: all 1)
+  --speeds LIST            declared host speeds, higher is faster, each 0.001–1e6 (default
+                           1,1,2,4; with only --workers N: all 1)
   --no-emulate             do not throttle workers to their speeds (real speeds only)
   --hosts LIST             run on host agents (admove agent): HOST:PORT,… Each agent's workers
                            are hosts named after it; with --workers/--speeds too, local threads
