@@ -65,10 +65,11 @@ describe('ThreadWorker.handOff: rows from thread to thread, nobody stopped', () 
   }, 30_000);
 
   it('rows taken in during a pass are counted by that pass, exactly once', async () => {
-    // ~50 ms of w0's share: its pass is surely still running when the rows come (at spin 2000,
-    // ~12 ms, it was sometimes done first on a loaded machine, and the rows were left to count).
+    // ~200 ms of w0's share: its pass is surely still running when the rows come (at spin 2000,
+    // ~12 ms, and at spin 8000, ~50 ms, it was sometimes done first on a loaded machine, where
+    // w1 waited that long for a core: the rows were then left to count).
     workers = await Promise.all(
-      [0, 1].map((i) => ThreadWorker.start(spec(i, { kernelConfig: { spin: 8000 } }))),
+      [0, 1].map((i) => ThreadWorker.start(spec(i, { kernelConfig: { spin: 32000 } }))),
     );
     const [w0, w1] = workers;
     await w0.insert(copyIntoBatches(data, 0, 1500));
