@@ -15,7 +15,8 @@ Commands
   scheduler send scheduler events to a running job (admove opt --control)
   slurm     run opt as the tasks of a Slurm step: srun admove slurm opt [flags]
 
-Run admove <command> --help for its flags.
+Run admove <command> --help for its flags; admove --version prints the version (coordinator
+and agents must run the same one).
 `;
 
 async function main(argv: readonly string[], signals: StopSignals): Promise<number> {
@@ -33,6 +34,13 @@ async function main(argv: readonly string[], signals: StopSignals): Promise<numb
       return (await import('./scheduler-command.ts')).schedulerCommand(rest, signals);
     case 'slurm':
       return (await import('./slurm-command.ts')).slurmCommand(rest, signals);
+    case 'version':
+    case '--version':
+    case '-V': {
+      const { ADMOVE_VERSION } = await import('../../framework/util/version.ts');
+      print(`admove ${ADMOVE_VERSION}\n`);
+      return 0;
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +85,17 @@ describe('bad input on the command line: one line, no stack, non-zero exit', () 
       const r = await admove(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Usage: admove/);
+    }
+  });
+
+  it('prints its version, the one agents compare at the handshake', async () => {
+    const { ADMOVE_VERSION } = await import('../../framework/util/version.ts');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(ADMOVE_VERSION).toBe(pkg.version);
+    for (const flag of ['--version', 'version']) {
+      const r = await admove([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`admove ${pkg.version}\n`);
     }
   });
 });
