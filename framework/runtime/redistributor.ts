@@ -266,7 +266,7 @@ export class Redistributor {
       bytesMoved: moved.bytes,
       transfers: transfers.length,
       countsAfter: [...held],
-      reason: decision.reason,
+      reason: reasonFor(decision.reason, drain.applied),
       deadlines: [...deadlines.values()].map((d) => ({
         host: d.host,
         deadlineMs: d.deadlineMs,
@@ -282,4 +282,16 @@ export class Redistributor {
     options.onRedistribution?.(record);
     return settle();
   }
+}
+
+/**
+ * What a redistribution answers, for its record: "evacuate" (a vacated host held data), else
+ * the events that changed the partition — "available" (a host came back or joined) before
+ * "load" — else "gain" (the measured speeds alone).
+ */
+function reasonFor(decided: string, applied: readonly EventRecord[]): string {
+  if (decided !== 'gain') return decided;
+  if (applied.some((r) => r.event.type === 'available')) return 'available';
+  if (applied.some((r) => r.event.type === 'load')) return 'load';
+  return decided;
 }

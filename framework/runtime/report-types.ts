@@ -30,7 +30,11 @@ export interface RedistributionRecord {
   readonly transfers: number;
   /** Exemplars held by each worker after the move, in host order. */
   readonly countsAfter: readonly number[];
-  /** Why it moved: "evacuate" (a vacated host held data) or "gain" (faster partition). */
+  /**
+   * Why it moved: "evacuate" (a vacated host held data); "available" or "load" (those events
+   * made a faster partition: a host back or joined, a host's load changed); "gain" (the measured
+   * speeds alone did).
+   */
   readonly reason: string;
   /**
    * Vacates with a deadline it applied: whether the host was empty in time, and how many

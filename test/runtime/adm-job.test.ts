@@ -80,6 +80,9 @@ describe('AdmJob on real worker threads', () => {
     expect(outcomes).toContain('load h0 superseded');
     expect(outcomes.filter((o) => o.endsWith('undefined'))).toEqual([]);
     expect(job.counts()[3]).toBeGreaterThan(0);
+    // The move that gave h3 its rows says why: its return, not "gain" like a rebalance on speeds.
+    const back = job.events().find((e) => e.event.type === 'available')!;
+    expect(job.redistributions().find((r) => r.events.includes(back.seq))?.reason).toBe('available');
     expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
   });
 
