@@ -26,13 +26,19 @@ function errorText(data: number | undefined, minimised: number): string {
   return decay > 0 ? `${data.toFixed(5)} +decay ${decay.toFixed(5)}` : data.toFixed(5);
 }
 
-/** A worker's measured speed (full load), and its rate at the load applied if that is not 1. */
+/** A load fraction as printed: three significant digits (a load watch reports 0.5369891689847118). */
+export const loadText = (fraction: number): string => String(Number(fraction.toPrecision(3)));
+
+/**
+ * A worker's measured speed with its host to itself (a load fraction of 1), and its rate at
+ * the load applied if that is not 1 (the fraction of the host left to the job).
+ */
 function measuredText(w: WorkerRecord): string {
   if (w.measuredRate === null) return 'not measured';
   const full = `measured ${Math.round(w.measuredRate)}/s`;
   return w.load === 1
     ? full
-    : `${full} at full load (at the load applied, ${w.load}: ${Math.round(w.measuredRate * w.load)}/s)`;
+    : `${full} unloaded (${Math.round(w.measuredRate * w.load)}/s at its load ${loadText(w.load)})`;
 }
 
 /** The redistribution a fault cut short, if any (it has no record of its own). */
@@ -83,7 +89,7 @@ export class ProgressPrinter implements OptObserver {
 
   onEvent(record: EventRecord): void {
     const e = record.event;
-    const what = e.type === 'load' ? `load ${e.host} ${e.fraction}` : `${e.type} ${e.host}`;
+    const what = e.type === 'load' ? `load ${e.host} ${loadText(e.fraction)}` : `${e.type} ${e.host}`;
     const o = record.outcome;
     const fate = o?.status === 'rejected' ? ` — rejected: ${o.reason}` : '';
     this.line(`  event ${what} received at ${ms(record.receivedAt)}${fate}`);

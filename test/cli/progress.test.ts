@@ -4,7 +4,7 @@
  * iteration line's rates, which count only workers that compute.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ProgressPrinter, rateColumn } from '../../apps/cli/progress.ts';
+import { loadText, ProgressPrinter, rateColumn } from '../../apps/cli/progress.ts';
 import type { WorkerRecord } from '../../framework/index.ts';
 
 const written: string[] = [];
@@ -110,7 +110,16 @@ describe("the summary's workers line", () => {
     } as unknown as Parameters<ProgressPrinter['finished']>[0]);
     const line = written.find((l) => l.startsWith('workers:'))!;
     expect(line).toBe(
-      'workers: h0 speed 1 not measured, h1 speed 1 measured 20000/s at full load (at the load applied, 0.5: 10000/s)\n',
+      'workers: h0 speed 1 not measured, h1 speed 1 measured 20000/s unloaded (10000/s at its load 0.5)\n',
     );
+  });
+});
+
+describe('load fractions as printed', () => {
+  it('three significant digits: a load watch reports fractions such as 0.5369891689847118', () => {
+    expect(loadText(0.5369891689847118)).toBe('0.537');
+    expect(loadText(0.5)).toBe('0.5');
+    expect(loadText(1)).toBe('1');
+    expect(loadText(0.25763551197079)).toBe('0.258');
   });
 });
