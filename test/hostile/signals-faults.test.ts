@@ -175,7 +175,7 @@ describe('injected worker faults at the phases the runtime supports', { timeout:
     ]);
   });
 
-  it('every worker fails: one line, non-zero exit, no stack, no report', async () => {
+  it('every worker fails: one line, non-zero exit, no stack; the report says failed, why, and the faults', async () => {
     const report = join(dir, 'all-fail.json');
     const r = await admove([
       'opt',
@@ -195,7 +195,14 @@ describe('injected worker faults at the phases the runtime supports', { timeout:
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^admove: no worker left to take \d+ exemplars after (h0, )?h1 failed/);
-    expect(existsSync(report)).toBe(false);
+    // What ran, and why it stopped, are on record (the run used to leave no report at all).
+    const written = readValidReport(report) as ReturnType<typeof readValidReport> & {
+      failure: string;
+      faults: { host: string }[];
+    };
+    expect(written.status).toBe('failed');
+    expect(`admove: ${written.failure}`).toBe(r.stderr.trim());
+    expect(written.faults.map((f) => f.host)).toContain('h0');
   });
 });
 
