@@ -14,8 +14,11 @@ Usage: admove predict --model MODEL.json --data FILE.csv [flags]
   --model FILE             the model (weights, classes and feature standardisation)
   --data FILE.csv          exemplars, one per line, with the same feature columns as in training
   --label-column NAME|I    the class column, if the file has one: accuracy is then printed too
-  --no-header              the first line is data; name columns by 0-based index
-  --ignore-columns LIST    columns that are not features, e.g. id
+                           (default: the training file's, if this file has it)
+  --no-header              the first line is data; name columns by 0-based index (default: as
+                           the training file)
+  --ignore-columns LIST    columns that are not features, e.g. id (default: the training
+                           file's ignored and split columns)
   --out FILE.csv           write one predicted class per line (default: print them)
   --max-memory SIZE        refuse a data file larger than this (default 4GB)
   --help                   show this help
@@ -52,13 +55,20 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
     ],
   );
   // Every flag is read before any file is.
-  const csvOptions = {
-    labelColumn: columnFlag(values, 'label-column') ?? null,
-    header: !values['no-header'],
-    ignoreColumns: columnListFlag(values, 'ignore-columns'),
-    maxBytes: byteSizeFlag(values, 'max-memory', 4 * 2 ** 30),
-  };
+  const labelFlag = columnFlag(values, 'label-column');
+  const ignoreFlag = columnListFlag(values, 'ignore-columns');
+  const maxBytes = byteSizeFlag(values, 'max-memory', 4 * 2 ** 30);
   const model = await loadModel(modelPath);
+  // Unless told otherwise, a file is read as the training file was (the model keeps how):
+  // its label column, if this file has one, and the columns that were not features.
+  const layout = model.csv;
+  const csvOptions = {
+    labelColumn: labelFlag,
+    ignoreColumns: ignoreFlag,
+    ...(layout ? { training: layout } : {}),
+    header: values['no-header'] ? false : (layout?.header ?? true),
+    maxBytes,
+  };
   const rows = await loadUnsplitCsv(dataPath, csvOptions);
   if (rows.dim !== model.shape.inputs) {
     throw new UserError(

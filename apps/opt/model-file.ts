@@ -1,3 +1,4 @@
+import type { CsvLayout } from '../../framework/datasets/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { JsonFields } from './json-fields.ts';
 import type { NetworkShape } from './model/index.ts';
@@ -13,6 +14,11 @@ export interface OptModel {
   readonly standardisation: { readonly mean: readonly number[]; readonly std: readonly number[] } | null;
   readonly weights: readonly number[];
   readonly trainedOn: string;
+  /**
+   * The training file's columns (a CSV file only; absent in models written before it was
+   * added): `admove predict` reads files the same way unless its flags say otherwise.
+   */
+  readonly csv?: CsvLayout;
   /**
    * How the weights were chosen: the iteration with the lowest mean error on `rows` held-out
    * training rows. Null (or absent, in models written before validation) when they are the
@@ -71,6 +77,19 @@ function checkModel(value: unknown, path: string): OptModel {
     });
   }
   f.string(m['trainedOn'], 'trainedOn');
+  if (m['csv'] !== undefined) {
+    const c = f.object(m['csv'], 'csv');
+    if (typeof c['header'] !== 'boolean') throw f.fail('csv.header', 'must be true or false');
+    f.number(c['columnCount'], 'csv.columnCount', { integer: true, min: 2 });
+    const column = (v: unknown, at: string) => {
+      if (typeof v === 'string') return;
+      f.number(v, at, { integer: true, min: 0 });
+    };
+    column(c['labelColumn'], 'csv.labelColumn');
+    f.array(c['ignoreColumns'], 'csv.ignoreColumns').forEach((v, i) => {
+      column(v, `csv.ignoreColumns[${i}]`);
+    });
+  }
   if (m['validation'] !== undefined && m['validation'] !== null) {
     const v = f.object(m['validation'], 'validation');
     f.number(v['rows'], 'validation.rows', { integer: true, min: 1 });

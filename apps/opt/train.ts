@@ -419,6 +419,7 @@ export async function trainOpt(
         : null,
       weights: [...kept],
       trainedOn: data.source,
+      ...(data.layout ? { csv: data.layout } : {}),
       validation:
         best.iteration === null
           ? null

@@ -6,7 +6,7 @@ import { parseDecimal } from './parse-number.ts';
 import { readDataFile } from './read-file.ts';
 import { checkSplitSpec, planFromFlags, planSplit, type SplitPlan, type SplitSpec } from './split.ts';
 import { checkCsvText } from './text-encoding.ts';
-import type { Dataset, ExemplarTable } from './types.ts';
+import type { CsvLayout, Dataset, ExemplarTable } from './types.ts';
 
 export interface CsvOptions {
   /**
@@ -94,7 +94,53 @@ function parseCsv(bytes: Buffer, path: string, options: CsvOptions, delimiter: n
           `split ${columns.describe(columns.splitColumn)}`,
         )
       : planSplit(path, split, rowCount);
-  return readRows(cursor, columns, plan, header, options.maxClasses ?? DEFAULT_MAX_CLASSES);
+  const data = readRows(cursor, columns, plan, header, options.maxClasses ?? DEFAULT_MAX_CLASSES);
+  return { ...data, layout: layoutOf(columns, names) };
+}
+
+/** The label and ignored columns: the user's, else those of the training file this file has. */
+function columnsAskedFor(
+  options: UnsplitCsvOptions,
+  names: readonly string[] | null,
+  columnCount: number,
+): { labelColumn: ColumnRef | null; ignoreColumns: readonly ColumnRef[] | undefined } {
+  const training = options.training;
+  // A name is found in the header; without one, only a 0-based index can be.
+  const named = (ref: ColumnRef): boolean =>
+    typeof ref !== 'string'
+      ? true
+      : names === null
+        ? /^\d+$/.test(ref.trim())
+        : names.some((n) => n.trim().toLowerCase() === ref.trim().toLowerCase());
+  let labelColumn: ColumnRef | null = options.labelColumn ?? null;
+  if (options.labelColumn === undefined && training !== undefined) {
+    const ref = training.labelColumn;
+    // By name: in the header. By index (or a name this headerless file cannot have): only if
+    // the file is as wide as the training file, label included.
+    const present =
+      names !== null && typeof ref === 'string'
+        ? named(ref)
+        : named(ref) && columnCount === training.columnCount;
+    labelColumn = present ? ref : null;
+  }
+  const ignoreColumns = options.ignoreColumns ?? training?.ignoreColumns.filter(named);
+  return { labelColumn, ignoreColumns };
+}
+
+/** The columns as read, by name where there is a header. */
+function layoutOf(columns: ColumnPlan, names: readonly string[] | null): CsvLayout {
+  const ref = (c: number): string | number => (names ? names[c] : c);
+  const features = new Set(columns.featureColumns);
+  const ignoreColumns: (string | number)[] = [];
+  for (let c = 0; c < columns.columnCount; c++) {
+    if (c !== columns.labelColumn && !features.has(c)) ignoreColumns.push(ref(c));
+  }
+  return {
+    header: names !== null,
+    columnCount: columns.columnCount,
+    labelColumn: ref(columns.labelColumn),
+    ignoreColumns,
+  };
 }
 
 /** First pass for a column split: the 0/1 flag of every row. */
@@ -223,8 +269,17 @@ function quote(text: string): string {
 }
 
 export interface UnsplitCsvOptions {
-  /** The class column if the file has one, else null (rows to classify). */
-  readonly labelColumn: ColumnRef | null;
+  /**
+   * The class column if the file has one, else null (rows to classify). Not given: the
+   * training file's (`training`) if this file has it, else none.
+   */
+  readonly labelColumn?: ColumnRef | null;
+  /**
+   * How the training file was read (a model's): the defaults for `labelColumn` and
+   * `ignoreColumns`, each column taken only if this file has it — by name in the header, or,
+   * without a header, the label only if the file has as many columns as the training file.
+   */
+  readonly training?: CsvLayout;
   readonly header?: boolean;
   readonly ignoreColumns?: readonly ColumnRef[];
   readonly maxBytes?: number;
@@ -250,14 +305,15 @@ export async function loadUnsplitCsv(path: string, options: UnsplitCsvOptions): 
   cursor.reserve(columnCount);
   cursor.split();
   const names = header ? Array.from({ length: columnCount }, (_, k) => cursor.text(k)) : null;
+  const { labelColumn, ignoreColumns } = columnsAskedFor(options, names, columnCount);
   const columns = planColumns({
     path,
     line,
     names,
     columnCount,
-    labelColumn: options.labelColumn ?? undefined,
-    noLabel: options.labelColumn === null,
-    ignoreColumns: options.ignoreColumns,
+    labelColumn: labelColumn ?? undefined,
+    noLabel: labelColumn === null,
+    ignoreColumns,
   });
   let count = header ? -1 : 0;
   cursor.rewind();

@@ -20,4 +20,4 @@ export {
   standardisationToJson,
 } from './standardise.ts';
 export { type SyntheticOptions, syntheticDataset } from './synthetic.ts';
-export type { Dataset, ExemplarTable, Standardisation } from './types.ts';
+export type { CsvLayout, Dataset, ExemplarTable, Standardisation } from './types.ts';

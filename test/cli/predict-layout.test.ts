@@ -1,0 +1,111 @@
+/**
+ * `admove predict` reads a file as the model's training file was read (the model keeps its
+ * CSV layout): the label column, if the file has it, and the columns that were not features.
+ * Found by a hostile test: predict on the training file of `--label-column Letter` failed
+ * with `column "Letter": "T" is not a number` unless the flag was given again.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../framework/util/random.ts';
+import { admove } from './run-cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'admove-predict-'));
+
+/** Rows of class A or B (the class first, as in letter), 4 features that tell them apart. */
+function rows(n: number, seed: number): { cls: string; x: string[] }[] {
+  const random = new SeededRandom(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const cls = i % 2 === 0 ? 'A' : 'B';
+    const shift = cls === 'A' ? 0 : 3;
+    return { cls, x: Array.from({ length: 4 }, () => (shift + random.next()).toFixed(3)) };
+  });
+}
+
+function write(name: string, lines: string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+const TRAIN = ['--workers', '2', '--iterations', '15', '--hidden', '4', '--trace', 'none', '--quiet'];
+
+describe('admove predict reads a file as the training file was read', () => {
+  it('with a header: the label column by name when the file has it, no flags needed', async () => {
+    const data = rows(400, 1);
+    const train = write('letters.csv', ['Letter,a,b,c,d', ...data.map((r) => [r.cls, ...r.x].join(','))]);
+    const model = join(dir, 'letters.model.json');
+    const t = await admove([
+      'opt',
+      '--data',
+      train,
+      '--label-column',
+      'Letter',
+      '--save-model',
+      model,
+      ...TRAIN,
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(model, 'utf8')).csv).toEqual({
+      header: true,
+      columnCount: 5,
+      labelColumn: 'Letter',
+      ignoreColumns: [],
+    });
+    const same = await admove(['predict', '--model', model, '--data', train]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout.trim().split('\n')).toHaveLength(400);
+    expect(same.stderr).toMatch(/^accuracy \d+\.\d+% \(\d+ of 400\)\n$/);
+    // Rows to classify, without the class column: predictions only.
+    const bare = write('unlabelled.csv', ['a,b,c,d', ...data.slice(0, 10).map((r) => r.x.join(','))]);
+    const unlabelled = await admove(['predict', '--model', model, '--data', bare]);
+    expect(unlabelled.code, unlabelled.stderr).toBe(0);
+    expect(unlabelled.stdout.trim().split('\n')).toEqual(
+      data.slice(0, 10).map(() => expect.stringMatching(/^[AB]$/)),
+    );
+    expect(unlabelled.stderr).toBe('');
+  });
+
+  it('without a header: the split and ignored columns dropped, the label by index when the file is as wide', async () => {
+    const data = rows(400, 2);
+    // split (0 train, 1 test), an id to ignore, the 4 features, the class last (as vowel).
+    const body = data.map((r, i) => [i % 5 === 0 ? 1 : 0, 1000 + i, ...r.x, r.cls].join(','));
+    const train = write('vowels.csv', body);
+    const model = join(dir, 'vowels.model.json');
+    const t = await admove([
+      'opt',
+      '--data',
+      train,
+      '--no-header',
+      '--split-column',
+      '0',
+      '--ignore-columns',
+      '1',
+      '--label-column',
+      '6',
+      '--save-model',
+      model,
+      ...TRAIN,
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(model, 'utf8')).csv).toEqual({
+      header: false,
+      columnCount: 7,
+      labelColumn: 6,
+      ignoreColumns: [0, 1],
+    });
+    const same = await admove(['predict', '--model', model, '--data', train]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stderr).toMatch(/^accuracy \d+\.\d+% \(\d+ of 400\)\n$/);
+    // The same layout without the class column: no label, the same columns dropped.
+    const bare = write(
+      'vowels-unlabelled.csv',
+      body.slice(0, 5).map((line) => line.replace(/,[AB]$/, '')),
+    );
+    const unlabelled = await admove(['predict', '--model', model, '--data', bare]);
+    expect(unlabelled.code, unlabelled.stderr).toBe(0);
+    expect(unlabelled.stdout.trim().split('\n')).toHaveLength(5);
+    expect(unlabelled.stderr).toBe('');
+  });
+});
