@@ -117,7 +117,8 @@ export async function openControlPort(
     add,
     end,
     release,
-    hosts: [...hosts, ...groups.keys()],
+    // Joined hosts count; released ones no longer do.
+    hosts: () => [...known].filter((h) => h !== '' && !released.has(h)),
     log: (line) => process.stderr.write(`admove: ${line}\n`),
   });
   print(

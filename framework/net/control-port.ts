@@ -29,8 +29,11 @@ export interface ControlPortOptions {
    * with the reason when one still holds data or is not the job's.
    */
   release(hosts: readonly string[]): Promise<void>;
-  /** The job's host names (and names of agents with several workers), told to schedulers. */
-  readonly hosts: readonly string[];
+  /**
+   * The job's host names (and names of agents with several workers) as they are when a
+   * scheduler connects (hosts that joined included), told to it.
+   */
+  readonly hosts: () => readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -84,7 +87,7 @@ async function serve(channel: MessageChannel, options: ControlPortOptions): Prom
     channel.close();
     return;
   }
-  await channel.send({ type: 'welcome', version: ADMOVE_VERSION, hosts: options.hosts }).catch(() => {});
+  await channel.send({ type: 'welcome', version: ADMOVE_VERSION, hosts: options.hosts() }).catch(() => {});
   for (;;) {
     const m = await channel.next().catch(() => null);
     if (!m) return;

@@ -125,6 +125,11 @@ describe('admove scheduler', () => {
       );
       // Two adds refused (below): the exit code says so.
       expect(r.code, r.stderr).toBe(2);
+      // A scheduler connecting now is told of the joined hosts too (their names check traces).
+      const { JobClient } = await import('../../scheduler-stub/job-client.ts');
+      const late = await JobClient.connect({ host: '127.0.0.1', port: Number(port) });
+      expect([...late.hosts].sort()).toEqual(['h0', 'h1', 'late', 'late.0', 'late.1']);
+      late.close();
       expect(r.stdout).toMatch(
         /^#\d+ available late\.0: applied at \d+ ms\n#\d+ available late\.1: applied at \d+ ms\n$/,
       );
