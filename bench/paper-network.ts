@@ -12,7 +12,7 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { barChart } from '../apps/plot/chart/index.ts';
-import { boundCheck, conditionCheck } from './lib/checks.ts';
+import { boundCheck, conditionCheck, timingCheck } from './lib/checks.ts';
 import type { Benchmark } from './lib/context.ts';
 import { num, table, verdict } from './lib/markdown.ts';
 import type { CalibrateAnswer, JobShape, VacateAnswer } from './lib/netns-coordinator.ts';
@@ -331,7 +331,7 @@ export const paperNetwork: Benchmark = {
         summary.bytesMismatches === 0,
         `${summary.bytesMismatches} sample(s) moved other than exactly a0's exemplars (or bytesMoved off their bytes by more than ${BYTES_SLACK * 100} %)`,
       ),
-      conditionCheck(
+      timingCheck(
         'the evacuation was the only redistribution',
         summary.allOnlyEvacuation,
         'another redistribution ran in a job (a rebalance), or the record found is not an evacuation',

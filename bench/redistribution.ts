@@ -7,7 +7,7 @@
 import { lineChart } from '../apps/plot/chart/index.ts';
 import { syntheticDataset } from '../framework/datasets/index.ts';
 import { unitRate } from '../framework/runtime/calibration.ts';
-import { boundCheck, conditionCheck } from './lib/checks.ts';
+import { boundCheck, conditionCheck, timingCheck } from './lib/checks.ts';
 import type { Benchmark } from './lib/context.ts';
 import { LowerBoundProbe, type LowerBounds } from './lib/lower-bounds.ts';
 import { num, table, verdict } from './lib/markdown.ts';
@@ -301,12 +301,12 @@ export const redistribution: Benchmark = {
         summary.bytesMismatches === 0,
         `${summary.bytesMismatches} sample(s) moved other than exactly what h1 held: another redistribution (a rebalance) ran first, or the split was not half/half`,
       ),
-      conditionCheck(
+      timingCheck(
         'the vacated worker held half the training set',
         summary.allHalf,
         'the split was not half/half when the vacate came (a redistribution on measured speeds ran first)',
       ),
-      conditionCheck(
+      timingCheck(
         'vacate mid-pass',
         summary.allMidPass,
         'a pass ended before K chunks were done: too few chunks per pass at that size',

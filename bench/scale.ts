@@ -7,7 +7,7 @@
 import { lineChart } from '../apps/plot/chart/index.ts';
 import { syntheticDataset } from '../framework/datasets/index.ts';
 import { partitionBySpeed, planTransfers, type WorkerCapacity } from '../framework/index.ts';
-import { conditionCheck } from './lib/checks.ts';
+import { conditionCheck, timingCheck } from './lib/checks.ts';
 import type { Benchmark } from './lib/context.ts';
 import { num, table, verdict } from './lib/markdown.ts';
 import { bytesPerExemplar, measureSoloRate, startOptJob } from './lib/opt-job.ts';
@@ -250,8 +250,8 @@ export const scale: Benchmark = {
           summary.bytesMismatches === 0,
           `${summary.bytesMismatches} sample(s) moved other than exactly what h0 held`,
         ),
-        conditionCheck('vacate mid-pass', summary.allMidPass, 'a pass ended before K chunks were done'),
-        conditionCheck(
+        timingCheck('vacate mid-pass', summary.allMidPass, 'a pass ended before K chunks were done'),
+        timingCheck(
           'every repetition measured',
           skipped.length === 0,
           `${skipped.length} repetition(s) skipped: h0 had lost its data to a worker fault before the vacate`,

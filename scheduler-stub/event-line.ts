@@ -30,13 +30,15 @@ function quoted(text: string): string {
 }
 
 export function parseEventLine(line: string): EventLine {
-  if (line.length > MAX_LINE_CHARS) {
+  // A comment may be long; an event is a few words.
+  const text = line.replace(/#.*/, '');
+  if (text.length > MAX_LINE_CHARS) {
     return {
       kind: 'error',
       reason: `line of ${line.length} characters; an event line has at most ${MAX_LINE_CHARS}`,
     };
   }
-  const words = line.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
+  const words = text.trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return { kind: 'blank' };
   const [verb, host, ...rest] = words;
   if (verb === 'end') return { kind: 'end', reason: words.slice(1).join(' ') };

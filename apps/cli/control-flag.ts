@@ -92,20 +92,10 @@ export async function openControlPort(
     if (!target) throw new Error('the job has not started yet');
     if (!transport) throw new Error('this job runs no agents: nothing to release');
     const hosts = names.flatMap((n) => groups.get(n) ?? [n]);
-    const records = target.workers();
-    const counts = target.counts();
-    for (const host of hosts) {
-      const i = records.findIndex((w) => w.host === host);
-      if (i < 0) throw new Error(`the job has no host ${host}`);
-      if (released.has(host)) throw new Error(`host ${host} was released already`);
-      if (records[i].available) throw new Error(`host ${host} is not vacated; vacate it first`);
-      if (counts[i] > 0) throw new Error(`host ${host} still holds ${counts[i]} exemplars`);
-    }
-    // The job lets go of them first: a later event for them is refused, not a fault.
-    for (const host of hosts) {
-      target.retire?.(host);
-      released.add(host);
-    }
+    if (!target.retire) throw new Error('this job cannot let hosts go (it runs --mode plain)');
+    // The job lets go of them first, all or none: a later event for them is refused, not a fault.
+    target.retire(hosts);
+    for (const host of hosts) released.add(host);
     for (const host of hosts) await transport.release(host);
   };
   const { ControlPort } = await import('../../framework/net/control-port.ts');

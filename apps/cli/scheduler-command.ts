@@ -28,7 +28,7 @@ computes no more, and its data leaves once a host comes back or has room.
   end [REASON]             stop the job cleanly: it writes its checkpoint and its report,
                            marked interrupted (the coordinator's own host is going away)
 
-A line that is not an event (or longer than 1024 characters) is reported (with its number)
+A line that is not an event (or over 1024 characters, a comment aside) is reported (with its number)
 and skipped; the others still go, and the command then exits 2 — as it does when the job
 rejected an event or refused an add. A bad --trace file is reported before any of its events
 is sent, and the command exits 2 at once (the job goes on).

@@ -9,6 +9,9 @@
  *   are the bytes the vacated worker held, the move crossed the shaped link, the kernels agree).
  *   A run with one failing, quick or full, fails: `npm test` runs every quick mode, so a
  *   benchmark that stops measuring its subject breaks the tests.
+ * - a *timing* condition: the same, but it depends on when things happened on a shared
+ *   machine (the vacate landed mid-pass, no rebalance ran first). A full run with one failing
+ *   fails; a quick run notes it (a loaded machine fails it now and then at tiny sizes).
  */
 
 /** Below this, a ratio to a lower bound is a bug in the benchmark, not a result. */
@@ -20,7 +23,7 @@ export interface BoundCheck {
   /** The figure ÷ its lower bound (null: not measured). */
   readonly ratio: number | null;
   readonly valid: boolean;
-  readonly kind: 'bound' | 'condition';
+  readonly kind: 'bound' | 'condition' | 'timing';
   /** Why it is invalid (absent when valid). */
   readonly cause?: string;
 }
@@ -35,6 +38,11 @@ export function conditionCheck(name: string, ok: boolean, cause: string): BoundC
   return ok
     ? { name, ratio: null, valid: true, kind: 'condition' }
     : { name, ratio: null, valid: false, kind: 'condition', cause };
+}
+
+/** A condition that depends on timing on a shared machine (e.g. the vacate landed mid-pass). */
+export function timingCheck(name: string, ok: boolean, cause: string): BoundCheck {
+  return { ...conditionCheck(name, ok, cause), kind: 'timing' };
 }
 
 /** Markdown lines for the invalid checks (empty when all are valid). */

@@ -4,7 +4,7 @@
  */
 import { barChart } from '../../apps/plot/chart/index.ts';
 import { keepFreedMemoryLine } from '../../framework/agent/freed-memory.ts';
-import { boundCheck, conditionCheck } from './checks.ts';
+import { boundCheck, conditionCheck, timingCheck } from './checks.ts';
 import { num, table, verdict } from './markdown.ts';
 import { sig } from './stats.ts';
 import {
@@ -129,7 +129,7 @@ export function tcpChecks(rows: readonly Row[], summary: TcpSummary) {
       summary.bytesMismatches === 0,
       `${summary.bytesMismatches} sample(s) moved other than exactly what a0 held`,
     ),
-    conditionCheck(
+    timingCheck(
       'the evacuation was the only redistribution',
       summary.allOnlyEvacuation,
       'another redistribution ran in a job (a rebalance), or the record found is not an evacuation',

@@ -98,33 +98,48 @@ function parseCsv(bytes: Buffer, path: string, options: CsvOptions, delimiter: n
   return { ...data, layout: layoutOf(columns, names) };
 }
 
-/** The label and ignored columns: the user's, else those of the training file this file has. */
+/**
+ * The label and ignored columns: the user's, else those of the training file that this file
+ * has. A layout read with a header applies to a file read with one (columns by name); one
+ * read without, to a file read without (columns by index): as wide as the training file, or
+ * one column narrower without the label, whose later columns then sit one to the left.
+ */
 function columnsAskedFor(
+  path: string,
   options: UnsplitCsvOptions,
   names: readonly string[] | null,
   columnCount: number,
 ): { labelColumn: ColumnRef | null; ignoreColumns: readonly ColumnRef[] | undefined } {
   const training = options.training;
-  // A name is found in the header; without one, only a 0-based index can be.
-  const named = (ref: ColumnRef): boolean =>
-    typeof ref !== 'string'
-      ? true
-      : names === null
-        ? /^\d+$/.test(ref.trim())
-        : names.some((n) => n.trim().toLowerCase() === ref.trim().toLowerCase());
-  let labelColumn: ColumnRef | null = options.labelColumn ?? null;
-  if (options.labelColumn === undefined && training !== undefined) {
-    const ref = training.labelColumn;
-    // By name: in the header. By index (or a name this headerless file cannot have): only if
-    // the file is as wide as the training file, label included.
-    const present =
-      names !== null && typeof ref === 'string'
-        ? named(ref)
-        : named(ref) && columnCount === training.columnCount;
-    labelColumn = present ? ref : null;
+  const given = { labelColumn: options.labelColumn ?? null, ignoreColumns: options.ignoreColumns };
+  const needed = options.labelColumn === undefined || options.ignoreColumns === undefined;
+  if (training === undefined || !needed || training.header !== (names !== null)) return given;
+  if (names !== null) {
+    const has = (ref: ColumnRef) =>
+      typeof ref === 'string' && names.some((n) => n.trim().toLowerCase() === ref.trim().toLowerCase());
+    return {
+      labelColumn:
+        options.labelColumn !== undefined
+          ? given.labelColumn
+          : has(training.labelColumn)
+            ? training.labelColumn
+            : null,
+      ignoreColumns: options.ignoreColumns ?? training.ignoreColumns.filter(has),
+    };
   }
-  const ignoreColumns = options.ignoreColumns ?? training?.ignoreColumns.filter(named);
-  return { labelColumn, ignoreColumns };
+  const label = Number(training.labelColumn);
+  const wide = columnCount === training.columnCount;
+  if (!wide && columnCount !== training.columnCount - 1) {
+    throw new UserError(
+      `${path}: ${columnCount} columns, but the model's training file had ${training.columnCount} (${training.columnCount - 1} without its label); give --label-column and --ignore-columns for this file`,
+    );
+  }
+  // Without the label column, the columns after it are one to the left.
+  const shifted = (c: number) => (wide || c < label ? c : c - 1);
+  return {
+    labelColumn: options.labelColumn !== undefined ? given.labelColumn : wide ? label : null,
+    ignoreColumns: options.ignoreColumns ?? training.ignoreColumns.map((c) => shifted(Number(c))),
+  };
 }
 
 /** The columns as read, by name where there is a header. */
@@ -305,7 +320,7 @@ export async function loadUnsplitCsv(path: string, options: UnsplitCsvOptions): 
   cursor.reserve(columnCount);
   cursor.split();
   const names = header ? Array.from({ length: columnCount }, (_, k) => cursor.text(k)) : null;
-  const { labelColumn, ignoreColumns } = columnsAskedFor(options, names, columnCount);
+  const { labelColumn, ignoreColumns } = columnsAskedFor(path, options, names, columnCount);
   const columns = planColumns({
     path,
     line,

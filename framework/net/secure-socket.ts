@@ -141,7 +141,15 @@ export async function readSecretFile(path: string): Promise<Buffer> {
           `secret file ${path} is accessible to group or others (mode ${octal}): chmod 600 ${path}`,
         );
       }
-      contents = await handle.readFile();
+      // At most one byte past the limit: a file that grew since the check is not read whole.
+      const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > MAX_SECRET_FILE_BYTES) {
+        throw new UserError(
+          `secret file ${path} holds more than ${MAX_SECRET_FILE_BYTES} bytes, too many for a key`,
+        );
+      }
+      contents = buffer.subarray(0, bytesRead);
     } finally {
       await handle.close();
     }

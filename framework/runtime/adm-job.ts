@@ -155,21 +155,26 @@ export class AdmJob implements DataParallelJob {
   }
 
   /**
-   * Host `name` leaves the job for good (its agent is handed back): it must be vacated and
-   * empty. It takes no more requests, is not a fault when its worker closes, and every later
-   * event for it is refused.
+   * Hosts leave the job for good (their agents are handed back): each must be vacated and
+   * empty, or none leaves. They take no more requests, are not a fault when their workers
+   * close, and every later event for them is refused.
    */
-  retire(name: string): void {
+  retire(names: readonly string[]): void {
     const { hostList, available, held, lost, retired, workerActors } = this.state;
-    const i = hostList.findIndex((h) => h.name === name);
-    if (i < 0) throw new RangeError(`the job has no host ${name}`);
-    if (retired.has(name)) throw new RangeError(`host ${name} was released already`);
-    if (available[i] || this.state.queue.availablePending(name))
-      throw new RangeError(`host ${name} is not vacated; vacate it first`);
-    if (held[i] > 0) throw new RangeError(`host ${name} still holds ${held[i]} exemplars`);
-    retired.add(name);
-    lost[i] = true;
-    workerActors[i].send({ type: 'lost' });
+    const indexes = names.map((name) => {
+      const i = hostList.findIndex((h) => h.name === name);
+      if (i < 0) throw new RangeError(`the job has no host ${name}`);
+      if (retired.has(name)) throw new RangeError(`host ${name} was released already`);
+      if (available[i] || this.state.queue.availablePending(name))
+        throw new RangeError(`host ${name} is not vacated; vacate it first`);
+      if (held[i] > 0) throw new RangeError(`host ${name} still holds ${held[i]} exemplars`);
+      return i;
+    });
+    for (const i of indexes) {
+      retired.add(hostList[i].name);
+      lost[i] = true;
+      workerActors[i].send({ type: 'lost' });
+    }
   }
 
   get trainCount(): number {

@@ -97,6 +97,7 @@ export class FaultRecovery {
     const receivers = live.map((l) => l.index).filter((i) => this.mayReceive(i));
     const hosts = this.recovering.map((r) => r.link.host).join(', ');
     if (receivers.length === 0 && missing.length > 0) {
+      this.recordUnrecovered();
       throw new RunFailure(
         `no worker left to take ${missing.length} exemplars after ${hosts} failed (the others are vacated or failed too)`,
       );
@@ -110,6 +111,7 @@ export class FaultRecovery {
       );
     } catch (error) {
       if (!(error instanceof NotEnoughRoom)) throw error;
+      this.recordUnrecovered();
       throw new RunFailure(
         `no room for the ${missing.length} exemplars ${hosts} held: the other hosts' memory caps allow ${error.room} of ${error.total} in all`,
       );
@@ -133,6 +135,19 @@ export class FaultRecovery {
     workerActors.forEach((a, i) => {
       if (!lost[i]) a.send({ type: 'holding', count: held[i] });
     });
+  }
+
+  /**
+   * The run stops because the failed workers' rows have nowhere to go: their faults are
+   * recorded as they stand (what was reloaded so far, the time until now), marked unrecovered,
+   * so the report of the failed run names every one.
+   */
+  private recordUnrecovered(): void {
+    const now = this.state.options.clock();
+    for (const r of this.recovering) {
+      this.record(r.link.host, r.link.fault, r.detectedAt, r.reloaded, now - r.detectedAt, true);
+    }
+    this.recovering = [];
   }
 
   /**
@@ -194,6 +209,7 @@ export class FaultRecovery {
     detectedAt: number,
     exemplarsReloaded: number,
     recoveryMs: number,
+    unrecovered = false,
   ): void {
     const record: FaultRecord = {
       host,
@@ -203,6 +219,7 @@ export class FaultRecovery {
       detectedAt,
       exemplarsReloaded,
       recoveryMs,
+      ...(unrecovered ? { unrecovered: true } : {}),
       ...(this.interrupted.length > 0 ? { interruptedEvents: [...this.interrupted] } : {}),
     };
     this.records.push(record);

@@ -100,8 +100,13 @@ export interface FaultRecord {
    * each fault.
    */
   readonly exemplarsReloaded: number;
-  /** From detection until the pass could start again. */
+  /** From detection until the pass could start again (unrecovered: until the run gave up). */
   readonly recoveryMs: number;
+  /**
+   * Its exemplars had nowhere to go (every other worker failed or vacated, or full): the run
+   * stopped on it. Absent otherwise.
+   */
+  readonly unrecovered?: true;
   /**
    * The events of a redistribution this fault cut short (its move failed): they were applied,
    * but no redistribution record has them, and their obtrusiveness and migration were not

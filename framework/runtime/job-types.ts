@@ -115,10 +115,10 @@ export interface DataParallelJob {
    */
   addHosts?(hosts: readonly HostSpec[]): Promise<EventRecord[]>;
   /**
-   * A vacated, empty host leaves the job for good (ADM only): later events for it are refused.
-   * Throws, in one line, if it is not vacated or still holds exemplars.
+   * Vacated, empty hosts leave the job for good (ADM only): later events for them are refused.
+   * Throws, in one line, if one is not vacated or still holds exemplars; then none leaves.
    */
-  retire?(host: string): void;
+  retire?(hosts: readonly string[]): void;
   /** Exemplar ids each worker holds, asked of the workers themselves (an audit). */
   heldIds(): Promise<Int32Array[]>;
   close(): Promise<void>;

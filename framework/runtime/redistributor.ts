@@ -1,10 +1,11 @@
+import type { HostChange } from '../events/event-queue.ts';
 import type { EventRecord } from '../events/types.ts';
 import { exemplarBytes } from '../exemplars/rows.ts';
 import type { RedistributeResult } from '../machine/pass-machine.ts';
 import { NoHostAvailable } from '../partition/errors.ts';
 import { evacuationTargets } from '../partition/evacuation.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
-import { planTransfers, shouldRedistribute } from '../partition/transfer-plan.ts';
+import { planTransfers, type RedistributeReason, shouldRedistribute } from '../partition/transfer-plan.ts';
 import type { WorkerCapacity } from '../partition/types.ts';
 import { type Deadline, moveBudgets, reloadFromSource, splitForDeadlines } from './deadline-drain.ts';
 import type { FaultRecovery } from './fault-recovery.ts';
@@ -12,7 +13,7 @@ import { firstError, isWorkerFault } from './faults.ts';
 import type { JobState } from './job-state.ts';
 import { moveData } from './move-data.ts';
 import type { RedistributionTiming } from './redistribution-timing.ts';
-import type { RedistributionRecord } from './report-types.ts';
+import type { RecordReason, RedistributionRecord } from './report-types.ts';
 
 /**
  * The pass machine's `redistribute` actor, with every worker stopped: the pending events
@@ -26,8 +27,6 @@ export class Redistributor {
   private readonly senderReplies = new Set<Promise<void>>();
   /** Redistributions whose migration cost ends when computing resumes. */
   private awaitingResume: RedistributionRecord[] = [];
-  /** Records of moves made between passes: their migration ended when the rows were in. */
-  private readonly endedBetweenPasses = new WeakSet<RedistributionRecord>();
   /**
    * Since when the data has had nowhere to go: every host vacated, or the hosts left may not
    * hold it under their memory caps (null: it has somewhere).
@@ -124,7 +123,7 @@ export class Redistributor {
   computingResumed(): readonly RedistributionRecord[] {
     const now = this.state.options.clock();
     const resumed = this.awaitingResume;
-    for (const r of resumed) if (!this.endedBetweenPasses.has(r)) r.migrationMs = now - r.triggeredAt;
+    for (const r of resumed) r.migrationMs ??= now - r.triggeredAt;
     this.awaitingResume = [];
     return resumed;
   }
@@ -266,7 +265,7 @@ export class Redistributor {
       bytesMoved: moved.bytes,
       transfers: transfers.length,
       countsAfter: [...held],
-      reason: reasonFor(decision.reason, drain.applied),
+      reason: reasonFor(decision.reason, drain.changes),
       deadlines: [...deadlines.values()].map((d) => ({
         host: d.host,
         deadlineMs: d.deadlineMs,
@@ -278,7 +277,6 @@ export class Redistributor {
     };
     this.state.records.push(record);
     this.awaitingResume.push(record);
-    if (betweenPasses) this.endedBetweenPasses.add(record);
     options.onRedistribution?.(record);
     return settle();
   }
@@ -286,12 +284,14 @@ export class Redistributor {
 
 /**
  * What a redistribution answers, for its record: "evacuate" (a vacated host held data), else
- * the events that changed the partition — "available" (a host came back or joined) before
- * "load" — else "gain" (the measured speeds alone).
+ * what the events it applied changed — a host available again (or joined) before a load —
+ * else "gain" (the measured speeds alone). An event that changed nothing (an `available` for
+ * a host already available) is no reason.
  */
-function reasonFor(decided: string, applied: readonly EventRecord[]): string {
-  if (decided !== 'gain') return decided;
-  if (applied.some((r) => r.event.type === 'available')) return 'available';
-  if (applied.some((r) => r.event.type === 'load')) return 'load';
+function reasonFor(decided: RedistributeReason, changes: readonly HostChange[]): RecordReason {
+  // A record is made only for a move: never "small-gain".
+  if (decided !== 'gain') return 'evacuate';
+  if (changes.some((c) => c.after.available && !c.before.available)) return 'available';
+  if (changes.some((c) => c.after.load !== c.before.load)) return 'load';
   return decided;
 }

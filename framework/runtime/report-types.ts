@@ -1,4 +1,7 @@
 /** One redistribution as the run report records it. Times are ms since the run started. */
+/** Why a redistribution moved data (see `RedistributionRecord.reason`). */
+export type RecordReason = 'evacuate' | 'available' | 'load' | 'gain';
+
 export interface RedistributionRecord {
   readonly index: number;
   /** Sequence numbers of the events it applied. */
@@ -35,7 +38,7 @@ export interface RedistributionRecord {
    * made a faster partition: a host back or joined, a host's load changed); "gain" (the measured
    * speeds alone did).
    */
-  readonly reason: string;
+  readonly reason: RecordReason;
   /**
    * Vacates with a deadline it applied: whether the host was empty in time, and how many
    * exemplars were dropped there and reloaded from the source because a move would not be.

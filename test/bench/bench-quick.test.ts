@@ -111,10 +111,11 @@ describe('npm run bench -- --quick', () => {
         expect(json.load[end]).toHaveProperty('psiCpu');
         if (process.platform === 'linux') expect(json.load[end].cpuTicks.total).toBeGreaterThan(0);
       }
-      // Bounds are not held in quick mode; conditions are (a failed one exits 1, caught above).
+      // Bounds and timing conditions are not held in quick mode; conditions are (a failed one
+      // exits 1, caught above).
       for (const c of json.checks ?? []) {
         expect(c).toMatchObject({ name: expect.any(String), valid: expect.any(Boolean) });
-        expect(['bound', 'condition']).toContain(c.kind);
+        expect(['bound', 'condition', 'timing']).toContain(c.kind);
         if (c.kind === 'condition') expect(c.valid, `${name}: ${c.name}: ${c.cause}`).toBe(true);
       }
       expect(json.samples).toBeDefined();

@@ -108,4 +108,46 @@ describe('admove predict reads a file as the training file was read', () => {
     expect(unlabelled.stdout.trim().split('\n')).toHaveLength(5);
     expect(unlabelled.stderr).toBe('');
   });
+
+  it('without a header, the label first and an ignored column after it: the same predictions with or without the label column', async () => {
+    const data = rows(400, 3);
+    // class, f1, f2, an id to ignore, f3 (a review found the id read as a feature, and f3
+    // dropped, once the label column was left out).
+    const body = data.map((r, i) => [r.cls, r.x[0], r.x[1], 5000 + i, r.x[2]].join(','));
+    const train = write('middle.csv', body);
+    const model = join(dir, 'middle.model.json');
+    const t = await admove([
+      'opt',
+      '--data',
+      train,
+      '--no-header',
+      '--label-column',
+      '0',
+      '--ignore-columns',
+      '3',
+      '--save-model',
+      model,
+      ...TRAIN,
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    const labelled = await admove(['predict', '--model', model, '--data', train]);
+    expect(labelled.code, labelled.stderr).toBe(0);
+    const bare = write(
+      'middle-unlabelled.csv',
+      body.map((line) => line.replace(/^[AB],/, '')),
+    );
+    const unlabelled = await admove(['predict', '--model', model, '--data', bare]);
+    expect(unlabelled.code, unlabelled.stderr).toBe(0);
+    expect(unlabelled.stdout).toBe(labelled.stdout);
+    // A file of another width is not guessed at.
+    const wider = write(
+      'middle-wider.csv',
+      body.map((line) => `${line},9`),
+    );
+    const refused = await admove(['predict', '--model', model, '--data', wider]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      `admove: ${wider}: 6 columns, but the model's training file had 5 (4 without its label); give --label-column and --ignore-columns for this file\n`,
+    );
+  });
 });

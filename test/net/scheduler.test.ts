@@ -324,10 +324,19 @@ describe('event lines', () => {
     // A long word is quoted cut short: a bad line cannot flood the terminal.
     [`${'x'.repeat(900)} h1`, /^unknown event "x{40}…"; expected/],
     [`vacate h2 deadline ${'9'.repeat(900)}x`, /got "deadline 9{31}…"$/],
+    [`vacate ${'h'.repeat(2000)}`, /^line of 2007 characters; an event line has at most 1024$/],
   ])('%s is refused with a reason', (line, reason) => {
     const parsed = parseEventLine(line);
     expect(parsed.kind).toBe('error');
     if (parsed.kind === 'error') expect(parsed.reason).toMatch(reason);
+  });
+
+  it('a long comment is not a long event line', () => {
+    expect(parseEventLine(`# ${'x'.repeat(5000)}`)).toEqual({ kind: 'blank' });
+    expect(parseEventLine(`vacate h2 # ${'x'.repeat(5000)}`)).toEqual({
+      kind: 'event',
+      event: { type: 'vacate', host: 'h2' },
+    });
   });
 });
 

@@ -289,13 +289,16 @@ describe('AdmJob.retire: a vacated host leaves the job for good', () => {
     );
     try {
       expectSameSums(await job.pass(params), reference);
-      expect(() => job.retire('h1')).toThrow('host h1 is not vacated; vacate it first');
-      expect(() => job.retire('h7')).toThrow('the job has no host h7');
+      expect(() => job.retire(['h1'])).toThrow('host h1 is not vacated; vacate it first');
+      expect(() => job.retire(['h7'])).toThrow('the job has no host h7');
       job.send({ type: 'vacate', host: 'h1' });
       for (let t = 0; t < 3000 && job.counts()[1] > 0; t++) await new Promise((r) => setTimeout(r, 1));
       expect(job.counts()[1]).toBe(0);
-      job.retire('h1');
-      expect(() => job.retire('h1')).toThrow('host h1 was released already');
+      // All or none: h0 is still in use, so h1 does not leave either.
+      expect(() => job.retire(['h1', 'h0'])).toThrow('host h0 is not vacated; vacate it first');
+      expect(job.send({ type: 'load', host: 'h1', fraction: 0.5 }).outcome?.status).not.toBe('rejected');
+      job.retire(['h1']);
+      expect(() => job.retire(['h1'])).toThrow('host h1 was released already');
       // Found by a hostile test: a released agent's host could be made available again, took
       // rows, and its closed worker then counted as a fault.
       const back = job.send({ type: 'available', host: 'h1' });
