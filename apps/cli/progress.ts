@@ -126,7 +126,7 @@ export class ProgressPrinter implements OptObserver {
     }
     const applied = job.events().filter((e) => e.outcome?.status === 'applied').length;
     this.line(
-      `iter ${String(it.iteration).padStart(4)}  error ${errorText(it.trainingError, it.error)}  test ${percent(it.testAccuracy).padStart(6)}${Number.isFinite(it.validationAccuracy) ? `  val ${percent(it.validationAccuracy).padStart(6)} ${it.validationError.toFixed(4)}` : ''}  exemplars ${it.exemplars.join('/')}  ${rateColumn(job.workers())}  events ${applied}  ${it.seconds.toFixed(1)} s`,
+      `iter ${String(it.iteration).padStart(4)}  error ${errorText(it.trainingError, it.error)}  test ${percent(it.testAccuracy).padStart(6)}${Number.isFinite(it.validationAccuracy) ? `  val ${percent(it.validationAccuracy).padStart(6)} error ${it.validationError.toFixed(4)}` : ''}  exemplars ${it.exemplars.join('/')}  ${rateColumn(job.workers())}  events ${applied}  ${it.seconds.toFixed(1)} s`,
     );
   }
 
