@@ -41,6 +41,17 @@ function measuredText(w: WorkerRecord): string {
     : `${full} unloaded (${Math.round(w.measuredRate * w.load)}/s at its load ${loadText(w.load)})`;
 }
 
+/**
+ * When a redistribution was asked for; and, when its data had to wait (nowhere to go, or a
+ * move under way), when it moved, for its times run from the request.
+ */
+export function whenText(r: Pick<RedistributionRecord, 'triggeredAt' | 'startedAt'>): string {
+  const at = `at ${(r.triggeredAt / 1000).toFixed(2)} s`;
+  return r.startedAt - r.triggeredAt < 100
+    ? at
+    : `asked ${at}, moved from ${(r.startedAt / 1000).toFixed(2)} s`;
+}
+
 /** The redistribution a fault cut short, if any (it has no record of its own). */
 const cutShort = (f: FaultRecord) =>
   f.interruptedEvents === undefined
@@ -145,7 +156,7 @@ export class ProgressPrinter implements OptObserver {
     if (rs.length === 0) out('redistributions: none');
     for (const r of rs) {
       out(
-        `redistribution #${r.index + 1} (${r.reason}) at ${(r.triggeredAt / 1000).toFixed(2)} s: obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${mb(r.bytesMoved)} moved${reloadedText(r)}, after: ${r.countsAfter.join('/')}`,
+        `redistribution #${r.index + 1} (${r.reason}) ${whenText(r)}: obtrusiveness ${ms(r.obtrusivenessMs)}, migration ${ms(r.migrationMs)}, ${mb(r.bytesMoved)} moved${reloadedText(r)}, after: ${r.countsAfter.join('/')}`,
       );
     }
     for (const f of report.faults)

@@ -4,7 +4,7 @@
  * iteration line's rates, which count only workers that compute.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadText, ProgressPrinter, rateColumn } from '../../apps/cli/progress.ts';
+import { loadText, ProgressPrinter, rateColumn, whenText } from '../../apps/cli/progress.ts';
 import type { WorkerRecord } from '../../framework/index.ts';
 
 const written: string[] = [];
@@ -121,5 +121,12 @@ describe('load fractions as printed', () => {
     expect(loadText(0.5)).toBe('0.5');
     expect(loadText(1)).toBe('1');
     expect(loadText(0.25763551197079)).toBe('0.258');
+  });
+});
+
+describe("a redistribution's time in the summary", () => {
+  it('when asked for, and when its data moved if it had to wait (its times run from the request)', () => {
+    expect(whenText({ triggeredAt: 8180, startedAt: 8185 })).toBe('at 8.18 s');
+    expect(whenText({ triggeredAt: 8180, startedAt: 11020 })).toBe('asked at 8.18 s, moved from 11.02 s');
   });
 });
