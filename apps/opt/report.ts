@@ -12,8 +12,13 @@ import { writeFileAtomic } from './atomic-file.ts';
 /** A load reading of an agent run with `--load-watch` that caused `load` events. */
 export type LoadReadingReport = LoadReadingRecord;
 
-/** Bump when a field changes meaning or goes away; adding fields keeps the version. */
-export const REPORT_SCHEMA_VERSION = 1;
+/**
+ * Bump when a field changes meaning or goes away; adding fields keeps the version. 2: a
+ * move between passes ends its `migrationMs` when its rows are in (1: when the app asked for
+ * the next pass), and `reason` names `available` and `load` (1: those were `gain`); status
+ * `failed` and faults marked `unrecovered` are new.
+ */
+export const REPORT_SCHEMA_VERSION = 2;
 export const REPORT_SCHEMA_URL = new URL('./report.schema.json', import.meta.url);
 
 export interface IterationRecord {

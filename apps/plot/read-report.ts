@@ -17,9 +17,10 @@ export async function readRunReport(path: string): Promise<RunReport> {
   if (typeof r !== 'object' || r === null || Array.isArray(r) || r['tool'] !== 'admove') {
     throw new UserError(`${path}: not an admove run report (write one with admove opt --report FILE)`);
   }
-  if (r['schemaVersion'] !== 1) {
+  // 1 and 2 differ in what migrationMs and reason mean, not in the fields charted.
+  if (r['schemaVersion'] !== 1 && r['schemaVersion'] !== 2) {
     throw new UserError(
-      `${path}: schemaVersion ${String(r['schemaVersion'])} is not one this plot knows (1)`,
+      `${path}: schemaVersion ${String(r['schemaVersion'])} is not one this plot knows (1, 2)`,
     );
   }
   checkChartFields(new JsonFields(path, 'write the report with admove opt --report FILE'), r);

@@ -564,11 +564,11 @@ const reportCases = [
   ),
   report('a model given as report', () => base.model, /base-model\.json: not an admove run report/),
   report(
-    'schemaVersion 2',
-    mutated(base.report, 'sv2.run.json', (j) => {
-      j['schemaVersion'] = 2;
+    'schemaVersion 3',
+    mutated(base.report, 'sv3.run.json', (j) => {
+      j['schemaVersion'] = 3;
     }),
-    /sv2\.run\.json: schemaVersion 2 is not one this plot knows/,
+    /sv3\.run\.json: schemaVersion 3 is not one this plot knows \(1, 2\)/,
   ),
   report(
     'final missing',
