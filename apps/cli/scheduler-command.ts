@@ -41,7 +41,9 @@ Flags
   --slurm                  instead of reading events, poll the Slurm job's nodes (sinfo, scontrol):
                            vacate a node that turns draining, failing or down (deadline: the
                            start of a reservation covering it), available when it returns, end
-                           when it is the coordinator's node; the key comes from ADMOVE_SECRET
+                           when it is the coordinator's node; the key comes from ADMOVE_SECRET.
+                           It runs until the job ends and exits 0 then, rejected events or not
+                           (each is printed with its reason)
   --poll MS                how often --slurm asks Slurm (default 2000)
   --keep-nodes             with --slurm: keep a vacated node in the job (to take it back when it
                            returns) instead of releasing it once its data has left
