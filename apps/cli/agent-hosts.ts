@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { UserError } from '../../framework/errors.ts';
 import type { AgentAddress, AgentTransport, RemoteHost } from '../../framework/net/agent-transport.ts';
 import { parseEndpoint, readSecretFile } from '../../framework/net/secure-socket.ts';
-import { parseSpeed, speedProblem } from '../../framework/partition/host-speed.ts';
+import { readSpeed } from '../../framework/partition/host-speed.ts';
 import type { Trace, TraceEntry } from '../../scheduler-stub/index.ts';
 import { type FlagValues, stringFlag } from './flags.ts';
 
@@ -45,9 +45,8 @@ export function parseHostfile(text: string, file: string): AgentAddress[] {
       out.push({ endpoint });
       return;
     }
-    const speed = parseSpeed(speedText);
-    const why = speedProblem(speed);
-    if (why !== null) throw new UserError(`${where}: speed "${speedText}" ${why}`);
+    const speed = readSpeed(speedText);
+    if (typeof speed === 'string') throw new UserError(`${where}: speed "${speedText}" ${speed}`);
     out.push({ endpoint, speed });
   });
   if (out.length === 0) throw new UserError(`${file}: lists no agents (one HOST:PORT [speed] per line)`);

@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UserError } from '../../framework/errors.ts';
-import { parseSpeed, speedProblem } from '../../framework/partition/host-speed.ts';
+import { readSpeed } from '../../framework/partition/host-speed.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -136,9 +136,9 @@ export function choiceFlag<T extends string>(
 export function speedFlag(values: FlagValues, name: string, fallback: number): number {
   const v = text(values, name);
   if (v === undefined) return fallback;
-  const why = speedProblem(parseSpeed(v));
-  if (why !== null) throw new UserError(`--${name} "${v}" ${why}`);
-  return Number(v);
+  const speed = readSpeed(v);
+  if (typeof speed === 'string') throw new UserError(`--${name} "${v}" ${speed}`);
+  return speed;
 }
 
 /** A comma-separated list of positive numbers, e.g. `--speeds 1,1,2,4`. */
@@ -147,9 +147,10 @@ export function speedListFlag(values: FlagValues, name: string): number[] | unde
   if (v === undefined) return undefined;
   const parts = v.split(',').map((s) => s.trim());
   return parts.map((p, i) => {
-    const why = speedProblem(parseSpeed(p));
-    if (why !== null) throw new UserError(`--${name}: item ${i + 1} ("${p}") ${why}, e.g. --${name} 1,1,2,4`);
-    return Number(p);
+    const speed = readSpeed(p);
+    if (typeof speed === 'string')
+      throw new UserError(`--${name}: item ${i + 1} ("${p}") ${speed}, e.g. --${name} 1,1,2,4`);
+    return speed;
   });
 }
 

@@ -16,6 +16,7 @@ import {
   startJob,
   type WorkerTransport,
 } from '../../framework/index.ts';
+import { firstLine } from '../../framework/util/first-line.ts';
 import { type Trace, TraceScheduler } from '../../scheduler-stub/index.ts';
 import { BestWeights } from './best-weights.ts';
 import { checkResumeFits, fingerprintOf, type ResumeFrom, writeCheckpoint } from './checkpoint.ts';
@@ -72,12 +73,6 @@ export interface OptRun {
   readonly model: OptModel;
   /** The error a failed run stopped on (`report.status` "failed"): the caller rethrows it. */
   readonly failure?: unknown;
-}
-
-/** An error's first line, for the report (its stack stays out). */
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0].replace(/\s+/g, ' ').trim();
 }
 
 /** How a run is stopped, saved and continued. */
@@ -371,7 +366,10 @@ export async function trainOpt(
       createdAt: new Date().toISOString(),
       machine: machineInfo(),
       status: failure !== undefined ? 'failed' : control.signal?.aborted ? 'interrupted' : 'completed',
-      ...(failure !== undefined ? { failure: oneLine(failure) } : {}),
+      // Its one line, as the CLI prints it; never a stack.
+      ...(failure !== undefined
+        ? { failure: firstLine(failure instanceof Error ? failure.message : String(failure)) }
+        : {}),
       ...(resumed && control.resume
         ? { resumedFrom: { path: control.resume.path, iteration: resumed.iteration } }
         : {}),

@@ -98,33 +98,43 @@ function parseCsv(bytes: Buffer, path: string, options: CsvOptions, delimiter: n
   return { ...data, layout: layoutOf(columns, names) };
 }
 
-/**
- * The label and ignored columns: the user's, else those of the training file that this file
- * has. A layout read with a header applies to a file read with one (columns by name); one
- * read without, to a file read without (columns by index): as wide as the training file, or
- * one column narrower without the label, whose later columns then sit one to the left.
- */
+/** The label and ignored columns: the user's where given, else the training file's (below). */
 function columnsAskedFor(
   path: string,
   options: UnsplitCsvOptions,
   names: readonly string[] | null,
   columnCount: number,
 ): { labelColumn: ColumnRef | null; ignoreColumns: readonly ColumnRef[] | undefined } {
-  const training = options.training;
-  const given = { labelColumn: options.labelColumn ?? null, ignoreColumns: options.ignoreColumns };
-  const needed = options.labelColumn === undefined || options.ignoreColumns === undefined;
-  if (training === undefined || !needed || training.header !== (names !== null)) return given;
+  const fromTraining =
+    options.training === undefined ||
+    (options.labelColumn !== undefined && options.ignoreColumns !== undefined)
+      ? { labelColumn: null, ignoreColumns: undefined }
+      : trainingColumns(path, options.training, names, columnCount);
+  return {
+    labelColumn: options.labelColumn !== undefined ? options.labelColumn : fromTraining.labelColumn,
+    ignoreColumns: options.ignoreColumns ?? fromTraining.ignoreColumns,
+  };
+}
+
+/**
+ * The training file's label and ignored columns that this file has. A layout read with a
+ * header applies to a file read with one (columns by name); one read without, to a file
+ * read without (columns by index): as wide as the training file, or one column narrower
+ * without the label, whose later columns then sit one to the left. Otherwise none.
+ */
+function trainingColumns(
+  path: string,
+  training: CsvLayout,
+  names: readonly string[] | null,
+  columnCount: number,
+): { labelColumn: ColumnRef | null; ignoreColumns: readonly ColumnRef[] | undefined } {
+  if (training.header !== (names !== null)) return { labelColumn: null, ignoreColumns: undefined };
   if (names !== null) {
     const has = (ref: ColumnRef) =>
       typeof ref === 'string' && names.some((n) => n.trim().toLowerCase() === ref.trim().toLowerCase());
     return {
-      labelColumn:
-        options.labelColumn !== undefined
-          ? given.labelColumn
-          : has(training.labelColumn)
-            ? training.labelColumn
-            : null,
-      ignoreColumns: options.ignoreColumns ?? training.ignoreColumns.filter(has),
+      labelColumn: has(training.labelColumn) ? training.labelColumn : null,
+      ignoreColumns: training.ignoreColumns.filter(has),
     };
   }
   const label = Number(training.labelColumn);
@@ -137,8 +147,8 @@ function columnsAskedFor(
   // Without the label column, the columns after it are one to the left.
   const shifted = (c: number) => (wide || c < label ? c : c - 1);
   return {
-    labelColumn: options.labelColumn !== undefined ? given.labelColumn : wide ? label : null,
-    ignoreColumns: options.ignoreColumns ?? training.ignoreColumns.map((c) => shifted(Number(c))),
+    labelColumn: wide ? label : null,
+    ignoreColumns: training.ignoreColumns.map((c) => shifted(Number(c))),
   };
 }
 

@@ -26,6 +26,7 @@ import {
 import type { TLSSocket } from 'node:tls';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { UserError } from '../errors.ts';
+import { firstLine } from '../util/first-line.ts';
 import { FramedConnection, STALL_MS } from './frames.ts';
 import { ReusedReads, withReusedReads } from './reused-reads.ts';
 
@@ -179,10 +180,6 @@ function pskFromSecret(secret: Buffer): Buffer {
 
 function errorCode(error: Error): string | undefined {
   return (error as NodeJS.ErrnoException).code;
-}
-
-function firstLine(text: string): string {
-  return text.split('\n', 1)[0].trim();
 }
 
 function remoteOf(socket: Socket): string {

@@ -19,3 +19,15 @@ export function speedProblem(speed: number): string | null {
 export function parseSpeed(text: string): number {
   return /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim()) ? Number(text) : Number.NaN;
 }
+
+/** A declared speed as typed (a flag, a hostfile): the number, or why it cannot be one. */
+export function readSpeed(text: string): number | string {
+  const speed = parseSpeed(text);
+  return speedProblem(speed) ?? speed;
+}
+
+/** A host's declared speed, checked where a job takes its hosts (a RangeError naming the host). */
+export function checkHostSpeed(host: { readonly name: string; readonly speed: number }): void {
+  const why = speedProblem(host.speed);
+  if (why !== null) throw new RangeError(`host ${host.name}: speed ${host.speed} ${why}`);
+}

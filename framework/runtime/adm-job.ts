@@ -6,7 +6,7 @@ import { exemplarBytes } from '../exemplars/rows.ts';
 import { type PassOutput, passMachine, type SliceResult } from '../machine/pass-machine.ts';
 import type { workerMachine } from '../machine/worker-machine.ts';
 import { NotEnoughRoom } from '../partition/errors.ts';
-import { speedProblem } from '../partition/host-speed.ts';
+import { checkHostSpeed } from '../partition/host-speed.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { FaultRecovery } from './fault-recovery.ts';
 import { type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
@@ -119,8 +119,7 @@ export class AdmJob implements DataParallelJob {
     const names = new Set(this.state.hostList.map((h) => h.name));
     for (const host of hosts) {
       if (names.has(host.name)) throw new RangeError(`host ${host.name} is already in the job`);
-      const why = speedProblem(host.speed);
-      if (why !== null) throw new RangeError(`host ${host.name}: speed ${host.speed} ${why}`);
+      checkHostSpeed(host);
       names.add(host.name);
     }
     const transport = this.options.transport ?? threadTransport;

@@ -97,7 +97,7 @@ export class FaultRecovery {
     const receivers = live.map((l) => l.index).filter((i) => this.mayReceive(i));
     const hosts = this.recovering.map((r) => r.link.host).join(', ');
     if (receivers.length === 0 && missing.length > 0) {
-      this.recordUnrecovered();
+      this.recordRecovering(true);
       throw new RunFailure(
         `no worker left to take ${missing.length} exemplars after ${hosts} failed (the others are vacated or failed too)`,
       );
@@ -111,7 +111,7 @@ export class FaultRecovery {
       );
     } catch (error) {
       if (!(error instanceof NotEnoughRoom)) throw error;
-      this.recordUnrecovered();
+      this.recordRecovering(true);
       throw new RunFailure(
         `no room for the ${missing.length} exemplars ${hosts} held: the other hosts' memory caps allow ${error.room} of ${error.total} in all`,
       );
@@ -126,11 +126,7 @@ export class FaultRecovery {
     const insertFaults = faultsIn(inserts);
     if (insertFaults.length > 0) throw insertFaults[0];
     // Empty when the failed worker was already given up on (a late fault, `lateFault`).
-    const doneAt = options.clock();
-    for (const r of this.recovering) {
-      this.record(r.link.host, r.link.fault, r.detectedAt, r.reloaded, doneAt - r.detectedAt);
-    }
-    this.recovering = [];
+    this.recordRecovering(false);
     this.interrupted = [];
     workerActors.forEach((a, i) => {
       if (!lost[i]) a.send({ type: 'holding', count: held[i] });
@@ -138,14 +134,14 @@ export class FaultRecovery {
   }
 
   /**
-   * The run stops because the failed workers' rows have nowhere to go: their faults are
-   * recorded as they stand (what was reloaded so far, the time until now), marked unrecovered,
-   * so the report of the failed run names every one.
+   * The faults of the workers being recovered, each timed from its own detection until now:
+   * recovered, or `unrecovered` when the run stops because their rows have nowhere to go (the
+   * report of the failed run then still names every one, with what was reloaded so far).
    */
-  private recordUnrecovered(): void {
+  private recordRecovering(unrecovered: boolean): void {
     const now = this.state.options.clock();
     for (const r of this.recovering) {
-      this.record(r.link.host, r.link.fault, r.detectedAt, r.reloaded, now - r.detectedAt, true);
+      this.record(r.link.host, r.link.fault, r.detectedAt, r.reloaded, now - r.detectedAt, unrecovered);
     }
     this.recovering = [];
   }

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { RunFailure } from '../errors.ts';
 import type { ExemplarColumns } from '../exemplars/columns.ts';
 import { copyIntoBatches, exemplarBytes } from '../exemplars/rows.ts';
-import { MAX_SPEED, MIN_SPEED, speedProblem } from '../partition/host-speed.ts';
+import { checkHostSpeed, MAX_SPEED, MIN_SPEED, speedProblem } from '../partition/host-speed.ts';
 import { unitRate } from './calibration.ts';
 import { type FaultPlan, isWorkerFault } from './faults.ts';
 import { threadTransport } from './thread-worker.ts';
@@ -59,10 +59,7 @@ export function validateStartOptions(options: StartOptions): void {
   if (n === 0) throw new RangeError('a job needs at least one host');
   const names = new Set(options.hosts.map((h) => h.name));
   if (names.size !== n) throw new RangeError('host names must be distinct');
-  for (const h of options.hosts) {
-    const why = speedProblem(h.speed);
-    if (why !== null) throw new RangeError(`host ${h.name}: speed ${h.speed} ${why}`);
-  }
+  for (const h of options.hosts) checkHostSpeed(h);
   const speeds = options.emulatedSpeeds;
   if (speeds !== undefined && (speeds.length !== n || speeds.some((s) => speedProblem(s) !== null))) {
     throw new RangeError(

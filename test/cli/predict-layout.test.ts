@@ -31,22 +31,19 @@ function write(name: string, lines: string[]): string {
 
 const TRAIN = ['--workers', '2', '--iterations', '15', '--hidden', '4', '--trace', 'none', '--quiet'];
 
+/** Train on `data` with the CSV `flags`, saving the model as `name`; its path. */
+async function trainModel(data: string, flags: readonly string[], name: string): Promise<string> {
+  const model = join(dir, name);
+  const t = await admove(['opt', '--data', data, ...flags, '--save-model', model, ...TRAIN]);
+  expect(t.code, t.stderr).toBe(0);
+  return model;
+}
+
 describe('admove predict reads a file as the training file was read', () => {
   it('with a header: the label column by name when the file has it, no flags needed', async () => {
     const data = rows(400, 1);
     const train = write('letters.csv', ['Letter,a,b,c,d', ...data.map((r) => [r.cls, ...r.x].join(','))]);
-    const model = join(dir, 'letters.model.json');
-    const t = await admove([
-      'opt',
-      '--data',
-      train,
-      '--label-column',
-      'Letter',
-      '--save-model',
-      model,
-      ...TRAIN,
-    ]);
-    expect(t.code, t.stderr).toBe(0);
+    const model = await trainModel(train, ['--label-column', 'Letter'], 'letters.model.json');
     expect(JSON.parse(readFileSync(model, 'utf8')).csv).toEqual({
       header: true,
       columnCount: 5,
@@ -72,23 +69,11 @@ describe('admove predict reads a file as the training file was read', () => {
     // split (0 train, 1 test), an id to ignore, the 4 features, the class last (as vowel).
     const body = data.map((r, i) => [i % 5 === 0 ? 1 : 0, 1000 + i, ...r.x, r.cls].join(','));
     const train = write('vowels.csv', body);
-    const model = join(dir, 'vowels.model.json');
-    const t = await admove([
-      'opt',
-      '--data',
+    const model = await trainModel(
       train,
-      '--no-header',
-      '--split-column',
-      '0',
-      '--ignore-columns',
-      '1',
-      '--label-column',
-      '6',
-      '--save-model',
-      model,
-      ...TRAIN,
-    ]);
-    expect(t.code, t.stderr).toBe(0);
+      ['--no-header', '--split-column', '0', '--ignore-columns', '1', '--label-column', '6'],
+      'vowels.model.json',
+    );
     expect(JSON.parse(readFileSync(model, 'utf8')).csv).toEqual({
       header: false,
       columnCount: 7,
@@ -115,21 +100,11 @@ describe('admove predict reads a file as the training file was read', () => {
     // dropped, once the label column was left out).
     const body = data.map((r, i) => [r.cls, r.x[0], r.x[1], 5000 + i, r.x[2]].join(','));
     const train = write('middle.csv', body);
-    const model = join(dir, 'middle.model.json');
-    const t = await admove([
-      'opt',
-      '--data',
+    const model = await trainModel(
       train,
-      '--no-header',
-      '--label-column',
-      '0',
-      '--ignore-columns',
-      '3',
-      '--save-model',
-      model,
-      ...TRAIN,
-    ]);
-    expect(t.code, t.stderr).toBe(0);
+      ['--no-header', '--label-column', '0', '--ignore-columns', '3'],
+      'middle.model.json',
+    );
     const labelled = await admove(['predict', '--model', model, '--data', train]);
     expect(labelled.code, labelled.stderr).toBe(0);
     const bare = write(
