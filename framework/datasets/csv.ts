@@ -301,8 +301,7 @@ export interface UnsplitCsvOptions {
   readonly labelColumn?: ColumnRef | null;
   /**
    * How the training file was read (a model's): the defaults for `labelColumn` and
-   * `ignoreColumns`, each column taken only if this file has it — by name in the header, or,
-   * without a header, the label only if the file has as many columns as the training file.
+   * `ignoreColumns`, each taken only if this file has it (`trainingColumns` says how).
    */
   readonly training?: CsvLayout;
   readonly header?: boolean;
