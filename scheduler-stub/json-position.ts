@@ -23,8 +23,15 @@ class Fail {
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
-/** Returns undefined when the text is valid JSON. */
-export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
+/**
+ * Returns undefined when the text is valid JSON. With `duplicateKeys`, a property name given
+ * twice in one object is an error too: JSON.parse keeps the last one silently, so a trace
+ * entry with two "host"s would vacate a host its author may not have meant.
+ */
+export function findJsonSyntaxError(
+  text: string,
+  options: { readonly duplicateKeys?: boolean } = {},
+): JsonSyntaxError | undefined {
   let i = 0;
   const n = text.length;
   const here = (): string => (i >= n ? 'end of input' : `${JSON.stringify(text[i])}`);
@@ -64,10 +71,18 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
         i++;
         return;
       }
+      const keys = new Set<string>();
       for (;;) {
         ws();
         if (text[i] !== '"') fail(`expected a double-quoted property name, found ${here()}`);
+        const keyAt = i;
         string();
+        if (options.duplicateKeys) {
+          const key = JSON.parse(text.slice(keyAt, i)) as string;
+          if (keys.has(key))
+            throw new Fail(keyAt, `property ${JSON.stringify(key)} appears twice in one object`);
+          keys.add(key);
+        }
         ws();
         if (text[i] !== ':') fail(`expected ':' after property name, found ${here()}`);
         i++;

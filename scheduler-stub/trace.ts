@@ -115,6 +115,13 @@ export function parseTrace(text: string, file: string, hosts: readonly HostName[
       `${file}: line ${deep.line}, column ${deep.column}: nested more than ${MAX_NESTING} levels deep; a trace is { "events": [ { "at": {…}, … } ] }`,
     );
   }
+  // Safe to scan now that the nesting is known to be shallow (the scanner recurses).
+  const twice = findJsonSyntaxError(body, { duplicateKeys: true });
+  if (twice !== undefined) {
+    throw new UserError(
+      `${file}: line ${twice.line}, column ${twice.column}: ${twice.message}; keep one of them`,
+    );
+  }
   if (!isPlainObject(data)) {
     return fail('(top level)', `expected an object { "events": [ ... ] }, got ${got(data)}`);
   }

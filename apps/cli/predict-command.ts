@@ -15,6 +15,7 @@ Usage: admove predict --model MODEL.json --data FILE.csv [flags]
   --data FILE.csv          exemplars, one per line, with the same feature columns as in training
   --label-column NAME|I    the class column, if the file has one: accuracy is then printed too
                            (default: the training file's, if this file has it)
+  --header                 the first line names the columns (default: as the training file)
   --no-header              the first line is data; name columns by 0-based index (default: as
                            the training file)
   --ignore-columns LIST    columns that are not features, e.g. id (default: the training
@@ -28,6 +29,7 @@ const SPEC: FlagSpec = {
   model: { type: 'string' },
   data: { type: 'string' },
   'label-column': { type: 'string' },
+  header: { type: 'boolean' },
   'no-header': { type: 'boolean' },
   'ignore-columns': { type: 'string' },
   out: { type: 'string' },
@@ -58,6 +60,7 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
   const labelFlag = columnFlag(values, 'label-column');
   const ignoreFlag = columnListFlag(values, 'ignore-columns');
   const maxBytes = byteSizeFlag(values, 'max-memory', 4 * 2 ** 30);
+  if (values.header && values['no-header']) throw new UserError('give --header or --no-header, not both');
   const model = await loadModel(modelPath);
   // Unless told otherwise, a file is read as the training file was (the model keeps how):
   // its label column, if this file has one, and the columns that were not features.
@@ -66,7 +69,7 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
     labelColumn: labelFlag,
     ignoreColumns: ignoreFlag,
     ...(layout ? { training: layout } : {}),
-    header: values['no-header'] ? false : (layout?.header ?? true),
+    header: values['no-header'] ? false : values.header ? true : (layout?.header ?? true),
     maxBytes,
   };
   const rows = await loadUnsplitCsv(dataPath, csvOptions);

@@ -118,9 +118,9 @@ function columnsAskedFor(
 
 /**
  * The training file's label and ignored columns that this file has. A layout read with a
- * header applies to a file read with one (columns by name); one read without, to a file
- * read without (columns by index): as wide as the training file, or one column narrower
- * without the label, whose later columns then sit one to the left. Otherwise none.
+ * header applies to a file read with one (columns by name); one read without, to any file
+ * (columns by index, whether or not this one names them): as wide as the training file, or
+ * one column narrower without the label, whose later columns then sit one to the left.
  */
 function trainingColumns(
   path: string,
@@ -128,8 +128,8 @@ function trainingColumns(
   names: readonly string[] | null,
   columnCount: number,
 ): { labelColumn: ColumnRef | null; ignoreColumns: readonly ColumnRef[] | undefined } {
-  if (training.header !== (names !== null)) return { labelColumn: null, ignoreColumns: undefined };
-  if (names !== null) {
+  if (training.header && names === null) return { labelColumn: null, ignoreColumns: undefined };
+  if (training.header && names !== null) {
     const has = (ref: ColumnRef) =>
       typeof ref === 'string' && names.some((n) => n.trim().toLowerCase() === ref.trim().toLowerCase());
     return {

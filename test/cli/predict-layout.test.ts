@@ -114,6 +114,16 @@ describe('admove predict reads a file as the training file was read', () => {
     const unlabelled = await admove(['predict', '--model', model, '--data', bare]);
     expect(unlabelled.code, unlabelled.stderr).toBe(0);
     expect(unlabelled.stdout).toBe(labelled.stdout);
+    // The same file with a line naming its columns: --header, and the training file's
+    // columns apply by index as before (without the flag that line would be data).
+    const named = write('middle-named.csv', ['class,f1,f2,id,f3', ...body]);
+    const withHeader = await admove(['predict', '--model', model, '--data', named, '--header']);
+    expect(withHeader.code, withHeader.stderr).toBe(0);
+    expect(withHeader.stdout).toBe(labelled.stdout);
+    expect(withHeader.stderr).toBe(labelled.stderr);
+    const both = await admove(['predict', '--model', model, '--data', named, '--header', '--no-header']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe('admove: give --header or --no-header, not both\n');
     // A file of another width is not guessed at.
     const wider = write(
       'middle-wider.csv',

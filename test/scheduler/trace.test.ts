@@ -119,6 +119,28 @@ describe('parseTrace refuses bad traces with one line naming file, entry and fie
     expect(errorOf('{\r\n"events": tru }').message).toMatch(/line 2, column 11: /);
   });
 
+  it('a property given twice in one object: says which and where (JSON.parse would keep the last)', () => {
+    const text = '{"events":[\n  { "at": { "ms": 5 }, "type": "vacate", "host": "h1", "host": "h2" }\n]}';
+    expect(errorOf(text).message).toBe(
+      'my-trace.json: line 2, column 56: property "host" appears twice in one object; keep one of them',
+    );
+    // Written differently, still the same name; at the top level too.
+    expect(
+      errorOf('{"events":[{"at":{"ms":1},"type":"vacate","ho\\u0073t":"h1","host":"h1"}]}').message,
+    ).toMatch(/line 1, column 60: property "host" appears twice/);
+    expect(errorOf('{"events":[],"events":[]}').message).toMatch(
+      /line 1, column 14: property "events" appears twice/,
+    );
+    // The same name in two objects is no duplicate.
+    expect(
+      parseTrace(
+        '{"events":[{"at":{"ms":1},"type":"vacate","host":"h1"},{"at":{"ms":2},"type":"available","host":"h1"}]}',
+        FILE,
+        HOSTS,
+      ).events,
+    ).toHaveLength(2);
+  });
+
   it('bad JSON nested absurdly deep still gives a one-line UserError', () => {
     const m = errorOf('['.repeat(200_000)).message;
     expect(m).toMatch(/^my-trace\.json: .*invalid JSON/);
