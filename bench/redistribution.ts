@@ -379,7 +379,7 @@ export const redistribution: Benchmark = {
       ),
       '### Moving back when the host returns',
       '',
-      'An `available` redistribution (its reason in the report; no obtrusiveness). The *wait* is mostly the job\'s own choice: a non-urgent event is applied only after `minIntervalMs` (100 ms) of computing since the last move; the *move* is the work.',
+      "An `available` redistribution (its reason in the report; no obtrusiveness). The *wait* is mostly the job's own choice: a non-urgent event is applied only after `minIntervalMs` (100 ms) of computing since the last move; the *move* is the work.",
       '',
       table(
         ['training set (MB)', 'moved back (MB)', 'wait (ms)', 'move (ms)'],
