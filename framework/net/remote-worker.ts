@@ -31,6 +31,7 @@ export class RemoteWorker implements WorkerLink {
   private queue: Promise<unknown> = Promise.resolve();
   /** Requests enqueued and not finished: with none, the next one is written at once. */
   private outstanding = 0;
+  private idleFaultListener: ((fault: WorkerFault) => void) | null = null;
   private passSeq = 0;
   private dim = 0;
   private readonly lost: Promise<never>;
@@ -43,10 +44,10 @@ export class RemoteWorker implements WorkerLink {
     private readonly channel: MessageChannel,
   ) {
     const fromChannel = new Promise<never>((_, reject) => {
-      channel.onClose((reason) => reject(this.giveUp('exited', 'a request', reason.message)));
+      channel.onClose((reason) => reject(this.wentAway('exited', reason.message)));
     });
     const fromAgent = agent.lost.catch((error: Error) => {
-      throw this.giveUp(/heartbeat/.test(error.message) ? 'hung' : 'exited', 'a request', error.message);
+      throw this.wentAway(/heartbeat/.test(error.message) ? 'hung' : 'exited', error.message);
     });
     this.lost = Promise.race([fromChannel, fromAgent]);
     this.lost.catch(() => {});
@@ -260,6 +261,22 @@ export class RemoteWorker implements WorkerLink {
 
   private garbled(kind: string): WorkerFault {
     return this.giveUp('threw', kind, 'the agent sent a malformed reply');
+  }
+
+  /**
+   * The connection closed or the agent went quiet: the fault of the request in flight, or,
+   * with none, of an idle worker, which the job hears of at once (`onIdleFault`).
+   */
+  private wentAway(failure: 'exited' | 'hung', detail: string): WorkerFault {
+    if (this.dead) return this.dead;
+    const idle = this.outstanding === 0;
+    const fault = this.giveUp(failure, idle ? 'idle' : 'a request', detail);
+    if (idle) this.idleFaultListener?.(fault);
+    return fault;
+  }
+
+  onIdleFault(listener: (fault: WorkerFault) => void): void {
+    this.idleFaultListener = listener;
   }
 
   private giveUp(

@@ -21,6 +21,7 @@ import type { RedistributionRecord, StateTransition, WorkerRecord } from './repo
 import { emulatedRate, type HostSpec, maxCounts, startOrExplain, type WorkerSetup } from './start-workers.ts';
 import { threadTransport } from './thread-worker.ts';
 import { MAX_TIMER_MS, realTimers, type Timers } from './timers.ts';
+import type { WorkerLink } from './worker-link.ts';
 
 export type { DataParallelJob, JobOptions };
 
@@ -67,6 +68,16 @@ export class AdmJob implements DataParallelJob {
     this.handOffs = new HandOffsWithoutStopping(this.state, this.timing);
     this.passMachine = this.buildPassMachine();
     this.redistributor.rehearse();
+    for (const link of setup.links) this.watch(link);
+  }
+
+  /**
+   * A worker that fails between requests is recorded now if it holds nothing (a vacated one
+   * may never get another request); one that holds rows is left to its next request, whose
+   * failure recovers them. Deferred: the link tells us from inside its own teardown.
+   */
+  private watch(link: WorkerLink): void {
+    link.onIdleFault?.((fault) => queueMicrotask(() => this.recovery.lateFault(fault)));
   }
 
   static async start(options: JobOptions): Promise<AdmJob> {
@@ -147,6 +158,7 @@ export class AdmJob implements DataParallelJob {
     }
     hosts.forEach((host, k) => {
       this.state.addWorker(host, links[k]);
+      this.watch(links[k]);
       const rate = emulatedRate(this.setup, first + k);
       if (rate !== null) links[k].setRateLimit(rate);
     });
@@ -473,7 +485,10 @@ export class AdmJob implements DataParallelJob {
   }
 
   async heldIds(): Promise<Int32Array[]> {
-    return Promise.all(this.setup.links.map((w) => (this.state.lost[w.index] ? new Int32Array(0) : w.ids())));
+    // A worker that failed holds nothing any more, recorded or not yet.
+    return Promise.all(
+      this.setup.links.map((w) => (this.state.lost[w.index] || !w.alive ? new Int32Array(0) : w.ids())),
+    );
   }
 
   async close(): Promise<void> {

@@ -168,9 +168,10 @@ export class FaultRecovery {
   }
 
   /**
-   * A worker failed after its move was over for the job: a vacated sender whose thread failed
-   * letting go of rows that had all reached their receivers (worker-slot.ts). It holds
-   * nothing, so nothing is reloaded: it is given up on and the fault recorded now (its next
+   * A worker failed outside the job's requests: a vacated sender whose thread failed letting
+   * go of rows that had all reached their receivers (worker-slot.ts), or a worker whose
+   * connection, agent or thread failed while idle (`WorkerLink.onIdleFault`). If it holds
+   * nothing, nothing is reloaded: it is given up on and the fault recorded now (its next
    * request, which a vacated worker may never get, would be too late for the report). One
    * that still holds rows is left to its next request, which fails and recovers them.
    */

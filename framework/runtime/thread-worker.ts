@@ -51,6 +51,7 @@ export class ThreadWorker implements WorkerLink {
   private readonly control = new WorkerControl();
   /** Set once the worker is given up on; every later call fails with it at once. */
   private dead: WorkerFault | null = null;
+  private idleFaultListener: ((fault: WorkerFault) => void) | null = null;
   /** Bytes per exemplar, learnt from inserts: sets the time limit of an extract. */
   private rowBytes = 0;
   /** Where pass parameters are handed over (see `sharedParams`). */
@@ -87,8 +88,14 @@ export class ThreadWorker implements WorkerLink {
     this.pool.on('error', (error: unknown) => {
       if (this.dead) return;
       const message = error instanceof Error ? error.message : String(error);
-      this.giveUp(new WorkerFault(this.index, this.host, 'threw', 'idle', message));
+      const fault = new WorkerFault(this.index, this.host, 'threw', 'idle', message);
+      this.giveUp(fault);
+      this.idleFaultListener?.(fault);
     });
+  }
+
+  onIdleFault(listener: (fault: WorkerFault) => void): void {
+    this.idleFaultListener = listener;
   }
 
   static async start(spec: WorkerSpec): Promise<ThreadWorker> {

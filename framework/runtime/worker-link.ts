@@ -27,6 +27,13 @@ export interface WorkerLink {
   readonly alive: boolean;
   /** Why it is not alive, if it failed. */
   readonly fault: WorkerFault | null;
+  /**
+   * Be told once when the worker fails with no request of the job's in flight (its
+   * connection closed, its agent went quiet, its thread failed idle). A failure during a
+   * request is that request's rejection instead. Why: a vacated worker holds nothing and gets
+   * no further request, so without this its fault never reached the report.
+   */
+  onIdleFault?(listener: (fault: WorkerFault) => void): void;
   /** Hand over exemplars; the caller must not touch `fragments` afterwards. Replies the count held. */
   insert(fragments: readonly ExemplarColumns[]): Promise<number>;
   /** Remove `counts[k]` exemplars for each destination k and return them. */
