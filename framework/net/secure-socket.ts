@@ -49,6 +49,7 @@ export interface ListenOptions {
   host: string;
   port: number;
   secret?: Buffer;
+  /** A peer silent this long in the middle of a frame, or of the TLS handshake, is dropped (default 10 s). */
   stallMs?: number;
   onConnection(conn: FramedConnection): void;
   /** A connection that failed the TLS handshake, so was never handed to onConnection. */
@@ -283,7 +284,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     const psk = pskFromSecret(secret);
     server = createTlsServer({
       ...TLS_OPTIONS,
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: options.stallMs ?? HANDSHAKE_TIMEOUT_MS,
       // Authorisation happens here: under TLS 1.3 PSK isSessionReused() is always true,
       // so nothing after the handshake can tell who was let in.
       pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? psk : null),
@@ -299,6 +300,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     });
     server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       options.onRejected?.(remoteOf(socket), describeRejection(error));
+      // Node closes the connection after a failed handshake but not after a timed-out one:
+      // a client that sends nothing would otherwise hold its socket for as long as it likes.
+      socket.destroy();
+      handshaking.get(remoteOf(socket))?.destroy();
     });
   }
   const where = formatEndpoint({ host, port });

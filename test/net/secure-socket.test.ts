@@ -287,6 +287,28 @@ describe('TLS with a pre-shared key', () => {
     client.close();
   });
 
+  it('closes a connection whose handshake never starts once the stall limit has passed', async () => {
+    // Found by a hostile test: 100 silent clients were logged as timed out after 10 s, but
+    // their sockets stayed open (and the agent's descriptors with them) until they left.
+    const rejected: string[] = [];
+    const listener = await listen({
+      host: '127.0.0.1',
+      port: 0,
+      secret: SECRET,
+      stallMs: 300,
+      onConnection: () => {},
+      onRejected: (_remote, reason) => rejected.push(reason),
+    });
+    cleanups.push(() => listener.close());
+    const silent: Socket = rawConnect({ host: '127.0.0.1', port: listener.address.port });
+    silent.on('error', () => {});
+    const closedAt = await new Promise<number>((resolve) =>
+      silent.once('close', () => resolve(performance.now())),
+    );
+    expect(rejected).toEqual(['TLS handshake timed out']);
+    expect(closedAt).toBeGreaterThan(0);
+  });
+
   it('turns 1 MiB of garbage away and keeps serving', async () => {
     const { listener, rejected } = await echoListener(SECRET);
     const garbage: Socket = rawConnect({ host: '127.0.0.1', port: listener.address.port });
