@@ -61,6 +61,7 @@ export interface HostState {
 }
 
 export const INITIAL_HOST_STATE: HostState = Object.freeze({ available: true, load: 1 });
+const JOINING_HOST_STATE: HostState = Object.freeze({ available: false, load: 1 });
 
 /** One host whose state a drain changed. */
 export interface HostChange {
@@ -144,11 +145,12 @@ export class EventQueue {
   }
 
   /** A host joined the job (it starts with no event pending). */
+  /** A host joins, not yet available: the `available` event that brings it in then changes that. */
   addHost(host: HostName): void {
     if (this.hostSet.has(host)) throw new RangeError(`EventQueue: host ${host} is already in the job`);
     this.hostList.push(host);
     this.hostSet.add(host);
-    this.state.set(host, INITIAL_HOST_STATE);
+    this.state.set(host, JOINING_HOST_STATE);
   }
 
   /**

@@ -196,6 +196,22 @@ describe('AdmJob on real worker threads', () => {
   });
 });
 
+describe('AdmJob.addHosts', () => {
+  it('a host that joins takes its share in a redistribution labelled available (it said "gain", like a rebalance on speeds)', async () => {
+    const job = await AdmJob.start(jobOptions(train, [1, 1]));
+    try {
+      expectSameSums(await job.pass(params), reference);
+      const [joined] = await job.addHosts([{ name: 'late', speed: 2 }]);
+      expectSameSums(await job.pass(params), reference);
+      expect(job.counts()[2]).toBeGreaterThan(0);
+      expect(job.redistributions().find((r) => r.events.includes(joined.seq))?.reason).toBe('available');
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  });
+});
+
 describe('StaticJob (the plain build)', () => {
   it('splits equally, ignores vacate, and still counts every exemplar once', async () => {
     const job = await StaticJob.start(jobOptions(train, [1, 1, 2]));
