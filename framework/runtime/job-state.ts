@@ -62,10 +62,14 @@ export class JobState {
     this.hostList = [...options.hosts];
     this.log = new TransitionLog(options.clock, options.onTransition);
     this.queue = new EventQueue(names, {
-      refuse: (e) =>
-        this.retired.has(e.host)
-          ? `host ${e.host} was released from the job (its agent may serve other jobs now); it cannot come back`
-          : null,
+      refuse: (e) => {
+        if (this.retired.has(e.host))
+          return `host ${e.host} was released from the job (its agent may serve other jobs now); it cannot come back`;
+        // Applied, these would read as if the host had come back or left; it is gone.
+        if (this.lost[this.hostList.findIndex((h) => h.name === e.host)])
+          return `host ${e.host} failed and was given up on (its fault is in the report); an agent started again joins with add, under another --name`;
+        return null;
+      },
     });
     this.estimator = new SpeedEstimator(options.hosts.map((h) => h.speed));
     this.available = names.map(() => true);

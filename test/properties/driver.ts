@@ -471,11 +471,19 @@ export class ScenarioRun {
     }
   }
 
-  private send(raw: RawEvent, valid: boolean): EventRecord {
+  /** Whether the job gave `host` up (its worker actor is in `lost`). */
+  private isLost(host: string): boolean {
+    const mine = this.job!.stateTransitions().filter((t) => t.actor === `worker:${host}`);
+    return mine.at(-1)?.state === 'lost';
+  }
+
+  private send(raw: RawEvent, meant: boolean): EventRecord {
     const job = this.job!;
     this.epoch++;
     const during = this.state;
     this.trace?.(`t=${this.vt.now()} send ${JSON.stringify(raw)} epoch ${this.epoch}`);
+    // A host the job has given up on takes no events any more: one for it is rightly refused.
+    const valid = meant && !(raw !== null && this.isLost(String(raw.host)));
     const record = job.send(raw as SchedulerEvent);
     this.validSent.push(valid);
     const rejected = record.outcome?.status === 'rejected';

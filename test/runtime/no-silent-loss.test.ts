@@ -319,6 +319,37 @@ describe('fault injection and records (item 13)', () => {
     }
   }, 60_000);
 
+  it('events for a host given up on are refused with the reason (they were applied, as if it had come back)', async () => {
+    const N = 3000;
+    const data = randomColumns(N, 2, 19);
+    const reference = referenceSums(data);
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1, 1], {
+        emulateSpeeds: false,
+        injectFaults: new Map([[1, { kind: 'throw', when: 'after-pass', count: 0, chunks: 1 }]]),
+      }),
+    );
+    try {
+      expectSameSums(await job.pass(params), reference);
+      expect(job.faults().map((f) => f.host)).toEqual(['h1']);
+      for (const event of [
+        { type: 'available', host: 'h1' },
+        { type: 'vacate', host: 'h1' },
+        { type: 'load', host: 'h1', fraction: 0.5 },
+      ] as const) {
+        const record = job.send(event);
+        expect(record.outcome?.status, event.type).toBe('rejected');
+        if (record.outcome?.status === 'rejected')
+          expect(record.outcome.reason).toMatch(/^host h1 failed and was given up on/);
+      }
+      expectSameSums(await job.pass(params), reference);
+      expect(job.counts()[1]).toBe(0);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  });
+
   it('a worker failing while it takes reloaded rows: each fault is credited with its own reloads', async () => {
     const N = 6000;
     const data = randomColumns(N, 2, 20);
