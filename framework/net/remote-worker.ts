@@ -32,6 +32,8 @@ export class RemoteWorker implements WorkerLink {
   /** Requests enqueued and not finished: with none, the next one is written at once. */
   private outstanding = 0;
   private idleFaultListener: ((fault: WorkerFault) => void) | null = null;
+  /** The request being exchanged now (one at a time), for what a fault names it failed in. */
+  private current: string | null = null;
   private passSeq = 0;
   private dim = 0;
   private readonly lost: Promise<never>;
@@ -231,6 +233,15 @@ export class RemoteWorker implements WorkerLink {
   /** One request and its reply, now: its reply, or the worker's fault. */
   private async exchange(kind: string, header: Record<string, unknown>, bodies: Body[]): Promise<Message> {
     if (this.dead) throw this.dead;
+    this.current = kind;
+    try {
+      return await this.exchangeNow(kind, header, bodies);
+    } finally {
+      this.current = null;
+    }
+  }
+
+  private async exchangeNow(kind: string, header: Record<string, unknown>, bodies: Body[]): Promise<Message> {
     const sent = this.channel.send({ type: 'call', ...header }, bodies).catch((error: unknown) => {
       // A frame this side refuses to send (over a limit) is admove's bug, not the worker's.
       if (error instanceof FrameError) throw new CoordinatorBug(this.host, kind, error.message);
@@ -270,7 +281,7 @@ export class RemoteWorker implements WorkerLink {
   private wentAway(failure: 'exited' | 'hung', detail: string): WorkerFault {
     if (this.dead) return this.dead;
     const idle = this.outstanding === 0;
-    const fault = this.giveUp(failure, idle ? 'idle' : 'a request', detail);
+    const fault = this.giveUp(failure, idle ? 'idle' : (this.current ?? 'a request'), detail);
     if (idle) this.idleFaultListener?.(fault);
     return fault;
   }
