@@ -96,6 +96,10 @@ Workers
                            the control port)
   --control HOST:PORT      open a control port: admove scheduler --job HOST:PORT sends events
                            to the running job (loopback only without --secret-file)
+  --liveness SECONDS       a worker or agent silent this long is given up on, and an agent drops
+                           a coordinator silent this long (default 3; 0.1–3600). On a network
+                           that can lose packets for over a second, raise it: TCP's resends back
+                           off (0.2, 0.4, 0.8, 1.6 s …), so a 2 s outage can outlast 3 s
 
 Events
   --trace FILE.json|none   scheduler events to play (default: the default trace for these hosts);
@@ -151,6 +155,7 @@ const SPEC: FlagSpec = {
   control: { type: 'string' },
   trace: { type: 'string' },
   'wait-timeout': { type: 'string' },
+  liveness: { type: 'string' },
   'min-gain': { type: 'string' },
   report: { type: 'string' },
   'save-model': { type: 'string' },
@@ -386,6 +391,14 @@ function readSettings(values: FlagValues): OptSettings {
         // A timer longer than 2^31 − 1 ms fires at once (Node's TimeoutOverflowWarning).
         (n) => n >= 0 && n * 1000 <= MAX_TIMER_MS,
         `a number of seconds from 0 to ${Math.floor(MAX_TIMER_MS / 1000)} (24 days)`,
+      ) * 1000,
+    livenessMs:
+      numberFlag(
+        values,
+        'liveness',
+        DEFAULT_SETTINGS.livenessMs / 1000,
+        (n) => n >= 0.1 && n <= 3600,
+        'a number of seconds from 0.1 to 3600',
       ) * 1000,
     minGain: numberFlag(
       values,

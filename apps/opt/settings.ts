@@ -49,6 +49,8 @@ export interface OptSettings {
   /** Throttle workers to their declared speeds (emulated heterogeneous hosts). */
   readonly emulate: boolean;
   readonly waitTimeoutMs: number;
+  /** A worker (or agent) silent this long is given up on; agents drop a coordinator silent this long. */
+  readonly livenessMs: number;
   /** Minimum estimated gain before data moves for speed alone. */
   readonly minGain: number;
   /** Standardise features with training-set statistics. */
@@ -69,6 +71,7 @@ export const DEFAULT_SETTINGS: OptSettings = {
   speeds: [1, 1, 2, 4],
   emulate: true,
   waitTimeoutMs: 60_000,
+  livenessMs: 3000,
   minGain: 0.05,
   standardise: true,
 };

@@ -184,6 +184,7 @@ export async function trainOpt(
     calibrationParams: initial,
     clock,
     waitTimeoutMs: settings.waitTimeoutMs,
+    livenessMs: settings.livenessMs,
     minGain: settings.minGain,
     onRedistribution: (r) => observer.onRedistribution?.(r),
     onTransition: (t) => observer.onTransition?.(t),

@@ -164,6 +164,27 @@ describe('an agent that stops answering', () => {
       await stopAgents(agents);
     }
   }, 120_000);
+
+  it('with --liveness 8, an agent stopped for 4 s is waited for: no fault, the job goes on', async () => {
+    // A hostile test lost agents to network outages of 2 s: TCP's resends back off past the
+    // default 3 s limit. --liveness raises it, for the coordinator and the agents alike.
+    const agents = await startAgents(2, (k) => ['--name', `w${k}`]);
+    try {
+      const report = join(dir, 'waited.json');
+      const run = watchAdmove([...job25(agents), '--liveness', '8', '--report', report]);
+      expect(await run.waitFor(/iter\s+3\b/, 60_000), run.out()).toBe(true);
+      agents[1].child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 4000));
+      agents[1].child.kill('SIGCONT');
+      expect(await run.done, run.out()).toBe(0);
+      const r = readReport(report);
+      expect(r.final.iterations).toBe(25);
+      expect(r.faults).toEqual([]);
+      expect(agents[1].log()).not.toMatch(/did not run for/);
+    } finally {
+      await stopAgents(agents);
+    }
+  }, 120_000);
 });
 
 /** 25 iterations of a small job on `agents`, no trace. */
