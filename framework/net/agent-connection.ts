@@ -112,11 +112,21 @@ export interface AgentControl {
   /** Opens slot `slot`'s worker connection. */
   openWorker(slot: number, fault?: FaultPlan): Promise<MessageChannel>;
   release(slot: number): void;
+  /**
+   * Why the agent seems gone when it was this process that did not run past the liveness
+   * limit (stopped, or starved of CPU), which the agent takes for a silent coordinator; null
+   * if this process ran.
+   */
+  ownStall(): string | null;
 }
 
 export class AgentConnection implements AgentControl {
   private chunks: number[] = [];
   private lastHeard = performance.now();
+  /** When `tick` last ran: a tick far behind means this process did not run, not the agent. */
+  private lastTickAt = performance.now();
+  /** The last time this process did not run past the liveness limit, found by a late tick. */
+  private stalled: { readonly at: number; readonly ms: number } | null = null;
   private readonly open = new Set<number>();
   private lostWith: Error | null = null;
   private rejectLost!: (e: Error) => void;
@@ -241,19 +251,38 @@ export class AgentConnection implements AgentControl {
 
   private tick(): void {
     if (this.lostWith) return;
-    const silent = performance.now() - this.lastHeard;
+    const now = performance.now();
+    if (now - this.lastTickAt > this.livenessMs) this.stalled = { at: now, ms: now - this.lastTickAt };
+    this.lastTickAt = now;
+    const own = this.ownStall();
+    const silent = now - this.lastHeard;
     if (silent > this.livenessMs) {
-      this.loseWith(`agent ${this.info.name} sent no heartbeat for ${Math.round(silent)} ms`);
+      this.loseWith(
+        `agent ${this.info.name} sent no heartbeat for ${Math.round(silent)} ms${own ? `, but ${own}` : ''}`,
+      );
       this.channel.destroy('silent');
       return;
     }
     this.channel.send({ type: 'beat' }).catch(() => {});
   }
 
+  // The agent gives up on a coordinator silent past the limit as this one does on it: if it
+  // was this process that did not run, the agent has dropped the job, and the reason says so.
+  // A stall counts for two limits after it: the agent, which saw this coordinator silent, has
+  // dropped the job by then, and its silence since (or its closed connection) is why it seems gone.
+  ownStall(): string | null {
+    const now = performance.now();
+    const late = now - this.lastTickAt;
+    const stall = late > this.livenessMs ? { at: now, ms: late } : this.stalled;
+    if (stall === null || now - stall.at > 2 * this.livenessMs) return null;
+    return `this coordinator itself did not run for ${Math.round(stall.ms)} ms (stopped, or starved of CPU), past the liveness limit of ${this.livenessMs} ms: the agent will have dropped the job`;
+  }
+
   private loseWith(reason: string): void {
     clearInterval(this.timer);
     if (this.lostWith) return;
-    this.lostWith = new Error(reason);
+    const own = /did not run/.test(reason) ? null : this.ownStall();
+    this.lostWith = new Error(own ? `${reason}, but ${own}` : reason);
     this.rejectLost(this.lostWith);
   }
 }

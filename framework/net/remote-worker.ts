@@ -281,7 +281,9 @@ export class RemoteWorker implements WorkerLink {
   private wentAway(failure: 'exited' | 'hung', detail: string): WorkerFault {
     if (this.dead) return this.dead;
     const idle = this.outstanding === 0;
-    const fault = this.giveUp(failure, idle ? 'idle' : (this.current ?? 'a request'), detail);
+    const own = /did not run/.test(detail) ? null : this.agent.ownStall();
+    const why = own ? `${detail}, but ${own}` : detail;
+    const fault = this.giveUp(failure, idle ? 'idle' : (this.current ?? 'a request'), why);
     if (idle) this.idleFaultListener?.(fault);
     return fault;
   }
