@@ -104,8 +104,9 @@ Workers
 Events
   --trace FILE.json|none   scheduler events to play (default: the default trace for these hosts);
                            schema: scheduler-stub/trace.schema.json
-  --wait-timeout SECONDS   when every host is vacated, or those left may not hold the data under
-                           their memory caps, wait this long for one to return (default 60)
+  --wait-timeout SECONDS   when every host is vacated, those left may not hold the data under
+                           their memory caps, or a failed worker's exemplars have nowhere to go,
+                           wait this long for one to return (default 60)
   --min-gain F             move data for speed alone only if a pass gets F faster (default 0.05)
 
 Output

@@ -14,6 +14,11 @@ export interface RedistributeResult {
   readonly noHostAvailable: boolean;
 }
 
+export interface RecoverResult {
+  /** A failed worker's rows have nowhere to go (every other host vacated, failed or full): wait for one. */
+  readonly noHostAvailable: boolean;
+}
+
 export interface PassInput {
   /** How long to wait in `waitingForHost` before giving up (the runtime may count from earlier). */
   readonly waitTimeoutMs: number;
@@ -102,6 +107,8 @@ function outputOf(context: PassContext): PassOutput {
  *   their memory caps; wait for one to become available.
  * - `recovering`: a worker threw, exited or hung; its data is reloaded elsewhere and the
  *   pass restarts.
+ * - `waitingToRecover`: the failed worker's data has nowhere to go (every other host vacated,
+ *   failed or full); wait for a host, then recover.
  *
  * Transition logic only: the effects (`startSlice`, `redistribute`, `requestStop`,
  * `eventsPending`) are placeholders the runtime supplies with `machine.provide`.
@@ -113,6 +120,8 @@ export const passMachine = setup({
     events: {} as
       | PassEvent
       | { type: 'scheduler.event' }
+      /** A worker that holds rows failed with no request in flight (the runtime heard of it). */
+      | { type: 'worker.lost' }
       | { type: 'cancel' }
       | { type: 'slice.done'; output: SliceResult }
       | { type: 'slice.failed'; error: unknown },
@@ -129,11 +138,11 @@ export const passMachine = setup({
     redistributeBetweenPasses: fromPromise<RedistributeResult, void>(async () => {
       throw new Error('redistributeBetweenPasses is supplied by the runtime');
     }),
-    recover: fromPromise<void, void>(async () => {
+    recover: fromPromise<RecoverResult, void>(async () => {
       throw new Error('recover is supplied by the runtime');
     }),
     /** `recover` after a hand-off between passes failed (which it takes as handled). */
-    recoverBetweenPasses: fromPromise<void, void>(async () => {
+    recoverBetweenPasses: fromPromise<RecoverResult, void>(async () => {
       throw new Error('recoverBetweenPasses is supplied by the runtime');
     }),
     /** Hand the vacated workers' rows to the others mid-pass; never rejects (faults surface in the slice). */
@@ -278,7 +287,16 @@ export const passMachine = setup({
           on: { pass: { actions: 'holdPass' } },
           invoke: {
             src: 'recoverBetweenPasses',
-            onDone: [{ guard: 'passWaiting', target: '#pass.checking' }, { target: 'quiet' }],
+            onDone: [
+              // The rows have nowhere to go yet: a pass waiting for them waits for a host.
+              {
+                guard: ({ event, context }) => event.output.noHostAvailable && context.passWaiting,
+                target: '#pass.waitingToRecover',
+              },
+              { guard: ({ event }) => event.output.noHostAvailable, target: 'recoveryDue' },
+              { guard: 'passWaiting', target: '#pass.checking' },
+              { target: 'quiet' },
+            ],
             onError: [
               { guard: 'workerFault', target: 'recovering', reenter: true },
               {
@@ -393,7 +411,10 @@ export const passMachine = setup({
     recovering: {
       invoke: {
         src: 'recover',
-        onDone: { target: 'checking', actions: assign({ acc: null, fresh: true }) },
+        onDone: [
+          { guard: ({ event }) => event.output.noHostAvailable, target: 'waitingToRecover' },
+          { target: 'checking', actions: assign({ acc: null, fresh: true }) },
+        ],
         onError: [
           { guard: 'workerFault', target: 'recovering', reenter: true },
           { target: 'failed', actions: assign({ failure: ({ event }) => event.error }) },
@@ -409,9 +430,27 @@ export const passMachine = setup({
         target: 'done',
         actions: assign({ gaveUp: true }),
       },
-      on: { 'scheduler.event': { target: 'redistributing' } },
+      on: {
+        'scheduler.event': { target: 'redistributing' },
+        // A worker holding rows failed meanwhile (no request told us): recover them first.
+        'worker.lost': { target: 'recovering' },
+      },
       after: { waitTimeout: { target: 'done', actions: assign({ gaveUp: true }) } },
     },
+    // A failed worker's rows had nowhere to go (every other host vacated, failed or full):
+    // as in `waitingForHost`, an event may bring a host, and recovery is tried again; the
+    // timeout counts from when the wait began. Given up, the next pass recovers first.
+    waitingToRecover: {
+      entry: 'heldPassTaken',
+      always: {
+        guard: ({ context }) => context.cancelled,
+        target: 'gaveUpRecovering',
+        actions: assign({ gaveUp: true }),
+      },
+      on: { 'scheduler.event': { target: 'recovering' }, 'worker.lost': { target: 'recovering' } },
+      after: { waitTimeout: { target: 'gaveUpRecovering', actions: assign({ gaveUp: true }) } },
+    },
+    gaveUpRecovering: { entry: 'reportOutcome', always: { target: '#pass.idle.recoveryDue' } },
     // A pass that failed or gave up waiting for a host: its outcome goes out and the machine
     // waits for the next (a complete pass goes straight from `computing` to `idle`).
     failed: { entry: ['heldPassTaken', 'reportOutcome'], always: { target: 'idle' } },

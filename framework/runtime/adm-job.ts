@@ -3,7 +3,12 @@ import { addAccumulator } from '../app/accumulator.ts';
 import { JobInterrupted, RunFailure } from '../errors.ts';
 import type { EventRecord, SchedulerEvent } from '../events/types.ts';
 import { exemplarBytes } from '../exemplars/rows.ts';
-import { type PassOutput, passMachine, type SliceResult } from '../machine/pass-machine.ts';
+import {
+  type PassOutput,
+  passMachine,
+  type RecoverResult,
+  type SliceResult,
+} from '../machine/pass-machine.ts';
 import type { workerMachine } from '../machine/worker-machine.ts';
 import { NotEnoughRoom } from '../partition/errors.ts';
 import { checkHostSpeed } from '../partition/host-speed.ts';
@@ -77,7 +82,15 @@ export class AdmJob implements DataParallelJob {
    * failure recovers them. Deferred: the link tells us from inside its own teardown.
    */
   private watch(link: WorkerLink): void {
-    link.onIdleFault?.((fault) => queueMicrotask(() => this.recovery.lateFault(fault)));
+    link.onIdleFault?.((fault) =>
+      queueMicrotask(() => {
+        this.recovery.lateFault(fault);
+        // One that holds rows is left to its next request; while every host is vacated there
+        // is none, and the pass machine, waiting for a host, is told to recover them now.
+        if (!this.state.lost[link.index] && this.state.held[link.index] > 0)
+          this.passActor?.send({ type: 'worker.lost' });
+      }),
+    );
   }
 
   static async start(options: JobOptions): Promise<AdmJob> {
@@ -248,16 +261,28 @@ export class AdmJob implements DataParallelJob {
     } else this.timing.deferInterrupt();
   }
 
+  /** A recovery; one whose rows have nowhere to go starts (or goes on with) the wait for a host. */
+  private async recoverOrWait(): Promise<RecoverResult> {
+    const waited = this.recovery.waitingFor !== null;
+    // Events that came while waiting are applied first (their outcomes recorded; data moves
+    // after): one may give a host back, and none is left without an answer meanwhile.
+    if (waited && this.state.queue.pending) this.timing.applyEvents(this.options.clock());
+    const out = await this.recovery.recover();
+    if (out.noHostAvailable) this.redistributor.waitBegins();
+    else if (waited) this.redistributor.waitEnds();
+    return out;
+  }
+
   /** The pass machine with this job's effects: built once (providing it per pass costs time every pass). */
   private buildPassMachine() {
     return passMachine.provide({
       actors: {
         redistribute: fromRuntime(() => this.redistributor.redistribute()),
         redistributeBetweenPasses: fromRuntime(() => this.redistributor.redistribute(true)),
-        recover: fromRuntime(() => this.recovery.recover()),
+        recover: fromRuntime(() => this.recoverOrWait()),
         recoverBetweenPasses: fromRuntime(() => {
           this.handOffs.takeFailure(); // recovered from here
-          return this.recovery.recover();
+          return this.recoverOrWait();
         }),
         handOff: fromRuntime(() => this.handOffs.take()),
       },
@@ -316,7 +341,13 @@ export class AdmJob implements DataParallelJob {
       if ('error' in settled) throw settled.error;
       const out = settled.output;
       if (out.failure !== undefined) throw out.failure;
+      // A recovery waiting for a host records its faults as unrecovered when the wait ends.
+      const unplaced = out.gaveUp ? this.recovery.giveUpWaiting() : null;
       if (out.gaveUp && out.cancelled) throw new JobInterrupted();
+      if (unplaced !== null)
+        throw new RunFailure(
+          `no host available: ${unplaced}, and none came back within ${waitTimeoutMs / 1000} s (--wait-timeout)`,
+        );
       if (out.gaveUp || out.acc === null) throw new RunFailure(this.gaveUpWaiting(waitTimeoutMs));
       return out.acc;
     } finally {

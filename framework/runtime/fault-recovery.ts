@@ -1,5 +1,6 @@
 import { RunFailure } from '../errors.ts';
 import { gatherRows } from '../exemplars/rows.ts';
+import type { RecoverResult } from '../machine/pass-machine.ts';
 import { NotEnoughRoom } from '../partition/errors.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { type FaultRecord, faultsIn, isWorkerFault, type WorkerFault } from './faults.ts';
@@ -19,6 +20,10 @@ export class FaultRecovery {
   private lateFailure: unknown = null;
   /** The events of a redistribution a fault cut short, for the faults the next recovery records. */
   private interrupted: readonly number[] = [];
+  /** Why the last recovery could not place the failed workers' rows (null: it could). */
+  private unplaced: string | null = null;
+  /** The failed hosts whose rows the last recovery tried to place. */
+  private waitingHosts = '';
   /**
    * Workers given up on whose recovery is not over yet: it may take several tries, when a
    * worker fails while taking the reloaded rows. Each try's reloads are counted against the
@@ -68,7 +73,7 @@ export class FaultRecovery {
    * speed-proportional share. Every call is settled before the next step, so no late insert
    * can land after the ids were counted. The pass then starts over.
    */
-  async recover(): Promise<void> {
+  async recover(): Promise<RecoverResult> {
     const { setup, lost, available, held, workerActors, options, estimator } = this.state;
     const links = setup.links;
     for (const l of links) {
@@ -95,12 +100,20 @@ export class FaultRecovery {
     // Hosts the scheduler has given back count as receivers even before the event is applied;
     // hosts with a vacate pending take nothing (they leave next).
     const receivers = live.map((l) => l.index).filter((i) => this.mayReceive(i));
-    const hosts = this.recovering.map((r) => r.link.host).join(', ');
-    if (receivers.length === 0 && missing.length > 0) {
+    // A recovery tried again after a wait has no new failure: it names the ones it waits for.
+    const hosts = this.recovering.map((r) => r.link.host).join(', ') || this.waitingHosts;
+    this.waitingHosts = hosts;
+    if (live.length === 0 && missing.length > 0) {
       this.recordRecovering(true);
       throw new RunFailure(
-        `no worker left to take ${missing.length} exemplars after ${hosts} failed (the others are vacated or failed too)`,
+        `no worker left to take ${missing.length} exemplars after ${hosts} failed (every worker failed)`,
       );
+    }
+    if (receivers.length === 0 && missing.length > 0) {
+      // Not the end: a host given back or added within --wait-timeout takes them (the pass
+      // machine waits, then recovers again). Their faults are recorded once that is settled.
+      this.unplaced = `the ${missing.length} exemplars ${hosts} held have nowhere to go: every other host is vacated or failed`;
+      return { noHostAvailable: true };
     }
     let targets: number[];
     try {
@@ -111,10 +124,8 @@ export class FaultRecovery {
       );
     } catch (error) {
       if (!(error instanceof NotEnoughRoom)) throw error;
-      this.recordRecovering(true);
-      throw new RunFailure(
-        `no room for the ${missing.length} exemplars ${hosts} held: the other hosts' memory caps allow ${error.room} of ${error.total} in all`,
-      );
+      this.unplaced = `no room for the ${missing.length} exemplars ${hosts} held: the other hosts' memory caps allow ${error.room} of ${error.total} in all`;
+      return { noHostAvailable: true };
     }
     const plan = assignMissing(missing, receivers, targets, held);
     this.countReloads(missing.length);
@@ -127,10 +138,29 @@ export class FaultRecovery {
     if (insertFaults.length > 0) throw insertFaults[0];
     // Empty when the failed worker was already given up on (a late fault, `lateFault`).
     this.recordRecovering(false);
+    this.unplaced = null;
     this.interrupted = [];
     workerActors.forEach((a, i) => {
       if (!lost[i]) a.send({ type: 'holding', count: held[i] });
     });
+    return { noHostAvailable: false };
+  }
+
+  /** Why a recovery waits for a host (null: none does). */
+  get waitingFor(): string | null {
+    return this.unplaced;
+  }
+
+  /**
+   * The wait for a host ended without one (timeout or cancel): the faults being recovered are
+   * recorded as unrecovered, and the reason returned. Null if no recovery was waiting. The
+   * rows stay missing: the next pass recovers first.
+   */
+  giveUpWaiting(): string | null {
+    const why = this.unplaced;
+    if (why === null) return null;
+    this.recordRecovering(true);
+    return why;
   }
 
   /**

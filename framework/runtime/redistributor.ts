@@ -144,6 +144,16 @@ export class Redistributor {
     return this.shortage;
   }
 
+  /** A recovery's rows have nowhere to go: the wait for a host starts now, unless one is on. */
+  waitBegins(): void {
+    this.waitingSince ??= this.state.options.clock();
+  }
+
+  /** A recovery that waited placed its rows: the next wait counts from its own start. */
+  waitEnds(): void {
+    this.waitingSince = null;
+  }
+
   /** Time left before giving up on a host, counted from when the data first had nowhere to go. */
   waitRemainingMs(): number {
     const { options } = this.state;

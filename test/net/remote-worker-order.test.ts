@@ -37,9 +37,11 @@ async function connectedWorker(): Promise<{ worker: RemoteWorker; socket: Socket
   await once(socket, 'connect');
   const [far] = await accepted;
   sockets.push(far);
+  // Only what a worker's requests and its connection's end use of its agent.
   const control = {
     lost: new Promise<never>(() => {}),
     release() {},
+    ownStall: () => null,
   } as unknown as AgentControl;
   const worker = new RemoteWorker(0, 'h0', 0, control, new MessageChannel(new FramedConnection(socket)));
   return { worker, socket, agent: new MessageChannel(new FramedConnection(far)) };

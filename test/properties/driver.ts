@@ -389,7 +389,9 @@ export class ScenarioRun {
       `t=${this.vt.now()} pass ${this.passesStarted} ${result.ok ? 'done' : `failed: ${String(result.error)}`}`,
     );
     this.passRunning = false;
-    this.state = 'idle';
+    // A pass that gave up waiting to recover leaves the machine in `idle.recoveryDue` (rows
+    // knowingly missing until the next pass recovers them): no audit before that.
+    if (this.state !== 'other') this.state = 'idle';
     if (result.ok) {
       const expected = Float64Array.from(this.reference);
       expected[2] += expected[0] * this.passesStarted; // paramsInSums: every row adds the pass's number
@@ -406,6 +408,15 @@ export class ScenarioRun {
           );
         }
         this.stats.waitTimeouts++;
+        // A failed worker's rows waited for a host in vain: as the job would end here (the
+        // CLI does), so does the run, unless a host comes back and the next pass recovers them.
+        if (
+          /nowhere to go|no room for the/.test(message) &&
+          (!this.s.returnAfterGiveUp || this.where === 'final quiet pass')
+        ) {
+          this.broken = true;
+          return;
+        }
         if (this.s.returnAfterGiveUp) this.bringHostBack();
       } else if (/no worker left/.test(message)) {
         if (live.length > 0) {

@@ -350,6 +350,63 @@ describe('fault injection and records (item 13)', () => {
     }
   });
 
+  it('a worker fails while every other host is vacated: its rows wait for a host (they failed the run at once, whatever --wait-timeout said)', async () => {
+    const N = 3000;
+    const data = randomColumns(N, 2, 20);
+    const reference = referenceSums(data);
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1, 1], {
+        emulateSpeeds: false,
+        kernelConfig: { spin: 1000 },
+        waitTimeoutMs: 30_000,
+        // h2's first pass after the vacates below: it then holds every row.
+        injectFaults: new Map([[2, { kind: 'throw', when: 'after-pass', count: 1, chunks: 1 }]]),
+      }),
+    );
+    try {
+      expectSameSums(await job.pass(params), reference);
+      job.sendTogether([
+        { type: 'vacate', host: 'h0' },
+        { type: 'vacate', host: 'h1' },
+      ]);
+      const pass = job.pass(params);
+      // Well inside the wait: h0 comes back and takes h2's rows.
+      setTimeout(() => job.send({ type: 'available', host: 'h0' }), 500);
+      expectSameSums(await pass, reference);
+      expect(job.faults().map((f) => `${f.host} ${f.unrecovered === true}`)).toEqual(['h2 false']);
+      expect(job.faults()[0].exemplarsReloaded).toBe(N);
+      expect(job.counts()[0]).toBe(N);
+      expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
+    } finally {
+      await job.close();
+    }
+  });
+
+  it('with no host back within --wait-timeout, the run fails naming the rows, and the fault is recorded unrecovered', async () => {
+    const N = 2000;
+    const data = randomColumns(N, 2, 21);
+    const job = await AdmJob.start(
+      jobOptions(data, [1, 1], {
+        emulateSpeeds: false,
+        kernelConfig: { spin: 1000 },
+        waitTimeoutMs: 300,
+        injectFaults: new Map([[1, { kind: 'throw', when: 'after-pass', count: 1, chunks: 1 }]]),
+      }),
+    );
+    try {
+      await job.pass(params);
+      job.send({ type: 'vacate', host: 'h0' });
+      const started = performance.now();
+      await expect(job.pass(params)).rejects.toThrow(
+        /^no host available: the 2000 exemplars h1 held have nowhere to go: every other host is vacated or failed, and none came back within 0\.3 s \(--wait-timeout\)$/,
+      );
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+      expect(job.faults().map((f) => `${f.host} ${f.unrecovered === true}`)).toEqual(['h1 true']);
+    } finally {
+      await job.close();
+    }
+  });
+
   it('a worker failing while it takes reloaded rows: each fault is credited with its own reloads', async () => {
     const N = 6000;
     const data = randomColumns(N, 2, 20);
