@@ -109,14 +109,20 @@ export class ProgressPrinter implements OptObserver {
   onTransition(t: StateTransition): void {
     if (t.actor !== 'pass') return;
     // Otherwise the run would fall silent for as long as --wait-timeout (60 s by default).
-    // Once per wait: an event during it passes through `redistributing` and back.
+    // Once per wait.
     if (t.state === 'waitingForHost' && !this.waiting) {
       this.line(
         '  waiting for a host: the data has nowhere to go (every host vacated, or those left full under their memory caps) until one comes back (--wait-timeout)',
       );
     }
-    if (t.state === 'waitingForHost') this.waiting = true;
-    else if (t.state !== 'redistributing') this.waiting = false;
+    if (t.state === 'waitingToRecover' && !this.waiting) {
+      this.line(
+        "  waiting for a host: a failed worker's exemplars have nowhere to go (every other host vacated, or full under its memory cap) until one comes back (--wait-timeout)",
+      );
+    }
+    // An event during a wait passes through `redistributing` (or `recovering`) and back.
+    if (t.state === 'waitingForHost' || t.state === 'waitingToRecover') this.waiting = true;
+    else if (t.state !== 'redistributing' && t.state !== 'recovering') this.waiting = false;
   }
 
   onFault(f: FaultRecord): void {
