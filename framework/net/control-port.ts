@@ -73,7 +73,16 @@ async function serve(channel: MessageChannel, options: ControlPortOptions): Prom
   clearTimeout(silent);
   if (!first) return;
   const h = first.header;
-  if (h.type !== 'hello' || h.role !== 'scheduler') {
+  if (h.type === 'hello' && h.role !== 'scheduler') {
+    // A coordinator taking this port for an agent's (an `add` of the wrong address, say):
+    // told so, rather than left to guess at secrets from a closed connection.
+    await channel
+      .send({ type: 'refused', reason: "this is a job's control port (admove opt --control), not an agent" })
+      .catch(() => {});
+    channel.close();
+    return;
+  }
+  if (h.type !== 'hello') {
     channel.destroy('not a scheduler hello');
     return;
   }

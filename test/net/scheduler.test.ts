@@ -121,7 +121,7 @@ describe('admove scheduler', () => {
     try {
       const r = await scheduler(
         ['--job', `127.0.0.1:${port}`],
-        `add ${agent.address}\nadd ${agent.address}\nadd 127.0.0.1:1\n`,
+        `add ${agent.address}\nadd ${agent.address}\nadd 127.0.0.1:1\nadd 127.0.0.1:${port}\n`,
       );
       // Two adds refused (below): the exit code says so.
       expect(r.code, r.stderr).toBe(2);
@@ -136,6 +136,10 @@ describe('admove scheduler', () => {
       // The same agent twice: refused by name; nobody there: refused with the reason. The job goes on.
       expect(r.stderr).toMatch(/line 2: add 127\.0\.0\.1:\d+: a host named late\.0 is already in the job/);
       expect(r.stderr).toMatch(/line 3: add 127\.0\.0\.1:1: could not connect/);
+      // The job's own control port is not an agent, and says so (it said to check the secrets).
+      expect(r.stderr).toMatch(
+        /line 4: add 127\.0\.0\.1:\d+: agent 127\.0\.0\.1:\d+ refused: this is a job's control port \(admove opt --control\), not an agent/,
+      );
       expect(await job.done, job.out()).toBe(0);
       const run = JSON.parse(readFileSync(report, 'utf8')) as {
         workers: { host: string }[];
