@@ -97,7 +97,7 @@ Workers
   --control HOST:PORT      open a control port: admove scheduler --job HOST:PORT sends events
                            to the running job (loopback only without --secret-file)
   --liveness SECONDS       a worker or agent silent this long is given up on, and an agent drops
-                           a coordinator silent this long (default 3; 0.1–3600). On a network
+                           a coordinator silent this long (default 3; 1–3600). On a network
                            that can lose packets for over a second, raise it: TCP's resends back
                            off (0.2, 0.4, 0.8, 1.6 s …), so a 2 s outage can outlast 3 s
 
@@ -398,8 +398,10 @@ function readSettings(values: FlagValues): OptSettings {
         values,
         'liveness',
         DEFAULT_SETTINGS.livenessMs / 1000,
-        (n) => n >= 0.1 && n <= 3600,
-        'a number of seconds from 0.1 to 3600',
+        // Heartbeats go every 0.2 s: below about 1 s a busy moment reads as a failure (at
+        // 0.2 s a worker could not even start on an idle agent).
+        (n) => n >= 1 && n <= 3600,
+        'a number of seconds from 1 to 3600',
       ) * 1000,
     minGain: numberFlag(
       values,

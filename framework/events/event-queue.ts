@@ -144,8 +144,10 @@ export class EventQueue {
     return this.hostList;
   }
 
-  /** A host joined the job (it starts with no event pending). */
-  /** A host joins, not yet available: the `available` event that brings it in then changes that. */
+  /**
+   * A host joined the job, with no event pending and not yet available: the `available`
+   * event that brings it in then changes that (and its redistribution says `available`).
+   */
   addHost(host: HostName): void {
     if (this.hostSet.has(host)) throw new RangeError(`EventQueue: host ${host} is already in the job`);
     this.hostList.push(host);

@@ -158,6 +158,8 @@ export const passMachine = setup({
     workerFault: () => false,
     /** Every host is vacated (or lost): there is nowhere to compute. */
     noHostAvailable: () => false,
+    /** A worker that holds rows failed and no recovery has taken it up yet. */
+    workerLostUnnoticed: () => false,
     /** The pending events can be applied by a hand-off while computing (see `computing.handingOff`). */
     handOffPossible: () => false,
     /** The pending events can be applied by a hand-off between passes (see `idle.handingOff`). */
@@ -311,7 +313,11 @@ export const passMachine = setup({
         // That recovery could not place the rows (no worker left to take them): the next pass
         // recovers first (a host given back meanwhile takes them), and fails if it still cannot.
         recoveryDue: {
-          on: { pass: { target: '#pass.recovering', actions: 'takePass' } },
+          on: {
+            pass: { target: '#pass.recovering', actions: 'takePass' },
+            // An event may give a host back (or be a vacate, which must not wait for a pass).
+            'scheduler.event': { target: 'recovering' },
+          },
         },
         // A move between passes failed, not for a worker's fault: the next pass fails with it.
         failed: {
@@ -425,11 +431,11 @@ export const passMachine = setup({
     // began (the runtime supplies the remaining time), so events that change nothing do not
     // restart it.
     waitingForHost: {
-      always: {
-        guard: ({ context }) => context.cancelled,
-        target: 'done',
-        actions: assign({ gaveUp: true }),
-      },
+      always: [
+        { guard: ({ context }) => context.cancelled, target: 'done', actions: assign({ gaveUp: true }) },
+        // A worker that holds rows failed with no request to tell (between passes, say).
+        { guard: 'workerLostUnnoticed', target: 'recovering' },
+      ],
       on: {
         'scheduler.event': { target: 'redistributing' },
         // A worker holding rows failed meanwhile (no request told us): recover them first.
@@ -442,11 +448,14 @@ export const passMachine = setup({
     // timeout counts from when the wait began. Given up, the next pass recovers first.
     waitingToRecover: {
       entry: 'heldPassTaken',
-      always: {
-        guard: ({ context }) => context.cancelled,
-        target: 'gaveUpRecovering',
-        actions: assign({ gaveUp: true }),
-      },
+      always: [
+        {
+          guard: ({ context }) => context.cancelled,
+          target: 'gaveUpRecovering',
+          actions: assign({ gaveUp: true }),
+        },
+        { guard: 'workerLostUnnoticed', target: 'recovering' },
+      ],
       on: { 'scheduler.event': { target: 'recovering' }, 'worker.lost': { target: 'recovering' } },
       after: { waitTimeout: { target: 'gaveUpRecovering', actions: assign({ gaveUp: true }) } },
     },

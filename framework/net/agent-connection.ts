@@ -129,6 +129,12 @@ export class AgentConnection implements AgentControl {
   private stalled: { readonly at: number; readonly ms: number } | null = null;
   private readonly open = new Set<number>();
   private lostWith: Error | null = null;
+  // Before `closed`, whose initializer sets it: a field declared after would reset it.
+  private resolveClosed: () => void = () => {};
+  /** Resolves once this connection is done with: shut down here, or lost. */
+  readonly closed: Promise<void> = new Promise((resolve) => {
+    this.resolveClosed = resolve;
+  });
   private rejectLost!: (e: Error) => void;
   readonly lost: Promise<never>;
   private readonly timer: ReturnType<typeof setInterval>;
@@ -228,6 +234,7 @@ export class AgentConnection implements AgentControl {
     clearInterval(this.timer);
     if (!this.lostWith) this.lostWith = new Error('closed');
     this.channel.close();
+    this.resolveClosed();
   }
 
   private async listen(): Promise<void> {
@@ -283,6 +290,7 @@ export class AgentConnection implements AgentControl {
     if (this.lostWith) return;
     const own = /did not run/.test(reason) ? null : this.ownStall();
     this.lostWith = new Error(own ? `${reason}, but ${own}` : reason);
+    this.resolveClosed();
     this.rejectLost(this.lostWith);
   }
 }

@@ -98,12 +98,12 @@ export function agentTransport(
         },
       );
       agents.set(key, a);
-      // A lost agent's connection is not kept: an agent restarted on the same address (a
-      // machine back after a crash) is claimed afresh when it is added, not through the dead one.
+      // A lost or released agent's connection is not kept: an agent restarted on the same
+      // address (a machine back after a crash) is claimed afresh when it is added.
       const forget = () => {
         if (agents.get(key) === a) agents.delete(key);
       };
-      a.then((c) => c.lost.catch(forget), forget);
+      a.then((c) => c.closed.then(forget), forget);
     }
     return a;
   };

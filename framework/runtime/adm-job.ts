@@ -14,7 +14,7 @@ import { NotEnoughRoom } from '../partition/errors.ts';
 import { checkHostSpeed } from '../partition/host-speed.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { FaultRecovery } from './fault-recovery.ts';
-import { type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
+import { type FaultRecord, faultsIn, isWorkerFault, type WorkerFault } from './faults.ts';
 import { HandOffsWithoutStopping, handsOff } from './hand-offs-without-stopping.ts';
 import { JobState } from './job-state.ts';
 import type { DataParallelJob, JobOptions } from './job-types.ts';
@@ -41,6 +41,10 @@ export class AdmJob implements DataParallelJob {
   private readonly state: JobState;
   private readonly timing: RedistributionTiming;
   private readonly recovery: FaultRecovery;
+  /** Worker faults heard of between requests, not yet acted on (`takeIdleFaults`). */
+  private readonly idleFaults: WorkerFault[] = [];
+  /** The wait for a host under way was begun by a recovery (which ends it when it succeeds). */
+  private recoveryStartedWait = false;
   private readonly redistributor: Redistributor;
   private readonly handOffs: HandOffsWithoutStopping;
   /** The pass machine's one actor, made at the first pass (and again if it ever stopped on an error). */
@@ -84,12 +88,39 @@ export class AdmJob implements DataParallelJob {
   private watch(link: WorkerLink): void {
     link.onIdleFault?.((fault) =>
       queueMicrotask(() => {
-        this.recovery.lateFault(fault);
-        // One that holds rows is left to its next request; while every host is vacated there
-        // is none, and the pass machine, waiting for a host, is told to recover them now.
-        if (!this.state.lost[link.index] && this.state.held[link.index] > 0)
-          this.passActor?.send({ type: 'worker.lost' });
+        this.idleFaults.push(fault);
+        this.takeIdleFaults();
       }),
+    );
+  }
+
+  /**
+   * Idle faults are acted on only while no move, hand-off or recovery is under way: a worker
+   * given up in the middle of a move it is part of (a receiver with no rows yet, say) left
+   * that move's recovery unable to tell its rows were missing (found by review). Checked
+   * again after every step of the pass machine.
+   */
+  private takeIdleFaults(): void {
+    if (this.idleFaults.length === 0 || !this.quietForFaults()) return;
+    for (const fault of this.idleFaults.splice(0)) {
+      this.recovery.lateFault(fault);
+      // One that holds rows is left to its next request; while the job waits for a host
+      // there is none, and the pass machine is told to recover them now.
+      if (!this.state.lost[fault.worker] && this.state.held[fault.worker] > 0)
+        this.passActor?.send({ type: 'worker.lost' });
+    }
+  }
+
+  private quietForFaults(): boolean {
+    if (this.handOffs.inFlight || this.handOffs.launchPending) return false;
+    const s = this.passActor?.getSnapshot();
+    if (!s) return true;
+    return (
+      s.matches({ idle: 'quiet' }) ||
+      s.matches({ idle: 'recoveryDue' }) ||
+      s.matches({ computing: 'running' }) ||
+      s.matches('waitingForHost') ||
+      s.matches('waitingToRecover')
     );
   }
 
@@ -263,13 +294,18 @@ export class AdmJob implements DataParallelJob {
 
   /** A recovery; one whose rows have nowhere to go starts (or goes on with) the wait for a host. */
   private async recoverOrWait(): Promise<RecoverResult> {
-    const waited = this.recovery.waitingFor !== null;
+    const waiting = this.recovery.waitingFor;
     // Events that came while waiting are applied first (their outcomes recorded; data moves
     // after): one may give a host back, and none is left without an answer meanwhile.
-    if (waited && this.state.queue.pending) this.timing.applyEvents(this.options.clock());
+    if (waiting !== null && this.state.queue.pending) this.redistributor.applyWhileWaiting(waiting);
     const out = await this.recovery.recover();
-    if (out.noHostAvailable) this.redistributor.waitBegins();
-    else if (waited) this.redistributor.waitEnds();
+    // The wait's clock is this recovery's only if no wait was on when it began (a job already
+    // waiting for a host when a worker failed keeps counting from then).
+    if (out.noHostAvailable) this.recoveryStartedWait ||= this.redistributor.waitBegins();
+    else if (this.recoveryStartedWait) {
+      this.redistributor.waitEnds();
+      this.recoveryStartedWait = false;
+    }
     return out;
   }
 
@@ -295,6 +331,8 @@ export class AdmJob implements DataParallelJob {
         vacateDue: () => this.timing.vacateDue,
         rebalanceDue: () => this.timing.rebalanceWanted(),
         noHostAvailable: () => this.state.available.every((a) => !a),
+        workerLostUnnoticed: () =>
+          this.setup.links.some((l) => !l.alive && !this.state.lost[l.index] && this.state.held[l.index] > 0),
         workerFault: ({ event }) => isWorkerFault((event as { error?: unknown }).error),
       },
       actions: {
@@ -397,6 +435,8 @@ export class AdmJob implements DataParallelJob {
     actor.start();
     this.state.log.follow(actor);
     this.passActor = actor;
+    // Idle faults that came during a move are taken once it is over (takeIdleFaults).
+    actor.subscribe(() => this.takeIdleFaults());
     return actor;
   }
 
@@ -473,8 +513,10 @@ export class AdmJob implements DataParallelJob {
     if (due === this.state.records.length) this.timing.measureGain();
   }
 
+  /** Every fault, those whose rows still wait for a host included (as unrecovered so far). */
   faults(): readonly FaultRecord[] {
-    return this.recovery.records;
+    const waiting = this.recovery.waitingRecords();
+    return waiting.length === 0 ? this.recovery.records : [...this.recovery.records, ...waiting];
   }
 
   stateTransitions(): readonly StateTransition[] {

@@ -22,6 +22,8 @@ export class FaultRecovery {
   private interrupted: readonly number[] = [];
   /** Why the last recovery could not place the failed workers' rows (null: it could). */
   private unplaced: string | null = null;
+  /** When a worker holding rows was heard failing between requests, until its recovery. */
+  private readonly seenFailing = new Map<number, number>();
   /** The failed hosts whose rows the last recovery tried to place. */
   private waitingHosts = '';
   /**
@@ -81,10 +83,11 @@ export class FaultRecovery {
       this.recovering.push({
         link: l,
         held: held[l.index],
-        detectedAt: options.clock(),
+        detectedAt: this.seenFailing.get(l.index) ?? options.clock(),
         reloaded: 0,
         counted: false,
       });
+      this.seenFailing.delete(l.index);
       this.giveUp(l.index);
     }
     const live = links.filter((l) => !lost[l.index]);
@@ -144,6 +147,19 @@ export class FaultRecovery {
       if (!lost[i]) a.send({ type: 'holding', count: held[i] });
     });
     return { noHostAvailable: false };
+  }
+
+  /**
+   * The faults whose rows wait for a host, as they would be recorded if the wait ended now
+   * (unrecovered): a report made meanwhile, or at the end of a run that never placed them,
+   * names them.
+   */
+  waitingRecords(): FaultRecord[] {
+    if (this.unplaced === null) return [];
+    const now = this.state.options.clock();
+    return this.recovering.map((r) =>
+      this.recordOf(r.link.host, r.link.fault, r.detectedAt, r.reloaded, now - r.detectedAt, true),
+    );
   }
 
   /** Why a recovery waits for a host (null: none does). */
@@ -215,7 +231,12 @@ export class FaultRecovery {
     }
     const { lost, held, options } = this.state;
     const i = error.worker;
-    if (lost[i] || held[i] !== 0) return;
+    if (lost[i]) return;
+    if (held[i] !== 0) {
+      // Its recovery, whenever it comes, dates the fault from now.
+      if (!this.seenFailing.has(i)) this.seenFailing.set(i, options.clock());
+      return;
+    }
     this.giveUp(i);
     this.record(error.host, error, options.clock(), 0, 0);
   }
@@ -238,7 +259,20 @@ export class FaultRecovery {
     recoveryMs: number,
     unrecovered = false,
   ): void {
-    const record: FaultRecord = {
+    const record = this.recordOf(host, fault, detectedAt, exemplarsReloaded, recoveryMs, unrecovered);
+    this.records.push(record);
+    this.state.options.onFault?.(record);
+  }
+
+  private recordOf(
+    host: string,
+    fault: WorkerFault | null,
+    detectedAt: number,
+    exemplarsReloaded: number,
+    recoveryMs: number,
+    unrecovered: boolean,
+  ): FaultRecord {
+    return {
       host,
       cause: fault?.failure ?? 'exited',
       during: fault?.during ?? 'unknown',
@@ -249,8 +283,6 @@ export class FaultRecovery {
       ...(unrecovered ? { unrecovered: true } : {}),
       ...(this.interrupted.length > 0 ? { interruptedEvents: [...this.interrupted] } : {}),
     };
-    this.records.push(record);
-    this.state.options.onFault?.(record);
   }
 
   /** A late error that is not a worker's fault, once: the pass that learns of it fails with it. */

@@ -144,9 +144,20 @@ export class Redistributor {
     return this.shortage;
   }
 
-  /** A recovery's rows have nowhere to go: the wait for a host starts now, unless one is on. */
-  waitBegins(): void {
-    this.waitingSince ??= this.state.options.clock();
+  /** A recovery's rows have nowhere to go: the wait for a host starts now, unless one is on (then false). */
+  waitBegins(): boolean {
+    if (this.waitingSince !== null) return false;
+    this.waitingSince = this.state.options.clock();
+    return true;
+  }
+
+  /**
+   * While a recovery waits for a host: the events that came are applied (a vacate of a host
+   * that still holds rows says its data stays, and `why`); the data moves once there is room.
+   */
+  applyWhileWaiting(why: string): void {
+    const drain = this.timing.applyEvents(this.state.options.clock());
+    this.markDataStays(drain.applied, why);
   }
 
   /** A recovery that waited placed its rows: the next wait counts from its own start. */
@@ -166,12 +177,12 @@ export class Redistributor {
    * Applied vacates of hosts that still hold rows say so in their outcome: "applied" alone
    * would tell the scheduler the host is free, when its data cannot leave yet.
    */
-  private markDataStays(applied: readonly EventRecord[], why: NoHostAvailable): void {
+  private markDataStays(applied: readonly EventRecord[], why: string): void {
     const { held, hostList } = this.state;
     for (const r of applied) {
       const i = hostList.findIndex((h) => h.name === r.event.host);
       if (r.event.type === 'vacate' && r.outcome?.status === 'applied' && held[i] > 0)
-        r.outcome = { ...r.outcome, dataStays: why.message };
+        r.outcome = { ...r.outcome, dataStays: why };
     }
   }
 
@@ -207,7 +218,7 @@ export class Redistributor {
       if (!(error instanceof NoHostAvailable)) throw error;
       this.waitingSince ??= startedAt;
       this.shortage = error;
-      this.markDataStays(drain.applied, error);
+      this.markDataStays(drain.applied, error.message);
       return { noHostAvailable: true };
     }
     this.waitingSince = null;

@@ -118,15 +118,11 @@ const optCases: Case[] = [
     ['--wait-timeout', '99999999999'],
     /--wait-timeout must be a number of seconds from 0 to 2147483 \(24 days\), got "99999999999"/,
   ),
-  opt(
-    '--liveness 0',
-    ['--liveness', '0'],
-    /--liveness must be a number of seconds from 0.1 to 3600, got "0"/,
-  ),
+  opt('--liveness 0', ['--liveness', '0'], /--liveness must be a number of seconds from 1 to 3600, got "0"/),
   opt(
     '--liveness a day',
     ['--liveness', '86400'],
-    /--liveness must be a number of seconds from 0.1 to 3600, got "86400"/,
+    /--liveness must be a number of seconds from 1 to 3600, got "86400"/,
   ),
   opt('--min-gain 1', ['--min-gain', '1'], /--min-gain must be a number in \[0, 1\), got "1"/),
   opt('--min-gain -0.5', ['--min-gain', '-0.5'], /--min-gain must be a number in \[0, 1\)/),

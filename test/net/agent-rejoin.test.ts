@@ -47,3 +47,23 @@ it('an agent restarted on the same address after its connection was lost is clai
     transport.close();
   }
 });
+
+it('an agent released from the job and started again on the same address is claimed afresh too', async () => {
+  // Found by review: only a lost agent's connection was forgotten, not a released one's.
+  const first = await agentOn(0, 'r1');
+  const port = first.address.port;
+  const transport = agentTransport(await discoverAgents([{ endpoint: first.address }], {}), {});
+  const links: WorkerLink[] = [];
+  try {
+    links.push(await transport.start(spec(0, 'r1')));
+    expect(await transport.release('r1')).toBe(true);
+    await first.close();
+    const again = await agentOn(port, 'r1-again');
+    transport.addHosts(await discoverAgents([{ endpoint: again.address }], {}));
+    links.push(await transport.start(spec(1, 'r1-again')));
+    expect(await links[1].ids()).toHaveLength(0);
+  } finally {
+    await Promise.all(links.map((l) => l.close()));
+    transport.close();
+  }
+});

@@ -68,3 +68,49 @@ it('an agent holding rows lost while every host is vacated: found at once, its r
     transport.close();
   }
 });
+
+it('an agent holding rows lost between passes, then every host vacated: the waiting pass finds it, and it is recorded when the wait ends', async () => {
+  // Found by review: the loss, heard of between passes, was dropped there; the pass then
+  // waited for a host with nothing noticing, and gave up with no fault in the report.
+  const more = await Promise.all(
+    ['v0', 'v1'].map((name) => Agent.start({ host: '127.0.0.1', port: 0, name, log: () => {} })),
+  );
+  const hosts = await discoverAgents(
+    more.map((a) => ({ endpoint: a.address })),
+    {},
+  );
+  const transport = agentTransport(hosts, {});
+  const data = randomColumns(N, 4, 23);
+  const reference = referenceSums(data);
+  const job = await AdmJob.start({
+    ...jobOptions(data, [1, 1], {
+      emulateSpeeds: false,
+      soloRate: 1e6,
+      rebalance: false,
+      transport,
+      livenessMs: 1000,
+      waitTimeoutMs: 1500,
+    }),
+    hosts: hosts.map((h) => ({ name: h.name, speed: 1 })),
+  });
+  try {
+    expectSameSums(await job.pass(new Float64Array(1)), reference);
+    job.sendTogether([
+      { type: 'vacate', host: 'v0' },
+      { type: 'vacate', host: 'v1' },
+    ]);
+    await new Promise((r) => setTimeout(r, 300)); // between passes
+    await more[1].close();
+    await new Promise((r) => setTimeout(r, 500));
+    await expect(job.pass(new Float64Array(1))).rejects.toThrow(
+      /^no host available: the 3000 exemplars v1 held have nowhere to go/,
+    );
+    expect(job.faults().map((f) => `${f.host} ${f.during} ${f.unrecovered === true}`)).toEqual([
+      'v1 idle true',
+    ]);
+  } finally {
+    await job.close();
+    transport.close();
+    await Promise.all(more.map((a) => a.close()));
+  }
+}, 30_000);

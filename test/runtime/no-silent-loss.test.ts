@@ -352,6 +352,7 @@ describe('fault injection and records (item 13)', () => {
 
   it('a worker fails while every other host is vacated: its rows wait for a host (they failed the run at once, whatever --wait-timeout said)', async () => {
     const N = 3000;
+    let waited = false;
     const data = randomColumns(N, 2, 20);
     const reference = referenceSums(data);
     const job = await AdmJob.start(
@@ -361,6 +362,14 @@ describe('fault injection and records (item 13)', () => {
         waitTimeoutMs: 30_000,
         // h2's first pass after the vacates below: it then holds every row.
         injectFaults: new Map([[2, { kind: 'throw', when: 'after-pass', count: 1, chunks: 1 }]]),
+        // Once the rows wait for a host (and only then: a review found the test passing
+        // without the wait when the host came back first), h0 comes back.
+        onTransition: (t) => {
+          if (t.actor === 'pass' && t.state === 'waitingToRecover' && !waited) {
+            waited = true;
+            setTimeout(() => job.send({ type: 'available', host: 'h0' }), 100);
+          }
+        },
       }),
     );
     try {
@@ -369,10 +378,8 @@ describe('fault injection and records (item 13)', () => {
         { type: 'vacate', host: 'h0' },
         { type: 'vacate', host: 'h1' },
       ]);
-      const pass = job.pass(params);
-      // Well inside the wait: h0 comes back and takes h2's rows.
-      setTimeout(() => job.send({ type: 'available', host: 'h0' }), 500);
-      expectSameSums(await pass, reference);
+      expectSameSums(await job.pass(params), reference);
+      expect(waited).toBe(true);
       expect(job.faults().map((f) => `${f.host} ${f.unrecovered === true}`)).toEqual(['h2 false']);
       expect(job.faults()[0].exemplarsReloaded).toBe(N);
       expect(job.counts()[0]).toBe(N);
