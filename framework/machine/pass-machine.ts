@@ -234,6 +234,8 @@ export const passMachine = setup({
       states: {
         quiet: {
           on: {
+            // A worker failed with no request in flight: recovered now, not at the next pass.
+            'worker.lost': { target: 'recovering' },
             'scheduler.event': [
               { guard: 'handOffPossibleBetweenPasses', target: 'handingOff' },
               { guard: 'vacateDue', target: 'redistributing' },
@@ -317,6 +319,7 @@ export const passMachine = setup({
             pass: { target: '#pass.recovering', actions: 'takePass' },
             // An event may give a host back (or be a vacate, which must not wait for a pass).
             'scheduler.event': { target: 'recovering' },
+            'worker.lost': { target: 'recovering' },
           },
         },
         // A move between passes failed, not for a worker's fault: the next pass fails with it.

@@ -81,13 +81,14 @@ export class AdmJob implements DataParallelJob {
   }
 
   /**
-   * A worker that fails between requests is recorded now if it holds nothing (a vacated one
-   * may never get another request); one that holds rows is left to its next request, whose
-   * failure recovers them. Deferred: the link tells us from inside its own teardown.
+   * A worker that fails between requests: a recovery takes it up once the pass machine is
+   * between steps (`takeIdleFaults`), so that a vacated worker, which may never get another
+   * request, is still found and recorded. Deferred: the link tells us from inside its teardown.
    */
   private watch(link: WorkerLink): void {
     link.onIdleFault?.((fault) =>
       queueMicrotask(() => {
+        this.recovery.heardFailing(fault);
         this.idleFaults.push(fault);
         this.takeIdleFaults();
       }),
@@ -102,23 +103,24 @@ export class AdmJob implements DataParallelJob {
    */
   private takeIdleFaults(): void {
     if (this.idleFaults.length === 0 || !this.quietForFaults()) return;
+    // A recovery takes each up: it finds what the worker held, counted or not (rows handed to
+    // it in a pass are counted only at the pass's end), and reloads it.
     for (const fault of this.idleFaults.splice(0)) {
-      this.recovery.lateFault(fault);
-      // One that holds rows is left to its next request; while the job waits for a host
-      // there is none, and the pass machine is told to recover them now.
-      if (!this.state.lost[fault.worker] && this.state.held[fault.worker] > 0)
-        this.passActor?.send({ type: 'worker.lost' });
+      if (this.state.lost[fault.worker]) continue; // a request's failure got there first
+      this.passActor?.send({ type: 'worker.lost' });
     }
   }
 
   private quietForFaults(): boolean {
     if (this.handOffs.inFlight || this.handOffs.launchPending) return false;
+    // Before the first pass there is no machine to tell: they wait for it (its first step).
     const s = this.passActor?.getSnapshot();
-    if (!s) return true;
+    if (!s) return false;
+    // Not while computing: a failed worker in the slice fails it (and is recovered); one
+    // that was not is taken up when the pass ends.
     return (
       s.matches({ idle: 'quiet' }) ||
       s.matches({ idle: 'recoveryDue' }) ||
-      s.matches({ computing: 'running' }) ||
       s.matches('waitingForHost') ||
       s.matches('waitingToRecover')
     );

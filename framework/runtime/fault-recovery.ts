@@ -214,9 +214,8 @@ export class FaultRecovery {
   }
 
   /**
-   * A worker failed outside the job's requests: a vacated sender whose thread failed letting
-   * go of rows that had all reached their receivers (worker-slot.ts), or a worker whose
-   * connection, agent or thread failed while idle (`WorkerLink.onIdleFault`). If it holds
+   * A worker failed after its move was over for the job: a vacated sender whose thread failed
+   * letting go of rows that had all reached their receivers (worker-slot.ts). If it holds
    * nothing, nothing is reloaded: it is given up on and the fault recorded now (its next
    * request, which a vacated worker may never get, would be too late for the report). One
    * that still holds rows is left to its next request, which fails and recovers them.
@@ -231,14 +230,18 @@ export class FaultRecovery {
     }
     const { lost, held, options } = this.state;
     const i = error.worker;
-    if (lost[i]) return;
-    if (held[i] !== 0) {
-      // Its recovery, whenever it comes, dates the fault from now.
-      if (!this.seenFailing.has(i)) this.seenFailing.set(i, options.clock());
-      return;
-    }
+    if (lost[i] || held[i] !== 0) return;
     this.giveUp(i);
     this.record(error.host, error, options.clock(), 0, 0);
+  }
+
+  /**
+   * Worker `fault.worker` failed between requests (`WorkerLink.onIdleFault`): the recovery
+   * that takes it up (the pass machine's, on `worker.lost`) dates its fault from now.
+   */
+  heardFailing(fault: WorkerFault): void {
+    const i = fault.worker;
+    if (!this.state.lost[i] && !this.seenFailing.has(i)) this.seenFailing.set(i, this.state.options.clock());
   }
 
   /** Worker `i` is gone for good: it holds nothing, takes nothing, and its machine says so. */

@@ -389,9 +389,11 @@ export class ScenarioRun {
       `t=${this.vt.now()} pass ${this.passesStarted} ${result.ok ? 'done' : `failed: ${String(result.error)}`}`,
     );
     this.passRunning = false;
-    // A pass that gave up waiting to recover leaves the machine in `idle.recoveryDue` (rows
-    // knowingly missing until the next pass recovers them): no audit before that.
-    if (this.state !== 'other') this.state = 'idle';
+    // The machine may already be in a step between passes that it entered as the pass ended:
+    // `idle.recoveryDue` after giving up waiting to recover (rows knowingly missing until the
+    // next pass recovers them), or a recovery or move (a worker that failed idle): no audit
+    // before that is over.
+    if (!['other', 'recovering', 'redistributing'].includes(this.state)) this.state = 'idle';
     if (result.ok) {
       const expected = Float64Array.from(this.reference);
       expected[2] += expected[0] * this.passesStarted; // paramsInSums: every row adds the pass's number
