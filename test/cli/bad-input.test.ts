@@ -104,11 +104,18 @@ describe('admove opt --states', () => {
   it('prints the Opt, pass and worker machines with their migration states', async () => {
     const r = await admove(['opt', '--states']);
     expect(r.code).toBe(0);
-    for (const state of ['training', 'migrationPending', 'redistributing', 'waitingForHost', 'inactive']) {
+    for (const state of [
+      'training',
+      'migrationPending',
+      'redistributing',
+      'waitingForHost',
+      'waitingToRecover',
+      'inactive',
+    ]) {
       expect(r.stdout).toContain(state);
     }
     expect(r.stdout).toMatch(
-      /\* idle\n {4}\* quiet {2}\[scheduler\.event if handOffPossibleBetweenPasses → idle\.handingOff; scheduler\.event if vacateDue → idle\.redistributing; .*pass → checking\]/,
+      /\* idle\n {4}\* quiet {2}\[worker\.lost → idle\.recovering; scheduler\.event if handOffPossibleBetweenPasses → idle\.handingOff; scheduler\.event if vacateDue → idle\.redistributing; .*pass → checking\]/,
     );
     expect(r.stdout).toMatch(
       / {4}checking {2}\[on entry heldPassTaken; always if eventsPending → redistributing/,
