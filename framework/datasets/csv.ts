@@ -98,17 +98,25 @@ function parseCsv(bytes: Buffer, path: string, options: CsvOptions, delimiter: n
   return { ...data, layout: layoutOf(columns, names) };
 }
 
+/** A label column and ignored columns; null and undefined: none chosen (the defaults apply). */
+interface ColumnsChosen {
+  readonly labelColumn: ColumnRef | null;
+  readonly ignoreColumns: readonly ColumnRef[] | undefined;
+}
+
+const NO_COLUMNS: ColumnsChosen = { labelColumn: null, ignoreColumns: undefined };
+
 /** The label and ignored columns: the user's where given, else the training file's (below). */
 function columnsAskedFor(
   path: string,
   options: UnsplitCsvOptions,
   names: readonly string[] | null,
   columnCount: number,
-): { labelColumn: ColumnRef | null; ignoreColumns: readonly ColumnRef[] | undefined } {
+): ColumnsChosen {
   const fromTraining =
     options.training === undefined ||
     (options.labelColumn !== undefined && options.ignoreColumns !== undefined)
-      ? { labelColumn: null, ignoreColumns: undefined }
+      ? NO_COLUMNS
       : trainingColumns(path, options.training, names, columnCount);
   return {
     labelColumn: options.labelColumn !== undefined ? options.labelColumn : fromTraining.labelColumn,
@@ -127,9 +135,9 @@ function trainingColumns(
   training: CsvLayout,
   names: readonly string[] | null,
   columnCount: number,
-): { labelColumn: ColumnRef | null; ignoreColumns: readonly ColumnRef[] | undefined } {
-  if (training.header && names === null) return { labelColumn: null, ignoreColumns: undefined };
-  if (training.header && names !== null) {
+): ColumnsChosen {
+  if (training.header) {
+    if (names === null) return NO_COLUMNS;
     const has = (ref: ColumnRef) =>
       typeof ref === 'string' && names.some((n) => n.trim().toLowerCase() === ref.trim().toLowerCase());
     return {

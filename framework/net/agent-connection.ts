@@ -261,12 +261,9 @@ export class AgentConnection implements AgentControl {
     const now = performance.now();
     if (now - this.lastTickAt > this.livenessMs) this.stalled = { at: now, ms: now - this.lastTickAt };
     this.lastTickAt = now;
-    const own = this.ownStall();
     const silent = now - this.lastHeard;
     if (silent > this.livenessMs) {
-      this.loseWith(
-        `agent ${this.info.name} sent no heartbeat for ${Math.round(silent)} ms${own ? `, but ${own}` : ''}`,
-      );
+      this.loseWith(`agent ${this.info.name} sent no heartbeat for ${Math.round(silent)} ms`);
       this.channel.destroy('silent');
       return;
     }
@@ -288,9 +285,13 @@ export class AgentConnection implements AgentControl {
   private loseWith(reason: string): void {
     clearInterval(this.timer);
     if (this.lostWith) return;
-    const own = /did not run/.test(reason) ? null : this.ownStall();
-    this.lostWith = new Error(own ? `${reason}, but ${own}` : reason);
+    this.lostWith = new Error(withOwnStall(reason, this.ownStall()));
     this.resolveClosed();
     this.rejectLost(this.lostWith);
   }
+}
+
+/** `reason`, and, if this process itself did not run past the liveness limit, that too. */
+export function withOwnStall(reason: string, own: string | null): string {
+  return own === null ? reason : `${reason}, but ${own}`;
 }

@@ -11,7 +11,7 @@ import { batchRowsFor, byteSize, viewRows } from '../exemplars/rows.ts';
 import { CoordinatorBug, WorkerFault } from '../runtime/faults.ts';
 import type { ExtractReply, PassReply } from '../runtime/messages.ts';
 import type { DirectMoveResult, WorkerLink } from '../runtime/worker-link.ts';
-import type { AgentControl } from './agent-connection.ts';
+import { type AgentControl, withOwnStall } from './agent-connection.ts';
 import { moveDirect } from './direct-move.ts';
 import { FrameError } from './frames.ts';
 import type { Body, Message, MessageChannel } from './message-channel.ts';
@@ -46,8 +46,12 @@ export class RemoteWorker implements WorkerLink {
     private readonly channel: MessageChannel,
   ) {
     const fromChannel = new Promise<never>((_, reject) => {
-      channel.onClose((reason) => reject(this.wentAway('exited', reason.message)));
+      // The agent's connection says only that it closed: whether this process stalled is added here.
+      channel.onClose((reason) =>
+        reject(this.wentAway('exited', withOwnStall(reason.message, agent.ownStall()))),
+      );
     });
+    // The agent's reason already says whether this process stalled (AgentConnection.loseWith).
     const fromAgent = agent.lost.catch((error: Error) => {
       throw this.wentAway(/heartbeat/.test(error.message) ? 'hung' : 'exited', error.message);
     });
@@ -281,9 +285,7 @@ export class RemoteWorker implements WorkerLink {
   private wentAway(failure: 'exited' | 'hung', detail: string): WorkerFault {
     if (this.dead) return this.dead;
     const idle = this.outstanding === 0;
-    const own = /did not run/.test(detail) ? null : this.agent.ownStall();
-    const why = own ? `${detail}, but ${own}` : detail;
-    const fault = this.giveUp(failure, idle ? 'idle' : (this.current ?? 'a request'), why);
+    const fault = this.giveUp(failure, idle ? 'idle' : (this.current ?? 'a request'), detail);
     if (idle) this.idleFaultListener?.(fault);
     return fault;
   }

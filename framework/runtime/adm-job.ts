@@ -14,8 +14,9 @@ import { NotEnoughRoom } from '../partition/errors.ts';
 import { checkHostSpeed } from '../partition/host-speed.ts';
 import { partitionBySpeed } from '../partition/target-shares.ts';
 import { FaultRecovery } from './fault-recovery.ts';
-import { type FaultRecord, faultsIn, isWorkerFault, type WorkerFault } from './faults.ts';
+import { type FaultRecord, faultsIn, isWorkerFault } from './faults.ts';
 import { HandOffsWithoutStopping, handsOff } from './hand-offs-without-stopping.ts';
+import { IdleFaults } from './idle-faults.ts';
 import { JobState } from './job-state.ts';
 import type { DataParallelJob, JobOptions } from './job-types.ts';
 import { KernelFailures } from './kernel-failures.ts';
@@ -26,7 +27,6 @@ import type { RedistributionRecord, StateTransition, WorkerRecord } from './repo
 import { emulatedRate, type HostSpec, maxCounts, startOrExplain, type WorkerSetup } from './start-workers.ts';
 import { threadTransport } from './thread-worker.ts';
 import { MAX_TIMER_MS, realTimers, type Timers } from './timers.ts';
-import type { WorkerLink } from './worker-link.ts';
 
 export type { DataParallelJob, JobOptions };
 
@@ -41,8 +41,7 @@ export class AdmJob implements DataParallelJob {
   private readonly state: JobState;
   private readonly timing: RedistributionTiming;
   private readonly recovery: FaultRecovery;
-  /** Worker faults heard of between requests, not yet acted on (`takeIdleFaults`). */
-  private readonly idleFaults: WorkerFault[] = [];
+  private readonly idleFaults: IdleFaults;
   /** The wait for a host under way was begun by a recovery (which ends it when it succeeds). */
   private recoveryStartedWait = false;
   private readonly redistributor: Redistributor;
@@ -77,53 +76,8 @@ export class AdmJob implements DataParallelJob {
     this.handOffs = new HandOffsWithoutStopping(this.state, this.timing);
     this.passMachine = this.buildPassMachine();
     this.redistributor.rehearse();
-    for (const link of setup.links) this.watch(link);
-  }
-
-  /**
-   * A worker that fails between requests: a recovery takes it up once the pass machine is
-   * between steps (`takeIdleFaults`), so that a vacated worker, which may never get another
-   * request, is still found and recorded. Deferred: the link tells us from inside its teardown.
-   */
-  private watch(link: WorkerLink): void {
-    link.onIdleFault?.((fault) =>
-      queueMicrotask(() => {
-        this.recovery.heardFailing(fault);
-        this.idleFaults.push(fault);
-        this.takeIdleFaults();
-      }),
-    );
-  }
-
-  /**
-   * Idle faults are acted on only while no move, hand-off or recovery is under way: a worker
-   * given up in the middle of a move it is part of (a receiver with no rows yet, say) left
-   * that move's recovery unable to tell its rows were missing (found by review). Checked
-   * again after every step of the pass machine.
-   */
-  private takeIdleFaults(): void {
-    if (this.idleFaults.length === 0 || !this.quietForFaults()) return;
-    // A recovery takes each up: it finds what the worker held, counted or not (rows handed to
-    // it in a pass are counted only at the pass's end), and reloads it.
-    for (const fault of this.idleFaults.splice(0)) {
-      if (this.state.lost[fault.worker]) continue; // a request's failure got there first
-      this.passActor?.send({ type: 'worker.lost' });
-    }
-  }
-
-  private quietForFaults(): boolean {
-    if (this.handOffs.inFlight || this.handOffs.launchPending) return false;
-    // Before the first pass there is no machine to tell: they wait for it (its first step).
-    const s = this.passActor?.getSnapshot();
-    if (!s) return false;
-    // Not while computing: a failed worker in the slice fails it (and is recovered); one
-    // that was not is taken up when the pass ends.
-    return (
-      s.matches({ idle: 'quiet' }) ||
-      s.matches({ idle: 'recoveryDue' }) ||
-      s.matches('waitingForHost') ||
-      s.matches('waitingToRecover')
-    );
+    this.idleFaults = new IdleFaults(this.state, this.recovery, this.handOffs, () => this.passActor);
+    for (const link of setup.links) this.idleFaults.watch(link);
   }
 
   static async start(options: JobOptions): Promise<AdmJob> {
@@ -204,7 +158,7 @@ export class AdmJob implements DataParallelJob {
     }
     hosts.forEach((host, k) => {
       this.state.addWorker(host, links[k]);
-      this.watch(links[k]);
+      this.idleFaults.watch(links[k]);
       const rate = emulatedRate(this.setup, first + k);
       if (rate !== null) links[k].setRateLimit(rate);
     });
@@ -437,8 +391,8 @@ export class AdmJob implements DataParallelJob {
     actor.start();
     this.state.log.follow(actor);
     this.passActor = actor;
-    // Idle faults that came during a move are taken once it is over (takeIdleFaults).
-    actor.subscribe(() => this.takeIdleFaults());
+    // Idle faults that came during a move are taken once it is over.
+    actor.subscribe(() => this.idleFaults.take());
     return actor;
   }
 

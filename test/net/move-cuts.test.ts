@@ -12,18 +12,11 @@
 import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from '../../framework/agent/agent.ts';
-import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
+import type { Agent } from '../../framework/agent/agent.ts';
 import type { Endpoint } from '../../framework/net/secure-socket.ts';
-import { AdmJob } from '../../framework/runtime/adm-job.ts';
-import {
-  checkIdsExactlyOnce,
-  expectSameSums,
-  jobOptions,
-  randomColumns,
-  referenceSums,
-} from '../runtime/helpers.ts';
+import { checkIdsExactlyOnce, expectSameSums } from '../runtime/helpers.ts';
 import { agentsFree } from './agents-free.ts';
+import { jobOnAgents, startAgentsHere } from './in-process-agents.ts';
 
 /** What the tap does with a chunk: let it by; reset instead; let it by and reset this connection, or every connection of the agent, after `ms`. */
 type Cut = 'pass' | 'reset' | { readonly resetAfterMs: number; readonly everyConnection?: boolean };
@@ -107,9 +100,7 @@ function first(dir: 'up' | 'down', pattern: RegExp, cut: Cut = 'reset'): Decide 
 const ROWS = 12_000;
 let agents: Agent[] = [];
 beforeAll(async () => {
-  agents = await Promise.all(
-    ['a0', 'a1', 'a2'].map((name) => Agent.start({ host: '127.0.0.1', port: 0, name, log: () => {} })),
-  );
+  agents = await startAgentsHere(['a0', 'a1', 'a2']);
 });
 afterAll(() => Promise.all(agents.map((a) => a.close())));
 
@@ -129,26 +120,12 @@ async function vacateThroughTaps(
 ): Promise<Outcome> {
   const started = new Map<number, Tap>();
   for (const [i, decide] of taps) started.set(i, await startTap(agents[i].address, decide));
-  const found = await discoverAgents(
-    agents.map((a) => ({ endpoint: a.address })),
-    {},
-  );
-  const via = found.map((h, i) => {
-    const tap = started.get(i);
-    return tap ? { ...h, endpoint: tap.endpoint } : h;
-  });
-  const transport = agentTransport(via, {});
-  const data = randomColumns(ROWS, 8, seed);
-  const reference = referenceSums(data);
-  const job = await AdmJob.start({
-    ...jobOptions(data, [1, 1, 1], {
-      emulateSpeeds: false,
-      soloRate: 1e6,
-      rebalance: false,
-      transport,
-      kernelConfig: { spin: midPass ? 3000 : 0 },
-    }),
-    hosts: via.map((h, i) => ({ name: h.name, speed: i === 0 ? 4 : 1 })),
+  const { job, reference, close } = await jobOnAgents(agents, {
+    rows: ROWS,
+    seed,
+    speeds: [4, 1, 1],
+    endpoint: (i) => started.get(i)?.endpoint,
+    options: { kernelConfig: { spin: midPass ? 3000 : 0 } },
   });
   try {
     expectSameSums(await job.pass(new Float64Array(1)), reference);
@@ -174,8 +151,7 @@ async function vacateThroughTaps(
       faults: job.faults().map((f) => ({ host: f.host, during: f.during, reloaded: f.exemplarsReloaded })),
     };
   } finally {
-    await job.close();
-    transport.close();
+    await close();
     for (const t of started.values()) t.close();
     await agentsFree(agents);
   }

@@ -7,43 +7,22 @@
  * a host with the others, and a host given back takes them all.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Agent } from '../../framework/agent/agent.ts';
-import { agentTransport, discoverAgents } from '../../framework/net/agent-transport.ts';
-import { AdmJob } from '../../framework/runtime/adm-job.ts';
-import {
-  checkIdsExactlyOnce,
-  expectSameSums,
-  jobOptions,
-  randomColumns,
-  referenceSums,
-} from '../runtime/helpers.ts';
+import type { Agent } from '../../framework/agent/agent.ts';
+import { checkIdsExactlyOnce, expectSameSums } from '../runtime/helpers.ts';
+import { jobOnAgents, startAgentsHere } from './in-process-agents.ts';
 
 const N = 6000;
 let agents: Agent[] = [];
 beforeAll(async () => {
-  agents = await Promise.all(
-    ['w0', 'w1'].map((name) => Agent.start({ host: '127.0.0.1', port: 0, name, log: () => {} })),
-  );
+  agents = await startAgentsHere(['w0', 'w1']);
 });
 afterAll(() => Promise.all(agents.map((a) => a.close())));
 
 it('an agent holding rows lost while every host is vacated: found at once, its rows reloaded once a host is back', async () => {
-  const hosts = await discoverAgents(
-    agents.map((a) => ({ endpoint: a.address })),
-    {},
-  );
-  const transport = agentTransport(hosts, {});
-  const data = randomColumns(N, 4, 22);
-  const reference = referenceSums(data);
-  const job = await AdmJob.start({
-    ...jobOptions(data, [1, 1], {
-      emulateSpeeds: false,
-      soloRate: 1e6,
-      rebalance: false,
-      transport,
-      livenessMs: 1000,
-    }),
-    hosts: hosts.map((h) => ({ name: h.name, speed: 1 })),
+  const { job, reference, close } = await jobOnAgents(agents, {
+    rows: N,
+    seed: 22,
+    options: { livenessMs: 1000 },
   });
   try {
     expectSameSums(await job.pass(new Float64Array(1)), reference);
@@ -64,34 +43,18 @@ it('an agent holding rows lost while every host is vacated: found at once, its r
     expect([...job.counts()]).toEqual([N, 0]);
     expect(checkIdsExactlyOnce(await job.heldIds(), N)).toBeNull();
   } finally {
-    await job.close();
-    transport.close();
+    await close();
   }
 });
 
 it('an agent holding rows lost between passes, then every host vacated: the waiting pass finds it, and it is recorded when the wait ends', async () => {
   // Found by review: the loss, heard of between passes, was dropped there; the pass then
   // waited for a host with nothing noticing, and gave up with no fault in the report.
-  const more = await Promise.all(
-    ['v0', 'v1'].map((name) => Agent.start({ host: '127.0.0.1', port: 0, name, log: () => {} })),
-  );
-  const hosts = await discoverAgents(
-    more.map((a) => ({ endpoint: a.address })),
-    {},
-  );
-  const transport = agentTransport(hosts, {});
-  const data = randomColumns(N, 4, 23);
-  const reference = referenceSums(data);
-  const job = await AdmJob.start({
-    ...jobOptions(data, [1, 1], {
-      emulateSpeeds: false,
-      soloRate: 1e6,
-      rebalance: false,
-      transport,
-      livenessMs: 1000,
-      waitTimeoutMs: 1500,
-    }),
-    hosts: hosts.map((h) => ({ name: h.name, speed: 1 })),
+  const more = await startAgentsHere(['v0', 'v1']);
+  const { job, reference, close } = await jobOnAgents(more, {
+    rows: N,
+    seed: 23,
+    options: { livenessMs: 1000, waitTimeoutMs: 1500 },
   });
   try {
     expectSameSums(await job.pass(new Float64Array(1)), reference);
@@ -109,8 +72,7 @@ it('an agent holding rows lost between passes, then every host vacated: the wait
       'v1 idle true',
     ]);
   } finally {
-    await job.close();
-    transport.close();
+    await close();
     await Promise.all(more.map((a) => a.close()));
   }
 }, 30_000);
